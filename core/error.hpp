@@ -1,0 +1,95 @@
+// zferry error codes and the one question the replication driver asks of every error:
+// is this temporary connectivity trouble (retry after reconnecting) or permanent (stop)?
+#pragma once
+
+#include <boost/system/error_code.hpp>
+#include <boost/system/result.hpp>
+
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace zferry {
+
+using boost::system::error_code;
+
+enum class Errc {
+    // Connectivity: the peer or the network misbehaved; reconnecting may help.
+    timeout = 1,         // no progress within the idle timeout / heartbeat peer timeout
+    connection_closed,   // the peer closed the connection where more data was expected
+    shutdown,            // the connection is shut down (locally, or the peer sent RST)
+
+    // Protocol violations: the peer speaks something else; retrying cannot help.
+    protocol_error,      // generic malformed input from the peer
+    frame_too_large,     // frame payload exceeds the enforced maximum
+    reserved_frame_type, // peer or caller used a frame type of another layer
+    unexpected_frame_type,
+    message_too_large,   // a buffered message exceeds its limit
+    handshake_mismatch,  // protocol version differs
+    handshake_malformed, // garbage, bad length prefix, bad extension lines
+    handshake_too_long,  // banner exceeds the maximum length
+    unknown_mux_label,
+    remote_error,        // the remote handler reported an error
+    stream_source_error, // the sending side's source failed (error trailer)
+    invalid_response,    // response header neither OK nor ERROR
+
+    // Local problems.
+    invalid_argument,
+    parse_error,
+    not_found,
+    internal,
+};
+
+const boost::system::error_category& zferry_category() noexcept;
+
+inline error_code make_error_code(Errc e) noexcept {
+    return {static_cast<int>(e), zferry_category()};
+}
+
+// True when retrying after reconnecting can help: timeouts, resets, refused or unreachable
+// peers, EOF where more was expected. Everything else (protocol errors, version mismatch,
+// a remote refusal, bad arguments) is permanent.
+bool is_temporary(const error_code& ec) noexcept;
+
+// An error with the context a human needs: what failed, where, and why.
+class Error {
+public:
+    Error() = default;
+    Error(error_code code, std::string context = {}) : code_(code), context_(std::move(context)) {}
+    Error(Errc e, std::string context = {}) : code_(make_error_code(e)), context_(std::move(context)) {}
+
+    const error_code& code() const noexcept { return code_; }
+    const std::string& context() const noexcept { return context_; }
+    bool temporary() const noexcept { return is_temporary(code_); }
+    explicit operator bool() const noexcept { return static_cast<bool>(code_); }
+
+    // "context: code message (temporary|permanent)"
+    std::string message() const;
+
+    // Prefix more context ("while receiving pool/a@s1: ...").
+    Error& wrap(std::string_view outer);
+
+private:
+    error_code code_;
+    std::string context_;
+};
+
+template <class T>
+using Result = boost::system::result<T, Error>;
+
+[[noreturn]] void throw_exception_from_error(const Error& e, const boost::source_location& loc);
+
+// Thrown only at API edges (CLI); library code returns Result/error_code.
+class ErrorException : public std::runtime_error {
+public:
+    explicit ErrorException(Error e);
+    const Error& error() const noexcept { return error_; }
+
+private:
+    Error error_;
+};
+
+}  // namespace zferry
+
+template <>
+struct boost::system::is_error_code_enum<zferry::Errc> : std::true_type {};

@@ -1,0 +1,75 @@
+// Structured logging. A Logger carries fields (job, filesystem, peer, client identity,
+// request, ...) and is passed by value into every coroutine and handler that serves a
+// request, so every line a request causes carries the same fields. Output is human
+// ("time [LEVEL] message  key=value ...") or JSON lines; spdlog stays out of this header.
+#pragma once
+
+#include <fmt/core.h>
+
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace zferry {
+
+enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+enum class LogFormat { human, json };
+
+struct LogOptions {
+    LogLevel level = LogLevel::info;
+    LogFormat format = LogFormat::human;
+    // nullptr: stderr. Otherwise lines go to this stream (tests capture them).
+    std::ostream* out = nullptr;
+};
+
+// Configures the process-wide log output. Safe to call again (tests do).
+void log_init(const LogOptions& options);
+
+// Parses "debug|info|warn|error"; false when unknown.
+bool parse_log_level(std::string_view s, LogLevel& out);
+
+// Escapes a string for inclusion in a JSON string literal (without the quotes).
+std::string json_escape(std::string_view s);
+
+class Logger {
+public:
+    using Field = std::pair<std::string, std::string>;
+
+    Logger() = default;
+
+    // A logger with one more field; the original is unchanged. Fields with the same key
+    // replace the earlier value, so a nested handler can refine e.g. "request".
+    [[nodiscard]] Logger with(std::string_view key, std::string_view value) const;
+
+    template <class... A>
+    void debug(fmt::format_string<A...> f, A&&... a) const {
+        if (enabled(LogLevel::debug)) write(LogLevel::debug, fmt::vformat(f, fmt::make_format_args(a...)));
+    }
+    template <class... A>
+    void info(fmt::format_string<A...> f, A&&... a) const {
+        if (enabled(LogLevel::info)) write(LogLevel::info, fmt::vformat(f, fmt::make_format_args(a...)));
+    }
+    template <class... A>
+    void warn(fmt::format_string<A...> f, A&&... a) const {
+        if (enabled(LogLevel::warn)) write(LogLevel::warn, fmt::vformat(f, fmt::make_format_args(a...)));
+    }
+    template <class... A>
+    void error(fmt::format_string<A...> f, A&&... a) const {
+        if (enabled(LogLevel::error)) write(LogLevel::error, fmt::vformat(f, fmt::make_format_args(a...)));
+    }
+
+    static bool enabled(LogLevel level) noexcept;
+    void write(LogLevel level, std::string_view message) const;
+
+    // The value of a field, or empty.
+    std::string_view field(std::string_view key) const noexcept;
+    const std::vector<Field>& fields() const noexcept;
+
+private:
+    std::shared_ptr<const std::vector<Field>> fields_;
+};
+
+}  // namespace zferry

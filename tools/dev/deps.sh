@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages zferry needs to build, test and benchmark. Idempotent:
+# does nothing (and touches no network) when everything is present.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache clang lld libclang-rt-14-dev clang-format
+  libboost1.81-dev liburing-dev libprotobuf-dev protobuf-compiler
+  libspdlog-dev libfmt-dev zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks: real ZFS, network namespaces, peers for the comparison
+  zfs-fuse iproute2 iperf3 socat mbuffer openssh-server openssh-client python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
