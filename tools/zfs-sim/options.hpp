@@ -1,0 +1,26 @@
+// getopt-style option parsing as OpenZFS does it with GNU getopt: options may follow
+// operands, "--" ends options, unknown ones are "invalid option 'X'", a missing argument is
+// "missing argument for 'X' option" (both usage errors).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace zfssim {
+
+struct Options {
+    std::vector<std::pair<char, std::string>> opts;  // in order
+    std::vector<std::string> operands;
+
+    bool has(char c) const;
+    int count(char c) const;
+    std::vector<std::string> all(char c) const;
+    std::string last(char c) const;
+};
+
+// optstring as for getopt ("rHpo:d:"); long options map "--raw" to a short letter.
+Options parse_options(const std::vector<std::string>& args, const std::string& optstring,
+                      const std::map<std::string, char>& longopts = {});
+
+}  // namespace zfssim
