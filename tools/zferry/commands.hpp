@@ -1,0 +1,18 @@
+// The zferry subcommands. Each registers itself on the CLI11 app and runs from its own
+// file, so main.cpp only wires them together.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace zferry::cli {
+
+// Every register_* function adds a subcommand whose callback stores the exit code here.
+struct ExitCode {
+    int value = 0;
+};
+
+void register_version(CLI::App& app, ExitCode& rc);
+// `zferry test decoderesumetoken ...` and, later, other `test` helpers.
+void register_test(CLI::App& app, ExitCode& rc);
+
+}  // namespace zferry::cli
