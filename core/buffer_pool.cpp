@@ -56,8 +56,9 @@ BufferPool::Buffer BufferPool::get(std::size_t min_size) {
         bool allowed = no_fit_ == NoFit::allocate || (no_fit_ == NoFit::allocate_smaller && below) ||
                        (no_fit_ == NoFit::allocate_larger && !below && min_size > 0);
         if (!allowed) {
-            throw std::length_error("BufferPool: size " + std::to_string(min_size) + " outside pooled range 2^" +
-                                    std::to_string(min_shift_) + "..2^" + std::to_string(max_shift_));
+            throw std::length_error("BufferPool: size " + std::to_string(min_size) +
+                                    " outside pooled range 2^" + std::to_string(min_shift_) + "..2^" +
+                                    std::to_string(max_shift_));
         }
         if (min_size > 0) b.data_.reset(new std::byte[min_size]);
         b.len_ = b.cap_ = min_size;

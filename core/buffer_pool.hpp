@@ -14,10 +14,10 @@ class BufferPool {
 public:
     // What get() does with a size outside the pooled classes.
     enum class NoFit {
-        panic,            // throw std::length_error
-        allocate_smaller, // allocate a fresh buffer when below the smallest class (or 0)
-        allocate_larger,  // allocate a fresh buffer when above the largest class
-        allocate,         // always allocate a fresh buffer
+        panic,             // throw std::length_error
+        allocate_smaller,  // allocate a fresh buffer when below the smallest class (or 0)
+        allocate_larger,   // allocate a fresh buffer when above the largest class
+        allocate,          // always allocate a fresh buffer
     };
 
     class Buffer {
@@ -45,7 +45,7 @@ public:
         friend class BufferPool;
         void release() noexcept;
 
-        BufferPool* pool_ = nullptr; // null: not pooled, freed on destruction
+        BufferPool* pool_ = nullptr;  // null: not pooled, freed on destruction
         std::unique_ptr<std::byte[]> data_;
         std::size_t len_ = 0;
         std::size_t cap_ = 0;
@@ -73,7 +73,7 @@ private:
     NoFit no_fit_;
     std::size_t keep_per_class_;
     std::mutex mu_;
-    std::vector<std::vector<std::unique_ptr<std::byte[]>>> free_; // index: shift - min_shift
+    std::vector<std::vector<std::unique_ptr<std::byte[]>>> free_;  // index: shift - min_shift
 };
 
 }  // namespace zferry

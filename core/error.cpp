@@ -13,25 +13,25 @@ public:
 
     std::string message(int ev) const override {
         switch (static_cast<Errc>(ev)) {
-        case Errc::timeout: return "timeout: no progress within the idle timeout";
-        case Errc::connection_closed: return "connection closed by peer";
-        case Errc::shutdown: return "connection shut down";
-        case Errc::protocol_error: return "protocol error";
-        case Errc::frame_too_large: return "frame exceeds the maximum frame size";
-        case Errc::reserved_frame_type: return "frame type is reserved for another layer";
-        case Errc::unexpected_frame_type: return "protocol error: unexpected frame type";
-        case Errc::message_too_large: return "message exceeds its size limit";
-        case Errc::handshake_mismatch: return "protocol version mismatch";
-        case Errc::handshake_malformed: return "malformed protocol handshake";
-        case Errc::handshake_too_long: return "protocol handshake banner too long";
-        case Errc::unknown_mux_label: return "unknown connection label";
-        case Errc::remote_error: return "server error";
-        case Errc::stream_source_error: return "stream source failed on the sending side";
-        case Errc::invalid_response: return "invalid response header";
-        case Errc::invalid_argument: return "invalid argument";
-        case Errc::parse_error: return "parse error";
-        case Errc::not_found: return "not found";
-        case Errc::internal: return "internal error";
+            case Errc::timeout: return "timeout: no progress within the idle timeout";
+            case Errc::connection_closed: return "connection closed by peer";
+            case Errc::shutdown: return "connection shut down";
+            case Errc::protocol_error: return "protocol error";
+            case Errc::frame_too_large: return "frame exceeds the maximum frame size";
+            case Errc::reserved_frame_type: return "frame type is reserved for another layer";
+            case Errc::unexpected_frame_type: return "protocol error: unexpected frame type";
+            case Errc::message_too_large: return "message exceeds its size limit";
+            case Errc::handshake_mismatch: return "protocol version mismatch";
+            case Errc::handshake_malformed: return "malformed protocol handshake";
+            case Errc::handshake_too_long: return "protocol handshake banner too long";
+            case Errc::unknown_mux_label: return "unknown connection label";
+            case Errc::remote_error: return "server error";
+            case Errc::stream_source_error: return "stream source failed on the sending side";
+            case Errc::invalid_response: return "invalid response header";
+            case Errc::invalid_argument: return "invalid argument";
+            case Errc::parse_error: return "parse error";
+            case Errc::not_found: return "not found";
+            case Errc::internal: return "internal error";
         }
         return "unknown zferry error";
     }
@@ -48,29 +48,29 @@ bool is_temporary(const error_code& ec) noexcept {
     if (!ec) return false;
     if (ec.category() == zferry_category()) {
         switch (static_cast<Errc>(ec.value())) {
-        case Errc::timeout:
-        case Errc::connection_closed:
-        case Errc::shutdown: return true;
-        default: return false;
+            case Errc::timeout:
+            case Errc::connection_closed:
+            case Errc::shutdown: return true;
+            default: return false;
         }
     }
     if (ec == boost::asio::error::eof) return true;
     if (ec.category() == boost::system::system_category() ||
         ec.category() == boost::system::generic_category()) {
         switch (ec.value()) {
-        case ETIMEDOUT:
-        case ECONNRESET:
-        case ECONNREFUSED:
-        case ECONNABORTED:
-        case EPIPE:
-        case ENETDOWN:
-        case ENETUNREACH:
-        case ENETRESET:
-        case EHOSTDOWN:
-        case EHOSTUNREACH:
-        case ENOTCONN:
-        case EAGAIN: return true;
-        default: return false;
+            case ETIMEDOUT:
+            case ECONNRESET:
+            case ECONNREFUSED:
+            case ECONNABORTED:
+            case EPIPE:
+            case ENETDOWN:
+            case ENETUNREACH:
+            case ENETRESET:
+            case EHOSTDOWN:
+            case EHOSTUNREACH:
+            case ENOTCONN:
+            case EAGAIN: return true;
+            default: return false;
         }
     }
     return false;
@@ -96,8 +96,6 @@ Error& Error::wrap(std::string_view outer) {
 
 ErrorException::ErrorException(Error e) : std::runtime_error(e.message()), error_(std::move(e)) {}
 
-void throw_exception_from_error(const Error& e, const boost::source_location&) {
-    throw ErrorException(e);
-}
+void throw_exception_from_error(const Error& e, const boost::source_location&) { throw ErrorException(e); }
 
 }  // namespace zferry

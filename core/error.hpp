@@ -15,23 +15,23 @@ using boost::system::error_code;
 
 enum class Errc {
     // Connectivity: the peer or the network misbehaved; reconnecting may help.
-    timeout = 1,         // no progress within the idle timeout / heartbeat peer timeout
-    connection_closed,   // the peer closed the connection where more data was expected
-    shutdown,            // the connection is shut down (locally, or the peer sent RST)
+    timeout = 1,        // no progress within the idle timeout / heartbeat peer timeout
+    connection_closed,  // the peer closed the connection where more data was expected
+    shutdown,           // the connection is shut down (locally, or the peer sent RST)
 
     // Protocol violations: the peer speaks something else; retrying cannot help.
-    protocol_error,      // generic malformed input from the peer
-    frame_too_large,     // frame payload exceeds the enforced maximum
-    reserved_frame_type, // peer or caller used a frame type of another layer
+    protocol_error,       // generic malformed input from the peer
+    frame_too_large,      // frame payload exceeds the enforced maximum
+    reserved_frame_type,  // peer or caller used a frame type of another layer
     unexpected_frame_type,
-    message_too_large,   // a buffered message exceeds its limit
-    handshake_mismatch,  // protocol version differs
-    handshake_malformed, // garbage, bad length prefix, bad extension lines
-    handshake_too_long,  // banner exceeds the maximum length
+    message_too_large,    // a buffered message exceeds its limit
+    handshake_mismatch,   // protocol version differs
+    handshake_malformed,  // garbage, bad length prefix, bad extension lines
+    handshake_too_long,   // banner exceeds the maximum length
     unknown_mux_label,
-    remote_error,        // the remote handler reported an error
-    stream_source_error, // the sending side's source failed (error trailer)
-    invalid_response,    // response header neither OK nor ERROR
+    remote_error,         // the remote handler reported an error
+    stream_source_error,  // the sending side's source failed (error trailer)
+    invalid_response,     // response header neither OK nor ERROR
 
     // Local problems.
     invalid_argument,
@@ -42,9 +42,7 @@ enum class Errc {
 
 const boost::system::error_category& zferry_category() noexcept;
 
-inline error_code make_error_code(Errc e) noexcept {
-    return {static_cast<int>(e), zferry_category()};
-}
+inline error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), zferry_category()}; }
 
 // True when retrying after reconnecting can help: timeouts, resets, refused or unreachable
 // peers, EOF where more was expected. Everything else (protocol errors, version mismatch,

@@ -24,11 +24,11 @@ State& state() {
 
 spdlog::level::level_enum to_spd(LogLevel l) {
     switch (l) {
-    case LogLevel::debug: return spdlog::level::debug;
-    case LogLevel::info: return spdlog::level::info;
-    case LogLevel::warn: return spdlog::level::warn;
-    case LogLevel::error: return spdlog::level::err;
-    case LogLevel::off: return spdlog::level::off;
+        case LogLevel::debug: return spdlog::level::debug;
+        case LogLevel::info: return spdlog::level::info;
+        case LogLevel::warn: return spdlog::level::warn;
+        case LogLevel::error: return spdlog::level::err;
+        case LogLevel::off: return spdlog::level::off;
     }
     return spdlog::level::info;
 }
@@ -37,7 +37,8 @@ std::shared_ptr<spdlog::logger> current(LogFormat& format) {
     auto& s = state();
     std::lock_guard lock(s.mu);
     if (!s.logger) {
-        s.logger = std::make_shared<spdlog::logger>("zferry", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        s.logger =
+            std::make_shared<spdlog::logger>("zferry", std::make_shared<spdlog::sinks::stderr_sink_mt>());
         s.logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%L] %v");
         s.logger->set_level(spdlog::level::trace);
     }
@@ -74,11 +75,16 @@ void log_init(const LogOptions& options) {
 }
 
 bool parse_log_level(std::string_view s, LogLevel& out) {
-    if (s == "debug") out = LogLevel::debug;
-    else if (s == "info") out = LogLevel::info;
-    else if (s == "warn") out = LogLevel::warn;
-    else if (s == "error") out = LogLevel::error;
-    else return false;
+    if (s == "debug")
+        out = LogLevel::debug;
+    else if (s == "info")
+        out = LogLevel::info;
+    else if (s == "warn")
+        out = LogLevel::warn;
+    else if (s == "error")
+        out = LogLevel::error;
+    else
+        return false;
     return true;
 }
 
@@ -87,20 +93,20 @@ std::string json_escape(std::string_view in) {
     out.reserve(in.size() + 8);
     for (unsigned char c : in) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default:
-            if (c < 0x20) {
-                static const char* hex = "0123456789abcdef";
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 0xf];
-            } else {
-                out += static_cast<char>(c);
-            }
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (c < 0x20) {
+                    static const char* hex = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 0xf];
+                } else {
+                    out += static_cast<char>(c);
+                }
         }
     }
     return out;
@@ -133,9 +139,7 @@ std::string_view Logger::field(std::string_view key) const noexcept {
     return {};
 }
 
-const std::vector<Logger::Field>& Logger::fields() const noexcept {
-    return fields_ ? *fields_ : no_fields();
-}
+const std::vector<Logger::Field>& Logger::fields() const noexcept { return fields_ ? *fields_ : no_fields(); }
 
 void Logger::write(LogLevel level, std::string_view message) const {
     LogFormat format;

@@ -81,7 +81,8 @@ Result<IntervalOrManual> parse_positive_duration_or_manual(std::string_view s) {
 
 Result<double> parse_data_size_bits(std::string_view input) {
     auto fail = [&](std::string_view why) {
-        return Error(Errc::parse_error, "invalid data size '" + std::string(input) + "': " + std::string(why) +
+        return Error(Errc::parse_error, "invalid data size '" + std::string(input) +
+                                            "': " + std::string(why) +
                                             " (expected e.g. '50 MiB', '100 Mbit', '1 GB', '-1 B')");
     };
     std::string_view s = trim(input);

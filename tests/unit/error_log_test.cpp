@@ -1,9 +1,9 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/error.hpp>
 #include <boost/json.hpp>
-#include <gtest/gtest.h>
 
 #include <sstream>
 
@@ -26,9 +26,10 @@ TEST(Error, Classification) {
 TEST(Error, MessageSaysWhatAndWhetherRetryHelps) {
     Error e(Errc::timeout, "reading frame from 127.0.0.1:8888");
     e.wrap("receiving pool/a@1");
-    EXPECT_EQ(e.message(),
-              "receiving pool/a@1: reading frame from 127.0.0.1:8888: timeout: no progress within the idle timeout "
-              "(temporary, retrying can help)");
+    EXPECT_EQ(
+        e.message(),
+        "receiving pool/a@1: reading frame from 127.0.0.1:8888: timeout: no progress within the idle timeout "
+        "(temporary, retrying can help)");
     EXPECT_TRUE(e.temporary());
     Error p(Errc::handshake_mismatch, "peer 10.0.0.1");
     EXPECT_NE(p.message().find("(permanent)"), std::string::npos);
@@ -42,7 +43,8 @@ TEST(Log, HumanCarriesFields) {
     req.info("sent {} bytes", 42);
     log.debug("plain");
     std::string s = out.str();
-    EXPECT_NE(s.find("[I] sent 42 bytes    job=push peer=127.0.0.1:1 request=/v1/send"), std::string::npos) << s;
+    EXPECT_NE(s.find("[I] sent 42 bytes    job=push peer=127.0.0.1:1 request=/v1/send"), std::string::npos)
+        << s;
     EXPECT_NE(s.find("[D] plain    job=push peer=127.0.0.1:1\n"), std::string::npos) << s;
     log_init({});
 }

@@ -1,0 +1,60 @@
+// A coroutine with an owner: started once, cancellable, and joined before the owner goes
+// away. zferry spawns nothing detached; every background task is one of these.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/channel.hpp>
+
+#include <exception>
+#include <memory>
+
+namespace zferry {
+
+class OwnedTask {
+public:
+    explicit OwnedTask(boost::asio::any_io_executor ex) : ex_(ex), state_(std::make_shared<State>(ex)) {}
+    OwnedTask(const OwnedTask&) = delete;
+    OwnedTask& operator=(const OwnedTask&) = delete;
+
+    void start(boost::asio::awaitable<void> task) {
+        state_->running = true;
+        boost::asio::co_spawn(
+            ex_, std::move(task),
+            boost::asio::bind_cancellation_slot(state_->cancel.slot(), [s = state_](std::exception_ptr e) {
+                s->running = false;
+                s->error = e;
+                s->done.try_send(boost::system::error_code{});
+            }));
+    }
+    bool running() const noexcept { return state_->running; }
+    void cancel() { state_->cancel.emit(boost::asio::cancellation_type::terminal); }
+
+    // Waits until the task has finished; rethrows nothing (the exception is kept in error()).
+    boost::asio::awaitable<void> join() {
+        auto s = state_;
+        if (!s->running) co_return;
+        co_await s->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+    // Cancel, then join.
+    boost::asio::awaitable<void> stop() {
+        cancel();
+        co_await join();
+    }
+    std::exception_ptr error() const noexcept { return state_->error; }
+
+private:
+    struct State {
+        explicit State(boost::asio::any_io_executor ex) : done(ex, 1) {}
+        boost::asio::cancellation_signal cancel;
+        boost::asio::experimental::channel<void(boost::system::error_code)> done;
+        bool running = false;
+        std::exception_ptr error;
+    };
+    boost::asio::any_io_executor ex_;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace zferry

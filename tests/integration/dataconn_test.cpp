@@ -1,0 +1,219 @@
+// dataconn over real loopback sockets, for both I/O engines and both payload modes.
+#include "transport/dataconn.hpp"
+#include "tests/integration/test_support.hpp"
+#include "transport/frame_codec.hpp"
+#include "transport/handshake.hpp"
+#include "transport/mux_label.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+
+namespace zferry::transport {
+namespace {
+
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::uint64_t kBigTransfer = 64ull << 20;  // sanitizers are ~20x slower
+#else
+constexpr std::uint64_t kBigTransfer = 1ull << 30;  // 1 GiB
+#endif
+
+struct Pipe {
+    int r = -1, w = -1;
+    Pipe() {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) == 0) {
+            r = fds[0];
+            w = fds[1];
+            raise_pipe_capacity(w, 1 << 20);
+        }
+    }
+};
+
+// Parses "N" or "fail:N" requests; streams pattern bytes; checksums what it receives.
+class TestHandler : public DataconnHandler {
+public:
+    std::map<std::string, std::string> seen_identity;
+
+    asio::awaitable<Result<std::string>> ping(RequestContext& ctx, std::string request) override {
+        seen_identity["ping"] = ctx.client_identity;
+        if (request == "garbage") co_return Error(Errc::invalid_argument, "handler refuses garbage");
+        if (request == "throw") throw std::runtime_error("boom");
+        co_return "echo:" + request;
+    }
+
+    asio::awaitable<Result<SendReply>> send(RequestContext&, std::string request) override {
+        if (request == "nothing") co_return SendReply{};
+        bool fail = request.starts_with("fail:");
+        std::uint64_t n = std::stoull(fail ? request.substr(5) : request);
+        Pipe p;
+        auto fut = std::make_shared<std::future<test::Checksum>>(test::produce(p.w, n));
+        SendReply reply;
+        reply.structured = "sending";
+        reply.stream = UniqueFd(p.r);
+        reply.wait_source = [fut, fail]() -> asio::awaitable<Result<void>> {
+            fut->get();
+            if (fail) co_return Error(Errc::internal, "zfs send failed: simulated source failure");
+            co_return Result<void>{};
+        };
+        co_return reply;
+    }
+
+    asio::awaitable<Result<RecvSession>> recv(RequestContext&, std::string request) override {
+        if (request == "refuse") co_return Error(Errc::invalid_argument, "receiver refuses this filesystem");
+        Pipe p;
+        auto fut = std::make_shared<std::future<test::Checksum>>(test::consume(p.r));
+        RecvSession s;
+        s.stream = UniqueFd(p.w);
+        s.finish = [fut](Result<std::uint64_t> transfer) -> asio::awaitable<Result<std::string>> {
+            auto c = fut->get();
+            if (!transfer) co_return transfer.error();
+            co_return std::to_string(c.bytes) + ":" + std::to_string(c.value());
+        };
+        co_return s;
+    }
+};
+
+struct Variant {
+    EngineKind engine;
+    PayloadMode mode;
+};
+
+std::string variant_name(const testing::TestParamInfo<Variant>& i) {
+    return std::string(engine_name(i.param.engine)) +
+           (i.param.mode == PayloadMode::splice ? "_splice" : "_readv");
+}
+
+class Dataconn : public testing::TestWithParam<Variant> {
+protected:
+    void SetUp() override {
+        log_init({LogLevel::warn});
+        Error fell_back;
+        engine = IoEngine::make(ctx, GetParam().engine, &fell_back);
+        ASSERT_EQ(engine->kind(), GetParam().engine) << fell_back.message();
+        options.stream.mode = GetParam().mode;
+        options.heartbeat.interval = 200ms;
+        options.conn.idle_timeout = 2s;
+        options.handshake_timeout = 2s;
+        options.frames.shutdown_timeout = 2s;
+        server =
+            std::make_unique<DataconnServer>(ctx, *engine, handler, options, Logger().with("side", "server"));
+        server->identify = [](const asio::ip::address&) { return std::string("client-a"); };
+        ASSERT_TRUE(server->listen({asio::ip::make_address("127.0.0.1"), 0}));
+        client = std::make_unique<DataconnClient>(ctx, *engine, server->local_endpoint(), options,
+                                                  Logger().with("side", "client"));
+    }
+    void TearDown() override {
+        if (server) test::run(ctx, server->stop());
+        client.reset();
+        server.reset();
+        engine.reset();
+    }
+
+    asio::io_context ctx;
+    std::unique_ptr<IoEngine> engine;
+    DataconnOptions options;
+    TestHandler handler;
+    std::unique_ptr<DataconnServer> server;
+    std::unique_ptr<DataconnClient> client;
+};
+
+TEST_P(Dataconn, PingEchoesAndCarriesClientIdentity) {
+    auto r = test::run(ctx, client->ping("hello"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, "echo:hello");
+    EXPECT_EQ(handler.seen_identity["ping"], "client-a");
+}
+
+TEST_P(Dataconn, HandlerErrorsReachTheClientAsPermanentErrors) {
+    auto r = test::run(ctx, client->ping("garbage"));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error));
+    EXPECT_NE(r.error().message().find("handler refuses garbage"), std::string::npos) << r.error().message();
+    EXPECT_FALSE(r.error().temporary());
+
+    auto t = test::run(ctx, client->ping("throw"));
+    ASSERT_FALSE(t);
+    EXPECT_NE(t.error().message().find("handler failed: boom"), std::string::npos) << t.error().message();
+
+    Pipe p;
+    auto drain = test::consume(p.r);
+    auto n = test::run(ctx, client->send("nothing", p.w));
+    ::close(p.w);
+    drain.get();
+    ASSERT_FALSE(n);
+    EXPECT_NE(n.error().message().find("returned no stream"), std::string::npos) << n.error().message();
+}
+
+TEST_P(Dataconn, SendStreamsOneGiBIntact) {
+    Pipe p;
+    auto got = test::consume(p.r);
+    std::uint64_t bytes = 0;
+    auto r = test::run(ctx, client->send(std::to_string(kBigTransfer), p.w, &bytes));
+    ::close(p.w);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, "sending");
+    EXPECT_EQ(bytes, kBigTransfer);
+    auto c = got.get();
+    // The producer's checksum of the same pattern:
+    Pipe ref;
+    auto expect = test::produce(ref.w, kBigTransfer);
+    auto ref_c = test::consume(ref.r).get();
+    EXPECT_EQ(c.bytes, kBigTransfer);
+    EXPECT_EQ(c.value(), ref_c.value());
+    EXPECT_EQ(expect.get().value(), ref_c.value());
+}
+
+TEST_P(Dataconn, RecvStreamsOneGiBIntact) {
+    Pipe p;
+    auto sent = test::produce(p.w, kBigTransfer);
+    std::uint64_t bytes = 0;
+    auto r = test::run(ctx, client->recv("to pool/a@1", p.r, &bytes));
+    ::close(p.r);
+    ASSERT_TRUE(r) << r.error().message();
+    auto c = sent.get();
+    EXPECT_EQ(bytes, kBigTransfer);
+    EXPECT_EQ(*r, std::to_string(c.bytes) + ":" + std::to_string(c.value()));
+}
+
+TEST_P(Dataconn, SourceFailureArrivesAsErrorTrailer) {
+    Pipe p;
+    auto got = test::consume(p.r);
+    auto r = test::run(ctx, client->send("fail:3000000", p.w));
+    ::close(p.w);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::stream_source_error));
+    EXPECT_NE(r.error().message().find("simulated source failure"), std::string::npos) << r.error().message();
+    EXPECT_EQ(got.get().bytes, 3000000u);
+}
+
+TEST_P(Dataconn, RecvRefusedByHandlerReportsTheRefusal) {
+    Pipe p;
+    auto sent = test::produce(p.w, 8 << 20);
+    auto r = test::run(ctx, client->recv("refuse", p.r));
+    ::close(p.r);
+    sent.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, Dataconn,
+                         testing::Values(Variant{EngineKind::reactor, PayloadMode::splice},
+                                         Variant{EngineKind::reactor, PayloadMode::readv},
+                                         Variant{EngineKind::uring, PayloadMode::splice},
+                                         Variant{EngineKind::uring, PayloadMode::readv}),
+                         variant_name);
+
+}  // namespace
+}  // namespace zferry::transport

@@ -1,0 +1,342 @@
+#include "transport/dataconn.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <unistd.h>
+
+#include <exception>
+
+namespace zferry::transport {
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+constexpr std::string_view kHandlerOk = "HANDLER OK\n";
+constexpr std::string_view kHandlerErrorPrefix = "HANDLER ERROR:\n";
+
+// Runs a handler call, turning exceptions and empty results into errors for the client.
+template <class T, class F>
+asio::awaitable<Result<T>> guarded(F&& f) {
+    try {
+        co_return co_await f();
+    } catch (const std::exception& e) {
+        co_return Error(Errc::internal, std::string("handler failed: ") + e.what());
+    } catch (...) {
+        co_return Error(Errc::internal, "handler failed with an unknown exception");
+    }
+}
+
+}  // namespace
+
+void UniqueFd::reset() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+// ---------------------------------------------------------------------------- server
+
+DataconnServer::DataconnServer(asio::io_context& ctx, IoEngine& engine, DataconnHandler& handler,
+                               DataconnOptions options, Logger log)
+    : ctx_(ctx),
+      engine_(engine),
+      handler_(handler),
+      options_(options),
+      log_(std::move(log)),
+      acceptor_(ctx),
+      accept_task_(ctx.get_executor()) {}
+
+DataconnServer::~DataconnServer() {
+    error_code ignored;
+    acceptor_.close(ignored);
+}
+
+Result<void> DataconnServer::listen(const asio::ip::tcp::endpoint& ep) {
+    error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error(ec, "listening on " + ep.address().to_string() + ":" + std::to_string(ep.port()));
+    log_.info("dataconn server listening on {}:{} (io engine: {})", ep.address().to_string(),
+              local_endpoint().port(), engine_.name());
+    accept_task_.start(accept_loop());
+    return {};
+}
+
+asio::ip::tcp::endpoint DataconnServer::local_endpoint() const {
+    error_code ec;
+    return acceptor_.local_endpoint(ec);
+}
+
+std::size_t DataconnServer::active_connections() const noexcept {
+    std::size_t n = 0;
+    for (const auto& t : conns_) n += t->running();
+    return n;
+}
+
+void DataconnServer::reap() {
+    conns_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
+}
+
+asio::awaitable<void> DataconnServer::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
+        if (ec == asio::error::operation_aborted || stopping_ || !acceptor_.is_open()) co_return;
+        if (ec) {
+            // EMFILE and friends: back off instead of spinning.
+            log_.warn("accept failed: {}", ec.message());
+            asio::steady_timer t(ctx_, std::chrono::milliseconds(100));
+            co_await t.async_wait(tuple_awaitable);
+            continue;
+        }
+        reap();
+        auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
+        task->start(serve(std::move(socket)));
+        conns_.push_back(std::move(task));
+    }
+}
+
+asio::awaitable<void> DataconnServer::stop() {
+    stopping_ = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    co_await accept_task_.join();
+    for (auto& t : conns_) t->cancel();
+    for (auto& t : conns_) co_await t->join();
+    conns_.clear();
+}
+
+asio::awaitable<void> DataconnServer::serve(asio::ip::tcp::socket socket) {
+    error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    std::string identity = identify ? identify(remote.address()) : remote.address().to_string();
+    auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
+    RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
+    auto hs = co_await exchange_banners(*conn, options_.handshake_timeout);
+    if (!hs) {
+        ctx.log.warn("closing connection: {}", hs.error().message());
+        co_return;
+    }
+    auto label = co_await read_label(*conn, options_.handshake_timeout);
+    if (!label) {
+        ctx.log.warn("closing connection: {}", label.error().message());
+        co_return;
+    }
+    if (*label != MuxLabel::zrepl_data) {
+        ctx.log.warn("closing connection: label {} is not served by the dataconn server", label_name(*label));
+        co_return;
+    }
+    auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
+    auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
+    StreamConn sc(std::move(hb), pool_, options_.stream);
+    co_await serve_request(sc, ctx);
+    co_await sc.close();
+}
+
+asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestContext& ctx) {
+    auto header = co_await conn.read_message(frame_type::req_header, kRequestHeaderMax);
+    if (!header) {
+        ctx.log.warn("reading request header: {}", header.error().message());
+        co_return;
+    }
+    ctx.endpoint = *header;
+    ctx.log = ctx.log.with("request", ctx.endpoint);
+    auto structured = co_await conn.read_message(frame_type::req_structured, kRequestStructuredMax);
+    if (!structured) {
+        ctx.log.warn("reading request: {}", structured.error().message());
+        co_return;
+    }
+
+    auto respond_error = [&](const Error& e) -> asio::awaitable<void> {
+        ctx.log.warn("request failed: {}", e.message());
+        std::string text = std::string(kHandlerErrorPrefix) + e.message();
+        (void)co_await conn.write_message(frame_type::res_header, text);
+    };
+    auto respond_ok = [&](const std::string& body) -> asio::awaitable<bool> {
+        auto r = co_await conn.write_message(frame_type::res_header, kHandlerOk);
+        if (r) r = co_await conn.write_message(frame_type::res_structured, body);
+        if (!r) ctx.log.warn("writing response: {}", r.error().message());
+        co_return static_cast<bool>(r);
+    };
+
+    if (ctx.endpoint == kEndpointPing) {
+        auto r = co_await guarded<std::string>([&] { return handler_.ping(ctx, std::move(*structured)); });
+        if (!r) co_return co_await respond_error(r.error());
+        co_await respond_ok(*r);
+        co_return;
+    }
+
+    if (ctx.endpoint == kEndpointSend) {
+        auto r = co_await guarded<SendReply>([&] { return handler_.send(ctx, std::move(*structured)); });
+        if (r && (!r->stream || !r->wait_source))
+            r = Error(Errc::internal, "send handler returned no stream (implementation error)");
+        if (!r) co_return co_await respond_error(r.error());
+        if (auto ec = set_nonblocking(r->stream.get()))
+            co_return co_await respond_error(Error(ec, "send stream pipe"));
+        if (!co_await respond_ok(r->structured)) {
+            r->stream.reset();
+            (void)co_await guarded<void>(r->wait_source);
+            co_return;
+        }
+        Result<std::uint64_t> sent = std::uint64_t{0};
+        {
+            auto pipe = engine_.attach(r->stream.get());
+            sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
+        }
+        // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
+        r->stream.reset();
+        auto source = co_await guarded<void>(r->wait_source);
+        if (!sent) {
+            ctx.log.warn("sending stream: {}", sent.error().message());
+            co_return;
+        }
+        if (!source) {
+            ctx.log.warn("stream source failed after {} bytes: {}", *sent, source.error().message());
+            (void)co_await conn.write_error_trailer(source.error().message());
+            co_return;
+        }
+        (void)co_await conn.write_end();
+        ctx.log.debug("sent stream of {} bytes", *sent);
+        co_return;
+    }
+
+    if (ctx.endpoint == kEndpointRecv) {
+        auto r = co_await guarded<RecvSession>([&] { return handler_.recv(ctx, std::move(*structured)); });
+        if (r && (!r->stream || !r->finish))
+            r = Error(Errc::internal, "recv handler returned no sink (implementation error)");
+        if (!r) co_return co_await respond_error(r.error());
+        if (auto ec = set_nonblocking(r->stream.get()))
+            co_return co_await respond_error(Error(ec, "recv stream pipe"));
+        Result<std::uint64_t> received = std::uint64_t{0};
+        {
+            auto pipe = engine_.attach(r->stream.get());
+            received = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
+        }
+        r->stream.reset();  // EOF for the consumer
+        auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
+        if (!received) {
+            ctx.log.warn("receiving stream: {}", received.error().message());
+            if (conn.usable()) co_await respond_error(received.error());
+            co_return;
+        }
+        if (!finished) co_return co_await respond_error(finished.error());
+        ctx.log.debug("received stream of {} bytes", *received);
+        co_await respond_ok(*finished);
+        co_return;
+    }
+
+    co_await respond_error(
+        Error(Errc::invalid_argument, "requested endpoint '" + ctx.endpoint + "' does not exist"));
+}
+
+// ---------------------------------------------------------------------------- client
+
+DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip::tcp::endpoint server,
+                               DataconnOptions options, Logger log)
+    : ctx_(ctx), engine_(engine), server_(server), options_(options), log_(std::move(log)) {}
+
+asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
+    using namespace asio::experimental::awaitable_operators;
+    asio::ip::tcp::socket socket(ctx_);
+    asio::steady_timer timer(ctx_, options_.handshake_timeout);
+    auto result =
+        co_await (socket.async_connect(server_, tuple_awaitable) || timer.async_wait(tuple_awaitable));
+    std::string where = server_.address().to_string() + ":" + std::to_string(server_.port());
+    if (result.index() == 1) co_return Error(Errc::timeout, "connecting to " + where);
+    if (auto [ec] = std::get<0>(result); ec) co_return Error(ec, "connecting to " + where);
+    auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
+    auto hs = co_await exchange_banners(*conn, options_.handshake_timeout);
+    if (!hs) co_return hs.error();
+    auto label = co_await write_label(*conn, MuxLabel::zrepl_data, options_.handshake_timeout);
+    if (!label) co_return label.error();
+    auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
+    auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
+    co_return std::make_unique<StreamConn>(std::move(hb), pool_, options_.stream);
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::read_response(StreamConn& conn) {
+    auto header = co_await conn.read_message(frame_type::res_header, kResponseHeaderMax);
+    if (!header) co_return header.error();
+    if (*header == kHandlerOk)
+        co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
+    if (header->starts_with(kHandlerErrorPrefix))
+        co_return Error(Errc::remote_error, header->substr(kHandlerErrorPrefix.size()));
+    co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
+    auto c = co_await connect();
+    if (!c) co_return c.error();
+    auto& conn = **c;
+    Result<std::string> out = Error(Errc::internal);
+    auto w = co_await conn.write_message(frame_type::req_header, kEndpointPing);
+    if (w) w = co_await conn.write_message(frame_type::req_structured, request);
+    // (no co_await inside ?: - GCC 12 miscompiles temporaries there)
+    if (w) {
+        out = co_await read_response(conn);
+    } else {
+        out = w.error();
+    }
+    co_await conn.close();
+    co_return out;
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, int sink,
+                                                          std::uint64_t* bytes) {
+    if (auto ec = set_nonblocking(sink)) co_return Error(ec, "send: sink pipe");
+    auto c = co_await connect();
+    if (!c) co_return c.error();
+    auto& conn = **c;
+    Result<std::string> out = Error(Errc::internal);
+    auto w = co_await conn.write_message(frame_type::req_header, kEndpointSend);
+    if (w) w = co_await conn.write_message(frame_type::req_structured, request);
+    // (no co_await inside ?: - GCC 12 miscompiles temporaries there)
+    if (w) {
+        out = co_await read_response(conn);
+    } else {
+        out = w.error();
+    }
+    if (out) {
+        auto pipe = engine_.attach(sink);
+        auto n = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
+        if (!n)
+            out = n.error();
+        else if (bytes)
+            *bytes = *n;
+    }
+    co_await conn.close();
+    co_return out;
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, int source,
+                                                          std::uint64_t* bytes) {
+    if (auto ec = set_nonblocking(source)) co_return Error(ec, "recv: source pipe");
+    auto c = co_await connect();
+    if (!c) co_return c.error();
+    auto& conn = **c;
+    auto w = co_await conn.write_message(frame_type::req_header, kEndpointRecv);
+    if (w) w = co_await conn.write_message(frame_type::req_structured, request);
+    Result<std::uint64_t> sent = std::uint64_t{0};
+    if (w) {
+        auto pipe = engine_.attach(source);
+        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
+        if (sent)
+            w = co_await conn.write_end();
+        else
+            w = sent.error();
+    }
+    // The server answers even when it failed early (e.g. the handler refused): read it,
+    // so a remote refusal wins over the broken pipe it caused.
+    auto out = co_await read_response(conn);
+    if (!w && out) out = w.error();
+    if (!w && !out && out.error().code() != make_error_code(Errc::remote_error)) out = w.error();
+    if (out && bytes) *bytes = *sent;
+    co_await conn.close();
+    co_return out;
+}
+
+}  // namespace zferry::transport

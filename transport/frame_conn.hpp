@@ -1,0 +1,64 @@
+// Frames over a TcpConn. Reads fetch a payload and the next header with one readv; payloads
+// can instead be spliced into a pipe. Writes are serialised (heartbeats and stream data share
+// the connection). Shutdown follows the zrepl protocol: RST frame, half-close, drain until the
+// peer closes (bounded by a deadline), close; ECONNRESET while closing is not an error.
+#pragma once
+
+#include "core/buffer_pool.hpp"
+#include "transport/frame_codec.hpp"
+#include "transport/tcp_conn.hpp"
+
+#include <boost/asio/experimental/channel.hpp>
+
+#include <optional>
+
+namespace zferry::transport {
+
+struct FrameConnOptions {
+    std::uint32_t max_payload = kDefaultMaxFramePayload;
+    std::chrono::milliseconds shutdown_timeout{10000};
+};
+
+class FrameConn {
+public:
+    FrameConn(std::unique_ptr<TcpConn> conn, BufferPool& pool, FrameConnOptions options = {});
+    ~FrameConn();
+
+    // The next frame header. A RST from the peer starts our shutdown and yields
+    // Errc::shutdown; EOF at a frame boundary yields asio::error::eof.
+    asio::awaitable<Result<FrameHeader>> read_header();
+    // The payload of the header just read (pooled buffer). Non-empty payloads also fetch
+    // the following header in the same readv.
+    asio::awaitable<Result<BufferPool::Buffer>> read_payload(FrameHeader h);
+    // The payload of the header just read, spliced into `pipe` (never copied by us).
+    asio::awaitable<Result<void>> splice_payload(FrameHeader h, AsyncFd& pipe);
+
+    asio::awaitable<Result<void>> write_frame(std::uint32_t type, std::span<const std::byte> payload);
+    // Header, then `len` bytes spliced from `pipe` (which must already hold them).
+    asio::awaitable<Result<void>> write_frame_spliced(std::uint32_t type, AsyncFd& pipe, std::uint32_t len);
+
+    // RST, half-close, drain, close. Safe to call twice or concurrently; the second call
+    // returns at once.
+    asio::awaitable<void> shutdown();
+    bool shutting_down() const noexcept { return shutting_down_; }
+
+    TcpConn& conn() noexcept { return *conn_; }
+    Clock::time_point last_write() const noexcept { return last_write_; }
+    const FrameConnOptions& options() const noexcept { return options_; }
+
+private:
+    asio::awaitable<void> lock_writes();
+    void unlock_writes();
+    Error conn_error(error_code ec, std::string_view what) const;
+
+    std::unique_ptr<TcpConn> conn_;
+    BufferPool& pool_;
+    FrameConnOptions options_;
+    std::optional<FrameHeader> next_header_;
+    bool eof_after_frame_ = false;
+    bool shutting_down_ = false;
+    Clock::time_point last_write_ = Clock::now();
+    asio::experimental::channel<void(error_code)> write_lock_;
+};
+
+}  // namespace zferry::transport

@@ -1,0 +1,71 @@
+#include "transport/handshake_io.hpp"
+
+namespace zferry::transport {
+namespace {
+
+Error io_error(error_code ec, const TcpConn& conn, std::string_view what) {
+    if (ec == asio::error::eof) ec = make_error_code(Errc::connection_closed);
+    return Error(ec, std::string(what) + " with peer " + conn.peer());
+}
+
+}  // namespace
+
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout) {
+    conn.set_absolute_deadline(Clock::now() + timeout);
+    Banner ours = zferry_banner();
+    auto encoded = encode_banner(ours);
+    if (!encoded) co_return encoded.error();
+    iovec out{encoded->data(), encoded->size()};
+    if (error_code ec = co_await conn.writev_full({&out, 1})) {
+        co_return io_error(ec, conn, "writing protocol handshake");
+    }
+    BannerReader reader;
+    std::vector<char> buf;
+    while (!reader.done()) {
+        buf.resize(reader.bytes_needed());
+        iovec in{buf.data(), buf.size()};
+        auto [ec, n] = co_await conn.read_some({&in, 1});
+        if (ec) co_return io_error(ec, conn, "reading protocol handshake");
+        if (auto r = reader.consume({buf.data(), n}); !r) {
+            Error e = r.error();
+            e.wrap("protocol handshake with peer " + conn.peer());
+            co_return e;
+        }
+    }
+    conn.clear_absolute_deadline();
+    auto outcome = check_peer(ours, reader.banner());
+    if (!outcome) {
+        Error e = outcome.error();
+        e.wrap("protocol handshake with peer " + conn.peer());
+        co_return e;
+    }
+    co_return *outcome;
+}
+
+asio::awaitable<Result<void>> write_label(TcpConn& conn, MuxLabel label, std::chrono::milliseconds timeout) {
+    conn.set_absolute_deadline(Clock::now() + timeout);
+    auto bytes = encode_label(label);
+    iovec out{bytes.data(), bytes.size()};
+    error_code ec = co_await conn.writev_full({&out, 1});
+    conn.clear_absolute_deadline();
+    if (ec) co_return io_error(ec, conn, "writing connection label");
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::milliseconds timeout) {
+    conn.set_absolute_deadline(Clock::now() + timeout);
+    std::array<char, kLabelLen> bytes;
+    iovec in{bytes.data(), bytes.size()};
+    auto [ec, n] = co_await conn.readv_full({&in, 1});
+    conn.clear_absolute_deadline();
+    if (ec) co_return io_error(ec, conn, "reading connection label");
+    auto label = decode_label(bytes);
+    if (!label) {
+        Error e = label.error();
+        e.wrap("peer " + conn.peer());
+        co_return e;
+    }
+    co_return *label;
+}
+
+}  // namespace zferry::transport

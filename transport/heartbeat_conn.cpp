@@ -1,0 +1,66 @@
+#include "transport/heartbeat_conn.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace zferry::transport {
+
+HeartbeatConn::HeartbeatConn(std::unique_ptr<FrameConn> frames, HeartbeatOptions options)
+    : frames_(std::move(frames)), options_(options), heartbeat_task_(frames_->conn().get_executor()) {
+    heartbeat_task_.start(send_heartbeats());
+}
+
+HeartbeatConn::~HeartbeatConn() {
+    // close() must have been awaited; cancelling here keeps a forgotten close from
+    // sending heartbeats on a dead conn, the frame conn closes the socket.
+    heartbeat_task_.cancel();
+}
+
+asio::awaitable<void> HeartbeatConn::send_heartbeats() {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    for (;;) {
+        auto next = frames_->last_write() + options_.interval;
+        timer.expires_at(next);
+        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec || frames_->shutting_down()) co_return;
+        if (Clock::now() - frames_->last_write() < options_.interval) continue;
+        // A failed heartbeat is not fatal by itself: the reader notices a dead peer.
+        auto r = co_await frames_->write_frame(frame_type::heartbeat, {});
+        if (!r && !frames_->conn().is_open()) co_return;
+        if (!r) {
+            timer.expires_after(options_.interval);
+            auto [ec2] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec2) co_return;
+        }
+    }
+}
+
+asio::awaitable<Result<FrameHeader>> HeartbeatConn::read_header() {
+    for (;;) {
+        auto h = co_await frames_->read_header();
+        if (!h) co_return h;
+        if (h->type == frame_type::heartbeat) {
+            if (h->length != 0) co_return Error(Errc::protocol_error, "heartbeat frame with a payload");
+            frames_->conn().renew_write_deadline();
+            continue;
+        }
+        auto layer = frame_layer(h->type);
+        if (layer == FrameLayer::frame || layer == FrameLayer::heartbeat) {
+            co_return Error(Errc::unexpected_frame_type, "unknown frame type " + frame_type_name(h->type) +
+                                                             " from peer " + frames_->conn().peer());
+        }
+        co_return h;
+    }
+}
+
+asio::awaitable<void> HeartbeatConn::close() {
+    if (closed_) co_return;
+    closed_ = true;
+    heartbeat_task_.cancel();
+    co_await frames_->shutdown();
+    co_await heartbeat_task_.join();
+}
+
+}  // namespace zferry::transport

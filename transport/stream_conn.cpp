@@ -1,0 +1,152 @@
+#include "transport/stream_conn.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/ioctl.h>
+
+namespace zferry::transport {
+namespace {
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+}
+
+StreamConn::StreamConn(std::unique_ptr<HeartbeatConn> conn, BufferPool& pool, StreamOptions options)
+    : conn_(std::move(conn)), pool_(pool), options_(options) {}
+
+StreamConn::~StreamConn() = default;
+
+asio::awaitable<void> StreamConn::close() { co_await conn_->close(); }
+
+asio::awaitable<Result<std::string>> StreamConn::read_message(std::uint32_t type, std::size_t max) {
+    StreamDecoder dec(type, max);
+    std::string out;
+    for (;;) {
+        auto h = co_await conn_->read_header();
+        if (!h) co_return poison(Result<std::string>(h.error()));
+        auto step = dec.on_header(*h);
+        switch (step.kind) {
+            case StreamDecoder::Kind::data:
+            case StreamDecoder::Kind::trailer: {
+                auto p = co_await conn_->frames().read_payload(*h);
+                if (!p) co_return poison(Result<std::string>(p.error()));
+                if (step.kind == StreamDecoder::Kind::data)
+                    out.append(reinterpret_cast<const char*>(p->data()), p->size());
+                else
+                    dec.add_trailer(p->bytes());
+                break;
+            }
+            case StreamDecoder::Kind::end: co_return out;
+            case StreamDecoder::Kind::source_error:
+                co_return Error(Errc::stream_source_error, "peer: " + dec.source_error());
+            case StreamDecoder::Kind::error: co_return poison(Result<std::string>(dec.error()));
+        }
+    }
+}
+
+asio::awaitable<Result<void>> StreamConn::write_message(std::uint32_t type, std::string_view payload) {
+    auto bytes = std::as_bytes(std::span(payload.data(), payload.size()));
+    while (!bytes.empty()) {
+        auto n = std::min<std::size_t>(bytes.size(), options_.chunk);
+        auto r = co_await conn_->frames().write_frame(type, bytes.first(n));
+        if (!r) co_return poison(r);
+        bytes = bytes.subspan(n);
+    }
+    co_return poison(co_await conn_->frames().write_frame(frame_type::stream_end, {}));
+}
+
+asio::awaitable<Result<void>> StreamConn::write_all_to_pipe(AsyncFd& pipe, std::span<const std::byte> data) {
+    while (!data.empty()) {
+        iovec iov{const_cast<std::byte*>(data.data()), data.size()};
+        auto [ec, n] = co_await pipe.async_writev({&iov, 1}, tuple_awaitable);
+        if (ec) co_return Error(ec, "writing received stream into the local pipe");
+        data = data.subspan(n);
+    }
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t type, AsyncFd& pipe) {
+    StreamDecoder dec(type);
+    for (;;) {
+        auto h = co_await conn_->read_header();
+        if (!h) co_return poison(Result<std::uint64_t>(h.error()));
+        auto step = dec.on_header(*h);
+        switch (step.kind) {
+            case StreamDecoder::Kind::data:
+                if (options_.mode == PayloadMode::splice) {
+                    auto r = co_await conn_->frames().splice_payload(*h, pipe);
+                    if (!r) co_return poison(Result<std::uint64_t>(r.error()));
+                } else {
+                    auto p = co_await conn_->frames().read_payload(*h);
+                    if (!p) co_return poison(Result<std::uint64_t>(p.error()));
+                    auto w = co_await write_all_to_pipe(pipe, p->bytes());
+                    if (!w) co_return poison(Result<std::uint64_t>(w.error()));
+                }
+                break;
+            case StreamDecoder::Kind::trailer: {
+                auto p = co_await conn_->frames().read_payload(*h);
+                if (!p) co_return poison(Result<std::uint64_t>(p.error()));
+                dec.add_trailer(p->bytes());
+                break;
+            }
+            case StreamDecoder::Kind::end: co_return dec.total();
+            case StreamDecoder::Kind::source_error:
+                co_return Error(Errc::stream_source_error, "sending side failed: " + dec.source_error());
+            case StreamDecoder::Kind::error: co_return poison(Result<std::uint64_t>(dec.error()));
+        }
+    }
+}
+
+asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32_t type, AsyncFd& pipe) {
+    std::uint64_t total = 0;
+    if (options_.mode == PayloadMode::splice) {
+        for (;;) {
+            int avail = 0;
+            if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;
+            if (avail == 0) {
+                auto [ec, n] = co_await pipe.async_wait_readable(tuple_awaitable);
+                if (ec) co_return Error(ec, "waiting for stream data on the local pipe");
+                if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;
+                if (avail == 0) co_return total;  // readable and empty: the writer closed it
+            }
+            auto len = std::min<std::uint32_t>(static_cast<std::uint32_t>(avail), options_.chunk);
+            auto r = co_await conn_->frames().write_frame_spliced(type, pipe, len);
+            if (!r) co_return poison(Result<std::uint64_t>(r.error()));
+            total += len;
+        }
+    }
+    for (;;) {
+        auto buf = pool_.get(options_.chunk);
+        std::size_t filled = 0;
+        bool eof = false;
+        while (filled < buf.size()) {
+            iovec iov{buf.data() + filled, buf.size() - filled};
+            auto [ec, n] = co_await pipe.async_readv({&iov, 1}, tuple_awaitable);
+            if (ec) co_return Error(ec, "reading stream data from the local pipe");
+            if (n == 0) {
+                eof = true;
+                break;
+            }
+            filled += n;
+        }
+        if (filled > 0) {
+            auto r = co_await conn_->frames().write_frame(type, buf.bytes().first(filled));
+            if (!r) co_return poison(Result<std::uint64_t>(r.error()));
+            total += filled;
+        }
+        if (eof) co_return total;
+    }
+}
+
+asio::awaitable<Result<void>> StreamConn::write_end() {
+    co_return poison(co_await conn_->frames().write_frame(frame_type::stream_end, {}));
+}
+
+asio::awaitable<Result<void>> StreamConn::write_error_trailer(std::string_view text) {
+    if (text.size() > StreamDecoder::kMaxTrailer) text = text.substr(0, StreamDecoder::kMaxTrailer);
+    auto bytes = std::as_bytes(std::span(text.data(), text.size()));
+    auto r = co_await conn_->frames().write_frame(frame_type::stream_err_trailer, bytes);
+    if (!r) co_return poison(r);
+    co_return co_await write_end();
+}
+
+}  // namespace zferry::transport

@@ -1,0 +1,57 @@
+// Messages and streams over a HeartbeatConn (zrepl's stream layer): a message is frames of
+// one type ended by End; a stream moves a pipe's bytes as frames, spliced (no copy by us)
+// or read/written through pooled buffers. A source failure is sent as an error trailer and
+// leaves the connection usable; any other error leaves it unusable.
+#pragma once
+
+#include "transport/heartbeat_conn.hpp"
+#include "transport/stream_decoder.hpp"
+
+#include <string>
+
+namespace zferry::transport {
+
+enum class PayloadMode { splice, readv };
+
+struct StreamOptions {
+    PayloadMode mode = PayloadMode::splice;
+    std::uint32_t chunk = 512 * 1024;  // data frame payload; zrepl's writers use 512 KiB too
+};
+
+class StreamConn {
+public:
+    StreamConn(std::unique_ptr<HeartbeatConn> conn, BufferPool& pool, StreamOptions options = {});
+    ~StreamConn();
+
+    asio::awaitable<Result<std::string>> read_message(std::uint32_t type, std::size_t max);
+    asio::awaitable<Result<void>> write_message(std::uint32_t type, std::string_view payload);
+
+    // Reads a stream of `type` into `pipe` until End. A source error trailer yields
+    // Errc::stream_source_error with the peer's text (connection still usable).
+    asio::awaitable<Result<std::uint64_t>> read_stream(std::uint32_t type, AsyncFd& pipe);
+    // Writes frames of `type` with the pipe's bytes until the pipe's EOF; does not write End.
+    asio::awaitable<Result<std::uint64_t>> write_stream_data(std::uint32_t type, AsyncFd& pipe);
+    asio::awaitable<Result<void>> write_end();
+    // Error trailer + End: the stream failed at the source.
+    asio::awaitable<Result<void>> write_error_trailer(std::string_view text);
+
+    bool usable() const noexcept { return usable_; }
+    HeartbeatConn& heartbeat() noexcept { return *conn_; }
+    asio::awaitable<void> close();
+    const StreamOptions& options() const noexcept { return options_; }
+
+private:
+    asio::awaitable<Result<void>> write_all_to_pipe(AsyncFd& pipe, std::span<const std::byte> data);
+    template <class T>
+    T poison(T r) {
+        if (!r) usable_ = false;
+        return r;
+    }
+
+    std::unique_ptr<HeartbeatConn> conn_;
+    BufferPool& pool_;
+    StreamOptions options_;
+    bool usable_ = true;
+};
+
+}  // namespace zferry::transport

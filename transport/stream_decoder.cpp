@@ -1,0 +1,64 @@
+#include "transport/stream_decoder.hpp"
+
+namespace zferry::transport {
+namespace {
+
+bool valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (std::size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        i += n;
+    }
+    return true;
+}
+
+}  // namespace
+
+StreamDecoder::Step StreamDecoder::fail(Errc e, std::string msg) {
+    done_ = true;
+    error_ = Error(e, std::move(msg));
+    return {Kind::error};
+}
+
+StreamDecoder::Step StreamDecoder::on_header(FrameHeader h) {
+    if (done_) return fail(Errc::protocol_error, "frame after the end of the stream");
+    if (h.type == frame_type::stream_end) {
+        if (h.length != 0) return fail(Errc::protocol_error, "End frame with a payload");
+        done_ = true;
+        if (in_trailer_) {
+            if (!valid_utf8(trailer_)) {
+                return fail(Errc::protocol_error, "stream error trailer is not valid UTF-8");
+            }
+            return {Kind::source_error};
+        }
+        return {Kind::end};
+    }
+    if (h.type == frame_type::stream_err_trailer) {
+        in_trailer_ = true;
+        if (trailer_.size() + h.length > kMaxTrailer)
+            return fail(Errc::message_too_large, "stream error trailer exceeds 64 KiB");
+        return {Kind::trailer, h.length};
+    }
+    if (h.type != type_) {
+        return fail(Errc::unexpected_frame_type, "unexpected frame type " + frame_type_name(h.type) +
+                                                     " in a stream of " + frame_type_name(type_));
+    }
+    if (in_trailer_) return fail(Errc::protocol_error, "data frame after the stream error trailer");
+    total_ += h.length;
+    if (max_total_ && total_ > max_total_) {
+        return fail(Errc::message_too_large, frame_type_name(type_) + " message exceeds its limit of " +
+                                                 std::to_string(max_total_) + " bytes");
+    }
+    return {Kind::data, h.length};
+}
+
+StreamDecoder::Step StreamDecoder::add_trailer(std::span<const std::byte> text) {
+    trailer_.append(reinterpret_cast<const char*>(text.data()), text.size());
+    return {Kind::trailer, 0};
+}
+
+}  // namespace zferry::transport

@@ -1,0 +1,209 @@
+#include "transport/tcp_conn.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace zferry::transport {
+namespace {
+
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+std::string describe_peer(const asio::ip::tcp::socket& s) {
+    error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "unconnected";
+    std::string addr = ep.address().to_string();
+    if (ep.address().is_v6()) addr = "[" + addr + "]";
+    return addr + ":" + std::to_string(ep.port());
+}
+
+// Advances an iovec array past n consumed bytes.
+void consume(std::vector<iovec>& v, std::size_t& first, std::size_t n) {
+    while (n > 0 && first < v.size()) {
+        if (n >= v[first].iov_len) {
+            n -= v[first].iov_len;
+            ++first;
+        } else {
+            v[first].iov_base = static_cast<char*>(v[first].iov_base) + n;
+            v[first].iov_len -= n;
+            n = 0;
+        }
+    }
+    while (first < v.size() && v[first].iov_len == 0) ++first;
+}
+
+}  // namespace
+
+TcpConn::TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions options)
+    : engine_(engine),
+      executor_(socket.get_executor()),
+      options_(options),
+      peer_(describe_peer(socket)),
+      watchdog_(socket.get_executor()) {
+    error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    raw_fd_ = socket.release(ignored);
+    if (raw_fd_ >= 0) {
+        set_nonblocking(raw_fd_);
+        fd_ = engine_.attach(raw_fd_);
+    }
+}
+
+TcpConn::~TcpConn() {
+    *alive_ = false;
+    close();
+}
+
+template <class Op>
+asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op) {
+    Direction& st = dir(d);
+    auto now = Clock::now();
+    st.deadline = absolute_ ? absolute_deadline_ : now + options_.idle_timeout;
+    if (absolute_ && now >= absolute_deadline_)
+        co_return std::pair{make_error_code(Errc::timeout), std::size_t{0}};
+    st.pending = true;
+    st.timed_out = false;
+    arm_watchdog();
+    // The operation is bound to this direction's signal (deadlines, close); forward the
+    // calling coroutine's cancellation to it as well, so `||` and task cancellation work.
+    auto cs = co_await asio::this_coro::cancellation_state;
+    auto outer = cs.slot();
+    if (outer.is_connected()) outer.assign([&st](asio::cancellation_type_t t) { st.signal.emit(t); });
+    auto [ec, n] = co_await op(asio::bind_cancellation_slot(st.signal.slot(), tuple_awaitable));
+    if (outer.is_connected()) outer.clear();
+    st.pending = false;
+    if (ec == asio::error::operation_aborted && st.timed_out && n == 0) ec = make_error_code(Errc::timeout);
+    co_return std::pair{ec, n};
+}
+
+void TcpConn::arm_watchdog() {
+    if (watchdog_armed_) return;
+    Clock::time_point earliest = Clock::time_point::max();
+    for (Direction* d : {&read_, &write_})
+        if (d->pending) earliest = std::min(earliest, d->deadline);
+    if (earliest == Clock::time_point::max()) return;
+    watchdog_armed_ = true;
+    watchdog_.expires_at(earliest);
+    watchdog_.async_wait([this, alive = alive_](error_code ec) {
+        if (!*alive) return;
+        on_watchdog(ec);
+    });
+}
+
+void TcpConn::on_watchdog(error_code ec) {
+    watchdog_armed_ = false;
+    if (ec == asio::error::operation_aborted) return;
+    auto now = Clock::now();
+    for (Direction* d : {&read_, &write_}) {
+        if (d->pending && !d->timed_out && now >= d->deadline) {
+            d->timed_out = true;
+            d->signal.emit(asio::cancellation_type::terminal);
+        }
+    }
+    arm_watchdog();  // the other direction, or renewed deadlines
+}
+
+void TcpConn::renew_write_deadline() noexcept {
+    if (!absolute_) write_.deadline = Clock::now() + options_.idle_timeout;
+}
+
+void TcpConn::set_absolute_deadline(Clock::time_point at) noexcept {
+    absolute_ = true;
+    absolute_deadline_ = at;
+    for (Direction* d : {&read_, &write_}) d->deadline = at;
+    if (watchdog_armed_) {
+        watchdog_.cancel();
+        watchdog_armed_ = false;
+    }
+    arm_watchdog();
+}
+
+asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::read_some(std::span<const iovec> iov) {
+    if (!fd_) co_return std::pair{error_code(asio::error::bad_descriptor), std::size_t{0}};
+    auto [ec, n] =
+        co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(iov, std::move(token)); });
+    if (!ec && n == 0) ec = asio::error::eof;
+    co_return std::pair{ec, n};
+}
+
+asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::readv_full(std::span<const iovec> in) {
+    std::vector<iovec> v(in.begin(), in.end());
+    std::size_t first = 0, total = 0;
+    consume(v, first, 0);
+    while (first < v.size()) {
+        if (!fd_) co_return std::pair{error_code(asio::error::bad_descriptor), total};
+        std::span<const iovec> rest(v.data() + first, v.size() - first);
+        auto [ec, n] =
+            co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(rest, std::move(token)); });
+        total += n;
+        consume(v, first, n);
+        if (ec) co_return std::pair{ec, total};
+        if (n == 0) co_return std::pair{error_code(asio::error::eof), total};
+    }
+    co_return std::pair{error_code{}, total};
+}
+
+asio::awaitable<error_code> TcpConn::writev_full(std::span<const iovec> in) {
+    std::vector<iovec> v(in.begin(), in.end());
+    std::size_t first = 0;
+    consume(v, first, 0);
+    while (first < v.size()) {
+        if (!fd_) co_return error_code(asio::error::bad_descriptor);
+        std::span<const iovec> rest(v.data() + first, v.size() - first);
+        auto [ec, n] =
+            co_await timed(Dir::write, [&](auto token) { return fd_->async_writev(rest, std::move(token)); });
+        consume(v, first, n);
+        if (ec) co_return ec;
+    }
+    co_return error_code{};
+}
+
+asio::awaitable<error_code> TcpConn::splice_to(AsyncFd& pipe, std::size_t len) {
+    while (len > 0) {
+        if (!fd_) co_return error_code(asio::error::bad_descriptor);
+        auto [ec, n] = co_await timed(
+            Dir::read, [&](auto token) { return pipe.async_splice_from(*fd_, len, std::move(token)); });
+        len -= n;
+        if (ec) co_return ec;
+        if (n == 0) co_return error_code(asio::error::eof);
+    }
+    co_return error_code{};
+}
+
+asio::awaitable<error_code> TcpConn::splice_from(AsyncFd& pipe, std::size_t len) {
+    while (len > 0) {
+        if (!fd_) co_return error_code(asio::error::bad_descriptor);
+        auto [ec, n] = co_await timed(
+            Dir::write, [&](auto token) { return fd_->async_splice_from(pipe, len, std::move(token)); });
+        len -= n;
+        if (ec) co_return ec;
+        if (n == 0) co_return make_error_code(Errc::connection_closed);  // the pipe ended early
+    }
+    co_return error_code{};
+}
+
+error_code TcpConn::close_write() noexcept {
+    if (raw_fd_ < 0) return asio::error::bad_descriptor;
+    if (::shutdown(raw_fd_, SHUT_WR) < 0) return error_code(errno, boost::system::system_category());
+    return {};
+}
+
+void TcpConn::close() noexcept {
+    error_code ignored;
+    if (fd_) fd_->cancel();
+    read_.signal.emit(asio::cancellation_type::terminal);
+    write_.signal.emit(asio::cancellation_type::terminal);
+    watchdog_.cancel();
+    fd_.reset();
+    if (raw_fd_ >= 0) ::close(std::exchange(raw_fd_, -1));
+}
+
+}  // namespace zferry::transport

@@ -1,0 +1,97 @@
+// A connected TCP socket for the framed protocol: full readv/writev with idle timeouts
+// renewed on every progress (a deadline never loses a partial read or write), splice to and
+// from pipes, half-close, and a deadline watchdog shared by both directions (one timer per
+// connection instead of one per operation).
+#pragma once
+
+#include "core/error.hpp"
+#include "core/io_engine.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace zferry::transport {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+struct ConnOptions {
+    // No progress in a direction for this long fails that direction with Errc::timeout.
+    std::chrono::milliseconds idle_timeout{10000};
+};
+
+class TcpConn {
+public:
+    TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions options = {});
+    ~TcpConn();
+    TcpConn(const TcpConn&) = delete;
+    TcpConn& operator=(const TcpConn&) = delete;
+
+    // Reads until every iovec is full. At EOF returns the bytes read so far with
+    // asio::error::eof (eof after 0 bytes is a clean end; after >0 bytes the caller decides).
+    asio::awaitable<std::pair<error_code, std::size_t>> readv_full(std::span<const iovec> iov);
+    // One read of at least one byte (or EOF/error).
+    asio::awaitable<std::pair<error_code, std::size_t>> read_some(std::span<const iovec> iov);
+    asio::awaitable<error_code> writev_full(std::span<const iovec> iov);
+
+    // Moves exactly len bytes socket -> pipe / pipe -> socket with splice(2).
+    asio::awaitable<error_code> splice_to(AsyncFd& pipe, std::size_t len);
+    asio::awaitable<error_code> splice_from(AsyncFd& pipe, std::size_t len);
+
+    // Half-close: the peer reads EOF after all data written so far.
+    error_code close_write() noexcept;
+    // Cancels pending operations and closes the socket. Idempotent.
+    void close() noexcept;
+    bool is_open() const noexcept { return raw_fd_ >= 0; }
+
+    // Progress made elsewhere (a heartbeat from the peer) proves the peer alive: grant the
+    // pending write another idle timeout.
+    void renew_write_deadline() noexcept;
+    // Shutdown: from now on both directions end at `at`, no matter the progress.
+    void set_absolute_deadline(Clock::time_point at) noexcept;
+    // Back to idle timeouts renewed on progress (after a handshake with a total deadline).
+    void clear_absolute_deadline() noexcept { absolute_ = false; }
+
+    const std::string& peer() const noexcept { return peer_; }
+    int native_handle() noexcept { return raw_fd_; }
+    const asio::any_io_executor& get_executor() const noexcept { return executor_; }
+    IoEngine& engine() noexcept { return engine_; }
+
+private:
+    struct Direction {
+        asio::cancellation_signal signal;
+        Clock::time_point deadline{};
+        bool pending = false;
+        bool timed_out = false;
+    };
+    enum class Dir { read, write };
+
+    template <class Op>
+    asio::awaitable<std::pair<error_code, std::size_t>> timed(Dir d, Op op);
+    void arm_watchdog();
+    void on_watchdog(error_code ec);
+    Direction& dir(Dir d) noexcept { return d == Dir::read ? read_ : write_; }
+
+    IoEngine& engine_;
+    asio::any_io_executor executor_;
+    // The socket is released from Asio's reactor: the I/O engine owns its readiness.
+    int raw_fd_ = -1;
+    std::unique_ptr<AsyncFd> fd_;
+    ConnOptions options_;
+    std::string peer_;
+    Direction read_, write_;
+    bool absolute_ = false;
+    Clock::time_point absolute_deadline_{};
+    asio::steady_timer watchdog_;
+    bool watchdog_armed_ = false;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace zferry::transport
