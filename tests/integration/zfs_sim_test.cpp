@@ -148,6 +148,21 @@ TEST_F(ZfsSim, WrongBaseIncrementalIsRefused) {
         << r.err;
 }
 
+TEST_F(ZfsSim, ForceReceiveRollsBackChangesButNoSnapshots) {
+    two_pools();
+    ok("$Z send p/a@s1 | $Z recv q/a && printf local | $Z sim-write q/a");
+    Res r = sh("$Z send -i @s1 p/a@s2 | $Z recv q/a");
+    EXPECT_EQ(
+        r.err,
+        "cannot receive incremental stream: destination q/a has been modified\nsince most recent snapshot\n");
+    ok("$Z send -i @s1 p/a@s2 | $Z recv -F q/a");
+    EXPECT_EQ(z("sim-read q/a").out, "second");
+    ok("$Z snapshot q/a@mine && printf x | $Z sim-write p/a && $Z snapshot p/a@s3");
+    r = sh("$Z send -i @s2 p/a@s3 | $Z recv -F q/a");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("most recent snapshot of q/a does not match incremental source"), std::string::npos);
+}
+
 TEST_F(ZfsSim, HoldsAndReleasesWithOpenZfsTexts) {
     two_pools();
     ok("$Z hold zrepl_STEP_J_x p/a@s1");

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 #include <set>
+#include <unordered_set>
 
 namespace zfssim {
 namespace {
@@ -80,9 +81,9 @@ void default_sort(std::vector<Dataset*>& v) {
 std::vector<Dataset*> select(State& s, const std::vector<std::string>& operands, bool recursive,
                              std::size_t maxdepth, const TypeMask& types, bool types_given, int& rc) {
     std::vector<Dataset*> out;
-    std::set<std::string> seen;
+    std::unordered_set<const Dataset*> seen;
     auto add = [&](Dataset* d) {
-        if (seen.insert(d->name).second) out.push_back(d);
+        if (seen.insert(d).second) out.push_back(d);
     };
     std::vector<std::string> roots = operands;
     bool implicit = roots.empty();

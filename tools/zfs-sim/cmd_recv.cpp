@@ -115,18 +115,10 @@ void check_target(State& s, const StreamHeader& h, const std::string& fs, const 
     if (s.exists(fs + "@" + snap)) throw SimError(pre + "destination '" + fs + "@" + snap + "' exists\n");
     auto snaps = s.versions_of(fs, true, false);
     Dataset* recent = snaps.empty() ? nullptr : snaps.back();
+    // -F only rolls back changes since the most recent snapshot; as in OpenZFS it never
+    // destroys snapshots for a non-replication stream.
     if (recent == nullptr || recent->guid != h.fromguid) {
-        bool found = false;
-        for (Dataset* v : snaps) found |= v->guid == h.fromguid;
-        if (!f.force || !found)
-            throw SimError(pre + "most recent snapshot of " + fs + " does not match incremental source\n");
-        for (Dataset* v : snaps)
-            if (v->createtxg > 0 && !v->holds.empty() && v->guid != h.fromguid) {
-                bool later = false;
-                for (Dataset* w : snaps)
-                    if (w->guid == h.fromguid) later = v->createtxg > w->createtxg;
-                if (later) throw SimError("cannot destroy '" + v->name + "': dataset is busy\n");
-            }
+        throw SimError(pre + "most recent snapshot of " + fs + " does not match incremental source\n");
     } else if (d->blob != recent->blob && !f.force) {
         throw SimError(pre + "destination " + fs + " has been modified\nsince most recent snapshot\n");
     }
@@ -158,16 +150,7 @@ void apply(Store& st, State& s, const StreamHeader& h, const std::string& fs, co
         }
         set_encryption(*d);
     } else {
-        // -F: roll back to the incremental source first.
-        auto snaps = s.versions_of(fs, true, false);
-        std::uint64_t base_txg = 0;
-        for (Dataset* v : snaps)
-            if (v->guid == h.fromguid) base_txg = v->createtxg;
-        std::vector<std::string> later;
-        for (Dataset* v : snaps)
-            if (v->createtxg > base_txg) later.push_back(v->name);
-        for (auto& n : later) s.erase(n);
-        d = s.find(fs);
+        d = s.find(fs);  // -F: the filesystem's changes since its most recent snapshot are discarded
     }
     if (d->partial) {
         ::unlink(st.tmp_path(d->partial->tmp_blob).c_str());
@@ -402,7 +385,7 @@ int cmd_recv(Store& st, const Context& c) {
                         d->local[".keystatus"] = "unavailable";
                     }
                 }
-                d->partial = std::move(p);
+                d->partial = std::make_unique<PartialRecv>(std::move(p));
             }
             st.save(s);
             throw SimError(

@@ -248,7 +248,7 @@ State Store::load() const {
             p.data_bytes = to_u64(m["data"]);
             p.stream_bytes = to_u64(m["stream"]);
             p.new_fs = m["new"] == "1";
-            d.partial = std::move(p);
+            d.partial = std::make_unique<PartialRecv>(std::move(p));
         }
         std::string key = d.name;
         s.datasets.emplace_hint(s.datasets.end(), std::move(key), std::move(d));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,7 +34,7 @@ struct Dataset {
     std::map<std::string, std::string> local;     // locally set properties
     std::map<std::string, std::string> received;  // received properties
     std::map<std::string, std::uint64_t> holds;   // tag -> time (snapshots)
-    std::optional<PartialRecv> partial;
+    std::unique_ptr<PartialRecv> partial;         // rare: kept out of line to keep Dataset small
 
     // "p/a" for "p/a", "p/a@s" and "p/a#b".
     std::string fs_name() const;
