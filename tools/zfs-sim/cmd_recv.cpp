@@ -141,7 +141,7 @@ void apply(Store& st, State& s, const StreamHeader& h, const std::string& fs, co
     };
     if (h.fromguid == 0) {
         if (d == nullptr) {
-            s.datasets[fs] = make_dataset(s, fs, Kind::filesystem, txg);
+            s.datasets[fs] = make_dataset(s, fs, h.volume ? Kind::volume : Kind::filesystem, txg);
             d = s.find(fs);
         } else if (!(d->partial && d->partial->new_fs)) {
             d->guid = random_u64();  // -F: a new filesystem replaces the old one
@@ -377,7 +377,8 @@ int cmd_recv(Store& st, const Context& c) {
                 p.stream_bytes = corrupt ? 0 : attempt_bytes;
                 if (corrupt) ::truncate(st.tmp_path(tmp_id).c_str(), 0);
                 if (d == nullptr) {
-                    s.datasets[fs] = make_dataset(s, fs, Kind::filesystem, s.next_txg());
+                    s.datasets[fs] =
+                        make_dataset(s, fs, h.volume ? Kind::volume : Kind::filesystem, s.next_txg());
                     d = s.find(fs);
                     p.new_fs = true;
                     if (h.raw && h.encryption != "off") {

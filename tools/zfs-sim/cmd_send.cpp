@@ -75,6 +75,7 @@ Part make_part(Store& st, State& s, Dataset& to, Dataset* from, bool raw, bool p
     p.h.embedok = o.has('e');
     p.h.largeblockok = o.has('L');
     p.h.total = to.size;
+    if (Dataset* f = s.find(fs)) p.h.volume = f->kind == Kind::volume;
     if (raw) p.h.encryption = encryption_of(s, fs);
     if (from != nullptr) {
         p.h.fromguid = from->guid;

@@ -28,6 +28,7 @@ std::string StreamHeader::to_json() const {
     o["largeblockok"] = largeblockok;
     o["encryption"] = encryption;
     o["resume"] = resume;
+    o["volume"] = volume;
     o["resume_offset"] = resume_offset;
     o["total"] = total;
     if (props) {
@@ -57,6 +58,7 @@ std::optional<StreamHeader> StreamHeader::from_json(std::string_view s) {
         h.largeblockok = o.at("largeblockok").as_bool();
         h.encryption = json::value_to<std::string>(o.at("encryption"));
         h.resume = o.at("resume").as_bool();
+        if (auto* vol = o.if_contains("volume")) h.volume = vol->as_bool();
         h.resume_offset = json::value_to<std::uint64_t>(o.at("resume_offset"));
         h.total = json::value_to<std::uint64_t>(o.at("total"));
         if (auto* p = o.if_contains("props")) {

@@ -27,6 +27,7 @@ struct StreamHeader {
     std::uint64_t resume_offset = 0;                          // data bytes the receiver already has (send -t)
     std::uint64_t total = 0;                                  // size of the snapshot's whole data
     bool resume = false;
+    bool volume = false;  // the sent dataset is a volume
 
     std::string snapshot_name() const;  // "snap" of toname
     std::string to_json() const;
