@@ -306,10 +306,15 @@ std::string encode_resume_token(const ResumeToken& t) {
     if (t.savedok) w.pair("savedok", kTypeBoolean, 0, {});
     w.put(0, 4);
 
-    uLongf clen = compressBound(static_cast<uLong>(w.out.size()));
+    return wrap_packed_nvlist(
+        std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(w.out.data()), w.out.size()));
+}
+
+std::string wrap_packed_nvlist(std::span<const std::uint8_t> packed) {
+    // Level 6 is what OpenZFS uses (gzip_compress(..., 6)); it makes our tokens byte-identical.
+    uLongf clen = compressBound(static_cast<uLong>(packed.size()));
     std::vector<std::uint8_t> compressed(clen);
-    compress2(compressed.data(), &clen, reinterpret_cast<const Bytef*>(w.out.data()),
-              static_cast<uLong>(w.out.size()), 6);
+    compress2(compressed.data(), &clen, packed.data(), static_cast<uLong>(packed.size()), 6);
     compressed.resize(clen);
 
     static const char* digits = "0123456789abcdef";
@@ -319,7 +324,7 @@ std::string encode_resume_token(const ResumeToken& t) {
         return std::string(buf, res.ptr);
     };
     std::string out =
-        hex64(kTokenVersion) + "-" + hex64(fletcher4(compressed).a) + "-" + hex64(w.out.size()) + "-";
+        hex64(kTokenVersion) + "-" + hex64(fletcher4(compressed).a) + "-" + hex64(packed.size()) + "-";
     out.reserve(out.size() + compressed.size() * 2);
     for (auto b : compressed) {
         out.push_back(digits[b >> 4]);

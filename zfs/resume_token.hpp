@@ -15,9 +15,9 @@
 namespace zferry::zfs {
 
 struct ResumeToken {
-    std::optional<std::uint64_t> fromguid; // absent for a full send
+    std::optional<std::uint64_t> fromguid;  // absent for a full send
     std::uint64_t toguid = 0;
-    std::string toname;                    // "pool/fs@snap"
+    std::string toname;  // "pool/fs@snap"
     std::optional<std::uint64_t> object, offset, bytes;
     bool rawok = false, compressok = false, embedok = false, largeblockok = false, savedok = false;
 
@@ -36,6 +36,10 @@ Result<ResumeToken> decode_resume_token(std::string_view token);
 // Encodes a token the way OpenZFS does (key order: fromguid, object, offset, bytes, toguid,
 // toname, then the *ok flags), so decode(encode(t)) == t.
 std::string encode_resume_token(const ResumeToken& t);
+
+// Wraps an already packed nvlist (any bytes) into a token with a correct checksum and length,
+// so tests and fuzzers can reach the nvlist parser behind the checksum.
+std::string wrap_packed_nvlist(std::span<const std::uint8_t> packed);
 
 // Fletcher-4 as OpenZFS computes it over little-endian 32-bit words; returns word 0..3.
 struct Fletcher4 {

@@ -139,6 +139,127 @@ TEST(ResumeToken, RefusesMalformedTokensWithAReason) {
     }
 }
 
+// Builds packed nvlists byte by byte, so each malformation below is exactly one defect.
+struct Nv {
+    bool big = false;
+    std::vector<std::uint8_t> b;
+    void put(std::uint64_t v, int width) {
+        for (int i = 0; i < width; ++i) {
+            int shift = big ? 8 * (width - 1 - i) : 8 * i;
+            b.push_back(static_cast<std::uint8_t>(v >> shift));
+        }
+    }
+    static std::size_t al(std::size_t n) { return (n + 7) & ~std::size_t{7}; }
+    Nv& header(std::uint8_t encoding = 0, std::int32_t version = 0) {
+        b = {encoding, static_cast<std::uint8_t>(big ? 0 : 1), 0, 0};
+        put(static_cast<std::uint32_t>(version), 4);
+        put(1, 4);
+        return *this;
+    }
+    // A pair with explicit fields; value bytes are padded to 8.
+    Nv& pair(std::string name, std::int32_t type, std::int32_t nelem, std::vector<std::uint8_t> value,
+             std::int64_t size_override = -1, std::int64_t namesz_override = -1) {
+        const std::size_t start = b.size();
+        std::size_t size = 16 + al(name.size() + 1) + al(value.size());
+        put(size_override >= 0 ? static_cast<std::uint64_t>(size_override) : size, 4);
+        put(namesz_override >= 0 ? static_cast<std::uint64_t>(namesz_override) : name.size() + 1, 2);
+        put(0, 2);
+        put(static_cast<std::uint32_t>(nelem), 4);
+        put(static_cast<std::uint32_t>(type), 4);
+        b.insert(b.end(), name.begin(), name.end());
+        b.push_back(0);
+        while ((b.size() - start) % 8) b.push_back(0);
+        b.insert(b.end(), value.begin(), value.end());
+        while ((b.size() - start) % 8) b.push_back(0);
+        return *this;
+    }
+    std::vector<std::uint8_t> u64v(std::uint64_t v) {
+        Nv tmp{big, {}};
+        tmp.put(v, 8);
+        return tmp.b;
+    }
+    static std::vector<std::uint8_t> str(const std::string& s) {
+        std::vector<std::uint8_t> v(s.begin(), s.end());
+        v.push_back(0);
+        return v;
+    }
+    Nv& toguid() { return pair("toguid", 8, 1, u64v(0x1234)); }
+    Nv& toname() { return pair("toname", 9, 1, str("pool/fs@s")); }
+    Nv& end() {
+        put(0, 4);
+        return *this;
+    }
+    std::string token() const { return wrap_packed_nvlist(b); }
+};
+
+TEST(ResumeToken, ParsesNativeNvlistsOfBothByteOrdersAndSkipsUnknownKeys) {
+    for (bool big : {false, true}) {
+        Nv nv;
+        nv.big = big;
+        nv.header().pair("redact_snaps", 17, 0, {}).toguid().toname().pair("savedok", 1, 0, {}).end();
+        auto r = decode_resume_token(nv.token());
+        ASSERT_TRUE(r) << (big ? "big" : "little") << "-endian nvlist: " << r.error().context();
+        EXPECT_EQ(r->toguid, 0x1234u);
+        EXPECT_EQ(r->toname, "pool/fs@s");
+        EXPECT_TRUE(r->savedok);
+        EXPECT_FALSE(r->fromguid);
+    }
+}
+
+TEST(ResumeToken, RefusesMalformedNvlistsWithAReason) {
+    struct Case {
+        const char* what;
+        Nv nv;
+        std::string why;
+    };
+    auto make = [](auto f) {
+        Nv nv;
+        f(nv);
+        return nv;
+    };
+    const Case cases[] = {
+        {"XDR encoding", make([](Nv& n) { n.header(1).toguid().toname().end(); }), "not in native encoding"},
+        {"nvlist version 1", make([](Nv& n) { n.header(0, 1).toguid().toname().end(); }), "nvlist version 1"},
+        {"short header", make([](Nv& n) {
+             n.b = {0, 1, 0, 0};
+         }),
+         "shorter than its 12-byte header"},
+        {"no terminator", make([](Nv& n) { n.header().toguid().toname(); }), "without its terminating pair"},
+        {"pair size beyond the end",
+         make([](Nv& n) { n.header().pair("toguid", 8, 1, n.u64v(1), 4096).end(); }), "invalid size 4096"},
+        {"pair size not aligned", make([](Nv& n) { n.header().pair("toguid", 8, 1, n.u64v(1), 31).end(); }),
+         "invalid size 31"},
+        {"name size 0", make([](Nv& n) { n.header().pair("toguid", 8, 1, n.u64v(1), -1, 0).end(); }),
+         "invalid name size 0"},
+        {"name without NUL", make([](Nv& n) { n.header().pair("toguid", 8, 1, n.u64v(1), -1, 6).end(); }),
+         "malformed name"},
+        {"toguid as string",
+         make([](Nv& n) { n.header().pair("toguid", 9, 1, Nv::str("x")).toname().end(); }),
+         "'toguid' has type 9"},
+        {"flag with a value", make([](Nv& n) { n.header().toguid().toname().pair("rawok", 1, 1, {}).end(); }),
+         "'rawok' has type 1 with 1 elements"},
+        {"uint64 without room",
+         make([](Nv& n) { n.header().pair("object", 8, 1, {}).toguid().toname().end(); }), "truncated value"},
+        {"duplicate toguid", make([](Nv& n) { n.header().toguid().toguid().toname().end(); }),
+         "appears twice"},
+        {"missing toguid", make([](Nv& n) { n.header().toname().end(); }), "'toguid' is missing"},
+        {"missing toname", make([](Nv& n) { n.header().toguid().end(); }), "'toname' is missing"},
+        {"toname without NUL", make([](Nv& n) {
+             n.header().toguid().pair("toname", 9, 1, {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}).end();
+         }),
+         "not NUL-terminated"},
+        {"bytes after the terminator", make([](Nv& n) { n.header().toguid().toname().end().put(0, 4); }),
+         "4 bytes follow the terminating nvpair"},
+    };
+    for (const auto& c : cases) {
+        auto r = decode_resume_token(c.nv.token());
+        ASSERT_FALSE(r) << c.what << ": should be refused";
+        EXPECT_NE(r.error().context().find("resume token is corrupt: "), std::string::npos) << c.what;
+        EXPECT_NE(r.error().context().find(c.why), std::string::npos)
+            << c.what << ": refusal should say '" << c.why << "' but says: " << r.error().context();
+    }
+}
+
 TEST(Fletcher4, SumsLittleEndianWordsAndIgnoresATrailingPartialWord) {
     const std::uint8_t data[] = {1, 0, 0, 0, 2, 0, 0, 0, 0xff};
     auto f = fletcher4(data);
