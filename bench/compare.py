@@ -424,11 +424,14 @@ class Bench:
                 recv = end["sum_received"]
                 seconds = recv["seconds"]
                 received = recv["bytes"]
+                sent = end["sum_sent"]["bytes"]
             except (ValueError, KeyError) as e:
                 raise RoundFailed(f"iperf3: cannot read its JSON result ({e}): {client.output()[:500]}")
-            # iperf3 checks no content; the least we can check is that all bytes arrived.
-            if received < self.nbytes:
-                raise RoundFailed(f"iperf3: only {received} of {self.nbytes} bytes received")
+            # iperf3 checks no content; the least we can check is that all bytes were sent.
+            # Its receiver total stops at the end of the measured interval, so the last
+            # in-flight megabyte may be missing from it (seen with -n 1G on loopback).
+            if sent < self.nbytes or received < self.nbytes - (4 << 20):
+                raise RoundFailed(f"iperf3: sent {sent}, received {received} of {self.nbytes} bytes")
             return seconds, g.cpu(), {"window": time.monotonic() - t_start}
 
     def ssh_session(self, remote, produce, deadline):

@@ -100,6 +100,10 @@ public:
                                           Error* fell_back);
 };
 
+// Engines ignore SIGPIPE process-wide (once): a closed peer is an EPIPE error, which
+// splice(2) cannot request per call the way send(MSG_NOSIGNAL) can.
+void ignore_sigpipe() noexcept;
+
 // Sets O_NONBLOCK (engines require it). Returns the error, if any.
 error_code set_nonblocking(int fd) noexcept;
 

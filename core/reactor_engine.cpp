@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <fstream>
+#include <mutex>
 
 namespace zferry {
 namespace asio = boost::asio;
@@ -190,7 +192,14 @@ private:
 
 }  // namespace
 
+void ignore_sigpipe() noexcept {
+    // A peer that closes its end must surface as EPIPE from write/splice, not kill us.
+    static std::once_flag once;
+    std::call_once(once, [] { ::signal(SIGPIPE, SIG_IGN); });
+}
+
 std::unique_ptr<IoEngine> IoEngine::make_reactor(asio::io_context& ctx) {
+    ignore_sigpipe();
     return std::make_unique<ReactorEngine>(ctx);
 }
 

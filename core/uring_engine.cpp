@@ -239,6 +239,7 @@ std::unique_ptr<AsyncFd> UringEngine::attach(int fd) {
 }  // namespace
 
 Result<std::unique_ptr<IoEngine>> IoEngine::make_uring(asio::io_context& ctx, unsigned entries) {
+    ignore_sigpipe();
     auto e = std::make_unique<UringEngine>(ctx);
     if (error_code ec = e->init(entries))
         return Error(ec, "io_uring is unavailable (io_uring_queue_init/register_eventfd)");

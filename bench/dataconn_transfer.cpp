@@ -1,0 +1,128 @@
+// dataconn_transfer: zferry's dataconn as a pipe-to-pipe transfer tool, for the side-by-side
+// comparison (bench/compare.py) and throughput measurements.
+//   dataconn_transfer server --port P [--mode splice|readv] [--engine reactor|uring]
+//       serves one /v1/recv request on 127.0.0.1:P, writing the stream to stdout, then exits.
+//   dataconn_transfer client --port P [--mode ...] [--engine ...]
+//       sends stdin (until EOF) as one /v1/recv request to 127.0.0.1:P.
+// The full protocol runs: version handshake, mux label, frames, heartbeats, streams.
+#include "core/io_engine.hpp"
+#include "core/log.hpp"
+#include "transport/dataconn.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace asio = boost::asio;
+using namespace zferry;
+using namespace zferry::transport;
+
+namespace {
+
+// Serves exactly one recv request: the stream goes to stdout.
+class StdoutSink : public DataconnHandler {
+public:
+    bool done = false;
+    Result<std::uint64_t> outcome = std::uint64_t{0};
+
+    asio::awaitable<Result<std::string>> ping(RequestContext&, std::string r) override { co_return r; }
+    asio::awaitable<Result<SendReply>> send(RequestContext&, std::string) override {
+        co_return Error(Errc::invalid_argument, "this benchmark server only receives");
+    }
+    asio::awaitable<Result<RecvSession>> recv(RequestContext&, std::string) override {
+        RecvSession s;
+        s.stream = UniqueFd(::dup(STDOUT_FILENO));
+        s.finish = [this](Result<std::uint64_t> t) -> asio::awaitable<Result<std::string>> {
+            done = true;
+            outcome = t;
+            if (!t) co_return t.error();
+            co_return std::to_string(*t);
+        };
+        co_return s;
+    }
+};
+
+int usage() {
+    std::fprintf(
+        stderr,
+        "usage: dataconn_transfer server|client --port P [--mode splice|readv] [--engine reactor|uring]\n");
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) return usage();
+    std::string role = argv[1];
+    int port = -1;
+    PayloadMode mode = PayloadMode::splice;
+    EngineKind engine_kind = EngineKind::reactor;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        std::string k = argv[i], v = argv[i + 1];
+        if (k == "--port")
+            port = std::stoi(v);
+        else if (k == "--mode" && (v == "splice" || v == "readv"))
+            mode = v == "splice" ? PayloadMode::splice : PayloadMode::readv;
+        else if (k == "--engine" && parse_engine_kind(v, engine_kind)) {
+        } else
+            return usage();
+    }
+    if (port < 0 || (role != "server" && role != "client")) return usage();
+    log_init({LogLevel::warn});
+
+    asio::io_context ctx;
+    Error fell_back;
+    auto engine = IoEngine::make(ctx, engine_kind, &fell_back);
+    if (fell_back)
+        std::fprintf(stderr, "io_uring unavailable, using the reactor: %s\n", fell_back.message().c_str());
+    DataconnOptions options;
+    options.stream.mode = mode;
+    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    int rc = 1;
+
+    if (role == "server") {
+        StdoutSink sink;
+        DataconnServer server(ctx, *engine, sink, options, Logger().with("role", "server"));
+        if (auto r = server.listen(ep); !r) {
+            std::fprintf(stderr, "%s\n", r.error().message().c_str());
+            return 1;
+        }
+        asio::co_spawn(
+            ctx,
+            [&]() -> asio::awaitable<void> {
+                asio::steady_timer t(ctx);
+                while (!sink.done || server.active_connections() > 0) {
+                    t.expires_after(std::chrono::milliseconds(2));
+                    co_await t.async_wait(asio::use_awaitable);
+                }
+                co_await server.stop();
+            },
+            asio::detached);
+        ctx.run();
+        if (!sink.outcome) std::fprintf(stderr, "%s\n", sink.outcome.error().message().c_str());
+        rc = sink.outcome ? 0 : 1;
+    } else {
+        DataconnClient client(ctx, *engine, ep, options, Logger().with("role", "client"));
+        int in = ::dup(STDIN_FILENO);
+        asio::co_spawn(
+            ctx,
+            [&]() -> asio::awaitable<void> {
+                auto r = co_await client.recv("bench", in);
+                if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str());
+                rc = r ? 0 : 1;
+            },
+            asio::detached);
+        ctx.run();
+        ::close(in);
+    }
+    engine.reset();
+    return rc;
+}
