@@ -64,6 +64,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)is_recv_abort_nothing_to_abort(text);
             (void)invalid_option(text);
             (void)unrecognized_command(text);
+            (void)invalid_property(text);
             (void)dataset_not_found_path(text);
             break;
         }

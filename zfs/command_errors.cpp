@@ -167,6 +167,10 @@ std::optional<std::string> invalid_option(std::string_view output) {
     return quoted_after(output, "invalid option '");
 }
 
+std::optional<std::string> invalid_property(std::string_view output) {
+    return quoted_after(output, "invalid property '");
+}
+
 std::optional<std::string> unrecognized_command(std::string_view output) {
     return quoted_after(output, "unrecognized command '");
 }

@@ -65,5 +65,8 @@ RecvFailure classify_recv_failure(std::string_view output);
 // zfs-fuse style refusals of unknown options/commands (rc=2 plus usage text).
 std::optional<std::string> invalid_option(std::string_view output);        // "p" of "invalid option 'p'"
 std::optional<std::string> unrecognized_command(std::string_view output);  // "bookmark"
+// "bad property list: invalid property 'encryption'" (zfs-fuse lacks encryption,
+// receive_resume_token, written): the property does not exist on this ZFS.
+std::optional<std::string> invalid_property(std::string_view output);
 
 }  // namespace zferry::zfs

@@ -4,10 +4,13 @@
 
 namespace zferry::zfs {
 
-std::vector<std::string> list_filesystems_argv(std::span<const std::string> props, std::string_view root) {
+std::vector<std::string> list_filesystems_argv(std::span<const std::string> props, std::string_view root,
+                                               bool parsable) {
     std::string cols = "name";
     for (const auto& p : props) cols += "," + p;
-    std::vector<std::string> argv = {"list", "-H", "-p", "-o", cols, "-r", "-t", "filesystem,volume"};
+    std::vector<std::string> argv = {"list", "-H"};
+    if (parsable) argv.emplace_back("-p");
+    for (const char* a : {"-o", cols.c_str(), "-r", "-t", "filesystem,volume"}) argv.emplace_back(a);
     if (!root.empty()) argv.emplace_back(root);
     return argv;
 }

@@ -16,9 +16,11 @@ struct FilesystemListEntry {
     friend bool operator==(const FilesystemListEntry&, const FilesystemListEntry&) = default;
 };
 
-// argv (without the binary); `root` empty lists every pool.
-std::vector<std::string> list_filesystems_argv(std::span<const std::string> props,
-                                               std::string_view root = {});
+// argv (without the binary); `root` empty lists every pool. `parsable` false leaves out -p
+// for zfs-fuse, which refuses it (values are then humanized: only use it for names and
+// string properties).
+std::vector<std::string> list_filesystems_argv(std::span<const std::string> props, std::string_view root = {},
+                                               bool parsable = true);
 
 // Every line must have 1 + props.size() TAB-separated fields and a non-empty name.
 Result<std::vector<FilesystemListEntry>> parse_filesystem_listing(std::string_view text, std::size_t nprops);

@@ -103,6 +103,11 @@ Result<std::vector<DatasetProperties>> parse_properties(std::string_view text,
     return out;
 }
 
+std::optional<std::string> receive_resume_token_value(std::string_view value) {
+    if (value.empty() || value == "-") return std::nullopt;
+    return std::string(value);
+}
+
 std::string legacy_placeholder_value(std::string_view dataset) { return sha512_256_hex(dataset); }
 
 bool is_placeholder_value(std::string_view value, std::string_view dataset) {

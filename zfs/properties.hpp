@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +56,9 @@ Result<std::vector<DatasetProperties>> parse_properties(std::string_view text,
 // Parses a source field: "local", "default", "inherited from pool/x", "-", "temporary",
 // "received".
 Result<PropertyValue> parse_property_source(std::string_view source_field, std::string value);
+
+// `zfs get receive_resume_token` value: '-' (or empty) means there is no partial receive.
+std::optional<std::string> receive_resume_token_value(std::string_view value);
 
 constexpr std::string_view kPlaceholderProperty = "zrepl:placeholder";
 

@@ -112,6 +112,9 @@ TEST(CommandErrors, ZfsFuseRefusalsNameTheOptionOrCommand) {
     EXPECT_EQ(invalid_option(rec::kZfsFuseListInvalidP), "p");
     EXPECT_EQ(unrecognized_command(rec::kZfsFuseBookmarkUnrecognized), "bookmark");
     EXPECT_FALSE(invalid_option(rec::kOpenzfsSendUsage));
+    EXPECT_EQ(invalid_property(rec::kZfsFuseBadPropertyEncryption), "encryption")
+        << "zfs-fuse has no encryption property: its datasets are unencrypted";
+    EXPECT_EQ(invalid_option(rec::kZfsFuseInvalidOptionT), "t");
 }
 
 }  // namespace

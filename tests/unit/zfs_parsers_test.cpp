@@ -129,6 +129,22 @@ TEST(FilesystemListing, ParsesNamesAndPropertiesInRequestOrder) {
     EXPECT_EQ(parse_filesystem_listing("pool\n", 0).value().front().name, "pool");
 }
 
+TEST(FilesystemListing, ParsesTheZfsFuseListingWithoutP) {
+    const std::vector<std::string> props = {"zrepl:placeholder"};
+    auto argv = list_filesystems_argv(props, "srcpool", false);
+    EXPECT_EQ(std::count(argv.begin(), argv.end(), "-p"), 0) << "zfs-fuse refuses list -p";
+    auto r = parse_filesystem_listing(rec::kZfsFuseFilesystemListing, props.size());
+    ASSERT_TRUE(r) << r.error().context();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[2], (FilesystemListEntry{"srcpool/placeholder", {"on"}}));
+}
+
+TEST(Properties, ReceiveResumeTokenDashMeansNone) {
+    EXPECT_FALSE(receive_resume_token_value("-"));
+    EXPECT_FALSE(receive_resume_token_value(""));
+    EXPECT_EQ(receive_resume_token_value("1-abc-10-00"), "1-abc-10-00");
+}
+
 TEST(Properties, ParsesValuesAndSources) {
     const std::vector<std::string> req = {"zrepl:placeholder", "encryption"};
     auto r = parse_properties(rec::kOpenzfsPropertiesGet, req);
@@ -242,7 +258,8 @@ TEST(DrySendInfo, TreatsAbsurdEstimatesAsUnknownAndOverflowAsError) {
     EXPECT_EQ(parse_dry_send_info("full\tp/a@s\t100\n", 50).value().size_estimate, 0u);
     EXPECT_FALSE(parse_dry_send_info("full\tp/a@s\t99999999999999999999\n"))
         << "a size beyond 64 bits is an error";
-    EXPECT_FALSE(parse_dry_send_info(rec::kZfsFuseInvalidOptionT)) << "zfs-fuse's refusal has no info line";
+    EXPECT_FALSE(parse_dry_send_info(rec::kZfsFuseInvalidOptionN))
+        << "zfs-fuse's refusal of -n has no info line";
 }
 
 }  // namespace

@@ -228,6 +228,14 @@ inline constexpr std::string_view kZfsFuseBookmarkUnrecognized =
     "\n"
     "For the delegated permission list, run: zfs allow|unallow\n";
 inline constexpr std::string_view kZfsFuseHoldsPyzfs = "internal error: /usr/lib/zfs/pyzfs.py not found\n";
+inline constexpr std::string_view kZfsFuseBadPropertyEncryption =
+    "bad property list: invalid property 'encryption'\n";
+inline constexpr std::string_view kZfsFuseInvalidOptionN = "invalid option 'n'\n";
+// zfs-fuse `zfs list -H -o name,zrepl:placeholder -r -t filesystem,volume srcpool` (no -p).
+inline constexpr std::string_view kZfsFuseFilesystemListing =
+    "srcpool\t-\n"
+    "srcpool/a\t-\n"
+    "srcpool/placeholder\ton\n";
 inline constexpr std::string_view kZfsFuseInvalidOptionT = "invalid option 't'\n";
 
 }  // namespace zferry::test::recorded
