@@ -42,7 +42,17 @@ bool ByteFault::tripped(std::uint64_t done) const {
 }
 
 void stall_forever() {
-    while (!g_terminated) ::pause();
+    // Block the signals while testing the flag so that one arriving in between is not lost.
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    sigset_t wait_mask = old;
+    sigdelset(&wait_mask, SIGTERM);
+    sigdelset(&wait_mask, SIGINT);
+    while (!g_terminated) sigsuspend(&wait_mask);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
 }
 
 bool terminated() { return g_terminated != 0; }
