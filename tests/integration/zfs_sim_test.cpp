@@ -1,5 +1,6 @@
 // zfs-sim behaves like OpenZFS 2.2's `zfs` where zferry relies on it: output formats, exit
 // codes, exact error texts, stream semantics, resumable receive and fault injection.
+#include "zfs/capabilities.hpp"
 #include "zfs/resume_token.hpp"
 
 #include <gtest/gtest.h>
@@ -413,6 +414,22 @@ TEST_F(ZfsSim, ExactErrorTexts) {
     EXPECT_NE(r.err.find("receive_resume_token"), std::string::npos);
     EXPECT_NE(z("receive").err.find("-A <filesystem|volume>"), std::string::npos);
     EXPECT_NE(z("destroy").err.find("<filesystem|volume>@<snap>[%<snap>][,...]"), std::string::npos);
+}
+
+TEST_F(ZfsSim, CapabilityProbesFindEverything) {
+    ok("$Z sim-create-pool p");
+    using zferry::zfs::Probe;
+    auto run = [&](Probe p) {
+        std::string args;
+        for (auto& a : zferry::zfs::probe_argv(p)) args += " '" + a + "'";
+        Res r = z(args);
+        return zferry::zfs::ProbeResult{r.rc, r.out + r.err};
+    };
+    zferry::zfs::CapabilityProbes probes{run(Probe::send), run(Probe::receive),  run(Probe::destroy),
+                                         run(Probe::list), run(Probe::bookmark), run(Probe::holds)};
+    auto caps = zferry::zfs::derive_capabilities(probes);
+    EXPECT_TRUE(zferry::zfs::describe_missing(caps).empty())
+        << ::testing::PrintToString(zferry::zfs::describe_missing(caps));
 }
 
 TEST_F(ZfsSim, RawSendOfEncryptedFilesystem) {
