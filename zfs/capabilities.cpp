@@ -99,6 +99,16 @@ void apply_holds_probe(Capabilities& c, const ProbeResult& r) {
     c.holds_listing = contains(r.output, "holds [");
 }
 
+std::optional<std::string> probe_failure(const ProbeResult& r) {
+    if (r.exit_code == 127) return "the zfs binary was not found or is not executable";
+    if (contains(r.output, "failed to initialize ZFS library") ||
+        contains(r.output, "zfs-fuse daemon is running")) {
+        std::string first(r.output.substr(0, r.output.find('\n')));
+        return "zfs cannot reach ZFS (is the kernel module loaded / the zfs-fuse daemon running?): " + first;
+    }
+    return std::nullopt;
+}
+
 Capabilities derive_capabilities(const CapabilityProbes& p) {
     Capabilities c;
     apply_send_probe(c, p.send);

@@ -3,6 +3,7 @@
 // unknown options with "invalid option 'X'" / "unrecognized command 'X'" and rc=2.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,6 +54,11 @@ void apply_bookmark_probe(Capabilities& c, const ProbeResult& r);
 void apply_holds_probe(Capabilities& c, const ProbeResult& r);
 
 Capabilities derive_capabilities(const CapabilityProbes& probes);
+
+// A probe that never reached ZFS (binary missing, zfs-fuse daemon not running, libzfs
+// failing to initialise) says nothing about capabilities: report it instead of silently
+// degrading. Returns what went wrong, or nullopt when the probe ran.
+std::optional<std::string> probe_failure(const ProbeResult& r);
 
 // One line per missing capability, for the "degraded" log message.
 std::vector<std::string> describe_missing(const Capabilities& c);

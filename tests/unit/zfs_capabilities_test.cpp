@@ -88,9 +88,20 @@ TEST(Capabilities, EachProbeDecidesOnlyItsOwnFeatures) {
     }
 }
 
+TEST(Capabilities, ProbesThatNeverReachedZfsAreReportedNotDegraded) {
+    auto down = probe_failure(probe(1, rec::kZfsFuseDaemonDown));
+    ASSERT_TRUE(down) << "a zfs-fuse client without daemon must not look like a ZFS without features";
+    EXPECT_NE(down->find("connect: No such file or directory"), std::string::npos) << *down;
+    EXPECT_TRUE(probe_failure(probe(127, "sh: zfs: not found\n")));
+    EXPECT_FALSE(probe_failure(probe(2, rec::kZfsFuseSendUsage))) << "a usage text is a successful probe";
+    EXPECT_FALSE(probe_failure(probe(255, rec::kZfsFuseHoldsPyzfs)))
+        << "a missing helper is a missing feature";
+    EXPECT_FALSE(probe_failure(probe(0, rec::kOpenzfsListProbe)));
+}
+
 TEST(Capabilities, UsageFlagsCollectsTheBracketGroupsOfOneVerb) {
     EXPECT_EQ(usage_flags(rec::kZfsFuseSendUsage, "send"), "RDp");
-    EXPECT_EQ(usage_flags(rec::kZfsFuseBookmarkUnrecognized, "receive"), "vnFd");
+    EXPECT_EQ(usage_flags(rec::kZfsFuseBookmarkUnrecognized, "receive"), "vnF");
     EXPECT_EQ(usage_flags(rec::kOpenzfsReceiveUsage, "receive"), "vMnsFhuoxd");
     EXPECT_EQ(usage_flags(rec::kOpenzfsSendUsage, "list"), "");
     EXPECT_EQ(probe_argv(Probe::list),

@@ -13,11 +13,13 @@ namespace rec = test::recorded;
 
 TEST(CommandErrors, HoldOfAnExistingTagIsRecognised) {
     EXPECT_TRUE(is_hold_tag_exists(rec::kHoldTagExists));
+    EXPECT_TRUE(is_hold_tag_exists(rec::kZfsFuseHoldTagExists));
     EXPECT_FALSE(is_hold_tag_exists(rec::kZfsFuseOpenMissing)) << "a missing snapshot is a real failure";
 }
 
 TEST(CommandErrors, ReleaseIgnoresOnlyMissingTagLines) {
     EXPECT_TRUE(release_unexpected_lines(rec::kReleaseNoSuchTag).empty());
+    EXPECT_TRUE(release_unexpected_lines(rec::kZfsFuseReleaseNoSuchTag).empty());
     const std::string mixed =
         std::string(rec::kReleaseNoSuchTag) + std::string(rec::kZfsFuseOpenMissing) + "\n";
     const std::vector<std::string> want = {"cannot open 'srcpool/nonexist': dataset does not exist"};
@@ -28,6 +30,8 @@ TEST(CommandErrors, ReleaseIgnoresOnlyMissingTagLines) {
 TEST(CommandErrors, DatasetNotFoundNamesThePath) {
     EXPECT_EQ(dataset_not_found_path(rec::kZfsFuseOpenMissing), "srcpool/nonexist");
     EXPECT_EQ(dataset_not_found_path(rec::kOpenzfsOpenNoPool), "nopool/x");
+    EXPECT_TRUE(is_dataset_not_found(rec::kZfsFuseGetMissing, "zprobe/nonexist"))
+        << "zfs get of a missing dataset";
     EXPECT_TRUE(is_dataset_not_found(rec::kOpenzfsOpenNoPool, "nopool/x"));
     EXPECT_FALSE(is_dataset_not_found(rec::kOpenzfsOpenNoPool, "nopool/y")) << "another path is not ours";
     EXPECT_FALSE(dataset_not_found_path(rec::kZfsFuseDestroyCommaList))
@@ -57,7 +61,7 @@ TEST(CommandErrors, DestroyClassification) {
          K::undestroyable,
          {{"s1", "it's being held. Run 'zfs holds -r pool/data@s1' to see holders.", true}},
          "a held snapshot (ZFS >= 2.4)"},
-        {"srcpool/a@s1",
+        {"zprobe/a@s1",
          rec::kZfsFuseDestroyHeld,
          K::undestroyable,
          {{"s1", "dataset is busy", true}},
@@ -77,7 +81,12 @@ TEST(CommandErrors, DestroyClassification) {
          K::other,
          {},
          "an unexpected line makes the whole output unexpected"},
-        {"dstpool/a2@s2,s4", rec::kZfsFuseDestroyCommaList, K::other, {}, "zfs-fuse refusing the comma list"},
+        {"zprobe/a@s1,s2", rec::kZfsFuseDestroyCommaList, K::other, {}, "zfs-fuse refusing the comma list"},
+        {"zprobe/a@nosuch",
+         rec::kZfsFuseDestroyMissingSnapshot,
+         K::not_exists,
+         {},
+         "a missing snapshot on zfs-fuse"},
     };
     for (const auto& c : cases) {
         auto f = classify_destroy_failure(c.arg, c.output);

@@ -79,12 +79,23 @@ TEST(VersionsListing, ArgvIsTheOneTheParserExpects) {
     EXPECT_EQ(get_versions_argv("srcpool/a").back(), "srcpool/a");
 }
 
-TEST(VersionsGetListing, ReadsZfsFuseSnapshotsSortedByCreatetxg) {
+TEST(VersionsGetListing, ReadsZfsFuseSnapshots) {
     auto r = parse_versions_get_listing(rec::kZfsFuseVersionsGet);
     ASSERT_TRUE(r) << r.error().context();
     ASSERT_EQ(r->size(), 2u) << "the filesystem and its child are not versions";
-    EXPECT_EQ((*r)[0], snap("srcpool/a", "s1", 16151441826446423416ull, 12, 1795918200, 0));
-    EXPECT_EQ((*r)[1], snap("srcpool/a", "s2", 9513458617418219409ull, 31, 1795918262, 1));
+    EXPECT_EQ((*r)[0], snap("zprobe/a", "s1", 9257401375648202238ull, 12, 1795491056, 1));
+    EXPECT_EQ((*r)[1], snap("zprobe/a", "s2", 14549836892993644610ull, 17, 1795491056, 0));
+}
+
+TEST(VersionsGetListing, SortsByCreatetxgBecauseZfsGetSortsByName) {
+    // Snapshot "b" is older than "a": name order and creation order differ.
+    auto r = parse_versions_get_listing(
+        "p/fs@a\tguid\t1\np/fs@a\tcreatetxg\t30\np/fs@a\tcreation\t3\np/fs@a\tuserrefs\t0\n"
+        "p/fs@b\tguid\t2\np/fs@b\tcreatetxg\t20\np/fs@b\tcreation\t2\np/fs@b\tuserrefs\t0\n");
+    ASSERT_TRUE(r) << r.error().context();
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[0].name, "b");
+    EXPECT_EQ((*r)[1].name, "a");
 }
 
 TEST(VersionsGetListing, RefusesIncompleteOrDuplicateProperties) {
@@ -131,12 +142,12 @@ TEST(FilesystemListing, ParsesNamesAndPropertiesInRequestOrder) {
 
 TEST(FilesystemListing, ParsesTheZfsFuseListingWithoutP) {
     const std::vector<std::string> props = {"zrepl:placeholder"};
-    auto argv = list_filesystems_argv(props, "srcpool", false);
+    auto argv = list_filesystems_argv(props, "zprobe", false);
     EXPECT_EQ(std::count(argv.begin(), argv.end(), "-p"), 0) << "zfs-fuse refuses list -p";
     auto r = parse_filesystem_listing(rec::kZfsFuseFilesystemListing, props.size());
     ASSERT_TRUE(r) << r.error().context();
     ASSERT_EQ(r->size(), 3u);
-    EXPECT_EQ((*r)[2], (FilesystemListEntry{"srcpool/placeholder", {"on"}}));
+    EXPECT_EQ((*r)[2], (FilesystemListEntry{"zprobe/a/child", {"-"}})) << "an unset user property prints '-'";
 }
 
 TEST(Properties, ReceiveResumeTokenDashMeansNone) {

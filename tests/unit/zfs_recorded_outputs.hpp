@@ -1,6 +1,6 @@
-// Outputs of real `zfs` commands, as OpenZFS 2.2 (Linux) and zfs-fuse 0.7.0 (Debian 12,
-// pool v23) print them. The zfs-fuse refusals are the exact texts of the platform notes;
-// usage texts follow each implementation's zfs_main.c help strings.
+// Outputs of `zfs` commands. Every kZfsFuse* text was captured from zfs-fuse 0.7.0-25
+// (Debian 12, pool v23; test pools "zprobe" and "srcpool"/"dstpool"). The OpenZFS 2.2 texts follow its
+// zfs_main.c help strings and libzfs error messages (no OpenZFS host was available).
 #pragma once
 
 #include <string_view>
@@ -18,22 +18,22 @@ inline constexpr std::string_view kOpenzfsVersionsListing =
 // ---- zfs get -H -p -o name,property,value guid,createtxg,creation,userrefs -r -d 1 srcpool/a
 //      (zfs-fuse: no `list -p`; the filesystem itself and a child come along)
 inline constexpr std::string_view kZfsFuseVersionsGet =
-    "srcpool/a\tguid\t2295108596588587902\n"
-    "srcpool/a\tcreatetxg\t5\n"
-    "srcpool/a\tcreation\t1795918140\n"
-    "srcpool/a\tuserrefs\t-\n"
-    "srcpool/a@s2\tguid\t9513458617418219409\n"
-    "srcpool/a@s2\tcreatetxg\t31\n"
-    "srcpool/a@s2\tcreation\t1795918262\n"
-    "srcpool/a@s2\tuserrefs\t1\n"
-    "srcpool/a@s1\tguid\t16151441826446423416\n"
-    "srcpool/a@s1\tcreatetxg\t12\n"
-    "srcpool/a@s1\tcreation\t1795918200\n"
-    "srcpool/a@s1\tuserrefs\t0\n"
-    "srcpool/a/child\tguid\t4438017460519626245\n"
-    "srcpool/a/child\tcreatetxg\t40\n"
-    "srcpool/a/child\tcreation\t1795918300\n"
-    "srcpool/a/child\tuserrefs\t-\n";
+    "zprobe/a\tguid\t16251674721936727955\n"
+    "zprobe/a\tcreatetxg\t7\n"
+    "zprobe/a\tcreation\t1795491056\n"
+    "zprobe/a\tuserrefs\t-\n"
+    "zprobe/a@s1\tguid\t9257401375648202238\n"
+    "zprobe/a@s1\tcreatetxg\t12\n"
+    "zprobe/a@s1\tcreation\t1795491056\n"
+    "zprobe/a@s1\tuserrefs\t1\n"
+    "zprobe/a@s2\tguid\t14549836892993644610\n"
+    "zprobe/a@s2\tcreatetxg\t17\n"
+    "zprobe/a@s2\tcreation\t1795491056\n"
+    "zprobe/a@s2\tuserrefs\t0\n"
+    "zprobe/a/child\tguid\t3804845365938705860\n"
+    "zprobe/a/child\tcreatetxg\t19\n"
+    "zprobe/a/child\tcreation\t1795491056\n"
+    "zprobe/a/child\tuserrefs\t-\n";
 
 // zfs-fuse `zfs list -H -o name,guid,createtxg,creation -t snapshot`: guid humanized, creation
 // a date; the reason zferry reads versions with `zfs get` there.
@@ -57,8 +57,8 @@ inline constexpr std::string_view kOpenzfsPropertiesGet =
 
 // zfs-fuse: unset user property → value '-', source '-'.
 inline constexpr std::string_view kZfsFusePropertiesGet =
-    "srcpool/a\tzrepl:placeholder\t-\t-\n"
-    "srcpool/a\tcreatetxg\t5\t-\n";
+    "zprobe/a\tzrepl:placeholder\t-\t-\n"
+    "zprobe/a\tcreatetxg\t7\t-\n";
 
 // ---- zfs holds -H pool/data@s1 (OpenZFS)
 inline constexpr std::string_view kOpenzfsHolds =
@@ -76,11 +76,11 @@ inline constexpr std::string_view kDestroyBatchHeldOld =
 inline constexpr std::string_view kDestroyHeldNew =
     "cannot destroy snapshot pool/data@s1: it's being held. Run 'zfs holds -r pool/data@s1' to see "
     "holders.\n";
-inline constexpr std::string_view kZfsFuseDestroyHeld = "cannot destroy 'srcpool/a@s1': dataset is busy\n";
+inline constexpr std::string_view kZfsFuseDestroyHeld = "cannot destroy 'zprobe/a@s1': dataset is busy\n";
 inline constexpr std::string_view kDestroyNoSnapshots =
     "could not find any snapshots to destroy; check snapshot names.\n";
 inline constexpr std::string_view kZfsFuseDestroyCommaList =
-    "cannot open 'dstpool/a2@s2,s4': invalid dataset name\n";
+    "cannot open 'zprobe/a@s1,s2': invalid dataset name\n";
 inline constexpr std::string_view kZfsFuseOpenMissing =
     "cannot open 'srcpool/nonexist': dataset does not exist\n";
 inline constexpr std::string_view kOpenzfsOpenNoPool = "cannot open 'nopool/x': no such pool or dataset\n";
@@ -160,14 +160,20 @@ inline constexpr std::string_view kZfsFuseReceiveUsage =
     "missing snapshot argument\n"
     "usage:\n"
     "\treceive [-vnF] <filesystem|volume|snapshot>\n"
-    "\treceive [-vnF] [-d | -e] <filesystem>\n"
+    "\treceive [-vnF] -d <filesystem>\n"
     "\n"
-    "For the property list, run: zfs set|get\n";
+    "For the property list, run: zfs set|get\n"
+    "\n"
+    "For the delegated permission list, run: zfs allow|unallow\n";
 inline constexpr std::string_view kZfsFuseDestroyUsage =
-    "missing dataset argument\n"
+    "missing path argument\n"
     "usage:\n"
     "\tdestroy [-rRf] <filesystem|volume>\n"
-    "\tdestroy [-rRd] <snapshot>\n";
+    "\tdestroy [-rRd] <snapshot>\n"
+    "\n"
+    "For the property list, run: zfs set|get\n"
+    "\n"
+    "For the delegated permission list, run: zfs allow|unallow\n";
 inline constexpr std::string_view kZfsFuseListInvalidP =
     "invalid option 'p'\n"
     "usage:\n"
@@ -176,10 +182,72 @@ inline constexpr std::string_view kZfsFuseListInvalidP =
     "\n"
     "The following properties are supported:\n"
     "\n"
-    "\tPROPERTY       EDITABLE  INHERIT   VALUES\n"
+    "\tPROPERTY       EDIT  INHERIT   VALUES\n"
     "\n"
-    "\tavailable            NO       NO   <size>\n"
-    "\tcompressratio        NO       NO   <1.00x or higher if compressed>\n";
+    "\tavailable        NO       NO   <size>\n"
+    "\tcompressratio    NO       NO   <1.00x or higher if compressed>\n"
+    "\tcreation         NO       NO   <date>\n"
+    "\tdefer_destroy    NO       NO   yes | no\n"
+    "\tmounted          NO       NO   yes | no\n"
+    "\torigin           NO       NO   <snapshot>\n"
+    "\treferenced       NO       NO   <size>\n"
+    "\ttype             NO       NO   filesystem | volume | snapshot\n"
+    "\tused             NO       NO   <size>\n"
+    "\tusedbychildren   NO       NO   <size>\n"
+    "\tusedbydataset    NO       NO   <size>\n"
+    "\tusedbyrefreservation  NO       NO   <size>\n"
+    "\tusedbysnapshots  NO       NO   <size>\n"
+    "\tuserrefs         NO       NO   <count>\n"
+    "\taclinherit      YES      YES   discard | noallow | restricted | passthrough | passthrough-x\n"
+    "\taclmode         YES      YES   discard | groupmask | passthrough\n"
+    "\tatime           YES      YES   on | off\n"
+    "\tcanmount        YES       NO   on | off | noauto\n"
+    "\tcasesensitivity  NO      YES   sensitive | insensitive | mixed\n"
+    "\tchecksum        YES      YES   on | off | fletcher2 | fletcher4 | sha256\n"
+    "\tcompression     YES      YES   on | off | lzjb | gzip | gzip-[1-9] | zle\n"
+    "\tcopies          YES      YES   1 | 2 | 3\n"
+    "\tdedup           YES      YES   on | off | verify | sha256[,verify]\n"
+    "\tdevices         YES      YES   on | off\n"
+    "\texec            YES      YES   on | off\n"
+    "\tlogbias         YES      YES   latency | throughput\n"
+    "\tmlslabel        YES      YES   <sensitivity label>\n"
+    "\tmountpoint      YES      YES   <path> | legacy | none\n"
+    "\tnbmand          YES      YES   on | off\n"
+    "\tnormalization    NO      YES   none | formC | formD | formKC | formKD\n"
+    "\tprimarycache    YES      YES   all | none | metadata\n"
+    "\tquota           YES       NO   <size> | none\n"
+    "\treadonly        YES      YES   on | off\n"
+    "\trecordsize      YES      YES   512 to 128k, power of 2\n"
+    "\trefquota        YES       NO   <size> | none\n"
+    "\trefreservation  YES       NO   <size> | none\n"
+    "\treservation     YES       NO   <size> | none\n"
+    "\tsecondarycache  YES      YES   all | none | metadata\n"
+    "\tsetuid          YES      YES   on | off\n"
+    "\tsharenfs        YES      YES   on | off | share(1M) options\n"
+    "\tsharesmb        YES      YES   on | off | sharemgr(1M) options\n"
+    "\tsnapdir         YES      YES   hidden | visible\n"
+    "\tutf8only         NO      YES   on | off\n"
+    "\tversion         YES       NO   1 | 2 | 3 | 4 | current\n"
+    "\tvolblocksize     NO      YES   512 to 128k, power of 2\n"
+    "\tvolsize         YES       NO   <size>\n"
+    "\tvscan           YES      YES   on | off\n"
+    "\txattr           YES      YES   on | off\n"
+    "\tzoned           YES      YES   on | off\n"
+    "\tuserused@...     NO       NO   <size>\n"
+    "\tgroupused@...    NO       NO   <size>\n"
+    "\tuserquota@...   YES       NO   <size> | none\n"
+    "\tgroupquota@...  YES       NO   <size> | none\n"
+    "\n"
+    "Sizes are specified in bytes with standard units such as K, M, G, etc.\n"
+    "\n"
+    "User-defined properties can be specified by using a name containing a colon (:).\n"
+    "\n"
+    "The {user|group}{used|quota}@ properties must be appended with\n"
+    "a user or group specifier of one of these forms:\n"
+    "    POSIX name      (eg: \"matt\")\n"
+    "    POSIX id        (eg: \"126829\")\n"
+    "    SMB name@domain (eg: \"matt@sun\")\n"
+    "    SMB SID         (eg: \"S-1-234-567-89\")\n";
 inline constexpr std::string_view kZfsFuseBookmarkUnrecognized =
     "unrecognized command 'bookmark'\n"
     "usage: zfs command args ...\n"
@@ -197,16 +265,19 @@ inline constexpr std::string_view kZfsFuseBookmarkUnrecognized =
     "\trename <filesystem|volume|snapshot> <filesystem|volume|snapshot>\n"
     "\trename -p <filesystem|volume> <filesystem|volume>\n"
     "\trename -r <snapshot> <snapshot>\n"
-    "\n"
     "\tlist [-rH][-d max] [-o property[,...]] [-t type[,...]] [-s property] ...\n"
     "\t    [-S property] ... [filesystem|volume|snapshot] ...\n"
     "\n"
     "\tset <property=value> <filesystem|volume|snapshot> ...\n"
     "\tget [-rHp] [-d max] [-o \"all\" | field[,...]] [-s source[,...]]\n"
     "\t    <\"all\" | property[,...]> [filesystem|volume|snapshot] ...\n"
-    "\tinherit [-r] <property> <filesystem|volume|snapshot> ...\n"
+    "\tinherit [-rS] <property> <filesystem|volume|snapshot> ...\n"
     "\tupgrade [-v]\n"
     "\tupgrade [-r] [-V version] <-a | filesystem ...>\n"
+    "\tuserspace [-hniHp] [-o field[,...]] [-sS field] ... [-t type[,...]]\n"
+    "\t    <filesystem|snapshot>\n"
+    "\tgroupspace [-hniHpU] [-o field[,...]] [-sS field] ... [-t type[,...]]\n"
+    "\t    <filesystem|snapshot>\n"
     "\n"
     "\tmount\n"
     "\tmount [-vO] [-o opts] <-a | filesystem>\n"
@@ -216,7 +287,20 @@ inline constexpr std::string_view kZfsFuseBookmarkUnrecognized =
     "\n"
     "\tsend [-RDp] [-[iI] snapshot] <snapshot>\n"
     "\treceive [-vnF] <filesystem|volume|snapshot>\n"
-    "\treceive [-vnF] [-d | -e] <filesystem>\n"
+    "\treceive [-vnF] -d <filesystem>\n"
+    "\n"
+    "\tallow <filesystem|volume>\n"
+    "\tallow [-ldug] <\"everyone\"|user|group>[,...] <perm|@setname>[,...]\n"
+    "\t    <filesystem|volume>\n"
+    "\tallow [-ld] -e <perm|@setname>[,...] <filesystem|volume>\n"
+    "\tallow -c <perm|@setname>[,...] <filesystem|volume>\n"
+    "\tallow -s @setname <perm|@setname>[,...] <filesystem|volume>\n"
+    "\n"
+    "\tunallow [-rldug] <\"everyone\"|user|group>[,...]\n"
+    "\t    [<perm|@setname>[,...]] <filesystem|volume>\n"
+    "\tunallow [-rld] -e [<perm|@setname>[,...]] <filesystem|volume>\n"
+    "\tunallow [-r] -c [<perm|@setname>[,...]] <filesystem|volume>\n"
+    "\tunallow [-r] -s @setname [<perm|@setname>[,...]] <filesystem|volume>\n"
     "\n"
     "\thold [-r] <tag> <snapshot> ...\n"
     "\tholds [-r] <snapshot> ...\n"
@@ -229,13 +313,117 @@ inline constexpr std::string_view kZfsFuseBookmarkUnrecognized =
     "For the delegated permission list, run: zfs allow|unallow\n";
 inline constexpr std::string_view kZfsFuseHoldsPyzfs = "internal error: /usr/lib/zfs/pyzfs.py not found\n";
 inline constexpr std::string_view kZfsFuseBadPropertyEncryption =
-    "bad property list: invalid property 'encryption'\n";
-inline constexpr std::string_view kZfsFuseInvalidOptionN = "invalid option 'n'\n";
+    "bad property list: invalid property 'encryption'\n"
+    "usage:\n"
+    "\tget [-rHp] [-d max] [-o \"all\" | field[,...]] [-s source[,...]]\n"
+    "\t    <\"all\" | property[,...]> [filesystem|volume|snapshot] ...\n"
+    "\n"
+    "The following properties are supported:\n"
+    "\n"
+    "\tPROPERTY       EDIT  INHERIT   VALUES\n"
+    "\n"
+    "\tavailable        NO       NO   <size>\n"
+    "\tcompressratio    NO       NO   <1.00x or higher if compressed>\n"
+    "\tcreation         NO       NO   <date>\n"
+    "\tdefer_destroy    NO       NO   yes | no\n"
+    "\tmounted          NO       NO   yes | no\n"
+    "\torigin           NO       NO   <snapshot>\n"
+    "\treferenced       NO       NO   <size>\n"
+    "\ttype             NO       NO   filesystem | volume | snapshot\n"
+    "\tused             NO       NO   <size>\n"
+    "\tusedbychildren   NO       NO   <size>\n"
+    "\tusedbydataset    NO       NO   <size>\n"
+    "\tusedbyrefreservation  NO       NO   <size>\n"
+    "\tusedbysnapshots  NO       NO   <size>\n"
+    "\tuserrefs         NO       NO   <count>\n"
+    "\taclinherit      YES      YES   discard | noallow | restricted | passthrough | passthrough-x\n"
+    "\taclmode         YES      YES   discard | groupmask | passthrough\n"
+    "\tatime           YES      YES   on | off\n"
+    "\tcanmount        YES       NO   on | off | noauto\n"
+    "\tcasesensitivity  NO      YES   sensitive | insensitive | mixed\n"
+    "\tchecksum        YES      YES   on | off | fletcher2 | fletcher4 | sha256\n"
+    "\tcompression     YES      YES   on | off | lzjb | gzip | gzip-[1-9] | zle\n"
+    "\tcopies          YES      YES   1 | 2 | 3\n"
+    "\tdedup           YES      YES   on | off | verify | sha256[,verify]\n"
+    "\tdevices         YES      YES   on | off\n"
+    "\texec            YES      YES   on | off\n"
+    "\tlogbias         YES      YES   latency | throughput\n"
+    "\tmlslabel        YES      YES   <sensitivity label>\n"
+    "\tmountpoint      YES      YES   <path> | legacy | none\n"
+    "\tnbmand          YES      YES   on | off\n"
+    "\tnormalization    NO      YES   none | formC | formD | formKC | formKD\n"
+    "\tprimarycache    YES      YES   all | none | metadata\n"
+    "\tquota           YES       NO   <size> | none\n"
+    "\treadonly        YES      YES   on | off\n"
+    "\trecordsize      YES      YES   512 to 128k, power of 2\n"
+    "\trefquota        YES       NO   <size> | none\n"
+    "\trefreservation  YES       NO   <size> | none\n"
+    "\treservation     YES       NO   <size> | none\n"
+    "\tsecondarycache  YES      YES   all | none | metadata\n"
+    "\tsetuid          YES      YES   on | off\n"
+    "\tsharenfs        YES      YES   on | off | share(1M) options\n"
+    "\tsharesmb        YES      YES   on | off | sharemgr(1M) options\n"
+    "\tsnapdir         YES      YES   hidden | visible\n"
+    "\tutf8only         NO      YES   on | off\n"
+    "\tversion         YES       NO   1 | 2 | 3 | 4 | current\n"
+    "\tvolblocksize     NO      YES   512 to 128k, power of 2\n"
+    "\tvolsize         YES       NO   <size>\n"
+    "\tvscan           YES      YES   on | off\n"
+    "\txattr           YES      YES   on | off\n"
+    "\tzoned           YES      YES   on | off\n"
+    "\tuserused@...     NO       NO   <size>\n"
+    "\tgroupused@...    NO       NO   <size>\n"
+    "\tuserquota@...   YES       NO   <size> | none\n"
+    "\tgroupquota@...  YES       NO   <size> | none\n"
+    "\n"
+    "Sizes are specified in bytes with standard units such as K, M, G, etc.\n"
+    "\n"
+    "User-defined properties can be specified by using a name containing a colon (:).\n"
+    "\n"
+    "The {user|group}{used|quota}@ properties must be appended with\n"
+    "a user or group specifier of one of these forms:\n"
+    "    POSIX name      (eg: \"matt\")\n"
+    "    POSIX id        (eg: \"126829\")\n"
+    "    SMB name@domain (eg: \"matt@sun\")\n"
+    "    SMB SID         (eg: \"S-1-234-567-89\")\n";
+inline constexpr std::string_view kZfsFuseInvalidOptionN =
+    "invalid option 'n'\n"
+    "usage:\n"
+    "\tsend [-RDp] [-[iI] snapshot] <snapshot>\n"
+    "\n"
+    "For the property list, run: zfs set|get\n"
+    "\n"
+    "For the delegated permission list, run: zfs allow|unallow\n";
 // zfs-fuse `zfs list -H -o name,zrepl:placeholder -r -t filesystem,volume srcpool` (no -p).
 inline constexpr std::string_view kZfsFuseFilesystemListing =
-    "srcpool\t-\n"
-    "srcpool/a\t-\n"
-    "srcpool/placeholder\ton\n";
-inline constexpr std::string_view kZfsFuseInvalidOptionT = "invalid option 't'\n";
+    "zprobe\t-\n"
+    "zprobe/a\t-\n"
+    "zprobe/a/child\t-\n";
+inline constexpr std::string_view kZfsFuseInvalidOptionT =
+    "invalid option 't'\n"
+    "usage:\n"
+    "\tsend [-RDp] [-[iI] snapshot] <snapshot>\n"
+    "\n"
+    "For the property list, run: zfs set|get\n"
+    "\n"
+    "For the delegated permission list, run: zfs allow|unallow\n";
+
+inline constexpr std::string_view kZfsFuseDestroyMissingSnapshot =
+    "cannot open 'zprobe/a@nosuch': dataset does not exist\n";
+
+inline constexpr std::string_view kZfsFuseHoldTagExists =
+    "cannot hold 'zprobe/a@s1': tag already exists on this dataset\n";
+
+inline constexpr std::string_view kZfsFuseReleaseNoSuchTag =
+    "cannot release 'nosuch' from 'zprobe/a@s2': no such tag on this dataset\n";
+
+inline constexpr std::string_view kZfsFuseGetMissing =
+    "cannot open 'zprobe/nonexist': dataset does not exist\n";
+
+// zfs-fuse client without its daemon (any command), rc=1.
+inline constexpr std::string_view kZfsFuseDaemonDown =
+    "connect: No such file or directory\n"
+    "Please make sure that the zfs-fuse daemon is running.\n"
+    "internal error: failed to initialize ZFS library\n";
 
 }  // namespace zferry::test::recorded
