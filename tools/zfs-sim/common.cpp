@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace zfssim {
@@ -36,6 +37,8 @@ std::string name_problem(const std::string& name, Kind kind) {
                                             : EntityType::filesystem;
     if (zferry::zfs::entity_namecheck(name, t).has_value()) return {};
     if (name.size() > 255) return "name is too long";
+    if (std::count(name.begin(), name.end(), '@') > 1) return "multiple '@' delimiters in name";
+    if (std::count(name.begin(), name.end(), '#') > 1) return "multiple '#' delimiters in name";
     if (kind == Kind::snapshot && name.find('@') == std::string::npos)
         return "missing '@' delimiter in snapshot name";
     if (kind == Kind::bookmark && name.find('#') == std::string::npos)

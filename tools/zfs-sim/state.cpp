@@ -341,6 +341,21 @@ void Store::gc(const State& s) const {
         if (!used.count(n)) ::unlink((bdir + "/" + n).c_str());
     }
     ::closedir(dp);
+    // Leftovers of receives that were killed: not partial state, untouched for a day.
+    std::set<std::string> partial;
+    for (auto& [n, d] : s.datasets)
+        if (d.partial) partial.insert(d.partial->tmp_blob);
+    std::string tdir = dir_ + "/tmp";
+    dp = ::opendir(tdir.c_str());
+    if (dp == nullptr) return;
+    std::uint64_t now = now_seconds();
+    while (dirent* e = ::readdir(dp)) {
+        std::string n = e->d_name;
+        struct stat st {};
+        if (n == "." || n == ".." || partial.count(n) || ::stat((tdir + "/" + n).c_str(), &st) != 0) continue;
+        if (static_cast<std::uint64_t>(st.st_mtime) + 86400 < now) ::unlink((tdir + "/" + n).c_str());
+    }
+    ::closedir(dp);
 }
 
 std::uint64_t random_u64() {
