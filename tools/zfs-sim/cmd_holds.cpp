@@ -106,7 +106,7 @@ int cmd_holds(Store& st, const Context& c) {
     Options o = parse_options(c.args, "rHp");
     if (o.operands.empty()) throw UsageError("missing snapshot argument");
     st.lock();
-    State s = st.load();
+    State s = st.load_subset(o.operands);
     st.unlock();
     int rc = 0;
     struct Row {

@@ -187,7 +187,7 @@ int cmd_list(Store& st, const Context& c) {
     bool parsable = o.has('p');
 
     st.lock();
-    State s = st.load();
+    State s = o.operands.empty() ? st.load() : st.load_subset(o.operands);
     st.unlock();
     int rc = 0;
     std::vector<Dataset*> ds = select(s, o.operands, recursive, maxdepth, types, o.has('t'), rc);
@@ -285,7 +285,7 @@ int cmd_get(Store& st, const Context& c) {
     std::vector<std::string> operands(o.operands.begin() + 1, o.operands.end());
 
     st.lock();
-    State s = st.load();
+    State s = operands.empty() ? st.load() : st.load_subset(operands);
     st.unlock();
     int rc = 0;
     std::vector<Dataset*> ds = select(s, operands, recursive, maxdepth, types, o.has('t'), rc);

@@ -198,7 +198,27 @@ void Store::lock() {
 
 void Store::unlock() { ::flock(lock_fd_, LOCK_UN); }
 
-State Store::load() const {
+State Store::load() const { return load_filtered(nullptr); }
+
+State Store::load_subset(const std::vector<std::string>& roots) const { return load_filtered(&roots); }
+
+namespace {
+
+// Whether `name` is one of `roots`, below one, or an ancestor of one.
+bool related(std::string_view name, const std::vector<std::string>& roots) {
+    auto delim = [](char c) { return c == '/' || c == '@' || c == '#'; };
+    for (const std::string& r : roots) {
+        std::size_t n = std::min(name.size(), r.size());
+        if (name.compare(0, n, std::string_view(r).substr(0, n)) != 0) continue;
+        if (name.size() == r.size()) return true;
+        if (name.size() > r.size() ? delim(name[r.size()]) : delim(r[name.size()])) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+State Store::load_filtered(const std::vector<std::string>* roots) const {
     State s;
     std::string path = dir_ + "/state";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -222,6 +242,7 @@ State Store::load() const {
             s.txg = to_u64(line.substr(4));
             return;
         }
+        if (roots != nullptr && !related(line.substr(0, line.find('\t')), *roots)) return;
         std::vector<std::string_view> f;
         f.reserve(11);
         split(line, '\t', [&](std::string_view x) { f.push_back(x); });

@@ -70,6 +70,9 @@ public:
     void lock();
     void unlock();
     State load() const;
+    // Read-only view: only the datasets at or below `roots` and their ancestors (what list,
+    // get and holds on those names can show). Never save() such a state.
+    State load_subset(const std::vector<std::string>& roots) const;
     void save(const State& s) const;
 
     const std::string& dir() const { return dir_; }
@@ -83,6 +86,7 @@ public:
     void gc(const State& s) const;
 
 private:
+    State load_filtered(const std::vector<std::string>* roots) const;
     std::string dir_;
     int lock_fd_ = -1;
 };
