@@ -24,13 +24,20 @@ std::pair<std::string, std::string> split_kv(const std::string& kv, const std::s
 struct Locked {
     Store& st;
     State s;
-    explicit Locked(Store& store) : st(store) {
+    Locked(Store& store, const std::vector<std::string>& roots) : st(store) {
         st.lock();
-        s = st.load();
+        s = st.load_for_update(roots);
     }
     void commit() { st.save(s); }
     ~Locked() { st.unlock(); }
 };
+
+// The filesystems named by "fs@snap" arguments.
+std::vector<std::string> snapshot_roots(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (auto& a : args) out.push_back(a.substr(0, a.find('@')));
+    return out;
+}
 
 std::string read_all_fd(int fd) {
     std::string out;
@@ -51,7 +58,7 @@ int cmd_sim_create_pool(Store& st, const Context& c) {
     const std::string& name = c.args[0];
     if (name.find('/') != std::string::npos || !name_problem(name, Kind::filesystem).empty())
         throw SimError("cannot create '" + name + "': invalid pool name\n");
-    Locked l(st);
+    Locked l(st, {name});
     if (l.s.exists(name)) throw SimError("cannot create '" + name + "': pool already exists\n");
     l.s.datasets[name] = make_dataset(l.s, name, Kind::filesystem, l.s.next_txg());
     l.commit();
@@ -69,7 +76,7 @@ int cmd_sim_write(Store& st, const Context& c) {
         data = read_all_fd(0);
     }
     std::string blob = st.write_blob(data);
-    Locked l(st);
+    Locked l(st, {c.args[0]});
     Dataset& d = open_filesystem(l.s, c.args[0]);
     if (d.local.count(".keystatus") && d.local[".keystatus"] == "unavailable")
         throw SimError("zfs-sim: cannot write '" + d.name + "': encryption key not loaded\n");
@@ -84,7 +91,7 @@ int cmd_sim_read(Store& st, const Context& c) {
     if (c.args.size() != 1) throw SimError("usage: zfs-sim sim-read FS|FS@SNAP\n", 2);
     int fd = -1;
     {
-        Locked l(st);
+        Locked l(st, {c.args[0]});
         Dataset& d = open_dataset(l.s, c.args[0]);
         if (d.kind == Kind::bookmark) throw SimError("zfs-sim: bookmarks have no data\n");
         if (d.blob.empty()) return 0;
@@ -125,7 +132,7 @@ int cmd_create(Store& st, const Context& c) {
         throw SimError("cannot create '" + name + "': " + why + "\n");
     std::string parent = parent_name(name);
     if (parent.empty()) throw SimError("cannot create '" + name + "': missing dataset name\n");
-    Locked l(st);
+    Locked l(st, {name});
     std::string pool = name.substr(0, name.find('/'));
     if (!l.s.exists(pool)) throw SimError("cannot create '" + name + "': no such pool '" + pool + "'\n");
     if (l.s.exists(name)) throw SimError("cannot create '" + name + "': dataset already exists\n");
@@ -191,7 +198,7 @@ int cmd_set(Store& st, const Context& c) {
     }
     if (kvs.empty()) throw UsageError("missing property=value argument(s)");
     if (i == o.operands.size()) throw UsageError("missing dataset name(s)");
-    Locked l(st);
+    Locked l(st, o.operands);
     int rc = 0;
     for (; i < o.operands.size(); ++i) {
         const std::string& name = o.operands[i];
@@ -224,7 +231,7 @@ int cmd_inherit(Store& st, const Context& c) {
     if (o.operands.empty()) throw UsageError("missing property argument");
     if (o.operands.size() < 2) throw UsageError("missing dataset argument");
     std::string prop = canonical_property(o.operands[0]);
-    Locked l(st);
+    Locked l(st, o.operands);
     if (!valid_property_name(prop)) throw SimError("invalid property '" + prop + "'\n", 2);
     if (!settable(prop)) throw SimError("'" + prop + "' property is read-only\n");
     for (std::size_t i = 1; i < o.operands.size(); ++i) {
@@ -253,7 +260,7 @@ int cmd_snapshot(Store& st, const Context& c) {
         if (!is_user_property(k)) throw SimError("cannot create snapshot: '" + k + "' is readonly\n");
         props[k] = v;
     }
-    Locked l(st);
+    Locked l(st, snapshot_roots(o.operands));
     std::vector<std::string> names;
     for (auto& arg : o.operands) {
         if (auto why = name_problem(arg, Kind::snapshot); !why.empty())
@@ -299,7 +306,7 @@ int cmd_bookmark(Store& st, const Context& c) {
         throw SimError("invalid bookmark name '" + dst + "': must contain a '#'\n");
     if (auto why = name_problem(dst, Kind::bookmark); !why.empty())
         throw SimError("cannot create bookmark '" + dst + "': " + why + "\n");
-    Locked l(st);
+    Locked l(st, {fs});
     Dataset* s = l.s.find(src);
     if (s == nullptr) {
         std::string what = src.find('@') != std::string::npos ? "snapshot" : "bookmark";
@@ -328,7 +335,7 @@ int cmd_rollback(Store& st, const Context& c) {
     if (o.operands.empty()) throw UsageError("missing dataset argument");
     if (o.operands.size() > 1) throw UsageError("too many arguments");
     const std::string& name = o.operands[0];
-    Locked l(st);
+    Locked l(st, {name.substr(0, name.find('@'))});
     Dataset* snap = l.s.find(name);
     if (snap == nullptr || snap->kind != Kind::snapshot) {
         if (name.find('@') == std::string::npos)

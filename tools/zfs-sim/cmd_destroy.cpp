@@ -59,7 +59,7 @@ int cmd_destroy(Store& st, const Context& c) {
     const std::string arg = o.operands[0];
     bool recursive = o.has('r') || o.has('R');
     st.lock();
-    State s = st.load();
+    State s = st.load_for_update({arg.substr(0, arg.find_first_of("@#"))});
     struct Unlock {
         Store& st;
         ~Unlock() { st.unlock(); }

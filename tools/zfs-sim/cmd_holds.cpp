@@ -28,7 +28,10 @@ int hold_release(Store& st, const Context& c, bool hold) {
         throw UsageError(o.operands.empty() ? "missing tag name" : "missing snapshot name");
     const std::string& tag = o.operands[0];
     st.lock();
-    State s = st.load();
+    std::vector<std::string> roots;
+    for (std::size_t i = 1; i < o.operands.size(); ++i)
+        roots.push_back(o.operands[i].substr(0, o.operands[i].find('@')));
+    State s = st.load_for_update(roots);
     int rc = 0;
     bool changed = false;
     std::uint64_t now = now_seconds();
@@ -106,7 +109,9 @@ int cmd_holds(Store& st, const Context& c) {
     Options o = parse_options(c.args, "rHp");
     if (o.operands.empty()) throw UsageError("missing snapshot argument");
     st.lock();
-    State s = st.load_subset(o.operands);
+    std::vector<std::string> roots;
+    for (auto& a : o.operands) roots.push_back(a.substr(0, a.find('@')));
+    State s = st.load_subset(roots);
     st.unlock();
     int rc = 0;
     struct Row {

@@ -183,7 +183,7 @@ int abort_resumable(Store& st, const Options& o) {
         Store& st;
         ~Unlock() { st.unlock(); }
     } unlock{st};
-    State s = st.load();
+    State s = st.load_for_update({fs});
     Dataset& d = open_filesystem(s, fs);
     if (!d.partial) throw SimError("'" + fs + "' does not have any resumable receive state to abort\n");
     ::unlink(st.tmp_path(d.partial->tmp_blob).c_str());
@@ -279,7 +279,7 @@ int cmd_recv(Store& st, const Context& c) {
                 Store& st;
                 ~Unlock() { st.unlock(); }
             } unlock{st};
-            State s = st.load();
+            State s = st.load_for_update({target.substr(0, target.find('@'))});
             check_target(s, h, fs, snap, f);
             if (h.resume) {
                 Dataset* d = s.find(fs);
@@ -356,7 +356,7 @@ int cmd_recv(Store& st, const Context& c) {
                 Store& st;
                 ~Unlock() { st.unlock(); }
             } unlock{st};
-            State s = st.load();
+            State s = st.load_for_update({target.substr(0, target.find('@'))});
             Dataset* d = s.find(fs);
             std::uint64_t attempt_bytes = in.total - start;
             if (h.resume) {
@@ -402,7 +402,7 @@ int cmd_recv(Store& st, const Context& c) {
                 Store& st;
                 ~Unlock() { st.unlock(); }
             } unlock{st};
-            State s = st.load();
+            State s = st.load_for_update({target.substr(0, target.find('@'))});
             try {
                 check_target(s, h, fs, snap, f);
             } catch (...) {

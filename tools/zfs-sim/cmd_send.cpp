@@ -167,7 +167,8 @@ int cmd_send(Store& st, const Context& c) {
             Store& st;
             ~Unlock() { st.unlock(); }
         } unlock{st};
-        State s = st.load();
+        State s =
+            resume ? st.load() : st.load_subset({o.operands[0].substr(0, o.operands[0].find_first_of("@#"))});
         if (resume) {
             auto tok = zferry::zfs::decode_resume_token(o.last('t'));
             if (!tok)

@@ -198,9 +198,13 @@ void Store::lock() {
 
 void Store::unlock() { ::flock(lock_fd_, LOCK_UN); }
 
-State Store::load() const { return load_filtered(nullptr); }
+State Store::load() const { return load_filtered(nullptr, false); }
 
-State Store::load_subset(const std::vector<std::string>& roots) const { return load_filtered(&roots); }
+State Store::load_subset(const std::vector<std::string>& roots) const { return load_filtered(&roots, false); }
+
+State Store::load_for_update(const std::vector<std::string>& roots) const {
+    return load_filtered(&roots, true);
+}
 
 namespace {
 
@@ -218,7 +222,7 @@ bool related(std::string_view name, const std::vector<std::string>& roots) {
 
 }  // namespace
 
-State Store::load_filtered(const std::vector<std::string>* roots) const {
+State Store::load_filtered(const std::vector<std::string>* roots, bool keep_rest) const {
     State s;
     std::string path = dir_ + "/state";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -242,7 +246,13 @@ State Store::load_filtered(const std::vector<std::string>* roots) const {
             s.txg = to_u64(line.substr(4));
             return;
         }
-        if (roots != nullptr && !related(line.substr(0, line.find('\t')), *roots)) return;
+        if (roots != nullptr && !related(line.substr(0, line.find('\t')), *roots)) {
+            if (keep_rest) {
+                s.passthrough.append(line);
+                s.passthrough += '\n';
+            }
+            return;
+        }
         std::vector<std::string_view> f;
         f.reserve(11);
         split(line, '\t', [&](std::string_view x) { f.push_back(x); });
@@ -311,6 +321,7 @@ void Store::save(const State& s) const {
         }
         out += '\n';
     }
+    out += s.passthrough;
     std::string tmp = dir_ + "/state.tmp";
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) throw SimError("zfs-sim: cannot write " + tmp + ": " + errno_text() + "\n");
@@ -353,6 +364,16 @@ void Store::gc(const State& s) const {
     for (auto& [n, d] : s.datasets) {
         if (!d.blob.empty()) used.insert(d.blob);
     }
+    split(s.passthrough, '\n', [&](std::string_view line) {
+        std::size_t field = 0, start = 0;
+        for (std::size_t i = 0; i <= line.size() && field <= 5; ++i) {
+            if (i == line.size() || line[i] == '\t') {
+                if (field == 5 && i > start) used.insert(std::string(line.substr(start, i - start)));
+                ++field;
+                start = i + 1;
+            }
+        }
+    });
     std::string bdir = dir_ + "/blobs";
     DIR* dp = ::opendir(bdir.c_str());
     if (dp == nullptr) return;
@@ -366,6 +387,7 @@ void Store::gc(const State& s) const {
     std::set<std::string> partial;
     for (auto& [n, d] : s.datasets)
         if (d.partial) partial.insert(d.partial->tmp_blob);
+    bool unknown_partials = s.passthrough.find("tmp=") != std::string::npos;
     std::string tdir = dir_ + "/tmp";
     dp = ::opendir(tdir.c_str());
     if (dp == nullptr) return;
@@ -373,7 +395,9 @@ void Store::gc(const State& s) const {
     while (dirent* e = ::readdir(dp)) {
         std::string n = e->d_name;
         struct stat st {};
-        if (n == "." || n == ".." || partial.count(n) || ::stat((tdir + "/" + n).c_str(), &st) != 0) continue;
+        if (n == "." || n == ".." || unknown_partials || partial.count(n) ||
+            ::stat((tdir + "/" + n).c_str(), &st) != 0)
+            continue;
         if (static_cast<std::uint64_t>(st.st_mtime) + 86400 < now) ::unlink((tdir + "/" + n).c_str());
     }
     ::closedir(dp);

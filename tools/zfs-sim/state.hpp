@@ -46,6 +46,8 @@ struct State {
     std::uint64_t txg = 1;
     std::map<std::string, Dataset> datasets;
     bool gc_needed = false;  // blobs may have become unreferenced
+    // Lines of datasets a command did not need (load_for_update), saved back verbatim.
+    std::string passthrough;
 
     Dataset* find(const std::string& name);
     bool exists(const std::string& name) const { return datasets.count(name) != 0; }
@@ -73,6 +75,9 @@ public:
     // Read-only view: only the datasets at or below `roots` and their ancestors (what list,
     // get and holds on those names can show). Never save() such a state.
     State load_subset(const std::vector<std::string>& roots) const;
+    // For a command that changes only datasets related to `roots` (see load_subset): the rest
+    // is kept as text and written back unchanged by save().
+    State load_for_update(const std::vector<std::string>& roots) const;
     void save(const State& s) const;
 
     const std::string& dir() const { return dir_; }
@@ -86,7 +91,7 @@ public:
     void gc(const State& s) const;
 
 private:
-    State load_filtered(const std::vector<std::string>* roots) const;
+    State load_filtered(const std::vector<std::string>* roots, bool keep_rest) const;
     std::string dir_;
     int lock_fd_ = -1;
 };
