@@ -268,19 +268,24 @@ asio::awaitable<Result<std::string>> DataconnClient::read_response(StreamConn& c
     co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
 }
 
-asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
+asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::start_request(
+    std::string_view endpoint, const std::string& request) {
     auto c = co_await connect();
     if (!c) co_return c.error();
-    auto& conn = **c;
-    Result<std::string> out = Error(Errc::internal);
-    auto w = co_await conn.write_message(frame_type::req_header, kEndpointPing);
-    if (w) w = co_await conn.write_message(frame_type::req_structured, request);
-    // (no co_await inside ?: - GCC 12 miscompiles temporaries there)
-    if (w) {
-        out = co_await read_response(conn);
-    } else {
-        out = w.error();
+    auto w = co_await (*c)->write_message(frame_type::req_header, endpoint);
+    if (w) w = co_await (*c)->write_message(frame_type::req_structured, request);
+    if (!w) {
+        co_await (*c)->close();
+        co_return w.error();
     }
+    co_return std::move(*c);
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
+    auto c = co_await start_request(kEndpointPing, request);
+    if (!c) co_return c.error();
+    auto& conn = **c;
+    auto out = co_await read_response(conn);
     co_await conn.close();
     co_return out;
 }
@@ -288,18 +293,10 @@ asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
 asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, int sink,
                                                           std::uint64_t* bytes) {
     if (auto ec = set_nonblocking(sink)) co_return Error(ec, "send: sink pipe");
-    auto c = co_await connect();
+    auto c = co_await start_request(kEndpointSend, request);
     if (!c) co_return c.error();
     auto& conn = **c;
-    Result<std::string> out = Error(Errc::internal);
-    auto w = co_await conn.write_message(frame_type::req_header, kEndpointSend);
-    if (w) w = co_await conn.write_message(frame_type::req_structured, request);
-    // (no co_await inside ?: - GCC 12 miscompiles temporaries there)
-    if (w) {
-        out = co_await read_response(conn);
-    } else {
-        out = w.error();
-    }
+    auto out = co_await read_response(conn);
     if (out) {
         auto pipe = engine_.attach(sink);
         auto n = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
@@ -315,13 +312,12 @@ asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, i
 asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, int source,
                                                           std::uint64_t* bytes) {
     if (auto ec = set_nonblocking(source)) co_return Error(ec, "recv: source pipe");
-    auto c = co_await connect();
+    auto c = co_await start_request(kEndpointRecv, request);
     if (!c) co_return c.error();
     auto& conn = **c;
-    auto w = co_await conn.write_message(frame_type::req_header, kEndpointRecv);
-    if (w) w = co_await conn.write_message(frame_type::req_structured, request);
+    Result<void> w;
     Result<std::uint64_t> sent = std::uint64_t{0};
-    if (w) {
+    {
         auto pipe = engine_.attach(source);
         sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
         if (sent)

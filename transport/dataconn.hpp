@@ -138,6 +138,10 @@ public:
 
 private:
     asio::awaitable<Result<std::unique_ptr<StreamConn>>> connect();
+    // Connects and sends the request (endpoint header, structured request); on failure the
+    // connection is closed and the error returned.
+    asio::awaitable<Result<std::unique_ptr<StreamConn>>> start_request(std::string_view endpoint,
+                                                                       const std::string& request);
     asio::awaitable<Result<std::string>> read_response(StreamConn& conn);
 
     asio::io_context& ctx_;
