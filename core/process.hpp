@@ -1,0 +1,125 @@
+// Child processes on the io_context (Boost.Process v2 underneath): spawn with chosen stdin and
+// stdout, stderr kept in a bounded buffer, exit observed through a pidfd, and cancellation that
+// kills the child's whole process group and reaps it before returning. The zfs layer runs every
+// `zfs` invocation through this; nothing else in zferry forks.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace zferry {
+
+struct ProcessSpec {
+    std::string program;            // absolute path, or a name looked up in PATH
+    std::vector<std::string> args;  // argv[1..]
+    // Added to (or replacing entries of) the inherited environment.
+    std::vector<std::pair<std::string, std::string>> env;
+
+    // -1: /dev/null. Otherwise the child gets a duplicate; the caller keeps and closes its own.
+    int stdin_fd = -1;
+    // -1: captured into ProcessResult::out (run_process / ChildProcess::wait). Otherwise as stdin.
+    int stdout_fd = -1;
+
+    // Captured stdout beyond this fails the run (Errc::message_too_large) and kills the child:
+    // a listing that large means something is wrong, not that more memory would help.
+    std::size_t max_stdout = std::size_t{512} << 20;
+    // stderr beyond this is dropped (the head is kept: zfs puts the reason first) and counted.
+    std::size_t max_stderr = std::size_t{64} << 10;
+
+    // On cancellation: SIGTERM to the process group, SIGKILL after this grace.
+    std::chrono::milliseconds kill_grace{2000};
+    // After the child exits, how long its pipes may stay open (held by a grandchild) before
+    // zferry stops reading them.
+    std::chrono::milliseconds drain_grace{1000};
+};
+
+struct ProcessResult {
+    int exit_code = 0;  // meaningful when signal == 0
+    int signal = 0;     // the signal that ended the child, or 0
+    std::string out;    // captured stdout (empty when stdout_fd was given)
+    std::string err;    // the head of stderr, at most ProcessSpec::max_stderr bytes
+    std::size_t err_dropped = 0;
+    std::chrono::nanoseconds duration{};
+
+    bool ok() const noexcept { return signal == 0 && exit_code == 0; }
+    // "exit status 1" / "killed by signal 9 (Killed)"
+    std::string status() const;
+};
+
+// A spawned child. wait() is the only way to its result; destroying a ChildProcess that was
+// not waited for kills its process group and reaps it synchronously (a last resort: prefer
+// cancelling wait()).
+class ChildProcess {
+public:
+    ChildProcess(ChildProcess&&) noexcept;
+    ChildProcess& operator=(ChildProcess&&) noexcept;
+    ~ChildProcess();
+
+    // Errors: the program cannot be found or executed (permanent, names the program).
+    static Result<ChildProcess> spawn(boost::asio::any_io_executor ex, ProcessSpec spec);
+
+    int pid() const noexcept;
+
+    // Drains stdout (when captured) and stderr and waits for the exit. Cancelling the awaiting
+    // coroutine kills the process group (SIGTERM, SIGKILL after kill_grace), reaps the child and
+    // then completes with operation_aborted. A non-zero exit is not an error here: callers
+    // classify ProcessResult. Call at most once.
+    boost::asio::awaitable<Result<ProcessResult>> wait();
+
+    // Sends a signal to the child's process group now (e.g. SIGTERM); wait() still reaps.
+    void signal(int sig) noexcept;
+
+    struct Impl;
+
+private:
+    explicit ChildProcess(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+// spawn + wait.
+boost::asio::awaitable<Result<ProcessResult>> run_process(ProcessSpec spec);
+
+// A cap on concurrently running children (e.g. zfs processes). acquire() waits for a slot;
+// the Permit gives it back when destroyed. Cancelling acquire() gives up the wait.
+class ProcessLimiter {
+public:
+    ProcessLimiter(boost::asio::any_io_executor ex, std::size_t max_concurrent);
+    ~ProcessLimiter();
+    ProcessLimiter(const ProcessLimiter&) = delete;
+    ProcessLimiter& operator=(const ProcessLimiter&) = delete;
+
+    class Permit {
+    public:
+        Permit() = default;
+        Permit(Permit&& o) noexcept;
+        Permit& operator=(Permit&& o) noexcept;
+        ~Permit();
+        explicit operator bool() const noexcept { return state_ != nullptr; }
+
+    private:
+        friend class ProcessLimiter;
+        struct State;
+        explicit Permit(std::shared_ptr<State> s) : state_(std::move(s)) {}
+        void release() noexcept;
+        std::shared_ptr<State> state_;
+    };
+
+    boost::asio::awaitable<Result<Permit>> acquire();
+
+    std::size_t max_concurrent() const noexcept;
+    std::size_t in_use() const noexcept;
+
+private:
+    std::shared_ptr<Permit::State> state_;
+};
+
+}  // namespace zferry
