@@ -72,7 +72,7 @@ for pool in "$ZF_SRC_POOL" "$ZF_DST_POOL"; do
         sort -r | while read -r m; do umount -l "$m" || true; done
 done
 # The daemon removes its socket on SIGTERM, but not after SIGKILL.
-if ! ours_running && [ -n "$ZF_PID" ] && [ -S /var/run/zfs/zfs_socket ] && ! pgrep -x zfs-fuse >/dev/null; then
+if ! ours_running && [ -n "$ZF_PID" ] && [ -S /var/run/zfs/zfs_socket ] && ! zpool list >/dev/null 2>&1; then
     rm -f /var/run/zfs/zfs_socket
 fi
 

@@ -22,10 +22,15 @@ die() {
 # zfs-fuse daemons in this mount namespace (daemons in other namespaces have their own
 # /var/run/zfs and do not interfere).
 daemons_here() {
-    local pid self
+    local comm pid self
     self=$(readlink /proc/self/ns/mnt)
-    for pid in $(pgrep -x zfs-fuse || true); do
-        if [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)" = "$self" ]; then echo "$pid"; fi
+    for comm in /proc/[0-9]*/comm; do
+        pid=${comm#/proc/}
+        pid=${pid%/comm}
+        if [ "$(cat "$comm" 2>/dev/null || true)" = zfs-fuse ] &&
+            [ "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null || true)" = "$self" ]; then
+            echo "$pid"
+        fi
     done
 }
 
