@@ -8,14 +8,22 @@
 #include "zfs/filesystem_version.hpp"
 #include "zfs/properties.hpp"
 #include "zfs/send_command.hpp"
+#include "zfs/zfs_runner.hpp"
+
+#include "tests/integration/test_support.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cstdint>
@@ -28,14 +36,12 @@
 #include <optional>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace {
 
 namespace fs = std::filesystem;
+namespace asio = boost::asio;
 using namespace zferry::zfs;
 
 struct Env {
@@ -64,7 +70,7 @@ std::string slurp(const fs::path& p) {
     return {std::istreambuf_iterator<char>(f), {}};
 }
 
-// A finished zfs invocation.
+// A finished zfs invocation (exit code 128+N for signal N, -1 when zfs could not run).
 struct Out {
     std::vector<std::string> args;
     int rc = -1;
@@ -76,37 +82,6 @@ struct Out {
         return s + ": exit " + std::to_string(rc) + ": " + err;
     }
 };
-
-// A started child: argv[0] looked up in PATH; -1 fds mean /dev/null.
-pid_t spawn(const std::vector<std::string>& argv, int in_fd, int out_fd, int err_fd) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    if (in_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, in_fd, 0);
-    else
-        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    if (out_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    else
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    if (err_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-    else
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    std::vector<char*> cargv;
-    for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-    cargv.push_back(nullptr);
-    pid_t pid = -1;
-    int rc = posix_spawnp(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-}
-
-int wait_exit(pid_t pid) {
-    int st = 0;
-    if (pid < 0 || ::waitpid(pid, &st, 0) != pid) return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
 
 // Random bytes that compression cannot shrink, so streams are as large as the data.
 std::string incompressible(std::size_t n, std::uint64_t seed) {
@@ -124,8 +99,76 @@ struct Transfer {
     std::uint64_t bytes = 0;  // passed on before the cut
 };
 
+Out to_out(std::vector<std::string> args, const zferry::Result<ZfsOutput>& r) {
+    Out o;
+    o.args = std::move(args);
+    if (!r) {
+        o.err = "zfs could not run: " + r.error().message();
+        return o;
+    }
+    o.rc = r->result.signal ? 128 + r->result.signal : r->result.exit_code;
+    o.out = r->result.out;
+    o.err = r->result.err;
+    return o;
+}
+
+// Copies from `in` to `out` until end of stream, an error, or `limit` bytes; closes both.
+asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::uint64_t> limit) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::posix::stream_descriptor in(ex, in_fd), out(ex, out_fd);
+    std::vector<char> buf(256 << 10);
+    std::uint64_t total = 0;
+    for (;;) {
+        std::size_t want = buf.size();
+        if (limit) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *limit - total));
+        if (want == 0) break;
+        auto [rec, n] =
+            co_await in.async_read_some(asio::buffer(buf.data(), want), asio::as_tuple(asio::use_awaitable));
+        if (rec) break;
+        auto [wec, m] =
+            co_await asio::async_write(out, asio::buffer(buf.data(), n), asio::as_tuple(asio::use_awaitable));
+        total += m;
+        if (wec) break;
+    }
+    co_return total;
+}
+
+// `zfs send SEND_ARGS | zfs recv RECV_ARGS` with the stream passing through this process, which
+// stops after `limit` bytes and closes both pipes, as a dropped connection would (on zfs-fuse,
+// killing a zfs client does not stop the daemon's transfer; closing the pipe does).
+asio::awaitable<Transfer> transfer_co(ZfsRunner& runner, std::vector<std::string> send_args,
+                                      std::vector<std::string> recv_args,
+                                      std::optional<std::uint64_t> limit) {
+    Transfer t;
+    int a[2], b[2];
+    if (::pipe2(a, O_CLOEXEC) != 0) co_return t;
+    if (::pipe2(b, O_CLOEXEC) != 0) {
+        ::close(a[0]);
+        ::close(a[1]);
+        co_return t;
+    }
+    auto send = co_await runner.start(send_args, -1, a[1]);
+    ::close(a[1]);
+    auto recv = co_await runner.start(recv_args, b[0], -1);
+    ::close(b[0]);
+    if (!send || !recv) {
+        ::close(a[0]);
+        ::close(b[1]);
+        if (!send) t.send.err = "zfs send could not start: " + send.error().message();
+        if (!recv) t.recv.err = "zfs recv could not start: " + recv.error().message();
+        co_return t;
+    }
+    t.bytes = co_await pump(a[0], b[1], limit);
+    t.recv = to_out(recv_args, co_await recv->wait());
+    t.send = to_out(send_args, co_await send->wait());
+    co_return t;
+}
+
 class ZfsFuse : public ::testing::Test {
 protected:
+    // The test copies streams itself; a receiver that quit must not kill it.
+    static void SetUpTestSuite() { std::signal(SIGPIPE, SIG_IGN); }
+
     void SetUp() override {
         env_ = load_env();
         ASSERT_FALSE(env_.src.empty() || env_.dst.empty() || env_.dir.empty())
@@ -135,9 +178,11 @@ protected:
         name_ = std::string(info->name()) + "_" + std::to_string(::getpid());
         tmp_ = fs::path(env_.dir) / ("t_" + name_);
         fs::create_directories(tmp_);
+        runner_ = std::make_unique<ZfsRunner>(ctx_.get_executor(), ZfsRunnerOptions{});
     }
 
     void TearDown() override {
+        if (!runner_) return;
         for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
             zfs({"umount", *it});  // a mounted fs refuses destroy (busy) on zfs-fuse
             Out r = zfs({"destroy", "-r", *it});
@@ -148,18 +193,7 @@ protected:
     }
 
     Out zfs(std::vector<std::string> args) {
-        Out o;
-        o.args = args;
-        auto out_path = tmp_ / "out", err_path = tmp_ / "err";
-        int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        args.insert(args.begin(), "zfs");
-        o.rc = wait_exit(spawn(args, -1, out_fd, err_fd));
-        ::close(out_fd);
-        ::close(err_fd);
-        o.out = slurp(out_path);
-        o.err = slurp(err_path);
-        return o;
+        return to_out(args, zferry::test::run(ctx_, runner_->run(args)));
     }
     // zfs that must succeed.
     std::string ok(std::vector<std::string> args) {
@@ -245,51 +279,10 @@ protected:
         return v ? v->value : std::string{};
     }
 
-    // `zfs send SEND_ARGS | zfs recv RECV_ARGS`. With cut_after, the stream passes through this
-    // process, which closes both pipe ends after that many bytes, as a dropped connection would
-    // (on zfs-fuse, killing a zfs client does not stop the daemon's transfer; closing the pipe
-    // does).
     Transfer transfer(std::vector<std::string> send_args, std::vector<std::string> recv_args,
                       std::optional<std::uint64_t> cut_after = std::nullopt) {
-        Transfer t;
-        t.send.args = send_args;
-        t.recv.args = recv_args;
-        send_args.insert(send_args.begin(), "zfs");
-        recv_args.insert(recv_args.begin(), "zfs");
-        auto send_err = tmp_ / "send.err", recv_err = tmp_ / "recv.err";
-        int se = ::open(send_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        int re = ::open(recv_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        int a[2], b[2];
-        EXPECT_EQ(::pipe2(a, O_CLOEXEC), 0);
-        if (!cut_after) {
-            pid_t sp = spawn(send_args, -1, a[1], se), rp = spawn(recv_args, a[0], -1, re);
-            ::close(a[0]);
-            ::close(a[1]);
-            t.send.rc = wait_exit(sp);
-            t.recv.rc = wait_exit(rp);
-        } else {
-            EXPECT_EQ(::pipe2(b, O_CLOEXEC), 0);
-            pid_t sp = spawn(send_args, -1, a[1], se), rp = spawn(recv_args, b[0], -1, re);
-            ::close(a[1]);
-            ::close(b[0]);
-            std::vector<char> buf(64 << 10);
-            while (t.bytes < *cut_after) {
-                auto want = std::min<std::uint64_t>(buf.size(), *cut_after - t.bytes);
-                ssize_t n = ::read(a[0], buf.data(), want);
-                if (n <= 0) break;
-                if (::write(b[1], buf.data(), static_cast<std::size_t>(n)) != n) break;
-                t.bytes += static_cast<std::uint64_t>(n);
-            }
-            ::close(a[0]);
-            ::close(b[1]);
-            t.send.rc = wait_exit(sp);
-            t.recv.rc = wait_exit(rp);
-        }
-        ::close(se);
-        ::close(re);
-        t.send.err = slurp(send_err);
-        t.recv.err = slurp(recv_err);
-        return t;
+        return zferry::test::run(
+            ctx_, transfer_co(*runner_, std::move(send_args), std::move(recv_args), cut_after));
     }
     void replicate(std::vector<std::string> send_args, std::vector<std::string> recv_args) {
         Transfer t = transfer(std::move(send_args), std::move(recv_args));
@@ -297,6 +290,8 @@ protected:
         EXPECT_TRUE(t.recv.ok()) << t.recv.describe();
     }
 
+    asio::io_context ctx_;
+    std::unique_ptr<ZfsRunner> runner_;
     Env env_;
     std::string name_;
     fs::path tmp_;
@@ -308,32 +303,27 @@ protected:
 // ---------------------------------------------------------------------------------------------
 // Capabilities
 
-TEST_F(ZfsFuse, CapabilityProbesFindTheZfsFuseFeatureSet) {
-    CapabilityProbes probes;
-    auto run_probe = [&](Probe p, ProbeResult& into) {
-        Out r = zfs(probe_argv(p));
-        into.exit_code = r.rc;
-        into.output = r.out + r.err;
-        EXPECT_FALSE(probe_failure(into).has_value()) << *probe_failure(into);
-    };
-    run_probe(Probe::send, probes.send);
-    run_probe(Probe::receive, probes.receive);
-    run_probe(Probe::destroy, probes.destroy);
-    run_probe(Probe::list, probes.list);
-    run_probe(Probe::bookmark, probes.bookmark);
-    run_probe(Probe::holds, probes.holds);
-    Capabilities c = derive_capabilities(probes);
-    EXPECT_FALSE(c.bookmarks);
-    EXPECT_FALSE(c.resumable_send);
-    EXPECT_FALSE(c.resumable_recv);
-    EXPECT_FALSE(c.list_parsable);
-    EXPECT_FALSE(c.holds_listing);
-    EXPECT_FALSE(c.destroy_comma_list);
-    EXPECT_FALSE(c.send_size_estimate);
-    EXPECT_FALSE(c.raw_send);
-    // zfs-fuse has none of the probed features (nor -L -c -e -b -S, recv -o/-x).
-    EXPECT_EQ(c, Capabilities{});
-    EXPECT_FALSE(describe_missing(c).empty());
+TEST_F(ZfsFuse, CapabilitiesAreTheZfsFuseSetAndProbedOnce) {
+    auto caps = zferry::test::run(ctx_, runner_->capabilities());
+    ASSERT_TRUE(caps.has_value()) << caps.error().message();
+    EXPECT_FALSE(caps->bookmarks);
+    EXPECT_FALSE(caps->resumable_send);
+    EXPECT_FALSE(caps->resumable_recv);
+    EXPECT_FALSE(caps->list_parsable);
+    EXPECT_FALSE(caps->holds_listing);
+    EXPECT_FALSE(caps->destroy_comma_list);
+    EXPECT_FALSE(caps->send_size_estimate);
+    EXPECT_FALSE(caps->raw_send);
+    // Nor -L -c -e -b -S, nor recv -o/-x: zfs-fuse has none of the probed features.
+    EXPECT_EQ(*caps, Capabilities{});
+    EXPECT_FALSE(describe_missing(*caps).empty());
+
+    const auto probes = runner_->invocations();
+    EXPECT_GT(probes, 0u);
+    auto again = zferry::test::run(ctx_, runner_->capabilities());
+    ASSERT_TRUE(again.has_value()) << again.error().message();
+    EXPECT_EQ(*again, *caps);
+    EXPECT_EQ(runner_->invocations(), probes) << "capabilities are cached per runner";
 }
 
 // ---------------------------------------------------------------------------------------------
