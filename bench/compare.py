@@ -41,7 +41,26 @@ LOOPBACK = "127.0.0.1"  # the only address anything here ever binds or connects 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NCPU = os.cpu_count() or 1
 
-VARIANTS = ["raw-splice", "iperf3", "socat", "mbuffer", "ssh-aes128-gcm", "zferry-splice", "zferry-readv"]
+VARIANTS = [
+    "raw-splice",
+    "iperf3",
+    "socat",
+    "mbuffer",
+    "ssh-aes128-gcm",
+    "zferry-splice",
+    "zferry-readv",
+    "zferry-splice-uring",
+    "zferry-readv-uring",
+    "zferry-splice-readv",
+]
+# dataconn_transfer (sender payload mode, receiver payload mode, engine or None = its default).
+ZFERRY_VARIANTS = {
+    "zferry-splice": ("splice", "splice", None),
+    "zferry-readv": ("readv", "readv", None),
+    "zferry-splice-uring": ("splice", "splice", "uring"),
+    "zferry-readv-uring": ("readv", "readv", "uring"),
+    "zferry-splice-readv": ("splice", "readv", None),
+}
 LIMIT = "raw-splice"
 
 CPU_NOTES = {
@@ -52,6 +71,9 @@ CPU_NOTES = {
     "ssh-aes128-gcm": "producer + ssh client + the whole sshd tree (incl. remote consumer)",
     "zferry-splice": "producer + dataconn_transfer client + server + consumer",
     "zferry-readv": "producer + dataconn_transfer client + server + consumer",
+    "zferry-splice-uring": "as zferry-splice, both ends on the io_uring engine",
+    "zferry-readv-uring": "as zferry-readv, both ends on the io_uring engine",
+    "zferry-splice-readv": "as zferry-splice, but the receiver reads payload with readv and writes the pipe",
 }
 
 
@@ -400,12 +422,13 @@ class Bench:
             "mbuffer", [*common, "-O", f"{LOOPBACK}:{self.port}"], [*common, "-I", f"{LOOPBACK}:{self.port}"], prefix
         )
 
-    def round_zferry(self, mode):
-        name = f"zferry-{mode}"
+    def round_zferry(self, name):
+        send_mode, recv_mode, engine = ZFERRY_VARIANTS[name]
+        extra = ["--engine", engine] if engine else []
         return self.run_stream(
             name,
-            [self.dataconn, "client", "--port", str(self.port), "--mode", mode],
-            [self.dataconn, "server", "--port", str(self.port), "--mode", mode],
+            [self.dataconn, "client", "--port", str(self.port), "--mode", send_mode, *extra],
+            [self.dataconn, "server", "--port", str(self.port), "--mode", recv_mode, *extra],
         )
 
     def round_iperf3(self):
@@ -583,8 +606,8 @@ class Bench:
             return self.round_mbuffer()
         if name == "ssh-aes128-gcm":
             return self.round_ssh()
-        if name in ("zferry-splice", "zferry-readv"):
-            return self.round_zferry(name.split("-", 1)[1])
+        if name in ZFERRY_VARIANTS:
+            return self.round_zferry(name)
         raise ValueError(name)
 
     def wait_idle(self):
