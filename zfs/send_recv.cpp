@@ -1,0 +1,526 @@
+#include "zfs/send_recv.hpp"
+
+#include "core/io_engine.hpp"
+#include "zfs/dataset_path.hpp"
+#include "zfs/dry_send_info.hpp"
+#include "zfs/properties.hpp"
+#include "zfs/tsv.hpp"
+#include "zfs/zfs_error.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <map>
+
+namespace zferry::zfs {
+namespace {
+
+namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
+
+// A zfs failure zferry does not classify further: permanent.
+Error zfs_failed(const ZfsOutput& out) { return Error(ZfsErrc::command_failed, out.describe()); }
+
+Error missing_capability(std::string_view what, std::string_view capability) {
+    return Error(ZfsErrc::unsupported, std::string(what) + ": this ZFS does not support it (capability '" +
+                                           std::string(capability) + "' missing)");
+}
+
+// Owns a pipe end until it is handed over.
+class FdGuard {
+public:
+    explicit FdGuard(int fd) noexcept : fd_(fd) {}
+    FdGuard(FdGuard&& o) noexcept : fd_(o.release()) {}
+    FdGuard& operator=(FdGuard&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd_ = o.release();
+        }
+        return *this;
+    }
+    ~FdGuard() { reset(); }
+    int get() const noexcept { return fd_; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset() noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = -1;
+    }
+
+private:
+    int fd_;
+};
+
+struct Pipe {
+    FdGuard read{-1}, write{-1};
+};
+
+// Both ends close-on-exec: a zfs process spawned concurrently (for another transfer) must not
+// inherit them, or closing our end would no longer end this stream. The child gets its end as
+// stdin/stdout through dup2, which clears the flag on the duplicate only.
+Result<Pipe> make_stream_pipe(const std::string& what) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0)
+        return Error(error_code(errno, boost::system::system_category()), "creating the pipe for " + what);
+    Pipe p;
+    p.read = FdGuard(fds[0]);
+    p.write = FdGuard(fds[1]);
+    return p;
+}
+
+std::string join_args(const std::vector<std::string>& args) {
+    std::string s = "zfs";
+    for (const auto& a : args) {
+        s += ' ';
+        // A resume token is long and says nothing to a reader of the message.
+        if (a.size() > 80) {
+            s.append(a, 0, 40);
+            s += "...";
+        } else {
+            s += a;
+        }
+    }
+    return s;
+}
+
+// Waits for a child that was told to stop, at most `grace`; then cancels the wait, which
+// kills the process group and reaps it. Works in a coroutine that was already cancelled:
+// cleanup must run to the end or a child would be left behind.
+asio::awaitable<void> wait_stopping(ZfsProcess& proc, std::chrono::milliseconds grace) {
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    asio::steady_timer timer(co_await asio::this_coro::executor, grace);
+    try {
+        co_await (proc.wait() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    } catch (const std::exception&) {
+        // The wait itself failed (cancelled from outside as well); the child is reaped by
+        // ZfsProcess either way, and there is nobody to report it to.
+    }
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
+}
+
+bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
+
+// argv lists are built outside coroutines: GCC 12 rejects braced lists of string literals
+// in a coroutine body ("array used as initializer").
+std::vector<std::string> resume_token_argv(std::string_view filesystem) {
+    return {"get", "-Hp", "-o", "value", "receive_resume_token", std::string(filesystem)};
+}
+
+std::vector<std::string> set_property_argv(const std::string& k, const std::string& v,
+                                           const std::string& fs) {
+    return {"set", k + "=" + v, fs};
+}
+
+// The guard's one lookup: the filesystem and the versions, GUIDs and encryption at once.
+std::vector<std::string> guard_get_argv(bool with_encryption, std::vector<std::string> names) {
+    std::vector<std::string> args = {"get", "-Hp", "-o", "name,property,value,source",
+                                     // A ZFS without raw sends has no encryption (and no such
+                                     // property: zfs-fuse refuses the whole call).
+                                     with_encryption ? "guid,encryption" : "guid"};
+    args.insert(args.end(), names.begin(), names.end());
+    return args;
+}
+
+std::string filesystem_of(std::string_view name) {
+    auto at = name.find_first_of("@#");
+    return std::string(name.substr(0, at));
+}
+
+}  // namespace
+
+// ---- capability checks
+
+Result<void> check_send_capabilities(const Capabilities& caps, const SendPolicy& policy,
+                                     const SendSpec& spec) {
+    const std::string what = "zfs send of " + spec.filesystem + spec.to;
+    if (!spec.resume_token.empty()) {
+        // A token carries its own flags; the policy's flags are not on the command line.
+        if (!caps.resumable_send) return missing_capability(what + " resuming with -t", "resumable_send");
+        return {};
+    }
+    if (!spec.from.empty() && spec.from[0] == '#' && !caps.bookmarks)
+        return missing_capability(what + " from bookmark " + spec.filesystem + spec.from, "bookmarks");
+    if ((policy.encrypted || policy.raw) && !caps.raw_send)
+        return missing_capability(what + " as a raw/encrypted stream (-w)", "raw_send");
+    if (policy.backup_properties && !caps.send_backup_properties)
+        return missing_capability(what + " with backup properties (-b)", "send_backup_properties");
+    if (policy.large_blocks && !caps.send_large_blocks)
+        return missing_capability(what + " with large blocks (-L)", "send_large_blocks");
+    if (policy.compressed && !caps.send_compressed)
+        return missing_capability(what + " compressed (-c)", "send_compressed");
+    if (policy.embedded_data && !caps.send_embedded_data)
+        return missing_capability(what + " with embedded data (-e)", "send_embedded_data");
+    if (policy.saved && !caps.send_saved)
+        return missing_capability(what + " of saved partial state (-S)", "send_saved");
+    return {};
+}
+
+Result<void> check_recv_capabilities(const Capabilities& caps, const RecvOptions& options,
+                                     bool properties_after_receive) {
+    if (options.resumable && !caps.resumable_recv)
+        return missing_capability("zfs recv keeping partial state for resuming (-s)", "resumable_recv");
+    if (!options.exclude_properties.empty() && !caps.recv_property_options)
+        return missing_capability(
+            "zfs recv excluding received properties (-x " + options.exclude_properties.front() + ")",
+            "recv_property_options");
+    if (!options.set_properties.empty() && !caps.recv_property_options && !properties_after_receive)
+        return missing_capability(
+            "zfs recv overriding properties (-o " + options.set_properties.front().first + ")",
+            "recv_property_options");
+    return {};
+}
+
+// ---- SendStream
+
+SendStream::SendStream(int fd, std::size_t capacity, std::vector<std::string> args, ZfsProcess proc,
+                       std::chrono::milliseconds kill_grace)
+    : fd_(fd), capacity_(capacity), args_(std::move(args)), proc_(std::move(proc)), kill_grace_(kill_grace) {}
+
+SendStream::SendStream(SendStream&& o) noexcept
+    : fd_(std::exchange(o.fd_, -1)),
+      capacity_(o.capacity_),
+      args_(std::move(o.args_)),
+      proc_(std::move(o.proc_)),
+      kill_grace_(o.kill_grace_) {
+    o.proc_.reset();
+}
+
+SendStream& SendStream::operator=(SendStream&& o) noexcept {
+    if (this != &o) {
+        close_fd();
+        fd_ = std::exchange(o.fd_, -1);
+        capacity_ = o.capacity_;
+        args_ = std::move(o.args_);
+        proc_ = std::move(o.proc_);
+        o.proc_.reset();
+        kill_grace_ = o.kill_grace_;
+    }
+    return *this;
+}
+
+// The read end goes first, so that a child blocked writing sees EPIPE while ZfsProcess's
+// destructor kills and reaps it.
+SendStream::~SendStream() { close_fd(); }
+
+void SendStream::close_fd() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+int SendStream::pid() const noexcept { return proc_ ? proc_->pid() : -1; }
+
+asio::awaitable<Result<void>> SendStream::finish() {
+    // A small stream fits into the pipe: zfs can exit successfully while its bytes still sit
+    // unread in the pipe. Closing would throw them away, so that must not look like success.
+    int unread = 0;
+    if (fd_ >= 0 && ::ioctl(fd_, FIONREAD, &unread) != 0) unread = 0;
+    close_fd();
+    if (!proc_) co_return Error(Errc::invalid_argument, join_args(args_) + ": already finished or aborted");
+    auto out = co_await proc_->wait();
+    proc_.reset();
+    if (!out) {
+        auto e = out.error();
+        co_return e.wrap("waiting for " + join_args(args_));
+    }
+    if (unread > 0)
+        co_return Error(Errc::connection_closed,
+                        join_args(args_) + ": finished with " + std::to_string(unread) +
+                            " stream bytes unread in the pipe (the reader stopped early)");
+    if (out->ok()) co_return Result<void>{};
+    const auto& r = out->result;
+    if (r.signal == SIGPIPE || contains(r.err, "Broken pipe"))
+        co_return Error(Errc::connection_closed,
+                        out->describe() + " (the stream's reader closed the pipe before the end)");
+    co_return Error(Errc::stream_source_error, out->describe());
+}
+
+asio::awaitable<void> SendStream::abort() {
+    close_fd();
+    if (!proc_) co_return;
+    proc_->signal(SIGTERM);
+    co_await wait_stopping(*proc_, kill_grace_);
+    proc_.reset();
+}
+
+asio::awaitable<Result<SendStream>> start_send(ZfsRunner& runner, const SendPolicy& policy,
+                                               const SendSpec& spec) {
+    auto caps = co_await runner.capabilities();
+    if (!caps) co_return caps.error();
+    if (auto c = check_send_capabilities(*caps, policy, spec); !c) co_return c.error();
+
+    auto args = send_argv(policy, spec);
+    auto pipe = make_stream_pipe(join_args(args));
+    if (!pipe) co_return pipe.error();
+    const std::size_t capacity = raise_pipe_capacity(pipe->read.get(), kStreamPipeCapacity);
+    // Only our end: the child's end stays blocking, as zfs expects.
+    if (auto ec = set_nonblocking(pipe->read.get()))
+        co_return Error(ec, "making the read end of the zfs send pipe non-blocking");
+
+    auto proc = co_await runner.start(args, -1, pipe->write.get());
+    // The child has its duplicate; ours must go or the reader would never see end of file.
+    pipe->write.reset();
+    if (!proc) {
+        auto e = proc.error();
+        co_return e.wrap("starting " + join_args(args));
+    }
+    co_return SendStream(pipe->read.release(), capacity, std::move(args), std::move(*proc),
+                         runner.options().kill_grace);
+}
+
+// ---- RecvStream
+
+RecvStream::RecvStream(ZfsRunner& runner, int fd, std::size_t capacity, std::vector<std::string> args,
+                       ZfsProcess proc, std::string filesystem,
+                       std::vector<std::pair<std::string, std::string>> properties_after)
+    : runner_(&runner),
+      fd_(fd),
+      capacity_(capacity),
+      args_(std::move(args)),
+      proc_(std::move(proc)),
+      filesystem_(std::move(filesystem)),
+      properties_after_(std::move(properties_after)) {}
+
+RecvStream::RecvStream(RecvStream&& o) noexcept
+    : runner_(o.runner_),
+      fd_(std::exchange(o.fd_, -1)),
+      capacity_(o.capacity_),
+      args_(std::move(o.args_)),
+      proc_(std::move(o.proc_)),
+      filesystem_(std::move(o.filesystem_)),
+      properties_after_(std::move(o.properties_after_)),
+      failure_(std::move(o.failure_)) {
+    o.proc_.reset();
+}
+
+RecvStream& RecvStream::operator=(RecvStream&& o) noexcept {
+    if (this != &o) {
+        close_fd();
+        runner_ = o.runner_;
+        fd_ = std::exchange(o.fd_, -1);
+        capacity_ = o.capacity_;
+        args_ = std::move(o.args_);
+        proc_ = std::move(o.proc_);
+        o.proc_.reset();
+        filesystem_ = std::move(o.filesystem_);
+        properties_after_ = std::move(o.properties_after_);
+        failure_ = std::move(o.failure_);
+    }
+    return *this;
+}
+
+RecvStream::~RecvStream() { close_fd(); }
+
+void RecvStream::close_fd() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+int RecvStream::pid() const noexcept { return proc_ ? proc_->pid() : -1; }
+
+asio::awaitable<Result<void>> RecvStream::finish() {
+    close_fd();
+    if (!proc_) co_return Error(Errc::invalid_argument, join_args(args_) + ": already finished or aborted");
+    auto out = co_await proc_->wait();
+    proc_.reset();
+    if (!out) {
+        auto e = out.error();
+        co_return e.wrap("waiting for " + join_args(args_));
+    }
+    if (!out->ok()) {
+        failure_ = classify_recv_failure(out->result.err + out->result.out);
+        switch (failure_.kind) {
+            case RecvFailure::Kind::resumable:
+                co_return Error(Errc::connection_closed, out->describe() + " (partial receive saved on " +
+                                                             filesystem_ +
+                                                             "; resume with its receive_resume_token)");
+            case RecvFailure::Kind::stream_read_failed:
+                co_return Error(Errc::connection_closed,
+                                out->describe() + " (the stream ended before zfs could read it)");
+            case RecvFailure::Kind::encrypted_overwrite_refused:
+                co_return Error(Errc::invalid_argument, out->describe());
+            case RecvFailure::Kind::other: co_return zfs_failed(*out);
+        }
+    }
+    // zfs-fuse has no `recv -o`: set what it would have set, one property per `zfs set`
+    // (zfs-fuse takes only one k=v per call).
+    for (const auto& [k, v] : properties_after_) {
+        auto set = co_await runner_->run(set_property_argv(k, v, filesystem_));
+        if (!set) co_return set.error();
+        if (!set->ok()) {
+            auto e = zfs_failed(*set);
+            co_return e.wrap("received " + filesystem_ + ", but setting " + k +
+                             " after the receive (this ZFS has no recv -o) failed");
+        }
+    }
+    co_return Result<void>{};
+}
+
+asio::awaitable<void> RecvStream::abort() {
+    close_fd();
+    if (!proc_) co_return;
+    proc_->signal(SIGTERM);
+    co_await wait_stopping(*proc_, runner_->options().kill_grace);
+    proc_.reset();
+}
+
+asio::awaitable<Result<RecvStream>> start_recv(ZfsRunner& runner, const RecvOptions& options,
+                                               std::string target) {
+    const bool is_snapshot = target.find('@') != std::string::npos;
+    if (auto c = entity_namecheck(target, is_snapshot ? EntityType::snapshot : EntityType::filesystem); !c) {
+        auto e = c.error();
+        co_return e.wrap("zfs recv target '" + target + "'");
+    }
+    auto caps = co_await runner.capabilities();
+    if (!caps) co_return caps.error();
+    if (auto c = check_recv_capabilities(*caps, options, true); !c) co_return c.error();
+
+    RecvOptions effective = options;
+    std::vector<std::pair<std::string, std::string>> after;
+    if (!caps->recv_property_options && !options.set_properties.empty()) {
+        after = std::move(effective.set_properties);
+        effective.set_properties.clear();
+        runner.log().info("this ZFS has no recv -o: setting {} propert{} on {} after the receive",
+                          after.size(), after.size() == 1 ? "y" : "ies", filesystem_of(target));
+    }
+
+    auto args = recv_argv(effective, target);
+    auto pipe = make_stream_pipe(join_args(args));
+    if (!pipe) co_return pipe.error();
+    const std::size_t capacity = raise_pipe_capacity(pipe->write.get(), kStreamPipeCapacity);
+    if (auto ec = set_nonblocking(pipe->write.get()))
+        co_return Error(ec, "making the write end of the zfs recv pipe non-blocking");
+
+    auto proc = co_await runner.start(args, pipe->read.get(), -1);
+    // Ours must go, or zfs recv would never see the end of the stream.
+    pipe->read.reset();
+    if (!proc) {
+        auto e = proc.error();
+        co_return e.wrap("starting " + join_args(args));
+    }
+    co_return RecvStream(runner, pipe->write.release(), capacity, std::move(args), std::move(*proc),
+                         filesystem_of(target), std::move(after));
+}
+
+// ---- dry run, resume token, guard
+
+asio::awaitable<Result<SendSizeEstimate>> estimate_send_size(ZfsRunner& runner, const SendPolicy& policy,
+                                                             const SendSpec& spec) {
+    auto caps = co_await runner.capabilities();
+    if (!caps) co_return caps.error();
+    if (auto c = check_send_capabilities(*caps, policy, spec); !c) co_return c.error();
+    if (!caps->send_size_estimate)
+        co_return SendSizeEstimate{std::nullopt, "this ZFS cannot estimate send sizes (no send -n -v -P)"};
+
+    auto out = co_await runner.run(dry_send_argv(policy, spec));
+    if (!out) co_return out.error();
+    if (!out->ok()) co_return zfs_failed(*out);
+    // OpenZFS prints the dry run on stdout; some versions used stderr.
+    auto info = parse_dry_send_info(out->result.out + out->result.err);
+    if (!info) {
+        auto e = info.error();
+        co_return e.wrap("parsing the output of " + join_args(out->args));
+    }
+    if (info->size_estimate == 0) co_return SendSizeEstimate{std::nullopt, "zfs printed no usable estimate"};
+    co_return SendSizeEstimate{info->size_estimate, {}};
+}
+
+asio::awaitable<Result<std::optional<std::string>>> receive_resume_token(ZfsRunner& runner,
+                                                                         std::string_view filesystem) {
+    auto caps = co_await runner.capabilities();
+    if (!caps) co_return caps.error();
+    // Without resumable receive there is no partial state and no such property.
+    if (!caps->resumable_recv) co_return std::optional<std::string>{};
+
+    auto out = co_await runner.run(resume_token_argv(filesystem));
+    if (!out) co_return out.error();
+    if (!out->ok()) {
+        if (is_dataset_not_found(out->result.err, filesystem))
+            co_return Error(ZfsErrc::dataset_not_found, out->describe());
+        co_return zfs_failed(*out);
+    }
+    std::string_view v = out->result.out;
+    while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.remove_suffix(1);
+    if (v.find('\n') != std::string_view::npos)
+        co_return Error(Errc::parse_error,
+                        join_args(out->args) + ": expected one value, got '" + std::string(v) + "'");
+    co_return receive_resume_token_value(v);
+}
+
+asio::awaitable<Result<ValidatedSendArgs>> validate_send_request(ZfsRunner& runner,
+                                                                 const SendRequest& request) {
+    // Names first: nothing unchecked reaches a zfs command line.
+    if (auto c = check_send_request_names(request); !c) co_return c.error();
+    auto refuse = [&](std::string why) {
+        return Error(Errc::invalid_argument, "refusing to send from '" + request.filesystem + "': " + why);
+    };
+
+    auto caps = co_await runner.capabilities();
+    if (!caps) co_return caps.error();
+    const SendSpec spec{request.filesystem, request.from ? request.from->relative_name : std::string(),
+                        request.to->relative_name, request.resume_token};
+    if (auto c = check_send_capabilities(*caps, request.policy, spec); !c)
+        co_return refuse(c.error().context());
+
+    const std::string& fs = request.filesystem;
+    const std::string to_name = fs + request.to->relative_name;
+    const std::string from_name = request.from ? fs + request.from->relative_name : std::string();
+    std::vector<std::string> names{fs, to_name};
+    if (request.from) names.push_back(from_name);
+    auto out = co_await runner.run(guard_get_argv(caps->raw_send, std::move(names)));
+    if (!out) co_return out.error();
+    // A missing version is an answer ("does not exist"), anything else on stderr is a failure.
+    bool unexpected = false;
+    tsv::for_each_line(out->result.err, [&](std::size_t, std::string_view line) {
+        if (line.empty()) return true;
+        auto missing = dataset_not_found_path(line);
+        if (!missing || (*missing != fs && *missing != to_name && *missing != from_name)) unexpected = true;
+        return !unexpected;
+    });
+    if (unexpected || (!out->ok() && out->result.err.empty())) co_return zfs_failed(*out);
+
+    auto props = parse_properties(out->result.out, {});
+    if (!props) {
+        auto e = props.error();
+        co_return e.wrap("parsing the output of " + join_args(out->args));
+    }
+    std::map<std::string, const DatasetProperties*, std::less<>> by_name;
+    for (const auto& d : *props) by_name[d.name] = &d;
+
+    auto guid_of = [&](const std::string& name) -> Result<std::optional<std::uint64_t>> {
+        auto it = by_name.find(name);
+        if (it == by_name.end()) return std::optional<std::uint64_t>{};
+        const auto* v = it->second->find("guid");
+        auto g = v ? tsv::parse_u64(v->value) : std::nullopt;
+        if (!g) return Error(Errc::parse_error, join_args(out->args) + ": no numeric guid for " + name);
+        return g;
+    };
+
+    if (!by_name.count(fs)) co_return refuse("the filesystem does not exist");
+    SendFacts facts;
+    auto to_guid = guid_of(to_name);
+    if (!to_guid) co_return to_guid.error();
+    facts.to_guid = *to_guid;
+    if (request.from) {
+        auto from_guid = guid_of(from_name);
+        if (!from_guid) co_return from_guid.error();
+        facts.from_guid = *from_guid;
+    }
+    if (caps->raw_send) {
+        const auto* enc = by_name[fs]->find("encryption");
+        if (!enc)
+            co_return Error(Errc::parse_error, join_args(out->args) + ": no encryption property for " + fs);
+        facts.filesystem_encrypted = enc->value != "off" && enc->value != "-";
+    }
+    co_return validate_send_args(request, facts);
+}
+
+}  // namespace zferry::zfs
