@@ -15,8 +15,9 @@ Error FrameConn::conn_error(error_code ec, std::string_view what) const {
     return Error(ec, std::string(what) + " (peer " + conn_->peer() + ")");
 }
 
-asio::awaitable<void> FrameConn::lock_writes() {
-    co_await write_lock_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
+asio::awaitable<error_code> FrameConn::lock_writes() {
+    auto [ec] = co_await write_lock_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
+    co_return ec;
 }
 
 void FrameConn::unlock_writes() {
@@ -91,9 +92,12 @@ asio::awaitable<Result<void>> FrameConn::write_frame(std::uint32_t type, std::sp
     if (shutting_down_) co_return Error(Errc::shutdown, "writing frame: connection is shutting down");
     auto hdr = encode_frame_header({type, static_cast<std::uint32_t>(payload.size())});
     iovec iov[2] = {{hdr.data(), hdr.size()}, {const_cast<std::byte*>(payload.data()), payload.size()}};
-    co_await lock_writes();
-    error_code ec = co_await conn_->writev_full({iov, payload.empty() ? 1u : 2u});
-    unlock_writes();
+    error_code ec = co_await lock_writes();
+    if (ec) co_return conn_error(ec, "writing " + frame_type_name(type) + " frame");
+    {
+        WriteLock locked{this};
+        ec = co_await conn_->writev_full({iov, payload.empty() ? 1u : 2u});
+    }
     last_write_ = Clock::now();
     if (ec) co_return conn_error(ec, "writing " + frame_type_name(type) + " frame");
     co_return Result<void>{};
@@ -104,10 +108,13 @@ asio::awaitable<Result<void>> FrameConn::write_frame_spliced(std::uint32_t type,
     if (shutting_down_) co_return Error(Errc::shutdown, "writing frame: connection is shutting down");
     auto hdr = encode_frame_header({type, len});
     iovec iov{hdr.data(), hdr.size()};
-    co_await lock_writes();
-    error_code ec = co_await conn_->writev_full({&iov, 1});
-    if (!ec) ec = co_await conn_->splice_from(pipe, len);
-    unlock_writes();
+    error_code ec = co_await lock_writes();
+    if (ec) co_return conn_error(ec, "writing spliced " + frame_type_name(type) + " frame");
+    {
+        WriteLock locked{this};
+        ec = co_await conn_->writev_full({&iov, 1});
+        if (!ec) ec = co_await conn_->splice_from(pipe, len);
+    }
     last_write_ = Clock::now();
     if (ec) co_return conn_error(ec, "writing spliced " + frame_type_name(type) + " frame");
     co_return Result<void>{};
@@ -120,9 +127,11 @@ asio::awaitable<void> FrameConn::shutdown() {
     auto hdr = encode_frame_header({frame_type::rst, 0});
     iovec iov{hdr.data(), hdr.size()};
     // Errors here are expected (the peer may be gone); the drain below bounds the wait.
-    co_await lock_writes();
-    error_code ec = co_await conn_->writev_full({&iov, 1});
-    unlock_writes();
+    error_code ec = co_await lock_writes();
+    if (!ec) {
+        WriteLock locked{this};
+        ec = co_await conn_->writev_full({&iov, 1});
+    }
     if (!ec) ec = conn_->close_write();
     if (!ec) {
         std::array<std::byte, 64 * 1024> sink;

@@ -47,8 +47,18 @@ public:
     const FrameConnOptions& options() const noexcept { return options_; }
 
 private:
-    asio::awaitable<void> lock_writes();
+    // Fails only when cancelled; the lock is then not held.
+    asio::awaitable<error_code> lock_writes();
     void unlock_writes();
+    // Releases the lock when the write's scope ends, also when an exception ends it (a
+    // coroutine cancelled while it held the lock throws at its next co_await).
+    struct WriteLock {
+        explicit WriteLock(FrameConn* conn) noexcept : self(conn) {}
+        WriteLock(const WriteLock&) = delete;
+        WriteLock& operator=(const WriteLock&) = delete;
+        ~WriteLock() { self->unlock_writes(); }
+        FrameConn* self;
+    };
     Error conn_error(error_code ec, std::string_view what) const;
 
     std::unique_ptr<TcpConn> conn_;

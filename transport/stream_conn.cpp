@@ -1,6 +1,7 @@
 #include "transport/stream_conn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <sys/ioctl.h>
@@ -98,11 +99,16 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t typ
 
 asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32_t type, AsyncFd& pipe) {
     std::uint64_t total = 0;
+    // Cancellation that reached a completed operation must still stop the next wait for an
+    // idle source (socket writes check it themselves).
+    auto cs = co_await asio::this_coro::cancellation_state;
+    auto cancelled = [&] { return cs.cancelled() != asio::cancellation_type::none; };
     if (options_.mode == PayloadMode::splice) {
         for (;;) {
             int avail = 0;
             if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;
             if (avail == 0) {
+                if (cancelled()) co_return Error(asio::error::operation_aborted, "sending stream data");
                 auto [ec, n] = co_await pipe.async_wait_readable(tuple_awaitable);
                 if (ec) co_return Error(ec, "waiting for stream data on the local pipe");
                 if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;
@@ -119,6 +125,7 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
         std::size_t filled = 0;
         bool eof = false;
         while (filled < buf.size()) {
+            if (cancelled()) co_return Error(asio::error::operation_aborted, "sending stream data");
             iovec iov{buf.data() + filled, buf.size() - filled};
             auto [ec, n] = co_await pipe.async_readv({&iov, 1}, tuple_awaitable);
             if (ec) co_return Error(ec, "reading stream data from the local pipe");

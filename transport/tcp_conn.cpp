@@ -69,16 +69,23 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     st.deadline = absolute_ ? absolute_deadline_ : now + options_.idle_timeout;
     if (absolute_ && now >= absolute_deadline_)
         co_return std::pair{make_error_code(Errc::timeout), std::size_t{0}};
+    // A coroutine that was cancelled (and chose errors over exceptions) starts no new I/O:
+    // the cancellation may have reached an operation that completed anyway.
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none)
+        co_return std::pair{error_code(asio::error::operation_aborted), std::size_t{0}};
     st.pending = true;
     st.timed_out = false;
     arm_watchdog();
     // The operation is bound to this direction's signal (deadlines, close); forward the
     // calling coroutine's cancellation to it as well, so `||` and task cancellation work.
-    auto cs = co_await asio::this_coro::cancellation_state;
     auto outer = cs.slot();
     if (outer.is_connected()) outer.assign([&st](asio::cancellation_type_t t) { st.signal.emit(t); });
     auto [ec, n] = co_await op(asio::bind_cancellation_slot(st.signal.slot(), tuple_awaitable));
     if (outer.is_connected()) outer.clear();
+    // The engine's handler left its cancellation state in the slot, pointing at the finished
+    // operation (and at the fd's reactor state): a later emit (close) must not reach it.
+    st.signal.slot().clear();
     st.pending = false;
     if (ec == asio::error::operation_aborted && st.timed_out && n == 0) ec = make_error_code(Errc::timeout);
     co_return std::pair{ec, n};
@@ -197,6 +204,7 @@ error_code TcpConn::close_write() noexcept {
 }
 
 void TcpConn::close() noexcept {
+    if (!fd_ && raw_fd_ < 0) return;  // closed already (shutdown, then the destructor)
     error_code ignored;
     if (fd_) fd_->cancel();
     read_.signal.emit(asio::cancellation_type::terminal);

@@ -1,7 +1,8 @@
 // A connected TCP socket for the framed protocol: full readv/writev with idle timeouts
 // renewed on every progress (a deadline never loses a partial read or write), splice to and
 // from pipes, half-close, and a deadline watchdog shared by both directions (one timer per
-// connection instead of one per operation).
+// connection instead of one per operation). A coroutine that was cancelled starts no new
+// operation here (it gets operation_aborted), even when it turned exceptions off.
 #pragma once
 
 #include "core/error.hpp"
