@@ -2,7 +2,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -29,6 +31,54 @@ asio::awaitable<Result<T>> guarded(F&& f) {
         co_return Error(Errc::internal, "handler failed with an unknown exception");
     }
 }
+
+asio::awaitable<Result<std::string>> read_response(StreamConn& conn) {
+    auto header = co_await conn.read_message(frame_type::res_header, kResponseHeaderMax);
+    if (!header) co_return header.error();
+    if (*header == kHandlerOk)
+        co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
+    if (header->starts_with(kHandlerErrorPrefix))
+        co_return Error(Errc::remote_error, header->substr(kHandlerErrorPrefix.size()));
+    co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
+}
+
+// The two halves of a /v1/recv client run side by side. Both turn cancellation into error
+// results instead of exceptions: the layers below release their write lock and finish
+// their frames only on the error path, and the connection is closed afterwards.
+asio::awaitable<Result<std::string>> read_recv_response(StreamConn& conn) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_return co_await read_response(conn);
+}
+
+// The stream, then End. A local source failure leaves the connection usable: the server
+// learns of it from an error trailer and answers with an error.
+asio::awaitable<Result<std::uint64_t>> write_recv_stream(StreamConn& conn, AsyncFd& source) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto sent = co_await conn.write_stream_data(frame_type::zfs_stream, source);
+    if (sent) {
+        auto end = co_await conn.write_end();
+        if (!end) co_return end.error();
+        co_return sent;
+    }
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (conn.usable() && cs.cancelled() == asio::cancellation_type::none) {
+        std::string text = "client stream source failed: " + sent.error().message();
+        (void)co_await conn.write_error_trailer(text);
+    }
+    co_return sent;
+}
+
+// The server answers /v1/recv before the stream's end only to refuse or to fail: its answer
+// stops the stream. A stream that ends or fails first leaves the answer to be read (a
+// refusal explains a broken stream better than the broken pipe does).
+struct StopStreamOnResponse {
+    asio::cancellation_type_t operator()(const std::exception_ptr& e, const Result<std::uint64_t>&) const {
+        return e ? asio::cancellation_type::terminal : asio::cancellation_type::none;
+    }
+    asio::cancellation_type_t operator()(const std::exception_ptr&, const Result<std::string>&) const {
+        return asio::cancellation_type::terminal;
+    }
+};
 
 }  // namespace
 
@@ -258,16 +308,6 @@ asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
     co_return std::make_unique<StreamConn>(std::move(hb), pool_, options_.stream);
 }
 
-asio::awaitable<Result<std::string>> DataconnClient::read_response(StreamConn& conn) {
-    auto header = co_await conn.read_message(frame_type::res_header, kResponseHeaderMax);
-    if (!header) co_return header.error();
-    if (*header == kHandlerOk)
-        co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
-    if (header->starts_with(kHandlerErrorPrefix))
-        co_return Error(Errc::remote_error, header->substr(kHandlerErrorPrefix.size()));
-    co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
-}
-
 asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::start_request(
     std::string_view endpoint, const std::string& request) {
     auto c = co_await connect();
@@ -315,21 +355,28 @@ asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, i
     auto c = co_await start_request(kEndpointRecv, request);
     if (!c) co_return c.error();
     auto& conn = **c;
-    Result<void> w;
-    Result<std::uint64_t> sent = std::uint64_t{0};
-    {
-        auto pipe = engine_.attach(source);
-        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
-        if (sent)
-            w = co_await conn.write_end();
-        else
-            w = sent.error();
+    auto pipe = engine_.attach(source);
+    auto ex = co_await asio::this_coro::executor;
+    // Both halves always finish before the group completes, even when we are cancelled.
+    auto [order, stream_exception, sent, response_exception, out] =
+        co_await asio::experimental::make_parallel_group(
+            asio::co_spawn(ex, write_recv_stream(conn, *pipe), asio::deferred),
+            asio::co_spawn(ex, read_recv_response(conn), asio::deferred))
+            .async_wait(StopStreamOnResponse{}, asio::use_awaitable);
+    pipe.reset();
+    if (stream_exception || response_exception) {
+        co_await conn.close();
+        std::rethrow_exception(stream_exception ? stream_exception : response_exception);
     }
-    // The server answers even when it failed early (e.g. the handler refused): read it,
-    // so a remote refusal wins over the broken pipe it caused.
-    auto out = co_await read_response(conn);
-    if (!w && out) out = w.error();
-    if (!w && !out && out.error().code() != make_error_code(Errc::remote_error)) out = w.error();
+    if (!sent) {
+        if (order[0] == 1) {
+            // The answer stopped the stream: it says why, unless it claims success.
+            if (out)
+                out = Error(Errc::protocol_error, "server answered /v1/recv before the end of the stream");
+        } else if (out || out.error().code() != make_error_code(Errc::remote_error)) {
+            out = sent.error();
+        }
+    }
     if (out && bytes) *bytes = *sent;
     co_await conn.close();
     co_return out;

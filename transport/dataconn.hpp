@@ -142,7 +142,6 @@ private:
     // connection is closed and the error returned.
     asio::awaitable<Result<std::unique_ptr<StreamConn>>> start_request(std::string_view endpoint,
                                                                        const std::string& request);
-    asio::awaitable<Result<std::string>> read_response(StreamConn& conn);
 
     asio::io_context& ctx_;
     IoEngine& engine_;

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -106,6 +107,11 @@ protected:
         options.conn.idle_timeout = 2s;
         options.handshake_timeout = 2s;
         options.frames.shutdown_timeout = 2s;
+        start();
+    }
+    // (Re)starts server and client with the current options.
+    void start() {
+        if (server) test::run(ctx, server->stop());
         server =
             std::make_unique<DataconnServer>(ctx, *engine, handler, options, Logger().with("side", "server"));
         server->identify = [](const asio::ip::address&) { return std::string("client-a"); };
@@ -203,6 +209,36 @@ TEST_P(Dataconn, RecvRefusedByHandlerReportsTheRefusal) {
     auto r = test::run(ctx, client->recv("refuse", p.r));
     ::close(p.r);
     sent.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
+}
+
+TEST_P(Dataconn, RecvRefusalStopsAnEndlessStream) {
+    // After refusing, the server drains whatever the client still sends for up to its
+    // shutdown timeout. Made long here: only a client that stops streaming on the refusal
+    // returns soon, and with the refusal rather than the reset the drain's end causes.
+    options.frames.shutdown_timeout = 60s;
+    start();
+    Pipe p;
+    auto endless = test::produce(p.w, std::numeric_limits<std::uint64_t>::max());
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = test::run(ctx, client->recv("refuse", p.r));
+    auto took = std::chrono::steady_clock::now() - t0;
+    ::close(p.r);  // the producer ends on EPIPE
+    endless.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
+    EXPECT_LT(took, 20s);
+}
+
+TEST_P(Dataconn, RecvRefusalWhileTheSourceIsIdle) {
+    // A source that neither sends nor ends: the client waits on the pipe when the refusal comes.
+    Pipe p;
+    auto r = test::run(ctx, client->recv("refuse", p.r));
+    ::close(p.r);
+    ::close(p.w);
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
     EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
