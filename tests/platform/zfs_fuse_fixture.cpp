@@ -49,8 +49,10 @@ Out to_out(std::vector<std::string> args, const Result<zfs::ZfsOutput>& r) {
     return o;
 }
 
-// Copies from `in_fd` to `out_fd` until end of stream, an error, or `limit` bytes; closes both.
-asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::uint64_t> limit) {
+// Copies from `in_fd` to `out_fd` until end of stream, an error, or `limit` bytes. Closes both
+// fds when `close_fds`, else leaves them open (finish() closes zferry's pipe ends).
+asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::uint64_t> limit,
+                                    bool close_fds) {
     auto ex = co_await asio::this_coro::executor;
     asio::posix::stream_descriptor in(ex, in_fd), out(ex, out_fd);
     std::vector<char> buf(256 << 10);
@@ -66,6 +68,10 @@ asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::ui
             co_await asio::async_write(out, asio::buffer(buf.data(), n), asio::as_tuple(asio::use_awaitable));
         total += m;
         if (wec) break;
+    }
+    if (!close_fds) {
+        in.release();
+        out.release();
     }
     co_return total;
 }
@@ -92,9 +98,31 @@ asio::awaitable<RawTransfer> raw_transfer_co(zfs::ZfsRunner& runner, std::vector
         if (!recv) t.recv.err = "zfs recv could not start: " + recv.error().message();
         co_return t;
     }
-    t.bytes = co_await pump(a[0], b[1], limit);
+    t.bytes = co_await pump(a[0], b[1], limit, true);
     t.recv = to_out(recv_args, co_await recv->wait());
     t.send = to_out(send_args, co_await send->wait());
+    co_return t;
+}
+
+asio::awaitable<TransferResult> transfer_co(zfs::ZfsRunner& runner, zfs::SendSpec spec, zfs::RecvOptions opts,
+                                            std::string target, std::optional<std::uint64_t> cut_after) {
+    TransferResult t;
+    auto send = co_await zfs::start_send(runner, zfs::SendPolicy{}, spec);
+    if (!send) {
+        t.send = send.error();
+        co_return t;
+    }
+    auto recv = co_await zfs::start_recv(runner, opts, target);
+    if (!recv) {
+        t.recv = recv.error();
+        co_await send->abort();
+        co_return t;
+    }
+    t.bytes = co_await pump(send->fd(), recv->fd(), cut_after, false);
+    // The receiver first: it says why a transfer broke; the sender's read end closes after.
+    t.recv = co_await recv->finish();
+    t.failure = recv->failure();
+    t.send = co_await send->finish();
     co_return t;
 }
 
@@ -240,6 +268,18 @@ void ZfsFuse::raw_replicate(std::vector<std::string> send_args, std::vector<std:
     auto t = raw_transfer(std::move(send_args), std::move(recv_args));
     EXPECT_TRUE(t.send.ok()) << t.send.describe();
     EXPECT_TRUE(t.recv.ok()) << t.recv.describe();
+}
+
+TransferResult ZfsFuse::transfer(zfs::SendSpec spec, zfs::RecvOptions opts, std::string target,
+                                 std::optional<std::uint64_t> cut_after) {
+    return await(transfer_co(*runner_, std::move(spec), std::move(opts), std::move(target), cut_after));
+}
+
+void ZfsFuse::replicate(zfs::SendSpec spec, std::string target, zfs::RecvOptions opts) {
+    std::string what = spec.filesystem + spec.from + " -> " + spec.to + " into " + target;
+    auto t = transfer(std::move(spec), std::move(opts), std::move(target));
+    EXPECT_TRUE(t.send.has_value()) << what << ": send: " << t.send.error().message();
+    EXPECT_TRUE(t.recv.has_value()) << what << ": recv: " << t.recv.error().message();
 }
 
 }  // namespace zferry::platform

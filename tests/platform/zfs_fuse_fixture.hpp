@@ -7,6 +7,7 @@
 #include "zfs/command_errors.hpp"
 #include "zfs/filesystem_version.hpp"
 #include "zfs/send_command.hpp"
+#include "zfs/send_recv.hpp"
 #include "zfs/zfs_runner.hpp"
 
 #include "tests/integration/test_support.hpp"
@@ -46,6 +47,14 @@ struct Out {
 // `zfs send | zfs recv` with raw argument lists, the stream passing through the test.
 struct RawTransfer {
     Out send, recv;
+    std::uint64_t bytes = 0;  // copied from send to recv
+};
+
+// One `zfs send | zfs recv` through zferry's send/recv pipes (start_send, start_recv, finish).
+struct TransferResult {
+    Result<void> send;  // start or finish of `zfs send`
+    Result<void> recv;  // start or finish of `zfs recv`
+    zfs::RecvFailure failure;
     std::uint64_t bytes = 0;  // copied from send to recv
 };
 
@@ -96,6 +105,18 @@ protected:
                              std::optional<std::uint64_t> cut_after = std::nullopt);
     // A raw transfer that must succeed.
     void raw_replicate(std::vector<std::string> send_args, std::vector<std::string> recv_args);
+
+    // Through zferry's send/recv pipes, optionally cut after `cut_after` bytes: the test stops
+    // copying there and finishes both sides (the receiver first), as a dropped connection would.
+    TransferResult transfer(zfs::SendSpec spec, zfs::RecvOptions opts, std::string target,
+                            std::optional<std::uint64_t> cut_after = std::nullopt);
+    // A transfer that must succeed.
+    void replicate(zfs::SendSpec spec, std::string target, zfs::RecvOptions opts = unmounted());
+    static zfs::RecvOptions unmounted() {
+        zfs::RecvOptions o;
+        o.unmounted = true;
+        return o;
+    }
 
     boost::asio::io_context ctx_;
     std::unique_ptr<zfs::ZfsRunner> runner_;

@@ -7,6 +7,7 @@
 #include "zfs/filesystem_version.hpp"
 #include "zfs/holds.hpp"
 #include "zfs/properties.hpp"
+#include "zfs/send_command.hpp"
 
 #include <ctime>
 
@@ -154,6 +155,33 @@ TEST_F(ZfsFuse, HoldReleaseAndDestroyMessagesAreClassified) {
     // No `zfs holds`: the tags cannot be listed.
     r = zfs(holds_argv(fs + "@s2"));
     EXPECT_FALSE(r.ok());
+}
+
+TEST_F(ZfsFuse, ReceiveMessagesAreClassified) {
+    std::string src = create(src_fs("e"));
+    snapshot_with(src, "s1", {{"f", incompressible(2 << 20, 1)}});
+    snapshot_with(src, "s2", {{"g", incompressible(2 << 20, 2)}});
+    std::string dst = dst_fs("e");
+    owns(dst);
+    RecvOptions plain;
+    raw_replicate(send_argv({}, {src, "", "@s1", ""}), recv_argv(plain, dst));
+
+    // A full stream onto an existing filesystem: permanent, not a broken stream.
+    auto t = raw_transfer(send_argv({}, {src, "", "@s2", ""}), recv_argv(plain, dst));
+    EXPECT_EQ(t.recv.rc, 1);
+    EXPECT_NE(t.recv.err.find("destination '" + dst + "' exists"), std::string::npos) << t.recv.err;
+    EXPECT_EQ(classify_recv_failure(t.recv.err).kind, RecvFailure::Kind::other);
+    // A stream cut mid-way: zfs-fuse calls it an invalid stream; nothing to resume.
+    t = raw_transfer(send_argv({}, {src, "@s1", "@s2", ""}), recv_argv(plain, dst), 256 << 10);
+    EXPECT_EQ(t.bytes, 256u << 10);
+    EXPECT_NE(t.send.rc, 0) << "the sender wrote into a closed pipe";
+    EXPECT_EQ(t.recv.rc, 1);
+    EXPECT_NE(t.recv.err.find("invalid backup stream"), std::string::npos) << t.recv.err;
+    EXPECT_NE(classify_recv_failure(t.recv.err).kind, RecvFailure::Kind::resumable);
+    // No resumable receive state to abort on zfs-fuse: `recv -A` is an unknown option.
+    auto r = zfs(recv_abort_argv(dst));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_EQ(invalid_option(r.err), std::optional<std::string>("A")) << r.err;
 }
 
 }  // namespace

@@ -1,46 +1,43 @@
-// Send and receive on zfs-fuse through the runner's pipes: full, incremental and -I
-// replication with GUIDs and data compared, receive refusals as zfs-fuse words them, rollback,
-// and transfers cut mid-stream.
+// zferry's send/recv pipes on zfs-fuse: full and incremental replication with GUIDs and data
+// compared, receive refusals, capability checks before anything runs, properties emulated
+// after a receive, the sender's guard, and transfers cut mid-stream.
 #include "tests/platform/zfs_fuse_fixture.hpp"
 
-#include "zfs/command_errors.hpp"
-#include "zfs/send_command.hpp"
-
-#include <algorithm>
+#include "zfs/listing_ops.hpp"
+#include "zfs/rollback_ops.hpp"
+#include "zfs/send_recv.hpp"
+#include "zfs/zfs_error.hpp"
 
 namespace zferry::platform {
 namespace {
 
 using namespace zferry::zfs;
 
+SendSpec full(const std::string& fs, const std::string& to) { return {fs, "", "@" + to, ""}; }
+SendSpec incremental(const std::string& fs, const std::string& from, const std::string& to) {
+    return {fs, "@" + from, "@" + to, ""};
+}
+
 TEST_F(ZfsFuse, FullAndIncrementalReplicationKeepsGuidsAndData) {
     std::string src = create(src_fs("r"));
     std::string dst = dst_fs("r");
     owns(dst);
     std::map<std::string, std::string> at_s1{{"big", incompressible(3 << 20, 1)}, {"small", "hello\n"}};
-    write_files(src, at_s1);
-    ok({"snapshot", src + "@s1"});
+    snapshot_with(src, "s1", at_s1);
     auto at_s2 = at_s1;
     at_s2["small"] = "changed\n";
     at_s2["new"] = incompressible(1 << 20, 2);
-    write_files(src, at_s2);
-    ok({"snapshot", src + "@s2"});
+    snapshot_with(src, "s2", at_s2);
     auto at_s3 = at_s2;
     at_s3["third"] = incompressible(100000, 3);
-    write_files(src, at_s3);
-    ok({"snapshot", src + "@s3"});
+    snapshot_with(src, "s3", at_s3);
     ok({"snapshot", src + "@s4"});  // no change since s3
 
-    SendPolicy policy;
-    RecvOptions recv;
-    recv.unmounted = true;
-    raw_replicate(send_argv(policy, {src, "", "@s1", ""}), recv_argv(recv, dst + "@s1"));
+    replicate(full(src, "s1"), dst + "@s1");
     ASSERT_EQ(names(versions(dst)), std::vector<std::string>{"s1"});
-    raw_replicate(send_argv(policy, {src, "@s1", "@s2", ""}), recv_argv(recv, dst + "@s2"));
-    // -I: s3 and s4 in one compound stream.
-    auto compound = send_argv(policy, {src, "@s2", "@s4", ""});
-    std::replace(compound.begin(), compound.end(), std::string("-i"), std::string("-I"));
-    raw_replicate(compound, recv_argv(recv, dst));
+    replicate(incremental(src, "s1", "s2"), dst + "@s2");
+    replicate(incremental(src, "s2", "s3"), dst);
+    replicate(incremental(src, "s3", "s4"), dst);
 
     auto sv = versions(src), dv = versions(dst);
     ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2", "s3", "s4"}));
@@ -51,41 +48,111 @@ TEST_F(ZfsFuse, FullAndIncrementalReplicationKeepsGuidsAndData) {
     EXPECT_EQ(read_snapshot(dst + "@s1"), at_s1);
     EXPECT_EQ(read_snapshot(dst + "@s2"), at_s2);
     EXPECT_EQ(read_snapshot(dst + "@s4"), at_s3);
-    EXPECT_EQ(prop(dst, "mounted"), "no");
+    EXPECT_EQ(prop(dst, "mounted"), "no") << "received with -u";
 }
 
 TEST_F(ZfsFuse, ReceiveRefusalsAreClassified) {
     std::string src = create(src_fs("e"));
-    write_files(src, {{"f", "one"}});
-    ok({"snapshot", src + "@s1"});
-    write_files(src, {{"f", "two"}});
-    ok({"snapshot", src + "@s2"});
+    snapshot_with(src, "s1", {{"f", "one"}});
+    snapshot_with(src, "s2", {{"f", "two"}});
     ok({"snapshot", src + "@s3"});
     std::string dst = dst_fs("e");
     owns(dst);
-    RecvOptions plain;
-    raw_replicate(send_argv({}, {src, "", "@s1", ""}), recv_argv(plain, dst));
+    replicate(full(src, "s1"), dst);
 
     // A full stream onto an existing filesystem.
-    RawTransfer t = raw_transfer(send_argv({}, {src, "", "@s2", ""}), recv_argv(plain, dst));
-    EXPECT_EQ(t.recv.rc, 1);
-    EXPECT_NE(t.recv.err.find("destination '" + dst + "' exists"), std::string::npos) << t.recv.err;
-    EXPECT_EQ(classify_recv_failure(t.recv.err).kind, RecvFailure::Kind::other);
+    auto t = transfer(full(src, "s2"), unmounted(), dst);
+    ASSERT_FALSE(t.recv.has_value());
+    EXPECT_FALSE(t.recv.error().temporary()) << t.recv.error().message();
+    EXPECT_NE(t.recv.error().message().find("exists"), std::string::npos) << t.recv.error().message();
+    EXPECT_EQ(t.failure.kind, RecvFailure::Kind::other);
     // An incremental whose base the target does not have.
-    t = raw_transfer(send_argv({}, {src, "@s2", "@s3", ""}), recv_argv(plain, dst));
-    EXPECT_EQ(t.recv.rc, 1);
-    EXPECT_NE(t.recv.err.find("match incremental source"), std::string::npos) << t.recv.err;
-    EXPECT_EQ(classify_recv_failure(t.recv.err).kind, RecvFailure::Kind::other);
-    // A target whose parent is missing names the missing dataset.
+    t = transfer(incremental(src, "s2", "s3"), unmounted(), dst);
+    ASSERT_FALSE(t.recv.has_value());
+    EXPECT_FALSE(t.recv.error().temporary()) << t.recv.error().message();
+    EXPECT_NE(t.recv.error().message().find("match incremental source"), std::string::npos)
+        << t.recv.error().message();
+    // A target whose parent is missing.
     const std::string orphan = env_.dst + "/" + name_ + "_missing/child";
-    t = raw_transfer(send_argv({}, {src, "", "@s1", ""}), recv_argv(plain, orphan));
-    EXPECT_EQ(t.recv.rc, 1);
-    EXPECT_EQ(dataset_not_found_path(t.recv.err), std::optional<std::string>(orphan)) << t.recv.err;
-    // What zfs-fuse's recv lacks: -s (resumable) and -A.
-    Out r = zfs(recv_abort_argv(dst));
-    EXPECT_EQ(r.rc, 2);
-    EXPECT_EQ(invalid_option(r.err), std::optional<std::string>("A")) << r.err;
+    t = transfer(full(src, "s1"), unmounted(), orphan);
+    ASSERT_FALSE(t.recv.has_value());
+    EXPECT_NE(t.recv.error().message().find("does not exist"), std::string::npos) << t.recv.error().message();
     EXPECT_EQ(names(versions(dst)), std::vector<std::string>{"s1"});
+}
+
+TEST_F(ZfsFuse, MissingFeaturesAreRefusedBeforeAnythingRuns) {
+    std::string src = create(src_fs("f"));
+    ok({"snapshot", src + "@s1"});
+    ASSERT_TRUE(await(runner_->capabilities()).has_value());
+    const auto before = runner_->invocations();
+
+    RecvOptions resumable = unmounted();
+    resumable.resumable = true;
+    auto r = await(start_recv(*runner_, resumable, dst_fs("f")));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), ZfsErrc::unsupported) << r.error().message();
+    RecvOptions exclude = unmounted();
+    exclude.exclude_properties = {"user:x"};
+    r = await(start_recv(*runner_, exclude, dst_fs("f")));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), ZfsErrc::unsupported) << r.error().message();
+
+    SendPolicy raw;
+    raw.raw = true;
+    auto s = await(start_send(*runner_, raw, full(src, "s1")));
+    ASSERT_FALSE(s.has_value());
+    EXPECT_EQ(s.error().code(), ZfsErrc::unsupported) << s.error().message();
+    s = await(start_send(*runner_, {}, {src, "#b1", "@s1", ""}));
+    ASSERT_FALSE(s.has_value()) << "no bookmarks on zfs-fuse";
+    EXPECT_EQ(s.error().code(), ZfsErrc::unsupported) << s.error().message();
+
+    auto estimate = await(estimate_send_size(*runner_, {}, full(src, "s1")));
+    ASSERT_TRUE(estimate.has_value()) << estimate.error().message();
+    EXPECT_FALSE(estimate->bytes.has_value());
+    EXPECT_FALSE(estimate->unknown_reason.empty());
+    auto token = await(receive_resume_token(*runner_, src));
+    ASSERT_TRUE(token.has_value()) << token.error().message();
+    EXPECT_FALSE(token->has_value());
+    EXPECT_EQ(runner_->invocations(), before) << "nothing ran for what zfs-fuse cannot do";
+}
+
+TEST_F(ZfsFuse, ReceivePropertiesAreSetAfterTheReceive) {
+    std::string src = create(src_fs("o"));
+    snapshot_with(src, "s1", {{"f", "data"}});
+    std::string dst = dst_fs("o");
+    owns(dst);
+    RecvOptions o = unmounted();
+    o.set_properties = {{"zrepl:placeholder", "off"}, {"user:origin", "platform"}};
+    replicate(full(src, "s1"), dst, o);
+    EXPECT_EQ(prop(dst, "zrepl:placeholder"), "off");
+    EXPECT_EQ(prop(dst, "user:origin"), "platform");
+    EXPECT_EQ(read_snapshot(dst + "@s1"), (std::map<std::string, std::string>{{"f", "data"}}));
+}
+
+TEST_F(ZfsFuse, SendRequestsAreValidatedAgainstTheLiveDataset) {
+    std::string src = create(src_fs("g"));
+    ok({"snapshot", src + "@s1"});
+    ok({"snapshot", src + "@s2"});
+    auto vs = versions(src);
+    ASSERT_EQ(vs.size(), 2u);
+
+    SendRequest req;
+    req.filesystem = src;
+    req.from = SendVersion{"@s1", vs[0].guid};
+    req.to = SendVersion{"@s2", vs[1].guid};
+    auto ok_args = await(validate_send_request(*runner_, req));
+    ASSERT_TRUE(ok_args.has_value()) << ok_args.error().message();
+    EXPECT_EQ(ok_args->filesystem, src);
+    EXPECT_EQ(ok_args->to, *req.to);
+
+    req.to->guid ^= 1;  // a snapshot of the same name that is not the one the peer means
+    auto wrong = await(validate_send_request(*runner_, req));
+    ASSERT_FALSE(wrong.has_value());
+    EXPECT_EQ(wrong.error().code(), Errc::invalid_argument) << wrong.error().message();
+    req.to = SendVersion{"@gone", 1};
+    wrong = await(validate_send_request(*runner_, req));
+    ASSERT_FALSE(wrong.has_value());
+    EXPECT_EQ(wrong.error().code(), Errc::invalid_argument) << wrong.error().message();
 }
 
 TEST_F(ZfsFuse, RollbackThenReplicateAgain) {
@@ -95,57 +162,49 @@ TEST_F(ZfsFuse, RollbackThenReplicateAgain) {
     std::map<std::string, std::string> files;
     for (int i = 1; i <= 3; ++i) {
         files["f" + std::to_string(i)] = incompressible(50000, i);
-        write_files(src, files);
-        ok({"snapshot", src + "@s" + std::to_string(i)});
+        snapshot_with(src, "s" + std::to_string(i), files);
     }
-    RecvOptions recv;
-    recv.unmounted = true;
-    raw_replicate(send_argv({}, {src, "", "@s1", ""}), recv_argv(recv, dst));
-    raw_replicate({"send", "-I", src + "@s1", src + "@s3"}, recv_argv(recv, dst));
+    replicate(full(src, "s1"), dst);
+    replicate(incremental(src, "s1", "s2"), dst);
+    replicate(incremental(src, "s2", "s3"), dst);
     ASSERT_EQ(names(versions(dst)), (std::vector<std::string>{"s1", "s2", "s3"}));
 
-    Out r = zfs({"rollback", dst + "@s1"});
-    EXPECT_EQ(r.rc, 1);
-    EXPECT_NE(r.err.find("more recent snapshots exist"), std::string::npos) << r.err;
-    ok({"rollback", "-r", dst + "@s1"});
+    auto r = await(rollback(*runner_, dst + "@s1", true));
+    ASSERT_TRUE(r.has_value()) << r.error().message();
     ASSERT_EQ(names(versions(dst)), std::vector<std::string>{"s1"});
-    raw_replicate({"send", "-I", src + "@s1", src + "@s3"}, recv_argv(recv, dst));
+    replicate(incremental(src, "s1", "s2"), dst);
+    replicate(incremental(src, "s2", "s3"), dst);
     auto sv = versions(src), dv = versions(dst);
     ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2", "s3"}));
     for (std::size_t i = 0; i < sv.size(); ++i) EXPECT_EQ(sv[i].guid, dv[i].guid) << sv[i].name;
-    files.erase("f3");
-    EXPECT_EQ(read_snapshot(dst + "@s2"), files);
+    EXPECT_EQ(read_snapshot(dst + "@s3"), files);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Interrupted transfers: the pipe is cut mid-stream.
+// Interrupted transfers: the test stops copying mid-stream and finishes both sides.
 
 TEST_F(ZfsFuse, CutIncrementalLeavesTargetAtPreviousSnapshotAndRetrySucceeds) {
     std::string src = create(src_fs("cut"));
     std::string dst = dst_fs("cut");
     owns(dst);
     std::map<std::string, std::string> at_s1{{"a", incompressible(2 << 20, 10)}};
-    write_files(src, at_s1);
-    ok({"snapshot", src + "@s1"});
+    snapshot_with(src, "s1", at_s1);
     auto at_s2 = at_s1;
     at_s2["b"] = incompressible(8 << 20, 11);
-    write_files(src, at_s2);
-    ok({"snapshot", src + "@s2"});
-    RecvOptions recv;
-    recv.unmounted = true;
-    raw_replicate(send_argv({}, {src, "", "@s1", ""}), recv_argv(recv, dst));
+    snapshot_with(src, "s2", at_s2);
+    replicate(full(src, "s1"), dst);
     const auto before = versions(dst);
     ASSERT_EQ(names(before), std::vector<std::string>{"s1"});
 
-    RawTransfer t = raw_transfer(send_argv({}, {src, "@s1", "@s2", ""}), recv_argv(recv, dst), 1 << 20);
+    auto t = transfer(incremental(src, "s1", "s2"), unmounted(), dst, 1 << 20);
     EXPECT_EQ(t.bytes, 1u << 20);
-    EXPECT_NE(t.send.rc, 0) << "the sender wrote into a closed pipe";
-    EXPECT_EQ(t.recv.rc, 1) << t.recv.err;
-    EXPECT_NE(classify_recv_failure(t.recv.err).kind, RecvFailure::Kind::resumable) << t.recv.err;
+    ASSERT_FALSE(t.send.has_value()) << "the sender wrote into a closed pipe";
+    EXPECT_EQ(t.send.error().code(), Errc::connection_closed) << t.send.error().message();
+    ASSERT_FALSE(t.recv.has_value()) << "a truncated stream must not be received";
+    EXPECT_NE(t.failure.kind, RecvFailure::Kind::resumable);
     EXPECT_EQ(versions(dst), before) << "the target stays at its previous snapshot";
 
     // The target was not modified: the same incremental now goes through.
-    raw_replicate(send_argv({}, {src, "@s1", "@s2", ""}), recv_argv(recv, dst));
+    replicate(incremental(src, "s1", "s2"), dst);
     auto dv = versions(dst);
     ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2"}));
     EXPECT_EQ(dv[1].guid, versions(src)[1].guid);
@@ -155,19 +214,17 @@ TEST_F(ZfsFuse, CutIncrementalLeavesTargetAtPreviousSnapshotAndRetrySucceeds) {
 TEST_F(ZfsFuse, CutFullSendLeavesNoDatasetAndRetrySucceeds) {
     std::string src = create(src_fs("cutfull"));
     std::map<std::string, std::string> files{{"a", incompressible(6 << 20, 20)}};
-    write_files(src, files);
-    ok({"snapshot", src + "@s1"});
+    snapshot_with(src, "s1", files);
     std::string dst = dst_fs("cutfull");
     owns(dst);
-    RecvOptions recv;
-    recv.unmounted = true;
-    RawTransfer t = raw_transfer(send_argv({}, {src, "", "@s1", ""}), recv_argv(recv, dst), 512 << 10);
-    EXPECT_NE(t.send.rc, 0);
-    EXPECT_EQ(t.recv.rc, 1) << t.recv.err;
-    Out r = zfs({"list", "-H", "-o", "name", dst});
-    EXPECT_TRUE(is_dataset_not_found(r.err, dst))
-        << "a failed new-filesystem receive leaves nothing: " << r.out << r.err;
-    raw_replicate(send_argv({}, {src, "", "@s1", ""}), recv_argv(recv, dst));
+    auto t = transfer(full(src, "s1"), unmounted(), dst, 512 << 10);
+    EXPECT_FALSE(t.send.has_value());
+    EXPECT_FALSE(t.recv.has_value());
+    auto gone = await(list_versions(*runner_, dst));
+    ASSERT_FALSE(gone.has_value()) << "a failed new-filesystem receive leaves nothing";
+    EXPECT_EQ(gone.error().code(), ZfsErrc::dataset_not_found) << gone.error().message();
+
+    replicate(full(src, "s1"), dst);
     auto dv = versions(dst);
     ASSERT_EQ(names(dv), std::vector<std::string>{"s1"});
     EXPECT_EQ(dv[0].guid, versions(src)[0].guid);
