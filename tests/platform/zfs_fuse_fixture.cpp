@@ -105,7 +105,8 @@ asio::awaitable<RawTransfer> raw_transfer_co(zfs::ZfsRunner& runner, std::vector
 }
 
 asio::awaitable<TransferResult> transfer_co(zfs::ZfsRunner& runner, zfs::SendSpec spec, zfs::RecvOptions opts,
-                                            std::string target, std::optional<std::uint64_t> cut_after) {
+                                            std::string target, std::optional<std::uint64_t> cut_after,
+                                            TransferEnd end) {
     TransferResult t;
     auto send = co_await zfs::start_send(runner, zfs::SendPolicy{}, spec);
     if (!send) {
@@ -119,10 +120,18 @@ asio::awaitable<TransferResult> transfer_co(zfs::ZfsRunner& runner, zfs::SendSpe
         co_return t;
     }
     t.bytes = co_await pump(send->fd(), recv->fd(), cut_after, false);
-    // The receiver first: it says why a transfer broke; the sender's read end closes after.
-    t.recv = co_await recv->finish();
-    t.failure = recv->failure();
-    t.send = co_await send->finish();
+    const auto ending = std::chrono::steady_clock::now();
+    if (end == TransferEnd::abort) {
+        co_await recv->abort();
+        co_await send->abort();
+    } else {
+        // The receiver first: it says why a transfer broke; the sender's read end closes after.
+        t.recv = co_await recv->finish();
+        t.failure = recv->failure();
+        t.send = co_await send->finish();
+    }
+    t.end_took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - ending);
     co_return t;
 }
 
@@ -271,8 +280,8 @@ void ZfsFuse::raw_replicate(std::vector<std::string> send_args, std::vector<std:
 }
 
 TransferResult ZfsFuse::transfer(zfs::SendSpec spec, zfs::RecvOptions opts, std::string target,
-                                 std::optional<std::uint64_t> cut_after) {
-    return await(transfer_co(*runner_, std::move(spec), std::move(opts), std::move(target), cut_after));
+                                 std::optional<std::uint64_t> cut_after, TransferEnd end) {
+    return await(transfer_co(*runner_, std::move(spec), std::move(opts), std::move(target), cut_after, end));
 }
 
 void ZfsFuse::replicate(zfs::SendSpec spec, std::string target, zfs::RecvOptions opts) {

@@ -16,6 +16,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -55,8 +56,12 @@ struct TransferResult {
     Result<void> send;  // start or finish of `zfs send`
     Result<void> recv;  // start or finish of `zfs recv`
     zfs::RecvFailure failure;
-    std::uint64_t bytes = 0;  // copied from send to recv
+    std::uint64_t bytes = 0;               // copied from send to recv
+    std::chrono::milliseconds end_took{};  // finishing (or aborting) both sides
 };
+
+// How transfer() ends both sides once the copy stopped.
+enum class TransferEnd { finish, abort };
 
 class ZfsFuse : public ::testing::Test {
 protected:
@@ -107,9 +112,11 @@ protected:
     void raw_replicate(std::vector<std::string> send_args, std::vector<std::string> recv_args);
 
     // Through zferry's send/recv pipes, optionally cut after `cut_after` bytes: the test stops
-    // copying there and finishes both sides (the receiver first), as a dropped connection would.
+    // copying there and finishes both sides (the receiver first), as a dropped connection would,
+    // or aborts both (send and recv results then stay success).
     TransferResult transfer(zfs::SendSpec spec, zfs::RecvOptions opts, std::string target,
-                            std::optional<std::uint64_t> cut_after = std::nullopt);
+                            std::optional<std::uint64_t> cut_after = std::nullopt,
+                            TransferEnd end = TransferEnd::finish);
     // A transfer that must succeed.
     void replicate(zfs::SendSpec spec, std::string target, zfs::RecvOptions opts = unmounted());
     static zfs::RecvOptions unmounted() {

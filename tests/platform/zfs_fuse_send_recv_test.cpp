@@ -231,5 +231,52 @@ TEST_F(ZfsFuse, CutFullSendLeavesNoDatasetAndRetrySucceeds) {
     EXPECT_EQ(read_snapshot(dst + "@s1"), files);
 }
 
+TEST_F(ZfsFuse, AbortedTransferStopsTheDaemonsReceive) {
+    std::string src = create(src_fs("abort"));
+    std::string dst = dst_fs("abort");
+    owns(dst);
+    snapshot_with(src, "s1", {{"a", incompressible(1 << 20, 30)}});
+    std::map<std::string, std::string> at_s2{{"a", incompressible(1 << 20, 30)},
+                                             {"b", incompressible(8 << 20, 31)}};
+    snapshot_with(src, "s2", at_s2);
+    replicate(full(src, "s1"), dst);
+    const auto before = versions(dst);
+
+    // On zfs-fuse the zfs clients only hand their pipes to the daemon: killing them would not
+    // stop the transfer. abort() closes zferry's pipe ends first, which does.
+    auto t = transfer(incremental(src, "s1", "s2"), unmounted(), dst, 1 << 20, TransferEnd::abort);
+    EXPECT_EQ(t.bytes, 1u << 20);
+    EXPECT_LT(t.end_took, std::chrono::seconds(5)) << "aborting must not wait for the stream";
+    EXPECT_EQ(versions(dst), before);
+    // Nothing of the aborted receive is left in the daemon: the same step goes through now.
+    replicate(incremental(src, "s1", "s2"), dst);
+    auto dv = versions(dst);
+    ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2"}));
+    EXPECT_EQ(dv[1].guid, versions(src)[1].guid);
+    EXPECT_EQ(read_snapshot(dst + "@s2"), at_s2);
+}
+
+TEST_F(ZfsFuse, ForceReceiveRollsBackChangesOnTheTarget) {
+    std::string src = create(src_fs("force"));
+    std::string dst = dst_fs("force");
+    owns(dst);
+    std::map<std::string, std::string> at_s1{{"f", "one"}};
+    snapshot_with(src, "s1", at_s1);
+    std::map<std::string, std::string> at_s2{{"f", "two"}};
+    snapshot_with(src, "s2", at_s2);
+    replicate(full(src, "s1"), dst);
+    write_files(dst, {{"local", "written on the target"}});
+
+    auto t = transfer(incremental(src, "s1", "s2"), unmounted(), dst);
+    ASSERT_FALSE(t.recv.has_value());
+    EXPECT_NE(t.recv.error().message().find("has been modified"), std::string::npos)
+        << t.recv.error().message();
+    RecvOptions force = unmounted();
+    force.force_rollback = true;
+    replicate(incremental(src, "s1", "s2"), dst, force);
+    EXPECT_EQ(names(versions(dst)), (std::vector<std::string>{"s1", "s2"}));
+    EXPECT_EQ(read_snapshot(dst + "@s2"), at_s2) << "the local file was rolled back";
+}
+
 }  // namespace
 }  // namespace zferry::platform
