@@ -47,19 +47,21 @@ VARIANTS = [
     "socat",
     "mbuffer",
     "ssh-aes128-gcm",
+    "zferry",
+    "zferry-reactor",
+    "zferry-uring",
     "zferry-splice",
     "zferry-readv",
-    "zferry-splice-uring",
-    "zferry-readv-uring",
-    "zferry-splice-readv",
 ]
-# dataconn_transfer (sender payload mode, receiver payload mode, engine or None = its default).
+# dataconn_transfer's (--mode, --engine); None leaves zferry's default. The default payload
+# modes are readv for sending and splice for receiving; -splice/-readv force one mode on
+# both sides.
 ZFERRY_VARIANTS = {
-    "zferry-splice": ("splice", "splice", None),
-    "zferry-readv": ("readv", "readv", None),
-    "zferry-splice-uring": ("splice", "splice", "uring"),
-    "zferry-readv-uring": ("readv", "readv", "uring"),
-    "zferry-splice-readv": ("splice", "readv", None),
+    "zferry": (None, None),
+    "zferry-reactor": (None, "reactor"),
+    "zferry-uring": (None, "uring"),
+    "zferry-splice": ("splice", None),
+    "zferry-readv": ("readv", None),
 }
 LIMIT = "raw-splice"
 
@@ -69,11 +71,11 @@ CPU_NOTES = {
     "socat": "producer + socat sender + socat receiver + consumer",
     "mbuffer": "producer + mbuffer sender + mbuffer receiver + consumer",
     "ssh-aes128-gcm": "producer + ssh client + the whole sshd tree (incl. remote consumer)",
-    "zferry-splice": "producer + dataconn_transfer client + server + consumer",
-    "zferry-readv": "producer + dataconn_transfer client + server + consumer",
-    "zferry-splice-uring": "as zferry-splice, both ends on the io_uring engine",
-    "zferry-readv-uring": "as zferry-readv, both ends on the io_uring engine",
-    "zferry-splice-readv": "as zferry-splice, but the receiver reads payload with readv and writes the pipe",
+    "zferry": "producer + dataconn_transfer client + server + consumer (zferry's defaults)",
+    "zferry-reactor": "as zferry, on the reactor engine",
+    "zferry-uring": "as zferry, on the io_uring engine",
+    "zferry-splice": "as zferry, splice for sending and receiving",
+    "zferry-readv": "as zferry, readv/writev for sending and receiving",
 }
 
 
@@ -423,12 +425,12 @@ class Bench:
         )
 
     def round_zferry(self, name):
-        send_mode, recv_mode, engine = ZFERRY_VARIANTS[name]
-        extra = ["--engine", engine] if engine else []
+        mode, engine = ZFERRY_VARIANTS[name]
+        extra = (["--mode", mode] if mode else []) + (["--engine", engine] if engine else [])
         return self.run_stream(
             name,
-            [self.dataconn, "client", "--port", str(self.port), "--mode", send_mode, *extra],
-            [self.dataconn, "server", "--port", str(self.port), "--mode", recv_mode, *extra],
+            [self.dataconn, "client", "--port", str(self.port), *extra],
+            [self.dataconn, "server", "--port", str(self.port), *extra],
         )
 
     def round_iperf3(self):

@@ -5,6 +5,8 @@
 //   dataconn_transfer client --port P [--mode ...] [--engine ...]
 //       sends stdin (until EOF) as one /v1/recv request to 127.0.0.1:P.
 // The full protocol runs: version handshake, mux label, frames, heartbeats, streams.
+// Without --mode: zferry's defaults (send readv, receive splice); --mode forces one mode on
+// both directions. Without --engine: kDefaultEngine.
 #include "core/io_engine.hpp"
 #include "core/log.hpp"
 #include "transport/dataconn.hpp"
@@ -63,14 +65,14 @@ int main(int argc, char** argv) {
     if (argc < 2) return usage();
     std::string role = argv[1];
     int port = -1;
-    PayloadMode mode = PayloadMode::splice;
-    EngineKind engine_kind = EngineKind::reactor;
+    DataconnOptions options;  // defaults unless --mode / --engine say otherwise
+    EngineKind engine_kind = kDefaultEngine;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
         if (k == "--port")
             port = std::stoi(v);
         else if (k == "--mode" && (v == "splice" || v == "readv"))
-            mode = v == "splice" ? PayloadMode::splice : PayloadMode::readv;
+            options.stream = StreamOptions::both(v == "splice" ? PayloadMode::splice : PayloadMode::readv);
         else if (k == "--engine" && parse_engine_kind(v, engine_kind)) {
         } else
             return usage();
@@ -81,10 +83,6 @@ int main(int argc, char** argv) {
     asio::io_context ctx;
     Error fell_back;
     auto engine = IoEngine::make(ctx, engine_kind, &fell_back);
-    if (fell_back)
-        std::fprintf(stderr, "io_uring unavailable, using the reactor: %s\n", fell_back.message().c_str());
-    DataconnOptions options;
-    options.stream.mode = mode;
     asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
     int rc = 1;
 

@@ -31,6 +31,9 @@ namespace zferry {
 using IoHandler = boost::asio::any_completion_handler<void(error_code, std::size_t)>;
 
 enum class EngineKind { reactor, uring };
+// The engine zferry uses unless told otherwise: the faster one in bench/compare.py's
+// side-by-side runs (README, Performance).
+inline constexpr EngineKind kDefaultEngine = EngineKind::reactor;
 std::string_view engine_name(EngineKind k) noexcept;
 bool parse_engine_kind(std::string_view s, EngineKind& out) noexcept;
 
@@ -96,8 +99,9 @@ public:
     // Fails (e.g. ENOSYS, EPERM when io_uring is disabled) with an error saying why.
     static Result<std::unique_ptr<IoEngine>> make_uring(boost::asio::io_context& ctx, unsigned entries = 256);
     // The requested engine, or the reactor with `fell_back` set when io_uring is unavailable.
-    static std::unique_ptr<IoEngine> make(boost::asio::io_context& ctx, EngineKind preferred,
-                                          Error* fell_back);
+    // Logs which engine runs (info) and why it fell back (warning).
+    static std::unique_ptr<IoEngine> make(boost::asio::io_context& ctx, EngineKind preferred = kDefaultEngine,
+                                          Error* fell_back = nullptr);
 };
 
 // Engines ignore SIGPIPE process-wide (once): a closed peer is an EPIPE error, which

@@ -1,4 +1,5 @@
 #include "core/io_engine.hpp"
+#include "core/log.hpp"
 
 #include <boost/asio/append.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -204,11 +205,17 @@ std::unique_ptr<IoEngine> IoEngine::make_reactor(asio::io_context& ctx) {
 }
 
 std::unique_ptr<IoEngine> IoEngine::make(asio::io_context& ctx, EngineKind preferred, Error* fell_back) {
+    Logger log;
     if (preferred == EngineKind::uring) {
         auto u = make_uring(ctx);
-        if (u) return std::move(*u);
+        if (u) {
+            log.info("I/O engine: uring (io_uring: splice, readv, writev; Asio for timers and control)");
+            return std::move(*u);
+        }
+        log.warn("I/O engine: io_uring unavailable ({}); using the reactor instead", u.error().message());
         if (fell_back) *fell_back = u.error();
     }
+    log.info("I/O engine: reactor (non-blocking splice, readv, writev on Asio's epoll)");
     return make_reactor(ctx);
 }
 

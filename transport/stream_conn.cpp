@@ -73,7 +73,7 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t typ
         auto step = dec.on_header(*h);
         switch (step.kind) {
             case StreamDecoder::Kind::data:
-                if (options_.mode == PayloadMode::splice) {
+                if (options_.receive_mode == PayloadMode::splice) {
                     auto r = co_await conn_->frames().splice_payload(*h, pipe);
                     if (!r) co_return poison(Result<std::uint64_t>(r.error()));
                 } else {
@@ -103,7 +103,7 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
     // idle source (socket writes check it themselves).
     auto cs = co_await asio::this_coro::cancellation_state;
     auto cancelled = [&] { return cs.cancelled() != asio::cancellation_type::none; };
-    if (options_.mode == PayloadMode::splice) {
+    if (options_.send_mode == PayloadMode::splice) {
         for (;;) {
             int avail = 0;
             if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;

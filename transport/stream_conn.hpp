@@ -13,9 +13,21 @@ namespace zferry::transport {
 
 enum class PayloadMode { splice, readv };
 
+// How stream payload moves between the local pipe and the socket, per direction. The
+// defaults are the fastest pair measured on loopback (README, Performance): receiving,
+// splice socket->pipe (no copy by us); sending, read the pipe into pooled buffers and
+// writev header+payload in one call: splice pipe->socket per frame measured 30-40 % slower
+// than that copy and used more CPU per GiB.
 struct StreamOptions {
-    PayloadMode mode = PayloadMode::splice;
+    PayloadMode send_mode = PayloadMode::readv;
+    PayloadMode receive_mode = PayloadMode::splice;
     std::uint32_t chunk = 512 * 1024;  // data frame payload; zrepl's writers use 512 KiB too
+
+    static StreamOptions both(PayloadMode m) {
+        StreamOptions o;
+        o.send_mode = o.receive_mode = m;
+        return o;
+    }
 };
 
 class StreamConn {

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -87,12 +89,14 @@ public:
 
 struct Variant {
     EngineKind engine;
-    PayloadMode mode;
+    std::optional<PayloadMode> mode;  // both directions; nullopt: the defaults (mixed)
 };
 
 std::string variant_name(const testing::TestParamInfo<Variant>& i) {
-    return std::string(engine_name(i.param.engine)) +
-           (i.param.mode == PayloadMode::splice ? "_splice" : "_readv");
+    std::string mode = "_default";
+    if (i.param.mode == PayloadMode::splice) mode = "_splice";
+    if (i.param.mode == PayloadMode::readv) mode = "_readv";
+    return std::string(engine_name(i.param.engine)) + mode;
 }
 
 class Dataconn : public testing::TestWithParam<Variant> {
@@ -102,7 +106,7 @@ protected:
         Error fell_back;
         engine = IoEngine::make(ctx, GetParam().engine, &fell_back);
         ASSERT_EQ(engine->kind(), GetParam().engine) << fell_back.message();
-        options.stream.mode = GetParam().mode;
+        if (GetParam().mode) options.stream = StreamOptions::both(*GetParam().mode);
         options.heartbeat.interval = 200ms;
         options.conn.idle_timeout = 2s;
         options.handshake_timeout = 2s;
@@ -248,7 +252,9 @@ INSTANTIATE_TEST_SUITE_P(Engines, Dataconn,
                          testing::Values(Variant{EngineKind::reactor, PayloadMode::splice},
                                          Variant{EngineKind::reactor, PayloadMode::readv},
                                          Variant{EngineKind::uring, PayloadMode::splice},
-                                         Variant{EngineKind::uring, PayloadMode::readv}),
+                                         Variant{EngineKind::uring, PayloadMode::readv},
+                                         Variant{EngineKind::reactor, std::nullopt},
+                                         Variant{EngineKind::uring, std::nullopt}),
                          variant_name);
 
 }  // namespace
