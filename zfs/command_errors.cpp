@@ -157,7 +157,10 @@ RecvFailure classify_recv_failure(std::string_view output) {
                  "zfs receive -F cannot be used to destroy an encrypted filesystem or overwrite an "
                  "unencrypted one with an encrypted one")) {
         f.kind = RecvFailure::Kind::encrypted_overwrite_refused;
-    } else if (contains(output, "failed to read from stream")) {
+    } else if (contains(output, "failed to read from stream") || contains(output, "invalid backup stream")) {
+        // "invalid backup stream" is how zfs-fuse (and OpenZFS on a stream cut mid-record)
+        // reports a truncated stream: a dropped connection, which the driver must retry. A
+        // truly corrupt stream is retried too, and fails again within the retry budget.
         f.kind = RecvFailure::Kind::stream_read_failed;
     }
     return f;

@@ -415,11 +415,12 @@ TEST_F(SendRecv, BrokenStreamIsReportedAsSuch) {
     ASSERT_FALSE(r);
     EXPECT_EQ(recv->failure().kind, RecvFailure::Kind::stream_read_failed) << r.error().message();
     EXPECT_TRUE(r.error().temporary());
-    // Without -s a cut stream leaves nothing and is a plain (permanent) failure.
+    // Without -s a cut stream leaves nothing behind; it is still a broken stream (a dropped
+    // connection looks like this), so retrying the whole step can help.
     auto& faulty = extra_runner(dst_state_, {{"ZFS_SIM_FAIL_RECV_AFTER", "50000"}});
     auto cut = transfer(*src_, {}, SendSpec{"p/a", "", "@s1", ""}, faulty, RecvOptions{}, "q/a");
     ASSERT_FALSE(cut.received);
-    EXPECT_EQ(cut.received.error().code(), ZfsErrc::command_failed) << cut.received.error().message();
+    EXPECT_TRUE(cut.received.error().temporary()) << cut.received.error().message();
     EXPECT_NE(cut.received.error().context().find("invalid backup stream"), std::string::npos);
     EXPECT_EQ(sh("zd list -H -o name -r q"), "q\n");
 }

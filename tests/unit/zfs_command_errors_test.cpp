@@ -110,7 +110,9 @@ TEST(CommandErrors, RecvFailureClassification) {
     EXPECT_EQ(classify_recv_failure(rec::kRecvEncryptedOverwrite).kind,
               RecvFailure::Kind::encrypted_overwrite_refused);
     EXPECT_EQ(classify_recv_failure(rec::kRecvEmptyStdin).kind, RecvFailure::Kind::stream_read_failed);
-    EXPECT_EQ(classify_recv_failure(rec::kZfsFuseRecvInvalidStream).kind, RecvFailure::Kind::other);
+    EXPECT_EQ(classify_recv_failure(rec::kZfsFuseRecvInvalidStream).kind,
+              RecvFailure::Kind::stream_read_failed)
+        << "zfs-fuse's words for a stream cut mid-transfer (a connectivity problem)";
     EXPECT_EQ(
         classify_recv_failure("A resuming stream can be generated on the sending system by running:\n").kind,
         RecvFailure::Kind::other)
