@@ -25,5 +25,15 @@ echo "deps: installing ${missing[*]}" >&2
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
+# Packages must not start services here: zfs-fuse's postinst would start a system daemon,
+# and the platform tests start (and insist on owning) their own. Debian's policy-rc.d hook
+# (exit 101 = "not allowed") does that; put one in place for the install if the machine
+# has none, and remove it afterwards.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get update -q >/dev/null
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
