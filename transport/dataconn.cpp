@@ -82,11 +82,6 @@ struct StopStreamOnResponse {
 
 }  // namespace
 
-void UniqueFd::reset() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-}
-
 // ---------------------------------------------------------------------------- server
 
 DataconnServer::DataconnServer(asio::io_context& ctx, IoEngine& engine, DataconnHandler& handler,

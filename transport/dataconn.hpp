@@ -8,6 +8,7 @@
 
 #include "core/log.hpp"
 #include "core/owned_task.hpp"
+#include "core/unique_fd.hpp"
 #include "transport/handshake_io.hpp"
 #include "transport/stream_conn.hpp"
 
@@ -31,29 +32,6 @@ struct DataconnOptions {
     HeartbeatOptions heartbeat;
     StreamOptions stream;
     std::chrono::milliseconds handshake_timeout{10000};
-};
-
-// An owned file descriptor.
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
-    UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-    UniqueFd& operator=(UniqueFd&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = std::exchange(o.fd_, -1);
-        }
-        return *this;
-    }
-    ~UniqueFd() { reset(); }
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset() noexcept;
-    explicit operator bool() const noexcept { return fd_ >= 0; }
-
-private:
-    int fd_ = -1;
 };
 
 struct RequestContext {

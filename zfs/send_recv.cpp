@@ -35,32 +35,8 @@ Error missing_capability(std::string_view what, std::string_view capability) {
                                            std::string(capability) + "' missing)");
 }
 
-// Owns a pipe end until it is handed over.
-class FdGuard {
-public:
-    explicit FdGuard(int fd) noexcept : fd_(fd) {}
-    FdGuard(FdGuard&& o) noexcept : fd_(o.release()) {}
-    FdGuard& operator=(FdGuard&& o) noexcept {
-        if (this != &o) {
-            reset();
-            fd_ = o.release();
-        }
-        return *this;
-    }
-    ~FdGuard() { reset(); }
-    int get() const noexcept { return fd_; }
-    int release() noexcept { return std::exchange(fd_, -1); }
-    void reset() noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = -1;
-    }
-
-private:
-    int fd_;
-};
-
 struct Pipe {
-    FdGuard read{-1}, write{-1};
+    UniqueFd read, write;
 };
 
 // Both ends close-on-exec: a zfs process spawned concurrently (for another transfer) must not
@@ -71,8 +47,8 @@ Result<Pipe> make_stream_pipe(const std::string& what) {
     if (::pipe2(fds, O_CLOEXEC) != 0)
         return Error(error_code(errno, boost::system::system_category()), "creating the pipe for " + what);
     Pipe p;
-    p.read = FdGuard(fds[0]);
-    p.write = FdGuard(fds[1]);
+    p.read.reset(fds[0]);
+    p.write.reset(fds[1]);
     return p;
 }
 
@@ -181,40 +157,19 @@ Result<void> check_recv_capabilities(const Capabilities& caps, const RecvOptions
 
 // ---- SendStream
 
-SendStream::SendStream(int fd, std::size_t capacity, std::vector<std::string> args, ZfsProcess proc,
+SendStream::SendStream(UniqueFd fd, std::size_t capacity, std::vector<std::string> args, ZfsProcess proc,
                        std::chrono::milliseconds kill_grace)
-    : fd_(fd), capacity_(capacity), args_(std::move(args)), proc_(std::move(proc)), kill_grace_(kill_grace) {}
+    : capacity_(capacity),
+      args_(std::move(args)),
+      proc_(std::make_unique<ZfsProcess>(std::move(proc))),
+      kill_grace_(kill_grace),
+      fd_(std::move(fd)) {}
 
-SendStream::SendStream(SendStream&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)),
-      capacity_(o.capacity_),
-      args_(std::move(o.args_)),
-      proc_(std::move(o.proc_)),
-      kill_grace_(o.kill_grace_) {
-    o.proc_.reset();
-}
-
-SendStream& SendStream::operator=(SendStream&& o) noexcept {
-    if (this != &o) {
-        close_fd();
-        fd_ = std::exchange(o.fd_, -1);
-        capacity_ = o.capacity_;
-        args_ = std::move(o.args_);
-        proc_ = std::move(o.proc_);
-        o.proc_.reset();
-        kill_grace_ = o.kill_grace_;
-    }
-    return *this;
-}
-
-// The read end goes first, so that a child blocked writing sees EPIPE while ZfsProcess's
-// destructor kills and reaps it.
-SendStream::~SendStream() { close_fd(); }
-
-void SendStream::close_fd() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-}
+SendStream::SendStream(SendStream&&) noexcept = default;
+SendStream& SendStream::operator=(SendStream&&) noexcept = default;
+// fd_ is declared last, so it closes first: a child blocked writing sees EPIPE while
+// ZfsProcess's destructor kills and reaps it.
+SendStream::~SendStream() = default;
 
 int SendStream::pid() const noexcept { return proc_ ? proc_->pid() : -1; }
 
@@ -222,8 +177,8 @@ asio::awaitable<Result<void>> SendStream::finish() {
     // A small stream fits into the pipe: zfs can exit successfully while its bytes still sit
     // unread in the pipe. Closing would throw them away, so that must not look like success.
     int unread = 0;
-    if (fd_ >= 0 && ::ioctl(fd_, FIONREAD, &unread) != 0) unread = 0;
-    close_fd();
+    if (fd_ && ::ioctl(fd_.get(), FIONREAD, &unread) != 0) unread = 0;
+    fd_.reset();
     if (!proc_) co_return Error(Errc::invalid_argument, join_args(args_) + ": already finished or aborted");
     auto out = co_await proc_->wait();
     proc_.reset();
@@ -244,7 +199,7 @@ asio::awaitable<Result<void>> SendStream::finish() {
 }
 
 asio::awaitable<void> SendStream::abort() {
-    close_fd();
+    fd_.reset();
     if (!proc_) co_return;
     proc_->signal(SIGTERM);
     co_await wait_stopping(*proc_, kill_grace_);
@@ -272,62 +227,31 @@ asio::awaitable<Result<SendStream>> start_send(ZfsRunner& runner, const SendPoli
         auto e = proc.error();
         co_return e.wrap("starting " + join_args(args));
     }
-    co_return SendStream(pipe->read.release(), capacity, std::move(args), std::move(*proc),
+    co_return SendStream(std::move(pipe->read), capacity, std::move(args), std::move(*proc),
                          runner.options().kill_grace);
 }
 
 // ---- RecvStream
 
-RecvStream::RecvStream(ZfsRunner& runner, int fd, std::size_t capacity, std::vector<std::string> args,
+RecvStream::RecvStream(ZfsRunner& runner, UniqueFd fd, std::size_t capacity, std::vector<std::string> args,
                        ZfsProcess proc, std::string filesystem,
                        std::vector<std::pair<std::string, std::string>> properties_after)
     : runner_(&runner),
-      fd_(fd),
       capacity_(capacity),
       args_(std::move(args)),
-      proc_(std::move(proc)),
+      proc_(std::make_unique<ZfsProcess>(std::move(proc))),
       filesystem_(std::move(filesystem)),
-      properties_after_(std::move(properties_after)) {}
+      properties_after_(std::move(properties_after)),
+      fd_(std::move(fd)) {}
 
-RecvStream::RecvStream(RecvStream&& o) noexcept
-    : runner_(o.runner_),
-      fd_(std::exchange(o.fd_, -1)),
-      capacity_(o.capacity_),
-      args_(std::move(o.args_)),
-      proc_(std::move(o.proc_)),
-      filesystem_(std::move(o.filesystem_)),
-      properties_after_(std::move(o.properties_after_)),
-      failure_(std::move(o.failure_)) {
-    o.proc_.reset();
-}
-
-RecvStream& RecvStream::operator=(RecvStream&& o) noexcept {
-    if (this != &o) {
-        close_fd();
-        runner_ = o.runner_;
-        fd_ = std::exchange(o.fd_, -1);
-        capacity_ = o.capacity_;
-        args_ = std::move(o.args_);
-        proc_ = std::move(o.proc_);
-        o.proc_.reset();
-        filesystem_ = std::move(o.filesystem_);
-        properties_after_ = std::move(o.properties_after_);
-        failure_ = std::move(o.failure_);
-    }
-    return *this;
-}
-
-RecvStream::~RecvStream() { close_fd(); }
-
-void RecvStream::close_fd() noexcept {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-}
+RecvStream::RecvStream(RecvStream&&) noexcept = default;
+RecvStream& RecvStream::operator=(RecvStream&&) noexcept = default;
+RecvStream::~RecvStream() = default;
 
 int RecvStream::pid() const noexcept { return proc_ ? proc_->pid() : -1; }
 
 asio::awaitable<Result<void>> RecvStream::finish() {
-    close_fd();
+    fd_.reset();
     if (!proc_) co_return Error(Errc::invalid_argument, join_args(args_) + ": already finished or aborted");
     auto out = co_await proc_->wait();
     proc_.reset();
@@ -365,7 +289,7 @@ asio::awaitable<Result<void>> RecvStream::finish() {
 }
 
 asio::awaitable<void> RecvStream::abort() {
-    close_fd();
+    fd_.reset();
     if (!proc_) co_return;
     proc_->signal(SIGTERM);
     co_await wait_stopping(*proc_, runner_->options().kill_grace);
@@ -406,7 +330,7 @@ asio::awaitable<Result<RecvStream>> start_recv(ZfsRunner& runner, const RecvOpti
         auto e = proc.error();
         co_return e.wrap("starting " + join_args(args));
     }
-    co_return RecvStream(runner, pipe->write.release(), capacity, std::move(args), std::move(*proc),
+    co_return RecvStream(runner, std::move(pipe->write), capacity, std::move(args), std::move(*proc),
                          filesystem_of(target), std::move(after));
 }
 

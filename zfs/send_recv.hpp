@@ -15,6 +15,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "core/unique_fd.hpp"
 #include "zfs/capabilities.hpp"
 #include "zfs/command_errors.hpp"
 #include "zfs/send_command.hpp"
@@ -26,6 +27,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,7 +60,7 @@ public:
 
     // The read end (O_NONBLOCK), -1 once finish() or abort() closed it. Whoever reads from it
     // detaches (destroys its AsyncFd) before calling finish() or abort().
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
     int pid() const noexcept;
     const std::vector<std::string>& args() const noexcept { return args_; }
     // The capacity the pipe actually got.
@@ -82,15 +84,14 @@ public:
 private:
     friend boost::asio::awaitable<Result<SendStream>> start_send(ZfsRunner&, const SendPolicy&,
                                                                  const SendSpec&);
-    SendStream(int fd, std::size_t capacity, std::vector<std::string> args, ZfsProcess proc,
+    SendStream(UniqueFd fd, std::size_t capacity, std::vector<std::string> args, ZfsProcess proc,
                std::chrono::milliseconds kill_grace);
-    void close_fd() noexcept;
 
-    int fd_ = -1;
     std::size_t capacity_ = 0;
     std::vector<std::string> args_;
-    std::optional<ZfsProcess> proc_;  // reset once waited for
+    std::unique_ptr<ZfsProcess> proc_;  // reset once waited for; null when moved from
     std::chrono::milliseconds kill_grace_{};
+    UniqueFd fd_;  // last: destroyed first (see ~SendStream)
 };
 
 // Starts `zfs send` for the spec (full, `-i @snap|#bookmark`, or `-t TOKEN`) with the policy's
@@ -110,7 +111,7 @@ public:
     ~RecvStream();
 
     // The write end (O_NONBLOCK), -1 once finish() or abort() closed it.
-    int fd() const noexcept { return fd_; }
+    int fd() const noexcept { return fd_.get(); }
     int pid() const noexcept;
     const std::vector<std::string>& args() const noexcept { return args_; }
     std::size_t pipe_capacity() const noexcept { return capacity_; }
@@ -137,19 +138,18 @@ public:
 
 private:
     friend boost::asio::awaitable<Result<RecvStream>> start_recv(ZfsRunner&, const RecvOptions&, std::string);
-    RecvStream(ZfsRunner& runner, int fd, std::size_t capacity, std::vector<std::string> args,
+    RecvStream(ZfsRunner& runner, UniqueFd fd, std::size_t capacity, std::vector<std::string> args,
                ZfsProcess proc, std::string filesystem,
                std::vector<std::pair<std::string, std::string>> properties_after);
-    void close_fd() noexcept;
 
     ZfsRunner* runner_ = nullptr;
-    int fd_ = -1;
     std::size_t capacity_ = 0;
     std::vector<std::string> args_;
-    std::optional<ZfsProcess> proc_;
+    std::unique_ptr<ZfsProcess> proc_;  // reset once waited for; null when moved from
     std::string filesystem_;
     std::vector<std::pair<std::string, std::string>> properties_after_;
     RecvFailure failure_;
+    UniqueFd fd_;  // last: destroyed first, so zfs recv sees the end of its stream
 };
 
 // Starts `zfs recv` into `target` ("pool/fs" or "pool/fs@snap") with -F -s -u -o -x per the
