@@ -23,13 +23,11 @@ std::pair<std::string, std::string> split_kv(const std::string& kv, const std::s
 // Locks the store and guarantees unlock + save on scope exit paths that commit.
 struct Locked {
     Store& st;
+    Store::Guard guard;
     State s;
-    Locked(Store& store, const std::vector<std::string>& roots) : st(store) {
-        st.lock();
-        s = st.load_for_update(roots);
-    }
+    Locked(Store& store, const std::vector<std::string>& roots)
+        : st(store), guard(store), s(store.load_for_update(roots)) {}
     void commit() { st.save(s); }
-    ~Locked() { st.unlock(); }
 };
 
 // The filesystems named by "fs@snap" arguments.

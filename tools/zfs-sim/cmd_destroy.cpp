@@ -58,12 +58,8 @@ int cmd_destroy(Store& st, const Context& c) {
     if (o.operands.size() > 1) throw UsageError("too many arguments");
     const std::string arg = o.operands[0];
     bool recursive = o.has('r') || o.has('R');
-    st.lock();
+    Store::Guard guard(st);
     State s = st.load_for_update({arg.substr(0, arg.find_first_of("@#"))});
-    struct Unlock {
-        Store& st;
-        ~Unlock() { st.unlock(); }
-    } unlock{st};
 
     if (auto hash = arg.find('#'); hash != std::string::npos) {
         std::string fs = arg.substr(0, hash);

@@ -27,7 +27,7 @@ int hold_release(Store& st, const Context& c, bool hold) {
     if (o.operands.size() < 2)
         throw UsageError(o.operands.empty() ? "missing tag name" : "missing snapshot name");
     const std::string& tag = o.operands[0];
-    st.lock();
+    Store::Guard guard(st);
     std::vector<std::string> roots;
     for (std::size_t i = 1; i < o.operands.size(); ++i)
         roots.push_back(o.operands[i].substr(0, o.operands[i].find('@')));
@@ -96,7 +96,6 @@ int hold_release(Store& st, const Context& c, bool hold) {
         changed = true;
     }
     if (changed) st.save(s);
-    st.unlock();
     return rc;
 }
 

@@ -178,11 +178,7 @@ int abort_resumable(Store& st, const Options& o) {
     if (o.operands.size() != 1)
         throw UsageError(o.operands.empty() ? "missing filesystem argument" : "too many arguments");
     const std::string& fs = o.operands[0];
-    st.lock();
-    struct Unlock {
-        Store& st;
-        ~Unlock() { st.unlock(); }
-    } unlock{st};
+    Store::Guard guard(st);
     State s = st.load_for_update({fs});
     Dataset& d = open_filesystem(s, fs);
     if (!d.partial) throw SimError("'" + fs + "' does not have any resumable receive state to abort\n");
@@ -274,11 +270,7 @@ int cmd_recv(Store& st, const Context& c) {
         std::string tmp_id = random_id();
         StreamHeader eff = h;  // the header whose semantics apply (the first attempt's for resumes)
         {
-            st.lock();
-            struct Unlock {
-                Store& st;
-                ~Unlock() { st.unlock(); }
-            } unlock{st};
+            Store::Guard guard(st);
             State s = st.load_for_update({target.substr(0, target.find('@'))});
             check_target(s, h, fs, snap, f);
             if (h.resume) {
@@ -351,11 +343,7 @@ int cmd_recv(Store& st, const Context& c) {
                 throw SimError(pre + "invalid backup stream\n");
             }
             // Keep what arrived so that `zfs send -t` can continue from there.
-            st.lock();
-            struct Unlock {
-                Store& st;
-                ~Unlock() { st.unlock(); }
-            } unlock{st};
+            Store::Guard guard(st);
             State s = st.load_for_update({target.substr(0, target.find('@'))});
             Dataset* d = s.find(fs);
             std::uint64_t attempt_bytes = in.total - start;
@@ -397,11 +385,7 @@ int cmd_recv(Store& st, const Context& c) {
         }
         if (f.dry) continue;
         {
-            st.lock();
-            struct Unlock {
-                Store& st;
-                ~Unlock() { st.unlock(); }
-            } unlock{st};
+            Store::Guard guard(st);
             State s = st.load_for_update({target.substr(0, target.find('@'))});
             try {
                 check_target(s, h, fs, snap, f);

@@ -162,11 +162,7 @@ int cmd_send(Store& st, const Context& c) {
     std::string what;
     std::string contents;  // resume token contents for -v
     {
-        st.lock();
-        struct Unlock {
-            Store& st;
-            ~Unlock() { st.unlock(); }
-        } unlock{st};
+        Store::Guard guard(st);
         State s =
             resume ? st.load() : st.load_subset({o.operands[0].substr(0, o.operands[0].find_first_of("@#"))});
         if (resume) {

@@ -71,6 +71,17 @@ public:
 
     void lock();
     void unlock();
+    // Holds the state lock for its lifetime.
+    class Guard {
+    public:
+        explicit Guard(Store& s) : s_(s) { s_.lock(); }
+        ~Guard() { s_.unlock(); }
+        Guard(const Guard&) = delete;
+        Guard& operator=(const Guard&) = delete;
+
+    private:
+        Store& s_;
+    };
     State load() const;
     // Read-only view: only the datasets at or below `roots` and their ancestors (what list,
     // get and holds on those names can show). Never save() such a state.
