@@ -83,6 +83,18 @@ asio::awaitable<void> wait_stopping(ZfsProcess& proc, std::chrono::milliseconds 
     co_await asio::this_coro::throw_if_cancelled(throw_before);
 }
 
+// Stops a transfer early, in the only order that never hangs: our pipe end first (a writer
+// blocked on the pipe then fails with EPIPE; on zfs-fuse closing it is what stops the daemon's
+// transfer), then SIGTERM, then a bounded wait. Idempotent.
+asio::awaitable<void> stop_transfer(UniqueFd& pipe_end, std::unique_ptr<ZfsProcess>& proc,
+                                    std::chrono::milliseconds grace) {
+    pipe_end.reset();
+    if (!proc) co_return;
+    proc->signal(SIGTERM);
+    co_await wait_stopping(*proc, grace);
+    proc.reset();
+}
+
 bool contains(std::string_view s, std::string_view what) { return s.find(what) != std::string_view::npos; }
 
 // argv lists are built outside coroutines: GCC 12 rejects braced lists of string literals
@@ -198,13 +210,7 @@ asio::awaitable<Result<void>> SendStream::finish() {
     co_return Error(Errc::stream_source_error, out->describe());
 }
 
-asio::awaitable<void> SendStream::abort() {
-    fd_.reset();
-    if (!proc_) co_return;
-    proc_->signal(SIGTERM);
-    co_await wait_stopping(*proc_, kill_grace_);
-    proc_.reset();
-}
+asio::awaitable<void> SendStream::abort() { co_await stop_transfer(fd_, proc_, kill_grace_); }
 
 asio::awaitable<Result<SendStream>> start_send(ZfsRunner& runner, const SendPolicy& policy,
                                                const SendSpec& spec) {
@@ -289,11 +295,7 @@ asio::awaitable<Result<void>> RecvStream::finish() {
 }
 
 asio::awaitable<void> RecvStream::abort() {
-    fd_.reset();
-    if (!proc_) co_return;
-    proc_->signal(SIGTERM);
-    co_await wait_stopping(*proc_, runner_->options().kill_grace);
-    proc_.reset();
+    co_await stop_transfer(fd_, proc_, runner_->options().kill_grace);
 }
 
 asio::awaitable<Result<RecvStream>> start_recv(ZfsRunner& runner, const RecvOptions& options,
