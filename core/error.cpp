@@ -37,7 +37,23 @@ public:
     }
 };
 
+class ConditionCategory final : public boost::system::error_category {
+public:
+    const char* name() const noexcept override { return "zferry.condition"; }
+    std::string message(int ev) const override {
+        switch (static_cast<Condition>(ev)) {
+            case Condition::temporary: return "temporary: retrying can help";
+        }
+        return "unknown zferry condition";
+    }
+};
+
 }  // namespace
+
+const boost::system::error_category& condition_category() noexcept {
+    static const ConditionCategory cat;
+    return cat;
+}
 
 const boost::system::error_category& zferry_category() noexcept {
     static const Category cat;
@@ -55,6 +71,8 @@ bool is_temporary(const error_code& ec) noexcept {
         }
     }
     if (ec == boost::asio::error::eof) return true;
+    // Categories above core (zfs) say which of their codes are temporary.
+    if (ec == make_error_condition(Condition::temporary)) return true;
     if (ec.category() == boost::system::system_category() ||
         ec.category() == boost::system::generic_category()) {
         switch (ec.value()) {

@@ -44,9 +44,23 @@ const boost::system::error_category& zferry_category() noexcept;
 
 inline error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), zferry_category()}; }
 
-// True when retrying after reconnecting can help: timeouts, resets, refused or unreachable
-// peers, EOF where more was expected. Everything else (protocol errors, version mismatch,
-// a remote refusal, bad arguments) is permanent.
+// The conditions a category above core maps its own codes to, so that core can answer "can
+// retrying help?" for codes it does not know (boost::system error conditions: the zfs category
+// says that its `dataset_busy` is `Condition::temporary`, core stays ignorant of zfs).
+enum class Condition {
+    temporary = 1,  // retrying the same operation later can succeed without anyone changing it
+};
+
+const boost::system::error_category& condition_category() noexcept;
+
+inline boost::system::error_condition make_error_condition(Condition c) noexcept {
+    return {static_cast<int>(c), condition_category()};
+}
+
+// True when retrying can help: timeouts, resets, refused or unreachable peers, EOF where more
+// was expected, and every code another category maps to Condition::temporary (a dataset that
+// zfs still holds for a receive it is tearing down). Everything else (protocol errors, version
+// mismatch, a remote refusal, bad arguments) is permanent.
 bool is_temporary(const error_code& ec) noexcept;
 
 // An error with the context a human needs: what failed, where, and why.
@@ -91,3 +105,6 @@ private:
 
 template <>
 struct boost::system::is_error_code_enum<zferry::Errc> : std::true_type {};
+
+template <>
+struct boost::system::is_error_condition_enum<zferry::Condition> : std::true_type {};

@@ -162,6 +162,10 @@ RecvFailure classify_recv_failure(std::string_view output) {
         // reports a truncated stream: a dropped connection, which the driver must retry. A
         // truly corrupt stream is retried too, and fails again within the retry budget.
         f.kind = RecvFailure::Kind::stream_read_failed;
+    } else if (contains(output, "dataset is busy")) {
+        // zfs-fuse after an aborted receive whose teardown it has not finished, or during an
+        // asynchronous unmount: the target is free again moments later.
+        f.kind = RecvFailure::Kind::dataset_busy;
     }
     return f;
 }

@@ -55,6 +55,7 @@ struct RecvFailure {
         resumable,                    // partial state saved; resume with `zfs send -t token`
         encrypted_overwrite_refused,  // -F cannot destroy/overwrite encrypted filesystems
         stream_read_failed,           // the stream broke: report the transport's error instead
+        dataset_busy,  // "dataset is busy": zfs still tears down an earlier receive or unmounts (temporary)
         other,
     };
     Kind kind = Kind::other;

@@ -15,7 +15,7 @@ Error DestroyReport::error(std::string_view filesystem) const {
     for (const auto& u : undestroyable) msg += " @" + u.name + " (" + u.reason + "),";
     msg.pop_back();
     msg += all_held ? "; release their holds first" : "; retry once they are no longer in use";
-    return Error(make_error_code(all_held ? ZfsErrc::snapshot_held : ZfsErrc::dataset_busy), msg);
+    return Error(make_error_code(all_held ? ZfsErrc::snapshot_held : ZfsErrc::snapshot_in_use), msg);
 }
 
 boost::asio::awaitable<Result<DestroyReport>> destroy_snapshots(ZfsRunner& runner, std::string filesystem,
@@ -26,7 +26,8 @@ boost::asio::awaitable<Result<DestroyReport>> destroy_snapshots(ZfsRunner& runne
     if (auto r = detail::check_name(what, filesystem, EntityType::filesystem); !r) co_return r.error();
     // The name check keeps ',' and '%' out of the comma lists: no name can widen a batch.
     for (const auto& s : snapshots)
-        if (auto r = detail::check_name(what, filesystem + "@" + s, EntityType::snapshot); !r) co_return r.error();
+        if (auto r = detail::check_name(what, filesystem + "@" + s, EntityType::snapshot); !r)
+            co_return r.error();
     std::sort(snapshots.begin(), snapshots.end());
     snapshots.erase(std::unique(snapshots.begin(), snapshots.end()), snapshots.end());
     if (snapshots.empty()) co_return report;
@@ -35,7 +36,8 @@ boost::asio::awaitable<Result<DestroyReport>> destroy_snapshots(ZfsRunner& runne
 
     std::vector<std::vector<std::string>> work;  // batches of short names; back() runs next
     if (caps->destroy_comma_list) {
-        for (const auto& arg : destroy_batches(filesystem, snapshots, opts.max_batch_bytes, opts.max_batch_count)) {
+        for (const auto& arg :
+             destroy_batches(filesystem, snapshots, opts.max_batch_bytes, opts.max_batch_count)) {
             std::vector<std::string> batch;
             std::string_view names = std::string_view(arg).substr(filesystem.size() + 1);
             for (std::size_t pos = 0; pos <= names.size();) {

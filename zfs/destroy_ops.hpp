@@ -27,7 +27,7 @@ struct DestroyReport {
     // zfs-fuse) and "it's being held" (ZFS >= 2.4). Everything else asked for is gone now.
     std::vector<UndestroyableSnapshot> undestroyable;
     bool complete() const noexcept { return undestroyable.empty(); }
-    // ZfsErrc::snapshot_held (if all refusals are holds) or ZfsErrc::dataset_busy, naming each
+    // ZfsErrc::snapshot_held (if all refusals are holds) or ZfsErrc::snapshot_in_use, naming each
     // snapshot and its reason; no error when complete.
     Error error(std::string_view filesystem) const;
 };

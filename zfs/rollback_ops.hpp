@@ -15,7 +15,8 @@ namespace zferry::zfs {
 // bookmarks (OpenZFS) — without it, later snapshots are ZfsErrc::more_recent_snapshots naming
 // them. Idempotent (rolling back to the most recent snapshot again is harmless).
 // Errors: the snapshot does not exist (ZfsErrc::dataset_not_found), a later snapshot is held
-// or the filesystem busy (ZfsErrc::dataset_busy), bad name (Errc::invalid_argument).
+// (ZfsErrc::snapshot_held, where zfs says so), the filesystem busy (ZfsErrc::dataset_busy,
+// temporary: retry with retry_while_busy), bad name (Errc::invalid_argument).
 boost::asio::awaitable<Result<void>> rollback(ZfsRunner& runner, std::string snapshot, bool destroy_newer);
 
 // `zfs recv -A FS`: discards the partial state of an interrupted resumable receive.

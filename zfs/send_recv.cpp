@@ -84,13 +84,23 @@ asio::awaitable<void> wait_stopping(ZfsProcess& proc, std::chrono::milliseconds 
 }
 
 // Stops a transfer early, in the only order that never hangs: our pipe end first (a writer
-// blocked on the pipe then fails with EPIPE; on zfs-fuse closing it is what stops the daemon's
-// transfer), then SIGTERM, then a bounded wait. Idempotent.
+// blocked on the pipe then fails with EPIPE, a reader sees the stream end; on zfs-fuse closing
+// it is what stops the daemon's transfer), then a bounded wait for the child to exit on its
+// own, and only then SIGTERM and SIGKILL (by cancelling the wait). Idempotent.
+//
+// Why wait rather than signal at once: the zfs child exits when ZFS has given up the transfer,
+// and not before. On zfs-fuse the client is a thin RPC stub; a SIGTERM ends the stub while the
+// daemon is still tearing the aborted receive down, and the next receive into the same
+// dataset then failed with "dataset is busy" (about one run in three). Waiting makes abort()
+// return only once the dataset is free, at no cost when ZFS stops promptly (it does within
+// milliseconds once its pipe is gone). The signals remain for a child that does not notice the
+// closed pipe (a send stalled reading the pool). A "dataset is busy" that still happens (an
+// asynchronous unmount, a child that had to be killed) is classified as ZfsErrc::dataset_busy,
+// which is temporary: retry_while_busy retries it with a bounded backoff.
 asio::awaitable<void> stop_transfer(UniqueFd& pipe_end, std::unique_ptr<ZfsProcess>& proc,
                                     std::chrono::milliseconds grace) {
     pipe_end.reset();
     if (!proc) co_return;
-    proc->signal(SIGTERM);
     co_await wait_stopping(*proc, grace);
     proc.reset();
 }
@@ -275,6 +285,10 @@ asio::awaitable<Result<void>> RecvStream::finish() {
             case RecvFailure::Kind::stream_read_failed:
                 co_return Error(Errc::connection_closed,
                                 out->describe() + " (the stream ended before zfs could read it)");
+            case RecvFailure::Kind::dataset_busy:
+                co_return Error(make_error_code(ZfsErrc::dataset_busy),
+                                out->describe() + " (zfs still holds " + filesystem_ +
+                                    " for an earlier receive or an unmount; retry the step shortly)");
             case RecvFailure::Kind::encrypted_overwrite_refused:
                 co_return Error(Errc::invalid_argument, out->describe());
             case RecvFailure::Kind::other: co_return zfs_failed(*out);

@@ -75,10 +75,11 @@ public:
     boost::asio::awaitable<Result<void>> finish();
 
     // Stops the send early and never hangs: closes the read end first (a writer blocked on the
-    // pipe then fails with EPIPE; on zfs-fuse this is what stops the daemon's transfer), sends
-    // SIGTERM (a send that is not writing, e.g. stalled reading the pool, notices no pipe),
-    // and waits; a child still alive after the kill grace is killed. Runs to completion even
-    // when the calling coroutine was already cancelled. Idempotent.
+    // pipe then fails with EPIPE; on zfs-fuse this is what stops the daemon's transfer), waits
+    // up to the kill grace for `zfs send` to exit by itself, then sends SIGTERM (a send that is
+    // not writing, e.g. stalled reading the pool, notices no pipe) and SIGKILL after another
+    // grace. Runs to completion even when the calling coroutine was already cancelled.
+    // Idempotent.
     boost::asio::awaitable<void> abort();
 
 private:
@@ -122,6 +123,8 @@ public:
     //    resumes with `zfs send -t failure().resume_token`);
     //  - stream_read_failed: the stream broke before zfs got anything; Errc::connection_closed
     //    (the transport's own error is the better report, when there is one);
+    //  - dataset_busy: zfs still holds the target (zfs-fuse tearing down an earlier receive,
+    //    an asynchronous unmount); ZfsErrc::dataset_busy, temporary: retry_while_busy;
     //  - encrypted_overwrite_refused (Errc::invalid_argument) and other
     //    (ZfsErrc::command_failed): permanent, with zfs's message.
     // On success, properties that this ZFS cannot take with `recv -o` (zfs-fuse) are set on
@@ -129,8 +132,10 @@ public:
     boost::asio::awaitable<Result<void>> finish();
 
     // Stops the receive early and never hangs: closes the write end (zfs sees a truncated
-    // stream: with -s it keeps the partial state), sends SIGTERM and waits; a child still
-    // alive after the kill grace is killed. Idempotent; runs even when already cancelled.
+    // stream: with -s it keeps the partial state) and waits up to the kill grace for `zfs recv`
+    // to exit by itself, which it does once ZFS has let go of the target (so the same receive
+    // can start again at once); then SIGTERM, and SIGKILL after another grace. Idempotent;
+    // runs even when already cancelled.
     boost::asio::awaitable<void> abort();
 
     // How the receive failed (kind other until finish() reported a failure).

@@ -1,5 +1,7 @@
 #include "zfs/zfs_error.hpp"
 
+#include "core/error.hpp"
+
 #include <string>
 
 namespace zferry::zfs {
@@ -17,8 +19,15 @@ public:
             case ZfsErrc::dataset_busy: return "dataset is busy";
             case ZfsErrc::more_recent_snapshots: return "more recent snapshots exist";
             case ZfsErrc::unsupported: return "not supported by this zfs";
+            case ZfsErrc::snapshot_in_use: return "snapshot is in use";
         }
         return "unknown zfs error";
+    }
+    // What core's is_temporary asks (see zfs_error.hpp).
+    bool equivalent(int ev, const boost::system::error_condition& cond) const noexcept override {
+        if (cond == make_error_condition(Condition::temporary))
+            return static_cast<ZfsErrc>(ev) == ZfsErrc::dataset_busy;
+        return error_category::equivalent(ev, cond);
     }
 };
 

@@ -1,8 +1,10 @@
 // Error codes for what zfs refused, so callers can branch on the reason (a missing dataset, a
-// held snapshot, a feature this zfs lacks) without scraping messages again. All of them are
+// held snapshot, a feature this zfs lacks) without scraping messages again. All but one are
 // permanent for the replication driver: retrying the same command cannot help until something
-// changes (a hold is released, the dataset appears, a newer zfs is installed). The Error's
-// context names the dataset and quotes zfs.
+// changes (a hold is released, the dataset appears, a newer zfs is installed). The exception is
+// `dataset_busy`: zfs still holds the dataset for a receive it is tearing down or for an
+// asynchronous unmount (zfs-fuse), and the same command succeeds moments later, so the category
+// maps it to zferry::Condition::temporary. The Error's context names the dataset and quotes zfs.
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -12,13 +14,14 @@
 namespace zferry::zfs {
 
 enum class ZfsErrc {
-    command_failed = 1,  // zfs exited non-zero for a reason zferry does not classify
-    dataset_not_found,   // the filesystem, snapshot or bookmark does not exist
-    dataset_exists,      // e.g. a bookmark of that name exists with another GUID
-    snapshot_held,       // destroy refused: the snapshot has user holds ("dataset is busy" / "being held")
-    dataset_busy,        // destroy/rollback refused for another reason (mounted, in use)
+    command_failed = 1,     // zfs exited non-zero for a reason zferry does not classify
+    dataset_not_found,      // the filesystem, snapshot or bookmark does not exist
+    dataset_exists,         // e.g. a bookmark of that name exists with another GUID
+    snapshot_held,          // destroy refused: the snapshot has user holds ("dataset is busy" / "being held")
+    dataset_busy,           // "dataset is busy" where no hold explains it: in use for a moment (temporary)
     more_recent_snapshots,  // rollback without -r: later snapshots exist
     unsupported,            // this zfs lacks the feature (zfs-fuse: bookmarks, zfs holds, ...)
+    snapshot_in_use,        // destroy refused for a reason other than holds (e.g. dependent clones)
 };
 
 const boost::system::error_category& zfs_category() noexcept;

@@ -51,31 +51,6 @@ Out to_out(std::vector<std::string> args, const Result<zfs::ZfsOutput>& r) {
 
 // Copies from `in_fd` to `out_fd` until end of stream, an error, or `limit` bytes. Closes both
 // fds when `close_fds`, else leaves them open (finish() closes zferry's pipe ends).
-asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::uint64_t> limit,
-                                    bool close_fds) {
-    auto ex = co_await asio::this_coro::executor;
-    asio::posix::stream_descriptor in(ex, in_fd), out(ex, out_fd);
-    std::vector<char> buf(256 << 10);
-    std::uint64_t total = 0;
-    for (;;) {
-        std::size_t want = buf.size();
-        if (limit) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *limit - total));
-        if (want == 0) break;
-        auto [rec, n] =
-            co_await in.async_read_some(asio::buffer(buf.data(), want), asio::as_tuple(asio::use_awaitable));
-        if (rec) break;
-        auto [wec, m] =
-            co_await asio::async_write(out, asio::buffer(buf.data(), n), asio::as_tuple(asio::use_awaitable));
-        total += m;
-        if (wec) break;
-    }
-    if (!close_fds) {
-        in.release();
-        out.release();
-    }
-    co_return total;
-}
-
 asio::awaitable<RawTransfer> raw_transfer_co(zfs::ZfsRunner& runner, std::vector<std::string> send_args,
                                              std::vector<std::string> recv_args,
                                              std::optional<std::uint64_t> limit) {
@@ -136,6 +111,38 @@ asio::awaitable<TransferResult> transfer_co(zfs::ZfsRunner& runner, zfs::SendSpe
 }
 
 }  // namespace
+
+asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::uint64_t> limit,
+                                    bool close_fds) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::posix::stream_descriptor in(ex, in_fd), out(ex, out_fd);
+    std::vector<char> buf(256 << 10);
+    std::uint64_t total = 0;
+    for (;;) {
+        std::size_t want = buf.size();
+        if (limit) want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *limit - total));
+        if (want == 0) break;
+        auto [rec, n] =
+            co_await in.async_read_some(asio::buffer(buf.data(), want), asio::as_tuple(asio::use_awaitable));
+        if (rec) break;
+        auto [wec, m] =
+            co_await asio::async_write(out, asio::buffer(buf.data(), n), asio::as_tuple(asio::use_awaitable));
+        total += m;
+        if (wec) break;
+    }
+    if (!close_fds) {
+        in.release();
+        out.release();
+    }
+    co_return total;
+}
+
+boost::asio::awaitable<TransferResult> ZfsFuse::transfer_async(zfs::SendSpec spec, zfs::RecvOptions opts,
+                                                               std::string target,
+                                                               std::optional<std::uint64_t> cut_after,
+                                                               TransferEnd end) {
+    return transfer_co(*runner_, std::move(spec), std::move(opts), std::move(target), cut_after, end);
+}
 
 PlatformEnv load_platform_env() {
     PlatformEnv e;

@@ -63,6 +63,11 @@ struct TransferResult {
 // How transfer() ends both sides once the copy stopped.
 enum class TransferEnd { finish, abort };
 
+// Copies in_fd to out_fd (both non-blocking or not) until end of file, an error, or `limit`
+// bytes; closes both when close_fds, else leaves them to their owners. Returns the bytes copied.
+boost::asio::awaitable<std::uint64_t> pump(int in_fd, int out_fd, std::optional<std::uint64_t> limit,
+                                           bool close_fds);
+
 class ZfsFuse : public ::testing::Test {
 protected:
     static void SetUpTestSuite();
@@ -117,6 +122,10 @@ protected:
     TransferResult transfer(zfs::SendSpec spec, zfs::RecvOptions opts, std::string target,
                             std::optional<std::uint64_t> cut_after = std::nullopt,
                             TransferEnd end = TransferEnd::finish);
+    // The same, as a coroutine (for tests that run something alongside it).
+    boost::asio::awaitable<TransferResult> transfer_async(
+        zfs::SendSpec spec, zfs::RecvOptions opts, std::string target,
+        std::optional<std::uint64_t> cut_after = std::nullopt, TransferEnd end = TransferEnd::finish);
     // A transfer that must succeed.
     void replicate(zfs::SendSpec spec, std::string target, zfs::RecvOptions opts = unmounted());
     static zfs::RecvOptions unmounted() {

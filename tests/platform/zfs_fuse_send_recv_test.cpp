@@ -3,6 +3,7 @@
 // after a receive, the sender's guard, and transfers cut mid-stream.
 #include "tests/platform/zfs_fuse_fixture.hpp"
 
+#include "zfs/busy_retry.hpp"
 #include "zfs/listing_ops.hpp"
 #include "zfs/rollback_ops.hpp"
 #include "zfs/send_recv.hpp"
@@ -248,8 +249,55 @@ TEST_F(ZfsFuse, AbortedTransferStopsTheDaemonsReceive) {
     EXPECT_EQ(t.bytes, 1u << 20);
     EXPECT_LT(t.end_took, std::chrono::seconds(5)) << "aborting must not wait for the stream";
     EXPECT_EQ(versions(dst), before);
-    // Nothing of the aborted receive is left in the daemon: the same step goes through now.
+    // abort() returned only once zfs let go of the target (it waits for the zfs client to exit
+    // after closing the pipe, rather than killing it while the daemon still tears the receive
+    // down): the same step goes through at once, with no retry.
     replicate(incremental(src, "s1", "s2"), dst);
+    auto dv = versions(dst);
+    ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2"}));
+    EXPECT_EQ(dv[1].guid, versions(src)[1].guid);
+    EXPECT_EQ(read_snapshot(dst + "@s2"), at_s2);
+}
+
+TEST_F(ZfsFuse, ReceiveIntoATargetAnotherReceiveHoldsIsBusyAndRetriedOnceItIsFree) {
+    std::string src = create(src_fs("busy"));
+    std::string dst = dst_fs("busy");
+    owns(dst);
+    snapshot_with(src, "s1", {{"a", incompressible(1 << 20, 40)}});
+    std::map<std::string, std::string> at_s2{{"a", incompressible(1 << 20, 40)},
+                                             {"b", incompressible(8 << 20, 41)}};
+    snapshot_with(src, "s2", at_s2);
+    replicate(full(src, "s1"), dst);
+
+    // A receive of @s1 -> @s2 in progress: 4 MiB of its stream copied, more than the 1 MiB
+    // pipe holds, so zfs is receiving (and holds the target) when the copy returns.
+    auto holder_send = await(start_send(*runner_, SendPolicy{}, incremental(src, "s1", "s2")));
+    ASSERT_TRUE(holder_send.has_value()) << holder_send.error().message();
+    auto holder_recv = await(start_recv(*runner_, unmounted(), dst));
+    ASSERT_TRUE(holder_recv.has_value()) << holder_recv.error().message();
+    ASSERT_EQ(await(pump(holder_send->fd(), holder_recv->fd(), 4u << 20, false)), 4u << 20);
+
+    // The same step again: zfs refuses while the first receive holds the target, zferry
+    // classifies that as temporary, and retry_while_busy runs it again. The holder is aborted
+    // before the second attempt, as a replication driver aborts a step it gave up on.
+    std::vector<Error> failures;
+    auto step = [&]() -> boost::asio::awaitable<Result<void>> {
+        if (!failures.empty()) {
+            co_await holder_recv->abort();
+            co_await holder_send->abort();
+        }
+        auto t = co_await transfer_async(incremental(src, "s1", "s2"), unmounted(), dst);
+        Result<void> r = !t.recv ? t.recv : t.send;
+        if (!r) failures.push_back(r.error());
+        co_return r;
+    };
+    auto r = await(retry_while_busy(step, BusyRetry{}, runner_->log(), "receiving " + dst));
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    ASSERT_EQ(failures.size(), 1u) << "one refusal, then the target was free: " << failures.back().message();
+    EXPECT_EQ(failures[0].code(), ZfsErrc::dataset_busy) << failures[0].message();
+    EXPECT_TRUE(failures[0].temporary()) << failures[0].message();
+    EXPECT_NE(failures[0].message().find("retry the step shortly"), std::string::npos)
+        << failures[0].message();
     auto dv = versions(dst);
     ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2"}));
     EXPECT_EQ(dv[1].guid, versions(src)[1].guid);

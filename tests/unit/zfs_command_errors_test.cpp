@@ -113,6 +113,8 @@ TEST(CommandErrors, RecvFailureClassification) {
     EXPECT_EQ(classify_recv_failure(rec::kZfsFuseRecvInvalidStream).kind,
               RecvFailure::Kind::stream_read_failed)
         << "zfs-fuse's words for a stream cut mid-transfer (a connectivity problem)";
+    EXPECT_EQ(classify_recv_failure(rec::kZfsFuseRecvBusy).kind, RecvFailure::Kind::dataset_busy)
+        << "the target is still held by an earlier receive: free again moments later";
     EXPECT_EQ(
         classify_recv_failure("A resuming stream can be generated on the sending system by running:\n").kind,
         RecvFailure::Kind::other)

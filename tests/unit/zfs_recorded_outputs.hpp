@@ -104,6 +104,8 @@ inline constexpr std::string_view kRecvEncryptedOverwrite =
 inline constexpr std::string_view kRecvEmptyStdin = "cannot receive: failed to read from stream\n";
 inline constexpr std::string_view kZfsFuseRecvInvalidStream =
     "cannot receive new filesystem stream: invalid backup stream\n";
+// zfs-fuse: a receive started while the daemon still tears down an aborted one (CI, 2026-11).
+inline constexpr std::string_view kZfsFuseRecvBusy = "cannot receive incremental stream: dataset is busy\n";
 
 // ---- capability probes: OpenZFS 2.2
 inline constexpr std::string_view kOpenzfsSendUsage =
