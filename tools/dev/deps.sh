@@ -10,6 +10,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks: real ZFS, network namespaces, peers for the comparison
   zfs-fuse iproute2 iperf3 socat mbuffer openssh-server openssh-client python3
+  # snapshot names in timestamp_location zones: zferry reads the TZif files itself
+  tzdata
 )
 
 missing=()

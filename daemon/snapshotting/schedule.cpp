@@ -1,0 +1,34 @@
+#include "daemon/snapshotting/schedule.hpp"
+
+#include <algorithm>
+
+namespace zferry::snapshotting {
+namespace {
+
+template <class... F>
+struct Overloaded : F... {
+    using F::operator()...;
+};
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+}  // namespace
+
+std::optional<std::chrono::sys_seconds> next_fire_time(const Schedule& schedule, const ScheduleState& state,
+                                                       std::chrono::sys_seconds now) {
+    return std::visit(
+        Overloaded{
+            [&](const PeriodicSchedule& p) -> std::optional<std::chrono::sys_seconds> {
+                if (!state.last_invocation) return state.sync_point.value_or(now);
+                return *state.last_invocation + p.interval;
+            },
+            [&](const CronSchedule& c) -> std::optional<std::chrono::sys_seconds> {
+                const auto from = state.last_invocation ? std::max(now, *state.last_invocation) : now;
+                return c.spec.next(from, c.zone);
+            },
+            [](const ManualSchedule&) -> std::optional<std::chrono::sys_seconds> { return std::nullopt; },
+        },
+        schedule);
+}
+
+}  // namespace zferry::snapshotting
