@@ -240,9 +240,9 @@ asio::awaitable<void> drain(asio::readable_pipe& pipe, std::string& into, std::s
 }
 
 asio::awaitable<void> drain_outputs(ChildProcess::Impl& impl, ProcessResult& r, bool& overflow) {
-    std::size_t out_dropped = 0;
     if (impl.out) {
-        co_await (drain(*impl.out, r.out, impl.spec.max_stdout, out_dropped, overflow, impl.pid) &&
+        const int kill_pid = impl.spec.kill_on_stdout_overflow ? impl.pid : 0;
+        co_await (drain(*impl.out, r.out, impl.spec.max_stdout, r.out_dropped, overflow, kill_pid) &&
                   drain(*impl.err, r.err, impl.spec.max_stderr, r.err_dropped, overflow, 0));
     } else {
         co_await drain(*impl.err, r.err, impl.spec.max_stderr, r.err_dropped, overflow, 0);

@@ -32,6 +32,9 @@ struct ProcessSpec {
     // Captured stdout beyond this fails the run (Errc::message_too_large) and kills the child:
     // a listing that large means something is wrong, not that more memory would help.
     std::size_t max_stdout = std::size_t{512} << 20;
+    // false: stdout beyond max_stdout is dropped and counted (ProcessResult::out_dropped) like
+    // stderr, and the child runs on: for output that is only logged (hooks).
+    bool kill_on_stdout_overflow = true;
     // stderr beyond this is dropped (the head is kept: zfs puts the reason first) and counted.
     std::size_t max_stderr = std::size_t{64} << 10;
 
@@ -48,6 +51,7 @@ struct ProcessResult {
     std::string out;    // captured stdout (empty when stdout_fd was given)
     std::string err;    // the head of stderr, at most ProcessSpec::max_stderr bytes
     std::size_t err_dropped = 0;
+    std::size_t out_dropped = 0;  // with kill_on_stdout_overflow = false
     std::chrono::nanoseconds duration{};
 
     bool ok() const noexcept { return signal == 0 && exit_code == 0; }

@@ -10,4 +10,5 @@
 #include "zfs/listing_ops.hpp"
 #include "zfs/property_ops.hpp"
 #include "zfs/rollback_ops.hpp"
+#include "zfs/snapshot_ops.hpp"
 #include "zfs/zfs_error.hpp"
