@@ -1,20 +1,11 @@
 #include "daemon/pruning/keep_rule.hpp"
 
+#include "core/overloaded.hpp"
+
 #include <algorithm>
 #include <numeric>
 
 namespace zferry::pruning {
-namespace {
-
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-}  // namespace
-
 Result<KeepRule> KeepRule::make(const KeepRuleConfig& config) {
     return std::visit(
         Overloaded{

@@ -1,18 +1,10 @@
 #include "daemon/snapshotting/schedule.hpp"
 
+#include "core/overloaded.hpp"
+
 #include <algorithm>
 
 namespace zferry::snapshotting {
-namespace {
-
-template <class... F>
-struct Overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-}  // namespace
 
 std::optional<std::chrono::sys_seconds> next_fire_time(const Schedule& schedule, const ScheduleState& state,
                                                        std::chrono::sys_seconds now) {
