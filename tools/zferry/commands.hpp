@@ -14,5 +14,7 @@ struct ExitCode {
 void register_version(CLI::App& app, ExitCode& rc);
 // `zferry test decoderesumetoken ...` and, later, other `test` helpers.
 void register_test(CLI::App& app, ExitCode& rc);
+// `zferry zfs-abstraction list|release-all|release-stale` and the alias `zferry holds list`.
+void register_zfs_abstraction(CLI::App& app, ExitCode& rc);
 
 }  // namespace zferry::cli

@@ -7,6 +7,7 @@ int main(int argc, char** argv) {
     zferry::cli::ExitCode rc;
     zferry::cli::register_version(app, rc);
     zferry::cli::register_test(app, rc);
+    zferry::cli::register_zfs_abstraction(app, rc);
     CLI11_PARSE(app, argc, argv);
     return rc.value;
 }
