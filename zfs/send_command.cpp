@@ -7,7 +7,7 @@ std::vector<std::string> common_send_args(const SendPolicy& p, const SendSpec& s
     if (!s.resume_token.empty()) return {"-t", s.resume_token};
     auto args = send_policy_flags(p);
     if (!s.from.empty()) {
-        args.push_back("-i");
+        args.push_back(s.intermediates ? "-I" : "-i");
         args.push_back(s.filesystem + s.from);
     }
     args.push_back(s.filesystem + s.to);

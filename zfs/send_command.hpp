@@ -29,9 +29,12 @@ struct SendSpec {
     std::string from;          // "" (full send), "@snap" or "#bookmark"
     std::string to;            // "@snap"
     std::string resume_token;  // non-empty: `send -t TOKEN` and nothing else
+    // `send -I @from ...`: every snapshot between from and to in one compound stream (the
+    // planner's coalesced step). `from` must be a snapshot: zfs takes no bookmark with -I.
+    bool intermediates = false;
 };
 
-// `send [flags] [-i fs@from|fs#from] fs@to`, or `send -t TOKEN` (a token carries the flags
+// `send [flags] [-i fs@from|fs#from | -I fs@from] fs@to`, or `send -t TOKEN` (a token carries the flags
 // and the versions; OpenZFS refuses other arguments with it).
 std::vector<std::string> send_argv(const SendPolicy& p, const SendSpec& s);
 // The dry run used for size estimates: `send -n -v -P <same args>`.

@@ -145,6 +145,9 @@ Result<void> check_send_capabilities(const Capabilities& caps, const SendPolicy&
         if (!caps.resumable_send) return missing_capability(what + " resuming with -t", "resumable_send");
         return {};
     }
+    if (spec.intermediates && (spec.from.empty() || spec.from[0] != '@'))
+        return Error(Errc::invalid_argument,
+                     what + " with intermediate snapshots (-I) needs a snapshot to start from, not '" + spec.from + "'");
     if (!spec.from.empty() && spec.from[0] == '#' && !caps.bookmarks)
         return missing_capability(what + " from bookmark " + spec.filesystem + spec.from, "bookmarks");
     if ((policy.encrypted || policy.raw) && !caps.raw_send)

@@ -205,4 +205,38 @@ asio::awaitable<Result<std::vector<AbstractionAction>>> release_abstractions(
     co_return actions;
 }
 
+std::vector<V1CursorMigration> plan_v1_cursor_migration(const std::vector<ListedAbstraction>& listed,
+                                                        const JobId& job) {
+    std::map<std::string, std::vector<const ListedAbstraction*>> v1, v2;
+    for (const auto& a : listed) {
+        if (a.abstraction.type == AbstractionType::replication_cursor_bookmark_v1)
+            v1[a.filesystem].push_back(&a);
+        if (a.abstraction.type == AbstractionType::replication_cursor_bookmark_v2 && a.job == job)
+            v2[a.filesystem].push_back(&a);
+    }
+    std::vector<V1CursorMigration> out;
+    for (const auto& [fs, olds] : v1) {
+        V1CursorMigration m{fs, olds.front()->full_path(), false, ""};
+        const auto& news = v2[fs];
+        const ListedAbstraction* newest = nullptr;
+        for (const auto* n : news)
+            if (!newest || n->abstraction.version.createtxg > newest->abstraction.version.createtxg)
+                newest = n;
+        if (olds.size() > 1) {
+            m.reason = "more than one v1 replication cursor candidate; inspect by hand";
+        } else if (!newest) {
+            m.reason = "no v2 replication cursor of job " + job.str() +
+                       " yet; replicate once with zferry, then migrate";
+        } else if (newest->abstraction.version.createtxg < olds.front()->abstraction.version.createtxg) {
+            m.reason = "the newest v2 cursor of job " + job.str() + " (" + newest->full_path() +
+                       ") is older than the v1 cursor; replicate once more, then migrate";
+        } else {
+            m.destroy = true;
+            m.reason = "v2 cursor " + newest->full_path() + " is at the same or a newer snapshot";
+        }
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
 }  // namespace zferry::replication

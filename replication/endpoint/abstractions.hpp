@@ -67,4 +67,20 @@ std::vector<ListedAbstraction> stale_of(const std::vector<ListedAbstraction>& li
 boost::asio::awaitable<Result<std::vector<AbstractionAction>>> release_abstractions(
     zfs::ZfsRunner& runner, const std::vector<ListedAbstraction>& what, bool dry_run);
 
+// `migrate replication-cursor:v1-v2`, per filesystem that has the legacy v1 cursor
+// (`#zrepl_replication_cursor`, which names no job): it may go once the owning job has a v2
+// cursor at the same or a newer createtxg, since that cursor then protects at least as much.
+// As zrepl, nothing is converted: the v1 cursor is destroyed or the filesystem is skipped
+// with the reason (no v2 cursor yet, an older one, or more than one v1 candidate).
+struct V1CursorMigration {
+    std::string filesystem;
+    std::string v1_cursor;  // full name
+    bool destroy = false;
+    std::string reason;
+    friend bool operator==(const V1CursorMigration&, const V1CursorMigration&) = default;
+};
+// `listed`: a listing of the owning job's filesystems (types v1 and v2 cursors).
+std::vector<V1CursorMigration> plan_v1_cursor_migration(const std::vector<ListedAbstraction>& listed,
+                                                        const JobId& job);
+
 }  // namespace zferry::replication

@@ -158,4 +158,30 @@ TEST_F(ZfsAbstractionCli, ReleaseAllOfOneJobLeavesOthersAlone) {
     EXPECT_EQ(sh("$Z get -Hp -o value userrefs p/a@s2").out, "2\n") << "the user's own hold stays";
 }
 
+TEST_F(ZfsAbstractionCli, MigrateDestroysTheV1CursorOnlyBehindAV2Cursor) {
+    // p/a: v2 cursors of push at s1 and s2, the v1 cursor at s1: it can go. p/b: a v1 cursor
+    // but no v2 cursor yet: skipped with the reason, exit 1.
+    ASSERT_EQ(sh("$Z bookmark p/b@x p/b#zrepl_replication_cursor").rc, 0);
+    auto dry = zferry("migrate replication-cursor:v1-v2 --job push --fs \"p<:ok\" --dry-run");
+    EXPECT_EQ(dry.rc, 1) << dry.err;
+    EXPECT_NE(
+        dry.out.find("would destroy p/a#zrepl_replication_cursor: v2 cursor p/a#zrepl_CURSOR_G_" + hex("s2")),
+        std::string::npos)
+        << dry.out;
+    EXPECT_NE(dry.out.find("skip p/b#zrepl_replication_cursor: no v2 replication cursor of job push yet"),
+              std::string::npos)
+        << dry.out;
+    auto v1 = [&] {
+        return full_paths(zferry("zfs-abstraction list --json --type replication-cursor-bookmark-v1").out);
+    };
+    EXPECT_EQ(v1().size(), 2u) << "a dry run changes nothing";
+    auto real = zferry("migrate replication-cursor:v1-v2 --job push --fs \"p<:ok\"");
+    EXPECT_EQ(real.rc, 1);
+    EXPECT_EQ(v1(), std::vector<std::string>{"replication-cursor-bookmark-v1 p/b#zrepl_replication_cursor"});
+    // Another job owns no v2 cursor here: nothing is destroyed for it.
+    auto other = zferry("migrate replication-cursor:v1-v2 --job sink --fs \"p<:ok\"");
+    EXPECT_EQ(other.rc, 1);
+    EXPECT_EQ(v1().size(), 1u);
+}
+
 }  // namespace

@@ -283,6 +283,31 @@ TEST_F(SendRecv, FullThenIncrementalFromSnapshotAndFromBookmark) {
     EXPECT_TRUE(no_children());
 }
 
+TEST_F(SendRecv, IntermediatesArriveInOneCompoundStream) {
+    source_with_snapshots(1 << 20);
+    RecvOptions o;
+    o.unmounted = true;
+    auto full = transfer(*src_, {}, SendSpec{"p/a", "", "@s1", ""}, *dst_, o, "q/a");
+    ASSERT_TRUE(full.received) << full.received.error().message();
+
+    // One `send -I @s1 p/a@s3` brings @s2 and @s3, each with the sender's GUID and data.
+    auto inc = transfer(*src_, {}, SendSpec{"p/a", "@s1", "@s3", "", true}, *dst_, o, "q/a");
+    ASSERT_TRUE(inc.sent) << inc.sent.error().message();
+    ASSERT_TRUE(inc.received) << inc.received.error().message();
+    for (const char* s : {"s2", "s3"})
+        EXPECT_EQ(dst_get(std::string("q/a@") + s, "guid"), src_get(std::string("p/a@") + s, "guid")) << s;
+    EXPECT_TRUE(dst_read("q/a@s2") == data(2));
+    EXPECT_TRUE(dst_read("q/a@s3") == data(3));
+
+    // -I from a bookmark is refused before anything runs.
+    auto bm = run(start_send(*src_, {}, SendSpec{"p/a", "#b2", "@s3", "", true}));
+    ASSERT_FALSE(bm.has_value());
+    EXPECT_EQ(bm.error().code(), Errc::invalid_argument);
+    EXPECT_NE(bm.error().message().find("needs a snapshot to start from"), std::string::npos)
+        << bm.error().message();
+    EXPECT_TRUE(no_children());
+}
+
 TEST_F(SendRecv, SendFlagsAndRecvOptionsReachZfs) {
     source_with_snapshots(1000);
     sh("zs set user:x=1 p/a && zs snapshot p/a@s4");

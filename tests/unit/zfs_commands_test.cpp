@@ -34,6 +34,8 @@ TEST(SendArgv, MapsPolicyAndVersions) {
         {all, {"pool/a", "@s1", "@s2", ""}, "send -w -p -b -L -c -e -S -i pool/a@s1 pool/a@s2"},
         {raw_only, {"pool/a", "", "@s2", ""}, "send -w pool/a@s2"},
         {all, {"pool/a", "@s1", "@s2", "1-abc-10-00"}, "send -t 1-abc-10-00"},
+        {{}, {"pool/a", "@s1", "@s4", "", true}, "send -I pool/a@s1 pool/a@s4"},
+        {all, {"pool/a", "@s1", "@s4", "1-abc-10-00", true}, "send -t 1-abc-10-00"},
     };
     for (const auto& c : cases)
         EXPECT_EQ(join(send_argv(c.policy, c.spec)), c.want) << "for " << c.spec.filesystem << c.spec.to;

@@ -16,5 +16,7 @@ void register_version(CLI::App& app, ExitCode& rc);
 void register_test(CLI::App& app, ExitCode& rc);
 // `zferry zfs-abstraction list|release-all|release-stale` and the alias `zferry holds list`.
 void register_zfs_abstraction(CLI::App& app, ExitCode& rc);
+// `zferry migrate replication-cursor:v1-v2`.
+void register_migrate(CLI::App& app, ExitCode& rc);
 
 }  // namespace zferry::cli
