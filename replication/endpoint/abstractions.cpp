@@ -161,6 +161,33 @@ asio::awaitable<Result<AbstractionListing>> list_abstractions(zfs::ZfsRunner& ru
     co_return out;
 }
 
+asio::awaitable<Result<std::vector<Abstraction>>> list_abstractions_of(zfs::ZfsRunner& runner,
+                                                                       const std::string& filesystem,
+                                                                       const JobId& job) {
+    auto vs = co_await zfs::list_versions(runner, filesystem);
+    if (!vs) co_return vs.error();
+    std::vector<Abstraction> out;
+    std::vector<std::string> ignored;
+    std::vector<zfs::FilesystemVersion> held;
+    for (const auto& v : *vs) {
+        if (v.type == zfs::VersionType::bookmark) {
+            if (auto a = classify_bookmark(v, ignored); a && a->job == job) out.push_back(a->abstraction);
+        } else if (v.userrefs.value_or(0) > 0) {
+            held.push_back(v);
+        }
+    }
+    if (!held.empty()) {
+        std::vector<std::string> names;
+        for (const auto& v : held) names.push_back(v.full_name());
+        auto holds = co_await zfs::list_holds(runner, names);
+        if (!holds) co_return holds.error();
+        for (std::size_t i = 0; i < held.size() && i < holds->size(); ++i)
+            for (const auto& tag : (*holds)[i].tags)
+                if (auto a = classify_hold(held[i], tag); a && a->job == job) out.push_back(a->abstraction);
+    }
+    co_return out;
+}
+
 std::vector<ListedAbstraction> stale_of(const std::vector<ListedAbstraction>& listed) {
     std::map<std::pair<std::string, std::string>, std::vector<const ListedAbstraction*>> groups;
     for (const auto& a : listed)

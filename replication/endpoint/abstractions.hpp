@@ -59,6 +59,12 @@ struct AbstractionListing {
 boost::asio::awaitable<Result<AbstractionListing>> list_abstractions(zfs::ZfsRunner& runner,
                                                                      const AbstractionQuery& query);
 
+// The abstractions of one job on one filesystem, as the guarantees take them: one version
+// listing of the filesystem and one `zfs holds` for its held snapshots.
+boost::asio::awaitable<Result<std::vector<Abstraction>>> list_abstractions_of(zfs::ZfsRunner& runner,
+                                                                              const std::string& filesystem,
+                                                                              const JobId& job);
+
 // Of a listing, what release-stale releases: per filesystem and job, stale_abstractions().
 std::vector<ListedAbstraction> stale_of(const std::vector<ListedAbstraction>& listed);
 

@@ -1,0 +1,64 @@
+// The two sides of a replication, as the planner and driver see them (zrepl's Endpoint,
+// Sender and Receiver, reference §3.2): listings, the send of one step, its confirmation, the
+// replication cursor. Either side is local (on a ZfsRunner of this host) or remote (the
+// control channel and dataconn, later); the semantics are the same. Filesystem names are the
+// sender's names on both sides (a receiver hides its root_fs prefix).
+#pragma once
+
+#include "core/error.hpp"
+#include "replication/logic/guarantees.hpp"
+#include "zfs/filesystem_version.hpp"
+#include "zfs/send_recv.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zferry::replication {
+
+struct FilesystemInfo {
+    std::string path;
+    bool is_placeholder = false;
+    std::string resume_token;  // receivers only: the partial receive's token
+    friend bool operator==(const FilesystemInfo&, const FilesystemInfo&) = default;
+};
+
+// One step (zrepl's SendReq): from (absent: full) .. to, or a resume token.
+struct StepRequest {
+    std::string filesystem;
+    std::optional<zfs::FilesystemVersion> from;
+    zfs::FilesystemVersion to;  // a snapshot
+    std::string resume_token;   // may be used; the reply says whether it was
+    Protection protection;
+    bool intermediates = false;  // a coalesced step: `send -I`
+};
+
+struct SendReply {
+    bool used_resume_token = false;
+    zfs::SendStream stream;  // read it to the end, then finish() it
+};
+
+class Endpoint {
+public:
+    virtual ~Endpoint() = default;
+    virtual boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() = 0;
+    virtual boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(
+        std::string fs) = 0;
+};
+
+class Sender : public Endpoint {
+public:
+    // Validates the request against the live dataset, applies the step's guarantee (holds or
+    // tentative cursors), starts `zfs send`, and cleans up what earlier steps left.
+    virtual boost::asio::awaitable<Result<SendReply>> send(StepRequest req) = 0;
+    // The receiver has the step: the cursor moves to `to`, the step's abstractions go.
+    // Idempotent: a repeated confirmation changes nothing.
+    virtual boost::asio::awaitable<Result<void>> send_completed(StepRequest req) = 0;
+    // The GUID the job's newest cursor v2 bookmarks; nullopt: none.
+    virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(
+        std::string fs) = 0;
+};
+
+}  // namespace zferry::replication

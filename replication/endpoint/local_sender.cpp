@@ -1,0 +1,161 @@
+#include "replication/endpoint/local_sender.hpp"
+
+#include "core/overloaded.hpp"
+#include "replication/endpoint/abstractions.hpp"
+#include "zfs/bookmark_ops.hpp"
+#include "zfs/hold_ops.hpp"
+#include "zfs/listing_ops.hpp"
+#include "zfs/properties.hpp"
+#include "zfs/property_ops.hpp"
+
+namespace zferry::replication {
+
+namespace asio = boost::asio;
+
+namespace {
+std::vector<std::string> placeholder_prop() { return {std::string(zfs::kPlaceholderProperty)}; }
+
+zfs::SendRequest to_send_request(const StepRequest& r, const zfs::SendPolicy& policy) {
+    zfs::SendRequest s;
+    s.filesystem = r.filesystem;
+    if (r.from) s.from = zfs::SendVersion{r.from->relative_name(), r.from->guid};
+    s.to = zfs::SendVersion{r.to.relative_name(), r.to.guid};
+    s.resume_token = r.resume_token;
+    s.policy = policy;
+    return s;
+}
+}  // namespace
+
+LocalSender::LocalSender(zfs::ZfsRunner& runner, SenderConfig config, Logger log)
+    : runner_(runner),
+      config_(std::move(config)),
+      log_(log.with("job", config_.job.str()).with("endpoint", "sender")) {}
+
+Result<void> LocalSender::check_access(const std::string& fs) const {
+    auto passes = config_.filesystems.passes(fs);
+    if (!passes) return Error(passes.error()).wrap("sender");
+    if (!*passes)
+        return Error(Errc::invalid_argument, "endpoint does not allow access to filesystem " + fs + " (job " +
+                                                 config_.job.str() + ")");
+    return {};
+}
+
+asio::awaitable<Result<std::vector<FilesystemInfo>>> LocalSender::list_filesystems() {
+    auto all = co_await zfs::list_filesystems(runner_, "", placeholder_prop());
+    if (!all) co_return all.error();
+    std::vector<FilesystemInfo> out;
+    for (const auto& e : *all) {
+        auto passes = config_.filesystems.passes(e.name);
+        if (!passes || !*passes) continue;
+        FilesystemInfo info{e.name, false, ""};
+        if (!e.values.empty() && zfs::is_placeholder_value(e.values[0], e.name)) {
+            auto state = co_await zfs::get_placeholder_state(runner_, e.name);
+            if (!state) co_return state.error();
+            info.is_placeholder = state->is_placeholder;
+        }
+        out.push_back(std::move(info));
+    }
+    co_return out;
+}
+
+asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> LocalSender::list_versions(std::string fs) {
+    if (auto a = check_access(fs); !a) co_return a.error();
+    co_return co_await zfs::list_versions(runner_, std::move(fs));
+}
+
+asio::awaitable<Result<void>> LocalSender::execute(const std::vector<AbstractionAction>& actions,
+                                                   const StepRequest& req) {
+    for (const auto& action : actions) {
+        Result<void> r;
+        if (const auto* h = std::get_if<Hold>(&action)) {
+            for (const auto& snap : h->snapshots) {
+                r = co_await zfs::hold(runner_, snap, h->tag);
+                if (!r) break;
+            }
+        } else if (const auto* rel = std::get_if<Release>(&action)) {
+            r = co_await zfs::release(runner_, rel->tag, rel->snapshots);
+        } else if (const auto* b = std::get_if<CreateBookmark>(&action)) {
+            // The source is the step's from or to, whose GUID the request carries.
+            const zfs::FilesystemVersion* src = nullptr;
+            if (req.to.full_name() == b->snapshot) src = &req.to;
+            if (req.from && req.from->full_name() == b->snapshot) src = &*req.from;
+            if (!src) {
+                r = Error(Errc::internal, "bookmark source " + b->snapshot + " is not part of the step");
+            } else {
+                auto made = co_await zfs::create_bookmark(runner_, *src,
+                                                          b->bookmark.substr(b->bookmark.find('#') + 1));
+                if (!made) r = made.error();
+            }
+        } else if (const auto* d = std::get_if<DestroyBookmarks>(&action)) {
+            for (const auto& bm : d->bookmarks) {
+                r = co_await zfs::destroy_bookmark(runner_, bm);
+                if (!r) break;
+            }
+        }
+        if (!r) co_return r;
+    }
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
+    if (auto a = check_access(req.filesystem); !a) co_return a.error();
+    auto validated = co_await zfs::validate_send_request(runner_, to_send_request(req, config_.policy));
+    if (!validated) co_return validated.error();
+    const auto kind = req.protection.for_step(req.from.has_value());
+    const Logger l = log_.with("filesystem", req.filesystem);
+    // A resumed step already holds what its first attempt created; creating it again is
+    // idempotent (hold and bookmark succeed when present).
+    auto pre = sender_pre_send(kind, config_.job, req.from, req.to);
+    if (!pre) co_return pre.error();
+    if (auto r = co_await execute(*pre, req); !r) {
+        auto e = r.error();
+        co_return e.wrap("applying " + std::string(to_string(kind)) + " before sending " +
+                         req.to.full_name());
+    }
+    auto spec = validated->spec();
+    spec.intermediates = req.intermediates && validated->resume_token.empty();
+    auto stream = co_await zfs::start_send(runner_, validated->policy, spec);
+    if (!stream) co_return stream.error();
+    // Stale cleanup failing does not fail the step: the stream is running, and the next step
+    // cleans up again; it is logged.
+    if (auto existing = co_await list_abstractions_of(runner_, req.filesystem, config_.job); !existing) {
+        l.warn("listing abstractions for cleanup: {}", existing.error().message());
+    } else if (auto stale = sender_stale_after_send(kind, config_.job, req.from, req.to, *existing); !stale) {
+        l.error("{}", stale.error().message());
+    } else if (auto r = co_await execute(*stale, req); !r) {
+        l.warn("releasing stale abstractions: {}", r.error().message());
+    }
+    co_return SendReply{!validated->resume_token.empty(), std::move(*stream)};
+}
+
+asio::awaitable<Result<void>> LocalSender::send_completed(StepRequest req) {
+    if (auto a = check_access(req.filesystem); !a) co_return a.error();
+    const auto kind = req.protection.for_step(req.from.has_value());
+    auto existing = co_await list_abstractions_of(runner_, req.filesystem, config_.job);
+    if (!existing) co_return existing.error();
+    auto actions = sender_send_completed(kind, config_.job, req.to, *existing);
+    if (!actions) co_return actions.error();
+    if (auto r = co_await execute(*actions, req); !r) {
+        auto e = r.error();
+        co_return e.wrap("cannot move replication cursor, keeping hold on " + req.to.full_name() +
+                         " until successful");
+    }
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::replication_cursor(std::string fs) {
+    if (auto a = check_access(fs); !a) co_return a.error();
+    auto existing = co_await list_abstractions_of(runner_, fs, config_.job);
+    if (!existing) co_return existing.error();
+    std::optional<std::uint64_t> guid;
+    std::uint64_t txg = 0;
+    for (const auto& a : *existing)
+        if (a.type == AbstractionType::replication_cursor_bookmark_v2 &&
+            (!guid || a.version.createtxg > txg)) {
+            guid = a.version.guid;
+            txg = a.version.createtxg;
+        }
+    co_return guid;
+}
+
+}  // namespace zferry::replication

@@ -1,0 +1,43 @@
+// The sending side on this host's pools: every request checked against the job's filesystem
+// filter (a client never lists, sends or confirms anything outside it), sends validated by
+// zfs/ against the live dataset (names, GUIDs, a resume token that must name the requested
+// dataset and versions), and the replication guarantees applied with zrepl's names.
+#pragma once
+
+#include "core/log.hpp"
+#include "replication/endpoint/endpoint.hpp"
+#include "replication/logic/filesystem_filter.hpp"
+#include "replication/logic/job_id.hpp"
+#include "zfs/zfs_runner.hpp"
+
+namespace zferry::replication {
+
+struct SenderConfig {
+    JobId job;
+    FilesystemFilter filesystems;
+    zfs::SendPolicy policy;
+};
+
+class LocalSender final : public Sender {
+public:
+    LocalSender(zfs::ZfsRunner& runner, SenderConfig config, Logger log);
+
+    boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() override;
+    boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(
+        std::string fs) override;
+    boost::asio::awaitable<Result<SendReply>> send(StepRequest req) override;
+    boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
+    boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
+
+private:
+    // Errc::invalid_argument (permanent) naming the filesystem when the filter excludes it.
+    Result<void> check_access(const std::string& fs) const;
+    boost::asio::awaitable<Result<void>> execute(const std::vector<AbstractionAction>& actions,
+                                                 const StepRequest& req);
+
+    zfs::ZfsRunner& runner_;
+    SenderConfig config_;
+    Logger log_;
+};
+
+}  // namespace zferry::replication
