@@ -211,13 +211,21 @@ asio::awaitable<void> Snapshotter::run(std::function<void(const SnapshotterRepor
     const auto seconds_now = [&] { return std::chrono::floor<std::chrono::seconds>(clock_()); };
     co_await sync_up(seconds_now());
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    // The instant the last look said to fire at. Cron's next activation is strictly after
+    // now, so asking again once the clock has reached it (same second) names the one after:
+    // the activation slept toward is due when the clock passed it, and asking alone would
+    // skip every one of them.
+    std::optional<std::chrono::sys_seconds> pending;
     for (;;) {
         const auto now = clock_();
-        const auto next =
+        auto next =
             next_fire_time(config_.schedule, schedule_state_, std::chrono::floor<std::chrono::seconds>(now));
+        if (pending && *pending <= now) next = pending;
+        pending = next;
         report_.next_run = next;
         report_.state = SnapshotterState::waiting;
         if (next && *next <= now) {
+            pending.reset();
             schedule_state_.last_invocation = std::chrono::floor<std::chrono::seconds>(now);
             co_await snapshot_round(now);
             if (on_round) on_round(report_);

@@ -199,5 +199,41 @@ TEST_F(SnapshotterTest, PeriodicSyncUpAndAClockJumpGiveOneSnapshotEach) {
     EXPECT_EQ(snapshots("p/a").size(), 3u);  // zrepl_old + two rounds
 }
 
+TEST_F(SnapshotterTest, CronFiresAtEachActivationTheClockReaches) {
+    // Every 10 s. The driver sleeps toward an activation and, woken at that very second, must
+    // take it: asking the schedule again would name the next one (strictly after now).
+    auto c = config();
+    c.schedule = CronSchedule{*CronSpec::parse("*/10 * * * * *"), TimeZone::utc()};
+    Snapshotter s(*runner_, std::move(c), clock_, Logger());
+    int rounds = 0;
+    bool finished = false;
+    boost::asio::cancellation_signal stop;
+    fake_now_ = at_unix(1715721381);  // 21:16:21, the next activation is :30
+    boost::asio::co_spawn(
+        ctx_, s.run([&](const SnapshotterReport&) { ++rounds; }),
+        boost::asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr) { finished = true; }));
+    auto run_until = [&](auto pred) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (!pred() && std::chrono::steady_clock::now() < until)
+            ctx_.run_one_for(std::chrono::milliseconds(50));
+        return pred();
+    };
+    ASSERT_TRUE(run_until([&] { return s.report().next_run.has_value(); }));
+    EXPECT_EQ(s.report().next_run->time_since_epoch().count(), 1715721390);
+    for (int i = 1; i <= 3; ++i) {
+        fake_now_ = at_unix(1715721380 + 10 * i);  // exactly at :30, :40, :50
+        ASSERT_TRUE(run_until([&] { return rounds == i && s.report().state == SnapshotterState::waiting; }))
+            << "activation " << i << " was skipped";
+        EXPECT_EQ(s.report().filesystems.at(0).snapshot,
+                  "zrepl_20240514_2116" + std::to_string(20 + 10 * i) + "_000");
+    }
+    // Between activations nothing fires.
+    fake_now_ = at_unix(1715721415);
+    for (int i = 0; i < 50; ++i) ctx_.run_one_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(rounds, 3);
+    stop.emit(boost::asio::cancellation_type::all);
+    ASSERT_TRUE(run_until([&] { return finished; }));
+}
+
 }  // namespace
 }  // namespace zferry::snapshotting
