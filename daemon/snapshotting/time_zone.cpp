@@ -23,14 +23,14 @@ LocalInfo TimeZone::lookup(std::int64_t t) const {
     if (transitions_.empty() || t < transitions_.front()) {
         if (transitions_.empty() && rule_) {
             auto r = rule_->lookup(t);
-            return {r.utc_offset, r.is_dst, r.abbreviation};
+            return {r.utc_offset, r.is_dst, std::string(r.abbreviation)};
         }
         const auto& ty = types_.front();
-        return {ty.utc_offset, ty.is_dst, ty.abbreviation};
+        return {ty.utc_offset, ty.is_dst, std::string(ty.abbreviation)};
     }
     if (t >= transitions_.back() && rule_) {
         auto r = rule_->lookup(t);
-        return {r.utc_offset, r.is_dst, r.abbreviation};
+        return {r.utc_offset, r.is_dst, std::string(r.abbreviation)};
     }
     auto it = std::upper_bound(transitions_.begin(), transitions_.end(), t);
     const auto idx = static_cast<std::size_t>(it - transitions_.begin()) - 1;

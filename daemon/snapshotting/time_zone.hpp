@@ -22,7 +22,9 @@ struct LocalTimeType {
 struct LocalInfo {
     std::int32_t utc_offset = 0;
     bool is_dst = false;
-    std::string_view abbreviation;
+    // Owned (short: no allocation): a view into the zone would dangle when the zone is a
+    // temporary, as it did in a test under ASan.
+    std::string abbreviation;
 };
 
 class TimeZone {

@@ -219,7 +219,8 @@ TEST(SnapTimeZone, RealZoneinfoOffsets) {
         {"Asia/Kolkata", "2030-07-01T00:00:00Z", 19800, "IST"},
     };
     for (const auto& c : cases) {
-        const auto info = zone(c.zone).lookup(unix_of(c.at));
+        const auto tz = zone(c.zone);  // lookup's abbreviation views into the zone: keep it alive
+        const auto info = tz.lookup(unix_of(c.at));
         EXPECT_EQ(info.utc_offset, c.offset) << c.zone << " at " << c.at;
         EXPECT_EQ(info.abbreviation, c.abbr) << c.zone << " at " << c.at;
     }
