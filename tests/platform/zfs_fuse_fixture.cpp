@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <thread>
 
 namespace zferry::platform {
 namespace {
@@ -197,7 +198,7 @@ void ZfsFuse::TearDown() {
     if (!runner_) return;
     for (auto it = created_.rbegin(); it != created_.rend(); ++it) {
         zfs({"umount", *it});  // a mounted fs refuses destroy (busy) on zfs-fuse
-        auto r = zfs({"destroy", "-r", *it});
+        auto r = zfs_when_unmounted({"destroy", "-r", *it});
         EXPECT_TRUE(r.ok() || zfs::is_dataset_not_found(r.err, *it)) << r.describe();
     }
     runner_.reset();
@@ -206,6 +207,17 @@ void ZfsFuse::TearDown() {
 }
 
 Out ZfsFuse::zfs(std::vector<std::string> args) { return to_out(args, await(runner_->run(args))); }
+
+Out ZfsFuse::zfs_when_unmounted(std::vector<std::string> args) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        auto r = zfs(args);
+        if (r.ok() || r.err.find("dataset is busy") == std::string::npos ||
+            std::chrono::steady_clock::now() >= until)
+            return r;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+}
 
 std::string ZfsFuse::ok(std::vector<std::string> args) {
     auto r = zfs(std::move(args));
@@ -253,7 +265,8 @@ std::map<std::string, std::string> ZfsFuse::read_snapshot(const std::string& sna
     EXPECT_TRUE(is_mounted(mnt)) << clone;
     for (const auto& e : fs::directory_iterator(mnt)) files[e.path().filename().string()] = slurp(e.path());
     ok({"umount", clone});
-    ok({"destroy", clone});
+    r = zfs_when_unmounted({"destroy", clone});
+    EXPECT_TRUE(r.ok()) << r.describe();
     return files;
 }
 

@@ -83,6 +83,9 @@ protected:
     Out zfs(std::vector<std::string> args);
     // `zfs ARGS` that must succeed; returns stdout.
     std::string ok(std::vector<std::string> args);
+    // `zfs ARGS` (a destroy or rename) retried for up to 10 s while zfs says "dataset is busy":
+    // zfs-fuse unmounts asynchronously, so a dataset just unmounted may still be busy.
+    Out zfs_when_unmounted(std::vector<std::string> args);
 
     // Filesystem names of this test on the source and the target pool.
     std::string src_fs(const std::string& leaf) const { return env_.src + "/" + name_ + "_" + leaf; }

@@ -304,6 +304,27 @@ TEST_F(ZfsFuse, ReceiveIntoATargetAnotherReceiveHoldsIsBusyAndRetriedOnceItIsFre
     EXPECT_EQ(read_snapshot(dst + "@s2"), at_s2);
 }
 
+TEST_F(ZfsFuse, IntermediatesArriveInOneCompoundStream) {
+    std::string src = create(src_fs("inter"));
+    std::string dst = dst_fs("inter");
+    owns(dst);
+    std::map<std::string, std::string> files;
+    for (int i = 1; i <= 4; ++i) {
+        files["f" + std::to_string(i)] = incompressible(64 << 10, 50 + i);
+        snapshot_with(src, "s" + std::to_string(i), files);
+    }
+    replicate(full(src, "s1"), dst);
+    // The planner's coalesced step: one `send -I @s1 ...@s4` brings s2, s3 and s4.
+    SendSpec coalesced = incremental(src, "s1", "s4");
+    coalesced.intermediates = true;
+    replicate(coalesced, dst);
+    auto dv = versions(dst);
+    auto sv = versions(src);
+    ASSERT_EQ(names(dv), (std::vector<std::string>{"s1", "s2", "s3", "s4"}));
+    for (std::size_t i = 0; i < dv.size(); ++i) EXPECT_EQ(dv[i].guid, sv[i].guid) << dv[i].name;
+    EXPECT_EQ(read_snapshot(dst + "@s4"), files);
+}
+
 TEST_F(ZfsFuse, ForceReceiveRollsBackChangesOnTheTarget) {
     std::string src = create(src_fs("force"));
     std::string dst = dst_fs("force");
