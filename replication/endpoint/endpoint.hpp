@@ -61,4 +61,31 @@ public:
         std::string fs) = 0;
 };
 
+// zrepl's ReceiveReq: the step's target snapshot, whether a stale partial receive must be
+// discarded first (the sender did not use the resume token), and the guarantee.
+struct ReceiveRequest {
+    std::string filesystem;  // the sender's name
+    zfs::FilesystemVersion to;
+    bool clear_resume_token = false;
+    Protection protection;
+    bool incremental = false;  // the step has a `from` (selects protection.incremental)
+};
+
+// A receive in progress: write the stream into `stream` (its fd), then finish_receive.
+struct ReceiveSession {
+    ReceiveRequest request;
+    std::string target;  // the receiver's own name of the filesystem
+    zfs::RecvStream stream;
+};
+
+class Receiver : public Endpoint {
+public:
+    // Maps the name, creates missing parents as placeholders, discards a stale partial
+    // receive if asked, and starts `zfs recv`.
+    virtual boost::asio::awaitable<Result<ReceiveSession>> receive(ReceiveRequest req) = 0;
+    // After the whole stream was written: waits for `zfs recv`, checks that the received
+    // snapshot has the requested GUID, and applies the guarantee (last-received hold).
+    virtual boost::asio::awaitable<Result<void>> finish_receive(ReceiveSession& session) = 0;
+};
+
 }  // namespace zferry::replication
