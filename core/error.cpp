@@ -87,7 +87,13 @@ bool is_temporary(const error_code& ec) noexcept {
             case EHOSTDOWN:
             case EHOSTUNREACH:
             case ENOTCONN:
-            case EAGAIN: return true;
+            case EAGAIN:
+            // Resource pressure (descriptors, memory): it passes when load drops, so a retry
+            // later can succeed without anyone changing anything.
+            case EMFILE:
+            case ENFILE:
+            case ENOMEM:
+            case ENOBUFS: return true;
             default: return false;
         }
     }

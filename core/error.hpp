@@ -58,8 +58,9 @@ inline boost::system::error_condition make_error_condition(Condition c) noexcept
 }
 
 // True when retrying can help: timeouts, resets, refused or unreachable peers, EOF where more
-// was expected, and every code another category maps to Condition::temporary (a dataset that
-// zfs still holds for a receive it is tearing down). Everything else (protocol errors, version
+// was expected, resource pressure (EMFILE, ENFILE, ENOMEM, ENOBUFS: it passes when the load
+// does), and every code another category maps to Condition::temporary (a dataset that zfs
+// still holds for a receive it is tearing down). Everything else (protocol errors, version
 // mismatch, a remote refusal, bad arguments) is permanent.
 bool is_temporary(const error_code& ec) noexcept;
 

@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/text.hpp"
+
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -157,16 +159,15 @@ void Logger::write(LogLevel level, std::string_view message) const {
             line += '"';
         }
     } else {
-        line.assign(message);
+        // Messages and values carry peer-chosen text (endpoint names, zfs output): escaped,
+        // none of it can start a line of its own or pass for another field.
+        line = escape_controls(message);
         if (!fields().empty()) line += "   ";
         for (const auto& [k, v] : fields()) {
             line += ' ';
             line += k;
             line += '=';
-            bool quote = v.empty() || v.find_first_of(" \t\"=") != std::string::npos;
-            if (quote) line += '"';
-            line += v;
-            if (quote) line += '"';
+            line += quote_log_value(v);
         }
     }
     logger->log(to_spd(level), "{}", line);

@@ -86,6 +86,13 @@ Result<void> entity_namecheck(std::string_view name, EntityType type) {
         if (auto r = component_namecheck(version); !r)
             return Error(Errc::invalid_argument, what + ": " + r.error().context());
     }
+    // Every dataset operand on a zfs command line starts with the pool component, so one
+    // starting with '-' would be read as an option. OpenZFS refuses such pools anyway
+    // (pool_namecheck: a pool name begins with a letter); later components may start with
+    // '-', as OpenZFS allows.
+    if (dataset.starts_with('-'))
+        return Error(Errc::invalid_argument,
+                     what + ": the pool name must not start with '-' (it would be read as an option)");
     std::size_t pos = 0;
     while (true) {
         auto slash = dataset.find('/', pos);

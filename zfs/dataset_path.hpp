@@ -20,7 +20,8 @@ Result<void> component_namecheck(std::string_view component);
 
 // A full entity name of the given type: "pool/a/b" (filesystem, volume), "pool/a@snap"
 // (snapshot), "pool/a#bm" (bookmark). '@' only for snapshots and '#' only for bookmarks,
-// both required there, once, in the last component; '%' forbidden; max 255 bytes.
+// both required there, once, in the last component; '%' forbidden; max 255 bytes; the pool
+// (first) component must not start with '-', so no name can pass for a zfs option.
 Result<void> entity_namecheck(std::string_view name, EntityType type);
 
 // ZFS property names (user properties included): 1..256 chars of [0-9a-zA-Z-_.:], not

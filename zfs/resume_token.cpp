@@ -1,5 +1,7 @@
 #include "zfs/resume_token.hpp"
 
+#include "zfs/dataset_path.hpp"
+
 #include <zlib.h>
 
 #include <array>
@@ -169,6 +171,10 @@ Result<ResumeToken> parse_nvlist(std::span<const std::uint8_t> nv) {
         return corrupt(std::to_string(nv.size() - off) + " bytes follow the terminating nvpair");
     if (!have_toguid) return corrupt("key 'toguid' is missing");
     if (!have_toname) return corrupt("key 'toname' is missing");
+    // The sender compares toname's dataset with the request's; a name zfs could never have
+    // written (two '@', a '#', bytes outside the allowed set) is not a token from zfs.
+    if (auto c = entity_namecheck(t.toname, EntityType::snapshot); !c)
+        return corrupt("key 'toname' is not a snapshot name: " + c.error().context());
     return t;
 }
 
@@ -203,13 +209,15 @@ struct Writer {
 
 }  // namespace
 
+// Split at the last '@', as libzfs does: decode refuses a toname with two, but a token
+// built in memory need not have been decoded.
 std::string ResumeToken::to_filesystem() const {
-    auto at = toname.find('@');
+    auto at = toname.rfind('@');
     return at == std::string::npos ? std::string() : toname.substr(0, at);
 }
 
 std::string ResumeToken::to_snapshot() const {
-    auto at = toname.find('@');
+    auto at = toname.rfind('@');
     return at == std::string::npos ? std::string() : toname.substr(at + 1);
 }
 

@@ -67,10 +67,15 @@ std::string ZfsOutput::describe() const {
 
 struct ZfsRunner::State {
     State(asio::any_io_executor e, ZfsRunnerOptions o)
-        : ex(e), opts(std::move(o)), limiter(e, opts.max_concurrent), probe_lock(e, 1) {}
+        : ex(e),
+          opts(std::move(o)),
+          limiter(e, opts.max_concurrent),
+          streaming_limiter(e, opts.max_streaming),
+          probe_lock(e, 1) {}
     asio::any_io_executor ex;
     ZfsRunnerOptions opts;
-    ProcessLimiter limiter;
+    ProcessLimiter limiter;            // run()
+    ProcessLimiter streaming_limiter;  // start()
     std::size_t invocations = 0;
     std::optional<Capabilities> caps;
     // Held by the one caller that probes; the others wait for it and then read `caps`.
@@ -114,7 +119,7 @@ asio::awaitable<Result<ZfsOutput>> ZfsRunner::run(std::vector<std::string> args)
 asio::awaitable<Result<ZfsProcess>> ZfsRunner::start(std::vector<std::string> args, int stdin_fd,
                                                      int stdout_fd) {
     auto s = state_;
-    auto permit = co_await s->limiter.acquire();
+    auto permit = co_await s->streaming_limiter.acquire();
     if (!permit) co_return permit.error();
     ++s->invocations;
     auto started = std::chrono::steady_clock::now();

@@ -1,5 +1,6 @@
 // Runs the `zfs` command line: the one door from zferry to a pool. Every invocation goes
-// through the limiter (a cap on concurrent zfs processes), is logged at debug with its
+// through a limiter (a cap on concurrent zfs processes, one for short commands and one for
+// streaming children), is logged at debug with its
 // duration and exit status, and keeps at most a bounded head of stderr. Capabilities are probed
 // once per runner (= once per host) and cached; concurrent first callers share one probe.
 #pragma once
@@ -24,7 +25,13 @@ namespace zferry::zfs {
 struct ZfsRunnerOptions {
     std::string binary = "zfs";                            // tests point this at zfs-sim
     std::vector<std::pair<std::string, std::string>> env;  // extra environment (ZFS_SIM_STATE)
-    std::size_t max_concurrent = 8;                        // zfs processes at once
+    // Two limits, because the two kinds of zfs process live for very different times: short
+    // commands (run(): list, get, snapshot, hold, destroy, ...) take milliseconds, streaming
+    // children (start(): send and recv) live as long as a transfer, hours on a slow link.
+    // With one shared limit, slow transfers took every slot and snapshots and pruning waited
+    // behind them.
+    std::size_t max_concurrent = 8;  // short commands at once (run())
+    std::size_t max_streaming = 8;   // streaming children at once (start()); a local push takes two
     std::size_t max_stdout = std::size_t{512} << 20;       // captured output limit
     std::chrono::milliseconds kill_grace{2000};            // cancellation: TERM, then KILL
     Logger log;
@@ -41,7 +48,7 @@ struct ZfsOutput {
 };
 
 // A started zfs process whose stdin or stdout is a pipe end owned by the caller (send/recv).
-// The limiter slot is held until the object is destroyed.
+// The streaming limiter's slot is held until the object is destroyed.
 class ZfsProcess {
 public:
     ZfsProcess(ZfsProcess&&) noexcept = default;
@@ -76,7 +83,8 @@ public:
     // a non-zero exit is returned in ZfsOutput for the caller to classify.
     boost::asio::awaitable<Result<ZfsOutput>> run(std::vector<std::string> args);
 
-    // Starts `binary args...` with the given stdin/stdout (-1: /dev/null / captured).
+    // Starts `binary args...` with the given stdin/stdout (-1: /dev/null / captured). Takes a
+    // slot of max_streaming, never one of the short commands' max_concurrent.
     boost::asio::awaitable<Result<ZfsProcess>> start(std::vector<std::string> args, int stdin_fd,
                                                      int stdout_fd);
 

@@ -1,11 +1,13 @@
 // zfs/zfs_runner against zfs-sim: invocations, limits, logging, capability cache.
 #include "zfs/zfs_runner.hpp"
+#include "core/owned_task.hpp"
 #include "tests/integration/test_support.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -190,4 +192,84 @@ TEST_F(ZfsRunnerTest, StartedProcessUsesCallerPipesAndIsLogged) {
     auto n = ::read(p[0], buf, sizeof buf);
     ::close(p[0]);
     EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "p\n");
+}
+
+namespace {
+
+// Starts `zfs send p@s1` into a pipe nobody reads (with ZFS_SIM_STALL_SEND_AFTER=0 it stalls
+// at once), holding a streaming slot until `release` is set.
+asio::awaitable<Result<ZfsOutput>> stalled_send(ZfsRunner& r, int out_fd, bool& started,
+                                                const bool& release) {
+    std::vector<std::string> args;
+    args.push_back("send");
+    args.push_back("p@s1");
+    auto proc = co_await r.start(std::move(args), -1, out_fd);
+    ::close(out_fd);
+    if (!proc) co_return proc.error();
+    started = true;
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!release) {
+        t.expires_after(10ms);
+        co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    proc->signal(SIGTERM);
+    co_return co_await proc->wait();
+}
+
+asio::awaitable<void> stalled_send_into(ZfsRunner& r, int out_fd, bool& started, const bool& release,
+                                        Result<ZfsOutput>& out) {
+    out = co_await stalled_send(r, out_fd, started, release);
+}
+
+}  // namespace
+
+TEST_F(ZfsRunnerTest, StalledTransfersDoNotStarveShortCommands) {
+    // Every streaming slot is held by a send that makes no progress (a slow peer, a busy
+    // pool); `zfs list` must still run. With one shared limit it waited behind them forever.
+    opts_.max_concurrent = 2;
+    opts_.max_streaming = 2;
+    opts_.env.emplace_back("ZFS_SIM_STALL_SEND_AFTER", "0");
+    ZfsRunner r(ctx_.get_executor(), opts_);
+    ASSERT_TRUE(run(r, {"sim-create-pool", "p"}));
+    ASSERT_TRUE(run(r, {"snapshot", "p@s1"}));
+    int a[2], b[2];
+    ASSERT_EQ(::pipe2(a, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(b, O_CLOEXEC), 0);
+    bool started_a = false, started_b = false, release = false;
+    Result<ZfsOutput> send_a = zferry::Error(zferry::Errc::internal), send_b = send_a;
+    Result<ZfsOutput> listed = zferry::Error(zferry::Errc::internal, "zfs list did not finish within 20 s");
+    zferry::test::run(ctx_, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        zferry::OwnedTask ta(ex), tb(ex);
+        ta.start(stalled_send_into(r, a[1], started_a, release, send_a));
+        tb.start(stalled_send_into(r, b[1], started_b, release, send_b));
+        asio::steady_timer t(ex);
+        for (int i = 0; i < 2000 && !(started_a && started_b); ++i) {
+            t.expires_after(10ms);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (started_a && started_b) {
+            std::vector<std::string> args;
+            args.push_back("list");
+            args.push_back("-H");
+            args.push_back("-o");
+            args.push_back("name");
+            args.push_back("p");
+            t.expires_after(20s);
+            auto first =
+                co_await (r.run(std::move(args)) || t.async_wait(asio::as_tuple(asio::use_awaitable)));
+            if (first.index() == 0) listed = std::get<0>(std::move(first));
+        }
+        release = true;
+        co_await ta.join();
+        co_await tb.join();
+    }());
+    ::close(a[0]);
+    ::close(b[0]);
+    ASSERT_TRUE(started_a && started_b) << "the stalled sends did not start";
+    ASSERT_TRUE(listed) << listed.error().message();
+    EXPECT_TRUE(listed->ok()) << listed->describe();
+    EXPECT_EQ(listed->result.out, "p\n");
+    ASSERT_TRUE(send_a) << send_a.error().message();
+    EXPECT_FALSE(send_a->ok()) << "the stalled send was ended by SIGTERM";
 }

@@ -1,10 +1,12 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/error.hpp>
 #include <boost/json.hpp>
 
+#include <cerrno>
 #include <sstream>
 
 namespace zferry {
@@ -21,6 +23,18 @@ TEST(Error, Classification) {
     EXPECT_FALSE(is_temporary(make_error_code(Errc::frame_too_large)));
     EXPECT_FALSE(is_temporary(make_error_code(Errc::remote_error)));
     EXPECT_FALSE(is_temporary(error_code{}));
+}
+
+TEST(Error, ResourcePressureIsTemporary) {
+    // Out of descriptors or memory passes when the load does: a retry later can succeed.
+    for (int e : {EMFILE, ENFILE, ENOMEM, ENOBUFS}) {
+        EXPECT_TRUE(is_temporary(error_code(e, boost::system::system_category()))) << e;
+        EXPECT_TRUE(is_temporary(error_code(e, boost::system::generic_category()))) << e;
+    }
+    EXPECT_NE(Error(error_code(EMFILE, boost::system::system_category()), "accepting").message().find(
+                  "(temporary, retrying can help)"),
+              std::string::npos);
+    EXPECT_FALSE(is_temporary(error_code(EACCES, boost::system::system_category())));
 }
 
 TEST(Error, MessageSaysWhatAndWhetherRetryHelps) {
@@ -47,6 +61,65 @@ TEST(Log, HumanCarriesFields) {
         << s;
     EXPECT_NE(s.find("[D] plain    job=push peer=127.0.0.1:1\n"), std::string::npos) << s;
     log_init({});
+}
+
+std::size_t count_lines(const std::string& s) {
+    std::size_t n = 0;
+    for (char c : s) n += c == '\n';
+    return n;
+}
+
+TEST(Log, HumanValuesCannotForgeALine) {
+    // A peer-chosen endpoint name that tries to end our line and write one of its own.
+    const std::string forged = "/v1/x\n2026-01-01T00:00:00.000+0000 [I] replication finished   job=push";
+    std::ostringstream out;
+    log_init({LogLevel::debug, LogFormat::human, &out});
+    Logger()
+        .with("peer", "127.0.0.1:1")
+        .with("request", forged)
+        .warn("request failed: endpoint '{}'", forged);
+    log_init({});
+    const std::string s = out.str();
+    EXPECT_EQ(count_lines(s), 1u) << s;
+    EXPECT_EQ(s.find("\n2026"), std::string::npos) << s;
+    EXPECT_EQ(s.find("\n[I]"), std::string::npos) << s;
+    EXPECT_NE(
+        s.find("request failed: endpoint '/v1/x\\n2026-01-01T00:00:00.000+0000 [I] replication finished"),
+        std::string::npos)
+        << s;
+    EXPECT_NE(
+        s.find(" request=\"/v1/x\\n2026-01-01T00:00:00.000+0000 [I] replication finished   job=push\"\n"),
+        std::string::npos)
+        << "the value is one quoted field, so its 'job=push' is not a field: " << s;
+}
+
+TEST(Log, HumanQuotesOnlyWhatNeedsIt) {
+    EXPECT_EQ(quote_log_value("pool/a@s1"), "pool/a@s1");
+    EXPECT_EQ(quote_log_value("127.0.0.1:8888"), "127.0.0.1:8888");
+    EXPECT_EQ(quote_log_value(""), "\"\"");
+    EXPECT_EQ(quote_log_value("a b"), "\"a b\"");
+    EXPECT_EQ(quote_log_value("k=v"), "\"k=v\"");
+    EXPECT_EQ(quote_log_value("say \"hi\""), "\"say \\\"hi\\\"\"");
+    EXPECT_EQ(quote_log_value("back\\slash"), "\"back\\\\slash\"");
+    EXPECT_EQ(quote_log_value("a\r\nb\tc\x1b[31m"), "\"a\\r\\nb\\tc\\x1b[31m\"");
+    EXPECT_EQ(quote_log_value("\xff\xfe"), "\"\\xff\\xfe\"") << "bytes that are not UTF-8";
+    EXPECT_EQ(quote_log_value("\xc2\x85"), "\"\\xc2\\x85\"") << "NEL, a C1 control";
+    EXPECT_EQ(quote_log_value("a\xe2\x80\xa8" "b"), "\"a\\xe2\\x80\\xa8b\"") << "U+2028 line separator";
+    EXPECT_EQ(quote_log_value("caf\xc3\xa9"), "\"caf\xc3\xa9\"") << "printable UTF-8 is kept";
+    EXPECT_EQ(escape_controls("line\nbreak \"kept\""), "line\\nbreak \"kept\"");
+}
+
+TEST(Text, StrictUtf8) {
+    EXPECT_TRUE(valid_utf8(""));
+    EXPECT_TRUE(valid_utf8("plain"));
+    EXPECT_TRUE(valid_utf8("\xe2\x82\xac"));          // U+20AC
+    EXPECT_TRUE(valid_utf8("\xf4\x8f\xbf\xbf"));      // U+10FFFF
+    EXPECT_FALSE(valid_utf8("\xc0\xaf"));              // overlong '/'
+    EXPECT_FALSE(valid_utf8("\xe0\x80\xaf"));          // overlong '/'
+    EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));          // surrogate U+D800
+    EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));      // above U+10FFFF
+    EXPECT_FALSE(valid_utf8("\xe2\x82"));              // truncated
+    EXPECT_FALSE(valid_utf8("\x80"));                  // stray continuation byte
 }
 
 TEST(Log, JsonLinesParse) {

@@ -56,6 +56,16 @@ TEST(EntityNamecheck, FollowsTheLibzfsRules) {
         {"pool/\xc3\xa4", EntityType::filesystem, false, "non-ASCII is illegal"},
         {"pool/a#bm", EntityType::bookmark, true, "a plain bookmark"},
         {"pool/a#b#c", EntityType::bookmark, false, "only one '#'"},
+        // Every operand zferry passes to zfs starts with the pool: a pool starting with '-'
+        // would be read as an option. OpenZFS pool names begin with a letter; other
+        // components may begin with '-' (entity_namecheck has no such rule).
+        {"-pool", EntityType::filesystem, false, "a pool name must not start with '-'"},
+        {"-o/a", EntityType::volume, false, "a pool name must not start with '-'"},
+        {"-pool/a@s", EntityType::snapshot, false, "a pool name must not start with '-'"},
+        {"-pool/a#b", EntityType::bookmark, false, "a pool name must not start with '-'"},
+        {"pool/-a", EntityType::filesystem, true, "only the pool is read first on a command line"},
+        {"pool/a@-s", EntityType::snapshot, true, "only the pool is read first on a command line"},
+        {"pool/a#-b", EntityType::bookmark, true, "only the pool is read first on a command line"},
     };
     for (const auto& c : cases) {
         auto r = entity_namecheck(c.name, c.type);

@@ -106,6 +106,32 @@ TEST(ResumeToken, SplitsToname) {
     t.toname = "pool/a";
     EXPECT_EQ(t.to_filesystem(), "") << "a toname without '@' has no filesystem part";
     EXPECT_EQ(t.to_snapshot(), "");
+    // libzfs splits at the last '@': "pool/a@b" is then no filesystem a request can name.
+    t.toname = "pool/a@b@c";
+    EXPECT_EQ(t.to_filesystem(), "pool/a@b");
+    EXPECT_EQ(t.to_snapshot(), "c");
+}
+
+TEST(ResumeToken, RefusesATonameZfsCouldNotHaveWritten) {
+    // Each of these passes the checksum (the attacker computes it) but names no snapshot:
+    // the sender must not go on to compare or split it.
+    for (const std::string name : {"pool/a@b@c", "pool/a", "pool/a#b", "pool/a@b#c", "pool/a@", "@s",
+                                   "pool//a@s", "pool/a@s\n", "pool/a%b@s", "pool/../a@s",
+                                   "pool/a/b@s/c"}) {
+        ResumeToken t;
+        t.toguid = 7;
+        t.toname = name;
+        auto r = decode_resume_token(encode_resume_token(t));
+        ASSERT_FALSE(r) << "toname '" << name << "' was accepted";
+        EXPECT_EQ(r.error().code(), make_error_code(Errc::parse_error)) << name;
+        EXPECT_EQ(
+            r.error().context().rfind("resume token is corrupt: key 'toname' is not a snapshot name", 0), 0u)
+            << r.error().context();
+    }
+    ResumeToken ok;
+    ok.toguid = 7;
+    ok.toname = "pool/with space/a-b_c.d:e@snap-1";
+    EXPECT_TRUE(decode_resume_token(encode_resume_token(ok)));
 }
 
 TEST(ResumeToken, RefusesMalformedTokensWithAReason) {
