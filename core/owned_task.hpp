@@ -30,13 +30,17 @@ public:
             }));
     }
     bool running() const noexcept { return state_->running; }
-    void cancel() { state_->cancel.emit(boost::asio::cancellation_type::terminal); }
+    // A finished task is not signalled: its cancellation handlers may point at freed state.
+    void cancel() {
+        if (state_->running) state_->cancel.emit(boost::asio::cancellation_type::terminal);
+    }
 
     // Waits until the task has finished; rethrows nothing (the exception is kept in error()).
+    // A cancelled joiner keeps waiting (its owner frees what the task uses right after), so
+    // a joiner that may be cancelled turns this_coro::throw_if_cancelled off first.
     boost::asio::awaitable<void> join() {
         auto s = state_;
-        if (!s->running) co_return;
-        co_await s->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+        while (s->running) co_await s->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
     }
     // Cancel, then join.
     boost::asio::awaitable<void> stop() {

@@ -42,6 +42,22 @@ asio::awaitable<Result<std::string>> read_response(StreamConn& conn) {
     co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
 }
 
+template <class T>
+asio::awaitable<T> without_cancellation_exceptions(asio::awaitable<T> a) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    co_return co_await std::move(a);
+}
+
+// Runs a client request as a coroutine thread of its own on which no co_await throws when
+// cancelled (the transport answers operation_aborted instead): a cancelled request still
+// closes its connection and joins the connection's tasks before their memory goes, and the
+// caller's own exception behaviour stays as it was. The caller's cancellation is forwarded.
+template <class T>
+asio::awaitable<T> errors_on_cancel(asio::awaitable<T> a) {
+    auto ex = co_await asio::this_coro::executor;
+    co_return co_await asio::co_spawn(ex, without_cancellation_exceptions(std::move(a)), asio::use_awaitable);
+}
+
 // The two halves of a /v1/recv client run side by side. Both turn cancellation into error
 // results instead of exceptions: the layers below release their write lock and finish
 // their frames only on the error path, and the connection is closed afterwards.
@@ -127,20 +143,110 @@ void DataconnServer::reap() {
     conns_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
 }
 
+std::size_t DataconnServer::count_pending(const asio::ip::address* only) const noexcept {
+    std::size_t n = 0;
+    for (const auto& p : pending_) n += !p.shed && (!only || p.address == *only);
+    return n;
+}
+
+std::size_t DataconnServer::pending_connections() const noexcept { return count_pending(nullptr); }
+
+bool DataconnServer::shed_oldest(const asio::ip::address* only, std::string_view why) {
+    for (auto& p : pending_) {
+        if (p.shed || (only && p.address != *only)) continue;
+        p.shed = true;
+        log_.with("peer", p.conn->peer())
+            .warn(
+                "closing a connection that has not sent its request yet: {}; a legitimate client reconnects",
+                why);
+        // Closing the socket fails the connection's pending operations at once, so its task
+        // ends through its ordinary error path and the descriptor is free now.
+        p.conn->close();
+        return true;
+    }
+    return false;
+}
+
+DataconnServer::PendingList::iterator DataconnServer::admit(const asio::ip::address& address, TcpConn& conn) {
+    const auto& limits = options_.limits;
+    if (limits.max_pending_per_address > 0) {
+        while (count_pending(&address) >= limits.max_pending_per_address) {
+            if (!shed_oldest(&address, "more than " + std::to_string(limits.max_pending_per_address) +
+                                           " such connections from " + address.to_string()))
+                break;
+        }
+    }
+    if (limits.max_pending > 0) {
+        while (count_pending(nullptr) >= limits.max_pending) {
+            if (!shed_oldest(nullptr,
+                             "more than " + std::to_string(limits.max_pending) + " such connections"))
+                break;
+        }
+    }
+    pending_.push_back(Pending{address, &conn, false});
+    return std::prev(pending_.end());
+}
+
+namespace {
+
+// Out of descriptors or memory: what a flood of connections causes, and what closing one of
+// them cures.
+bool resource_shortage(const error_code& ec) {
+    return ec == boost::system::errc::too_many_files_open ||
+           ec == boost::system::errc::too_many_files_open_in_system ||
+           ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
+}
+
+std::string describe_endpoint(const asio::ip::tcp::endpoint& ep) {
+    std::string addr = ep.address().to_string();
+    if (ep.address().is_v6()) addr = "[" + addr + "]";
+    return addr + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
 asio::awaitable<void> DataconnServer::accept_loop() {
     for (;;) {
         auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
         if (ec == asio::error::operation_aborted || stopping_ || !acceptor_.is_open()) co_return;
         if (ec) {
-            // EMFILE and friends: back off instead of spinning.
-            log_.warn("accept failed: {}", ec.message());
-            asio::steady_timer t(ctx_, std::chrono::milliseconds(100));
+            // Never spin on a failing accept, never give up on it: make room if a connection
+            // that has not sent its request can be closed, otherwise pause.
+            if (resource_shortage(ec) &&
+                shed_oldest(nullptr, "accepting a new connection failed: " + ec.message()))
+                continue;
+            log_.warn("accepting a connection failed: {}; retrying in {} ms", ec.message(),
+                      options_.limits.accept_backoff.count());
+            asio::steady_timer t(ctx_, options_.limits.accept_backoff);
             co_await t.async_wait(tuple_awaitable);
             continue;
         }
         reap();
+        error_code rec;
+        const auto remote = socket.remote_endpoint(rec);
+        if (rec) continue;  // the peer is gone already; the socket closes here
+        std::string identity;
+        if (identify) {
+            Result<std::string> id = Error(Errc::internal, "identify failed with an unknown exception");
+            try {
+                id = identify(remote.address());
+            } catch (const std::exception& e) {
+                id = Error(Errc::internal, std::string("identify failed: ") + e.what());
+            } catch (...) {
+            }
+            if (!id) {
+                log_.with("peer", describe_endpoint(remote))
+                    .warn("refusing connection: {}", id.error().message());
+                continue;  // closed before a byte is read or written
+            }
+            identity = std::move(*id);
+        } else {
+            identity = remote.address().to_string();
+        }
+        auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
+        auto pending = admit(remote.address(), *conn);
         auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
-        task->start(serve(std::move(socket)));
+        task->start(serve(std::move(conn), std::move(identity), pending));
         conns_.push_back(std::move(task));
     }
 }
@@ -155,19 +261,22 @@ asio::awaitable<void> DataconnServer::stop() {
     conns_.clear();
 }
 
-asio::awaitable<void> DataconnServer::serve(asio::ip::tcp::socket socket) {
-    error_code ec;
-    auto remote = socket.remote_endpoint(ec);
-    std::string identity = identify ? identify(remote.address()) : remote.address().to_string();
-    auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
+asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> conn, std::string identity,
+                                            PendingList::iterator pending) {
+    PendingSlot slot(pending_, pending);
     RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
-    auto hs = co_await exchange_banners(*conn, options_.handshake_timeout);
+    // One deadline for the handshake, the label and the request: no step's progress (nor a
+    // heartbeat) buys a slow peer more time. serve_request lifts it once the request is in.
+    conn->set_absolute_deadline(Clock::now() + options_.limits.preamble_timeout);
+    auto hs = co_await exchange_banners_within_deadline(*conn);
     if (!hs) {
+        if (slot.shed()) co_return;  // logged when it was closed
         ctx.log.warn("closing connection: {}", hs.error().message());
         co_return;
     }
-    auto label = co_await read_label(*conn, options_.handshake_timeout);
+    auto label = co_await read_label_within_deadline(*conn);
     if (!label) {
+        if (slot.shed()) co_return;
         ctx.log.warn("closing connection: {}", label.error().message());
         co_return;
     }
@@ -178,23 +287,38 @@ asio::awaitable<void> DataconnServer::serve(asio::ip::tcp::socket socket) {
     auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
     auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
     StreamConn sc(std::move(hb), pool_, options_.stream);
-    co_await serve_request(sc, ctx);
+    // The connection now runs tasks of its own (heartbeats, background reads) that must be
+    // joined before `sc` goes, also when stop() cancelled us: from here no co_await throws
+    // on cancellation (the transport answers operation_aborted), and close is always awaited.
+    co_await asio::this_coro::throw_if_cancelled(false);
+    std::exception_ptr failure;
+    try {
+        co_await serve_request(sc, ctx, slot);
+    } catch (...) {
+        failure = std::current_exception();
+    }
     co_await sc.close();
+    if (failure) std::rethrow_exception(failure);
 }
 
-asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestContext& ctx) {
-    auto header = co_await conn.read_message(frame_type::req_header, kRequestHeaderMax);
+asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestContext& ctx,
+                                                    PendingSlot& pending) {
+    auto header = co_await conn.read_message(frame_type::req_header, options_.limits.max_request_header);
     if (!header) {
-        ctx.log.warn("reading request header: {}", header.error().message());
+        if (!pending.shed()) ctx.log.warn("reading request header: {}", header.error().message());
         co_return;
     }
     ctx.endpoint = *header;
     ctx.log = ctx.log.with("request", ctx.endpoint);
-    auto structured = co_await conn.read_message(frame_type::req_structured, kRequestStructuredMax);
+    auto structured = co_await conn.read_message(frame_type::req_structured, options_.limits.max_request);
     if (!structured) {
-        ctx.log.warn("reading request: {}", structured.error().message());
+        if (!pending.shed()) ctx.log.warn("reading request: {}", structured.error().message());
         co_return;
     }
+    // The request is in: the connection leaves the preamble's limits, and the handler's work
+    // (a long stream) runs on idle timeouts again.
+    pending.release();
+    conn.heartbeat().frames().conn().clear_absolute_deadline();
 
     auto respond_error = [&](const Error& e) -> asio::awaitable<void> {
         ctx.log.warn("request failed: {}", e.message());
@@ -230,6 +354,9 @@ asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestCon
         Result<std::uint64_t> sent = std::uint64_t{0};
         {
             auto pipe = engine_.attach(r->stream.get());
+            // The client's heartbeats keep our writes alive while its consumer stalls; they
+            // are read until the close.
+            conn.heartbeat().start_background_reads();
             sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
         }
         // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
@@ -265,6 +392,13 @@ asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestCon
         auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
         if (!received) {
             ctx.log.warn("receiving stream: {}", received.error().message());
+            // The consumer (zfs recv) stopped reading: its own error says why, and the client
+            // must hear it (a refusal is permanent) instead of a reset of the connection.
+            if (conn.sink_failed()) {
+                // A named error: GCC 12 destroys a conditional's temporary twice in a co_await.
+                Error why = finished ? received.error() : finished.error();
+                co_return co_await respond_error(why);
+            }
             if (conn.usable()) co_await respond_error(received.error());
             co_return;
         }
@@ -317,6 +451,20 @@ asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::start_reque
 }
 
 asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
+    co_return co_await errors_on_cancel(ping_request(std::move(request)));
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, int sink,
+                                                          std::uint64_t* bytes) {
+    co_return co_await errors_on_cancel(send_request(std::move(request), sink, bytes));
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, int source,
+                                                          std::uint64_t* bytes) {
+    co_return co_await errors_on_cancel(recv_request(std::move(request), source, bytes));
+}
+
+asio::awaitable<Result<std::string>> DataconnClient::ping_request(std::string request) {
     auto c = co_await start_request(kEndpointPing, request);
     if (!c) co_return c.error();
     auto& conn = **c;
@@ -325,8 +473,8 @@ asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
     co_return out;
 }
 
-asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, int sink,
-                                                          std::uint64_t* bytes) {
+asio::awaitable<Result<std::string>> DataconnClient::send_request(std::string request, int sink,
+                                                                  std::uint64_t* bytes) {
     if (auto ec = set_nonblocking(sink)) co_return Error(ec, "send: sink pipe");
     auto c = co_await start_request(kEndpointSend, request);
     if (!c) co_return c.error();
@@ -344,8 +492,8 @@ asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, i
     co_return out;
 }
 
-asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, int source,
-                                                          std::uint64_t* bytes) {
+asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string request, int source,
+                                                                  std::uint64_t* bytes) {
     if (auto ec = set_nonblocking(source)) co_return Error(ec, "recv: source pipe");
     auto c = co_await start_request(kEndpointRecv, request);
     if (!c) co_return c.error();

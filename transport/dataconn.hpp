@@ -26,12 +26,42 @@ inline constexpr std::size_t kRequestStructuredMax = 1 << 22;
 inline constexpr std::size_t kResponseHeaderMax = 1 << 15;
 inline constexpr std::size_t kResponseStructuredMax = 1 << 23;
 
+// What a server grants a connection before it has sent a whole request, i.e. before the
+// peer has shown it speaks the protocol at all: the version handshake, the mux label, the
+// request header and the structured request. Without these, a heartbeat or one byte every
+// few seconds kept a connection (and its buffers) forever, and enough of them took every
+// file descriptor.
+struct DataconnServerLimits {
+    // Connections in their preamble, in total and from one source address. A connection
+    // beyond either limit closes the oldest such connection (of the same address, for the
+    // per-address limit): a legitimate client is through its preamble in a few round trips,
+    // so the connection that has waited longest is the likeliest to be stalling on purpose,
+    // and a legitimate newcomer gets in while a flood holds every slot. 0: no limit.
+    std::size_t max_pending = 256;
+    std::size_t max_pending_per_address = 32;
+    // One deadline for the whole preamble, counted from the accept. Progress does not extend
+    // it (heartbeats do not either); once the request is read, idle timeouts apply again.
+    std::chrono::milliseconds preamble_timeout{10000};
+    // Request sizes (zrepl's limits). Memory grows with the bytes that arrive, never with the
+    // size a frame announces; the banner reader holds a few KiB at most (BannerReader).
+    std::size_t max_request_header = kRequestHeaderMax;
+    std::size_t max_request = kRequestStructuredMax;
+    // Accept failed for lack of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the
+    // oldest connection in its preamble is closed and accept retried; with none to close,
+    // accept pauses this long instead of spinning.
+    std::chrono::milliseconds accept_backoff{100};
+};
+
 struct DataconnOptions {
     ConnOptions conn;
     FrameConnOptions frames;
     HeartbeatOptions heartbeat;
     StreamOptions stream;
+    // Client: the limit for connecting, for the handshake and for the label, each.
     std::chrono::milliseconds handshake_timeout{10000};
+    // Server: see DataconnServerLimits (the server's preamble is bounded by
+    // limits.preamble_timeout, not by handshake_timeout).
+    DataconnServerLimits limits;
 };
 
 struct RequestContext {
@@ -66,7 +96,8 @@ public:
 };
 
 // Accepts on a TCP endpoint; every connection gets its own task for handshake, label and
-// request, so a slow or malicious client never stalls others. stop() closes the acceptor,
+// request, so a slow or malicious client never stalls others, and options.limits bounds what
+// connections that have not sent a request yet can cost. stop() closes the acceptor,
 // cancels and joins every connection task.
 class DataconnServer {
 public:
@@ -79,14 +110,50 @@ public:
     asio::ip::tcp::endpoint local_endpoint() const;
     asio::awaitable<void> stop();
     std::size_t active_connections() const noexcept;
+    // Connections accepted whose request has not been read yet (at most limits.max_pending).
+    std::size_t pending_connections() const noexcept;
 
-    // Maps a peer address to a client identity; default: the address string.
-    std::function<std::string(const asio::ip::address&)> identify;
+    // Maps a peer address to a client identity; default: the address string. An error
+    // refuses the peer: its connection is closed right after the accept, before anything is
+    // read or written, and the refusal is logged with the peer's address and the error.
+    std::function<Result<std::string>(const asio::ip::address&)> identify;
 
 private:
+    // A connection in its preamble. `conn` stays valid until serve() unregisters it.
+    struct Pending {
+        asio::ip::address address;
+        TcpConn* conn;
+        bool shed = false;  // closed to make room; no longer counted
+    };
+    using PendingList = std::list<Pending>;
+    // Unregisters a pending connection when its preamble ends, however serve() leaves.
+    class PendingSlot {
+    public:
+        PendingSlot(PendingList& list, PendingList::iterator it) : list_(&list), it_(it) {}
+        PendingSlot(const PendingSlot&) = delete;
+        PendingSlot& operator=(const PendingSlot&) = delete;
+        ~PendingSlot() { release(); }
+        void release() noexcept {
+            if (list_) list_->erase(it_);
+            list_ = nullptr;
+        }
+        bool shed() const noexcept { return list_ && it_->shed; }
+
+    private:
+        PendingList* list_;
+        PendingList::iterator it_;
+    };
+
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(asio::ip::tcp::socket socket);
-    asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx);
+    // Makes room for one more pending connection from `address` (closing the oldest as the
+    // limits say), then registers it.
+    PendingList::iterator admit(const asio::ip::address& address, TcpConn& conn);
+    // Closes the oldest pending connection (of `only`, if given); false if there is none.
+    bool shed_oldest(const asio::ip::address* only, std::string_view why);
+    std::size_t count_pending(const asio::ip::address* only) const noexcept;
+    asio::awaitable<void> serve(std::unique_ptr<TcpConn> conn, std::string identity,
+                                PendingList::iterator pending);
+    asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx, PendingSlot& pending);
     void reap();
 
     asio::io_context& ctx_;
@@ -98,6 +165,7 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     OwnedTask accept_task_;
     std::list<std::unique_ptr<OwnedTask>> conns_;
+    PendingList pending_;
     bool stopping_ = false;
 };
 
@@ -115,6 +183,11 @@ public:
                                               std::uint64_t* bytes = nullptr);
 
 private:
+    // The requests themselves; the public calls run them so that cancellation cannot skip
+    // the close (see errors_on_cancel in dataconn.cpp).
+    asio::awaitable<Result<std::string>> ping_request(std::string request);
+    asio::awaitable<Result<std::string>> send_request(std::string request, int sink, std::uint64_t* bytes);
+    asio::awaitable<Result<std::string>> recv_request(std::string request, int source, std::uint64_t* bytes);
     asio::awaitable<Result<std::unique_ptr<StreamConn>>> connect();
     // Connects and sends the request (endpoint header, structured request); on failure the
     // connection is closed and the error returned.

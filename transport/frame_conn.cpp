@@ -1,7 +1,10 @@
 #include "transport/frame_conn.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
 
 namespace zferry::transport {
 
@@ -16,6 +19,10 @@ Error FrameConn::conn_error(error_code ec, std::string_view what) const {
 }
 
 asio::awaitable<error_code> FrameConn::lock_writes() {
+    // A cancelled coroutine takes no lock: it might wait for a heartbeat's write stuck on a
+    // peer that does not read, and a coroutine that throws on cancellation would throw here.
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
     auto [ec] = co_await write_lock_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
     co_return ec;
 }
@@ -75,9 +82,48 @@ asio::awaitable<Result<BufferPool::Buffer>> FrameConn::read_payload(FrameHeader 
                                  (ec == asio::error::eof ? ": peer closed mid-frame" : ""));
 }
 
+asio::awaitable<Result<void>> FrameConn::read_payload_append(FrameHeader h, std::string& out,
+                                                             std::size_t step) {
+    step = std::max<std::size_t>(step, 1);
+    std::size_t left = h.length;
+    while (left > 0) {
+        // Steps grow with what arrived (never more ahead of it than that), so a large message
+        // from an honest peer takes few reads and a trickle costs one step.
+        const std::size_t n = std::min(left, std::max(step, out.size()));
+        const bool last = n == left;
+        const std::size_t at = out.size();
+        out.resize(at + n);
+        std::array<std::byte, kFrameHeaderLen> next;
+        iovec iov[2] = {{out.data() + at, n}, {next.data(), next.size()}};
+        auto [ec, got] = co_await conn_->readv_full({iov, last ? 2u : 1u});
+        if (!ec) {
+            left -= n;
+            if (last) next_header_ = decode_frame_header(next);
+            continue;
+        }
+        if (ec == asio::error::eof && last && got >= n) {
+            if (got == n) {
+                eof_after_frame_ = true;
+                co_return Result<void>{};
+            }
+            co_return conn_error(ec, "reading frame header: peer closed mid-header");
+        }
+        out.resize(at + std::min(got, n));
+        co_return conn_error(ec, "reading " + std::to_string(h.length) + "-byte payload of " +
+                                     frame_type_name(h.type) + " frame" +
+                                     (ec == asio::error::eof ? ": peer closed mid-frame" : ""));
+    }
+    co_return Result<void>{};
+}
+
 asio::awaitable<Result<void>> FrameConn::splice_payload(FrameHeader h, AsyncFd& pipe) {
     if (h.length == 0) co_return Result<void>{};
     error_code ec = co_await conn_->splice_to(pipe, h.length);
+    if (ec == boost::system::errc::broken_pipe) {
+        // Reading a socket never fails with EPIPE: the pipe's reader (our consumer) is gone.
+        co_return Error(ec, "splicing the received " + frame_type_name(h.type) +
+                                " payload into the local pipe: its reader exited");
+    }
     if (ec) {
         co_return conn_error(ec, "splicing " + std::to_string(h.length) + "-byte payload of " +
                                      frame_type_name(h.type) + " frame" +

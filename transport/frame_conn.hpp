@@ -30,7 +30,14 @@ public:
     // The payload of the header just read (pooled buffer). Non-empty payloads also fetch
     // the following header in the same readv.
     asio::awaitable<Result<BufferPool::Buffer>> read_payload(FrameHeader h);
-    // The payload of the header just read, spliced into `pipe` (never copied by us).
+    // The payload of the header just read, appended to `out` in steps of `step` bytes or, if
+    // larger, of out's size (the last step also fetches the next header), so that memory
+    // grows with the bytes that arrived, not with the length a peer announced and may never
+    // send.
+    asio::awaitable<Result<void>> read_payload_append(FrameHeader h, std::string& out,
+                                                      std::size_t step = 16 * 1024);
+    // The payload of the header just read, spliced into `pipe` (never copied by us). A pipe
+    // whose reader exited fails with EPIPE; the frame is then cut, no more frames can be read.
     asio::awaitable<Result<void>> splice_payload(FrameHeader h, AsyncFd& pipe);
 
     asio::awaitable<Result<void>> write_frame(std::uint32_t type, std::span<const std::byte> payload);
@@ -47,7 +54,7 @@ public:
     const FrameConnOptions& options() const noexcept { return options_; }
 
 private:
-    // Fails only when cancelled; the lock is then not held.
+    // Fails only when cancelled (also when cancelled before); the lock is then not held.
     asio::awaitable<error_code> lock_writes();
     void unlock_writes();
     // Releases the lock when the write's scope ends, also when an exception ends it (a

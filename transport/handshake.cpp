@@ -1,5 +1,7 @@
 #include "transport/handshake.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -47,41 +49,6 @@ std::size_t parse_digits(std::string_view s) {
     return v;
 }
 
-// Strict UTF-8 as Go's utf8.ValidString sees it: no overlong forms, no surrogates, nothing
-// above U+10FFFF.
-bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t n;
-        unsigned char lo = 0x80, hi = 0xbf;
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            if (c == 0xe0) lo = 0xa0;
-            if (c == 0xed) hi = 0x9f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            if (c == 0xf0) lo = 0x90;
-            if (c == 0xf4) hi = 0x8f;
-        } else {
-            return false;
-        }
-        if (s.size() - i - 1 < n) return false;
-        for (std::size_t k = 1; k <= n; ++k) {
-            unsigned char cc = static_cast<unsigned char>(s[i + k]);
-            if (cc < (k == 1 ? lo : 0x80) || cc > (k == 1 ? hi : 0xbf)) return false;
-        }
-        i += n + 1;
-    }
-    return true;
-}
-
 Error malformed(std::string what) { return Error(Errc::handshake_malformed, std::string(kMalformed) + what); }
 
 }  // namespace
@@ -125,17 +92,36 @@ Result<std::string> encode_banner(const Banner& banner) {
     return out;
 }
 
-BannerReader::BannerReader(std::size_t max_len)
-    : max_body_len_(max_len > kBannerPrefixLen ? max_len - kBannerPrefixLen : 0) {}
+BannerReader::BannerReader(std::size_t max_len, std::size_t max_extensions, std::size_t max_extension_len)
+    : max_body_len_(max_len > kBannerPrefixLen ? max_len - kBannerPrefixLen : 0),
+      max_extensions_(std::min(max_extensions, kMaxExtensions)),
+      max_extension_len_(max_extension_len) {}
 
 std::size_t BannerReader::bytes_needed() const noexcept {
     if (done_ || error_) return 0;
-    if (buf_.size() < kBannerPrefixLen) return kBannerPrefixLen - buf_.size();
-    return total_len() - buf_.size();
+    if (consumed_ < kBannerPrefixLen) return kBannerPrefixLen - consumed_;
+    return total_len() - consumed_;
+}
+
+std::size_t BannerReader::held_bytes() const noexcept {
+    // A std::string allocates capacity + 1 once its text leaves the inline buffer.
+    auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+    std::size_t n = heap(line_) + banner_.extensions.capacity() * sizeof(std::string);
+    for (const auto& e : banner_.extensions) n += heap(e);
+    return n;
+}
+
+std::size_t BannerReader::max_held_bytes() const noexcept {
+    // The line buffer grows by doubling, so up to twice the longest line; each kept extension
+    // is an exact copy; the vector of them grows by doubling too.
+    const std::size_t line = 2 * (max_extension_len_ + 1);
+    return line + max_extensions_ * (max_extension_len_ + 1) + 2 * max_extensions_ * sizeof(std::string);
 }
 
 Result<void> BannerReader::fail(Error e) {
     error_ = e;
+    line_ = std::string();  // a failed reader holds nothing
+    banner_ = Banner{};
     return e;
 }
 
@@ -148,98 +134,124 @@ Result<void> BannerReader::consume(std::span<const char> bytes) {
                          " bytes but needs at most " + std::to_string(need) +
                          "; bytes after the banner belong to the next protocol layer");
     if (bytes.empty()) return {};
-    const std::size_t from = buf_.size();
-    buf_.append(bytes.data(), bytes.size());
-    return validate_from(from);
+    // The prefix and the header line are kept (67 bytes) so errors can quote them; the
+    // extension lines are checked byte by byte and only the current one is buffered.
+    const std::size_t head_part = std::min(bytes.size(), head_.size() - std::min(head_.size(), consumed_));
+    if (head_part > 0) {
+        if (auto r = consume_head(bytes.first(head_part)); !r) return r;
+    }
+    for (std::size_t k = head_part; k < bytes.size(); ++k) {
+        if (auto r = consume_extension_byte(bytes[k], bytes.subspan(k)); !r) return r;
+    }
+    if (consumed_ >= kBannerPrefixLen && consumed_ == total_len()) done_ = true;
+    return {};
 }
 
-// Checks buf_[from..] one byte at a time. bytes_needed() keeps every chunk within one phase
-// (prefix or body), so the whole chunk is in buf_ and can be quoted in an error.
-Result<void> BannerReader::validate_from(std::size_t from) {
-    for (std::size_t i = from; i < buf_.size(); ++i) {
-        const char c = buf_[i];
+// Checks the prefix and header bytes in `bytes` one at a time. bytes_needed() keeps every
+// chunk within one phase (prefix or body), so a whole chunk's head part is in head_ and can
+// be quoted in an error.
+Result<void> BannerReader::consume_head(std::span<const char> bytes) {
+    const std::size_t from = head_len_;
+    std::copy(bytes.begin(), bytes.end(), head_.begin() + static_cast<std::ptrdiff_t>(head_len_));
+    head_len_ += bytes.size();
+    for (std::size_t i = from; i < head_len_; ++i) {
+        ++consumed_;
+        const char c = head_[i];
         if (i < kBannerPrefixLen) {
             if ((i < 10 && !is_digit(c)) || (i == 10 && c != ' '))
                 return fail(malformed("length prefix is not 10 digits followed by a space (got " +
-                                      quote(std::string_view(buf_).substr(0, kBannerPrefixLen)) + ")"));
+                                      quote(head().substr(0, kBannerPrefixLen)) + ")"));
             if (i == 9) {
-                body_len_ = parse_digits(std::string_view(buf_).substr(0, 10));
+                body_len_ = parse_digits(head().substr(0, 10));
                 if (body_len_ > max_body_len_)
                     return fail(Error(Errc::handshake_too_long,
                                       "handshake banner from peer announces " + std::to_string(body_len_) +
                                           " bytes after its length prefix, more than the limit of " +
                                           std::to_string(max_body_len_) + " (got " +
-                                          quote(std::string_view(buf_).substr(0, kBannerPrefixLen)) + ")"));
+                                          quote(head().substr(0, kBannerPrefixLen)) + ")"));
             }
             if (i == 10 && body_len_ < kBannerHeaderLen)
                 return fail(malformed("length prefix announces " + std::to_string(body_len_) +
                                       " bytes, fewer than the " + std::to_string(kBannerHeaderLen) +
-                                      "-byte header line (got " + quote(buf_) + ")"));
+                                      "-byte header line (got " + quote(head()) + ")"));
             continue;
         }
 
         const std::size_t body_off = i - kBannerPrefixLen;
-        if (body_off < kBannerHeaderLen) {
-            const char t = kHeaderTemplate[body_off];
-            if (t == 'd' ? !is_digit(c) : c != t)
-                return fail(malformed(
-                    "header line is not \"ZREPL_ZFS_REPLICATION PROTOVERSION=dddd EXTENSIONS=dddd\\n\": "
-                    "unexpected byte at offset " +
-                    std::to_string(i) + " (got " +
-                    quote(std::string_view(buf_).substr(kBannerPrefixLen), 60) + ")"));
-            if (body_off + 1 < kBannerHeaderLen) continue;
+        const char t = kHeaderTemplate[body_off];
+        if (t == 'd' ? !is_digit(c) : c != t)
+            return fail(malformed(
+                "header line is not \"ZREPL_ZFS_REPLICATION PROTOVERSION=dddd EXTENSIONS=dddd\\n\": "
+                "unexpected byte at offset " +
+                std::to_string(i) + " (got " + quote(head().substr(kBannerPrefixLen), 60) + ")"));
+        if (body_off + 1 < kBannerHeaderLen) continue;
 
-            // Header complete: check what it announces against what the prefix announced.
-            std::string_view header = std::string_view(buf_).substr(kBannerPrefixLen, kBannerHeaderLen);
-            const std::size_t version = parse_digits(header.substr(kVersionOffset, 4));
-            ext_count_ = parse_digits(header.substr(kExtCountOffset, 4));
-            const std::size_t rest = body_len_ - kBannerHeaderLen;
-            if (version < 1)
-                return fail(malformed("protocol version 0000 is invalid (must be in [1, 9999])"));
-            if (ext_count_ > kMaxExtensions)
-                return fail(malformed("announces " + std::to_string(ext_count_) +
-                                      " extensions, the protocol allows at most 9998"));
-            if (ext_count_ == 0 && rest != 0)
-                return fail(malformed("announces no extensions but its length prefix leaves " +
-                                      std::to_string(rest) + " bytes after the header line"));
-            if (rest < ext_count_)
-                return fail(malformed("inconsistent extension count: announces " +
-                                      std::to_string(ext_count_) + " extension lines but only " +
-                                      std::to_string(rest) + " bytes follow the header line"));
-            banner_.protocol_version = static_cast<int>(version);
-            line_start_ = i + 1;
-            continue;
-        }
-
-        // Extension lines.
-        if (ext_lines_ == ext_count_)
-            return fail(malformed("inconsistent extension count: data after the last of the " +
-                                  std::to_string(ext_count_) + " announced extension lines at offset " +
-                                  std::to_string(i) + " (got " + quote(std::string_view(buf_).substr(i)) +
-                                  ")"));
-        if (c == '\n') {
-            std::string_view line = std::string_view(buf_).substr(line_start_, i - line_start_);
-            if (!valid_utf8(line))
-                return fail(malformed("extension #" + std::to_string(ext_lines_) + " at offset " +
-                                      std::to_string(line_start_) + " is not valid UTF-8 (got " +
-                                      quote(line) + ")"));
-            banner_.extensions.emplace_back(line);
-            ++ext_lines_;
-            line_start_ = i + 1;
-        }
-        // Every missing line needs at least its newline; say so as soon as it cannot fit.
-        const std::size_t left = total_len() - (i + 1);
-        if (left < ext_count_ - ext_lines_)
+        // Header complete: check what it announces against what the prefix announced.
+        std::string_view header = head().substr(kBannerPrefixLen, kBannerHeaderLen);
+        const std::size_t version = parse_digits(header.substr(kVersionOffset, 4));
+        ext_count_ = parse_digits(header.substr(kExtCountOffset, 4));
+        const std::size_t rest = body_len_ - kBannerHeaderLen;
+        if (version < 1) return fail(malformed("protocol version 0000 is invalid (must be in [1, 9999])"));
+        if (ext_count_ > kMaxExtensions)
+            return fail(malformed("announces " + std::to_string(ext_count_) +
+                                  " extensions, the protocol allows at most 9998"));
+        if (ext_count_ > max_extensions_)
+            return fail(Error(Errc::handshake_too_long,
+                              "handshake banner from peer announces " + std::to_string(ext_count_) +
+                                  " extensions, more than the " + std::to_string(max_extensions_) +
+                                  " this side accepts"));
+        if (ext_count_ == 0 && rest != 0)
+            return fail(malformed("announces no extensions but its length prefix leaves " +
+                                  std::to_string(rest) + " bytes after the header line"));
+        if (rest < ext_count_)
             return fail(malformed("inconsistent extension count: announces " + std::to_string(ext_count_) +
-                                  " extension lines, but after " + std::to_string(ext_lines_) +
-                                  " complete ones its length prefix leaves too few bytes for the rest"));
+                                  " extension lines but only " + std::to_string(rest) +
+                                  " bytes follow the header line"));
+        banner_.protocol_version = static_cast<int>(version);
+        line_start_ = i + 1;
     }
-    if (buf_.size() >= kBannerPrefixLen && buf_.size() == total_len()) done_ = true;
     return {};
 }
 
-Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len) {
-    BannerReader reader(max_len);
+// One byte of the extension lines; `rest` is it and what follows it in the chunk (quoted in
+// errors).
+Result<void> BannerReader::consume_extension_byte(char c, std::span<const char> rest) {
+    const std::size_t i = consumed_++;
+    if (ext_lines_ == ext_count_)
+        return fail(malformed("inconsistent extension count: data after the last of the " +
+                              std::to_string(ext_count_) + " announced extension lines at offset " +
+                              std::to_string(i) + " (got " +
+                              quote(std::string_view(rest.data(), rest.size())) + ")"));
+    if (c == '\n') {
+        if (!valid_utf8(line_))
+            return fail(malformed("extension #" + std::to_string(ext_lines_) + " at offset " +
+                                  std::to_string(line_start_) + " is not valid UTF-8 (got " + quote(line_) +
+                                  ")"));
+        banner_.extensions.emplace_back(line_);
+        line_.clear();
+        ++ext_lines_;
+        line_start_ = i + 1;
+    } else {
+        if (line_.size() >= max_extension_len_)
+            return fail(Error(Errc::handshake_too_long,
+                              "handshake banner from peer: extension #" + std::to_string(ext_lines_) +
+                                  " at offset " + std::to_string(line_start_) + " is longer than the " +
+                                  std::to_string(max_extension_len_) + " bytes this side accepts (got " +
+                                  quote(line_) + ")"));
+        line_ += c;
+    }
+    // Every missing line needs at least its newline; say so as soon as it cannot fit.
+    const std::size_t left = total_len() - (i + 1);
+    if (left < ext_count_ - ext_lines_)
+        return fail(malformed("inconsistent extension count: announces " + std::to_string(ext_count_) +
+                              " extension lines, but after " + std::to_string(ext_lines_) +
+                              " complete ones its length prefix leaves too few bytes for the rest"));
+    return {};
+}
+
+Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len, std::size_t max_extensions,
+                             std::size_t max_extension_len) {
+    BannerReader reader(max_len, max_extensions, max_extension_len);
     std::size_t pos = 0;
     while (!reader.done() && pos < bytes.size()) {
         const std::size_t n = std::min(reader.bytes_needed(), bytes.size() - pos);

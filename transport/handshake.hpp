@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 
+#include <array>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -32,6 +33,12 @@ constexpr std::size_t kBannerHeaderLen = 56;
 constexpr int kMaxProtocolVersion = 9999;
 // zrepl's encoder refuses this many extensions and more, so no honest peer sends them.
 constexpr std::size_t kMaxExtensions = 9998;
+// What a reader accepts from a peer by default, so that one connection's banner costs at
+// most a few KiB however many bytes it announces: zrepl sends no extension and zferry one,
+// so these leave ample room. More extensions, or a longer extension line, is
+// Errc::handshake_too_long.
+constexpr std::size_t kMaxPeerExtensions = 64;
+constexpr std::size_t kMaxPeerExtensionLen = 256;  // bytes per extension line, newline excluded
 
 struct Banner {
     int protocol_version = kProtocolVersion;
@@ -55,9 +62,12 @@ Result<std::string> encode_banner(const Banner& banner);
 
 // Decodes one complete banner, prefix included, and nothing more: trailing bytes, a short
 // input, a bad prefix or header, an inconsistent extension count or non-UTF-8 extensions are
-// Errc::handshake_malformed; a banner longer than max_len bytes (prefix included) is
+// Errc::handshake_malformed; a banner longer than max_len bytes (prefix included), with more
+// than max_extensions extensions or an extension line longer than max_extension_len is
 // Errc::handshake_too_long.
-Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len = kHandshakeMaxLen);
+Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len = kHandshakeMaxLen,
+                             std::size_t max_extensions = kMaxPeerExtensions,
+                             std::size_t max_extension_len = kMaxPeerExtensionLen);
 
 // Reads the peer's banner incrementally, never asking for a byte past its end (the mux label
 // follows on the same connection). Driver loop:
@@ -71,10 +81,16 @@ Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len = kHand
 //
 // Input is validated byte by byte as it arrives, so garbage fails on its first wrong byte
 // and an oversized length prefix fails as soon as its ten digits are in, without waiting
-// for (or buffering) the announced body.
+// for (or buffering) the announced body. Memory grows only with bytes that arrived and is
+// bounded by max_held_bytes(): the reader keeps the 67-byte prefix and header, the
+// extension line being read and the decoded extensions, never the whole banner; a header
+// announcing more than max_extensions extensions, or a line longer than max_extension_len,
+// fails before any of it is stored.
 class BannerReader {
 public:
-    explicit BannerReader(std::size_t max_len = kHandshakeMaxLen);
+    explicit BannerReader(std::size_t max_len = kHandshakeMaxLen,
+                          std::size_t max_extensions = kMaxPeerExtensions,
+                          std::size_t max_extension_len = kMaxPeerExtensionLen);
 
     // How many bytes to read next: the rest of the 11-byte prefix, then the rest of the
     // announced body. 0 once done or failed.
@@ -88,21 +104,33 @@ public:
     bool done() const noexcept { return done_; }
     bool failed() const noexcept { return static_cast<bool>(error_); }
     // Bytes consumed so far.
-    std::size_t consumed() const noexcept { return buf_.size(); }
+    std::size_t consumed() const noexcept { return consumed_; }
     // Valid only when done().
     const Banner& banner() const noexcept { return banner_; }
 
+    // Heap bytes the reader holds now (extension line buffer and decoded extensions), and
+    // the most it can ever hold with its limits, whatever the peer sends.
+    std::size_t held_bytes() const noexcept;
+    std::size_t max_held_bytes() const noexcept;
+
 private:
-    Result<void> validate_from(std::size_t from);
+    Result<void> consume_head(std::span<const char> bytes);
+    Result<void> consume_extension_byte(char c, std::span<const char> rest);
     Result<void> fail(Error e);
     std::size_t total_len() const noexcept { return kBannerPrefixLen + body_len_; }
+    std::string_view head() const noexcept { return {head_.data(), head_len_}; }
 
     std::size_t max_body_len_;
-    std::string buf_;             // everything consumed, prefix included
+    std::size_t max_extensions_;
+    std::size_t max_extension_len_;
+    std::array<char, kBannerPrefixLen + kBannerHeaderLen> head_{};  // prefix and header line
+    std::size_t head_len_ = 0;
+    std::size_t consumed_ = 0;
     std::size_t body_len_ = 0;    // announced; valid once the prefix digits are in
     std::size_t ext_count_ = 0;   // announced; valid once the header line is in
     std::size_t ext_lines_ = 0;   // extension lines completed so far
-    std::size_t line_start_ = 0;  // offset in buf_ of the extension line being read
+    std::size_t line_start_ = 0;  // offset (in the banner) of the extension line being read
+    std::string line_;            // the extension line being read, newline excluded
     bool done_ = false;
     Error error_;
     Banner banner_;

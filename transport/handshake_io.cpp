@@ -1,5 +1,8 @@
 #include "transport/handshake_io.hpp"
 
+#include <algorithm>
+#include <array>
+
 namespace zferry::transport {
 namespace {
 
@@ -10,8 +13,7 @@ Error io_error(error_code ec, const TcpConn& conn, std::string_view what) {
 
 }  // namespace
 
-asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout) {
-    conn.set_absolute_deadline(Clock::now() + timeout);
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn) {
     Banner ours = zferry_banner();
     auto encoded = encode_banner(ours);
     if (!encoded) co_return encoded.error();
@@ -20,10 +22,11 @@ asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::c
         co_return io_error(ec, conn, "writing protocol handshake");
     }
     BannerReader reader;
-    std::vector<char> buf;
+    // A small fixed buffer, not one of the announced size: a peer that announces 64 KiB and
+    // sends nothing must not make us allocate them. The reader keeps only what it must.
+    std::array<char, 512> buf;
     while (!reader.done()) {
-        buf.resize(reader.bytes_needed());
-        iovec in{buf.data(), buf.size()};
+        iovec in{buf.data(), std::min(buf.size(), reader.bytes_needed())};
         auto [ec, n] = co_await conn.read_some({&in, 1});
         if (ec) co_return io_error(ec, conn, "reading protocol handshake");
         if (auto r = reader.consume({buf.data(), n}); !r) {
@@ -32,7 +35,6 @@ asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::c
             co_return e;
         }
     }
-    conn.clear_absolute_deadline();
     auto outcome = check_peer(ours, reader.banner());
     if (!outcome) {
         Error e = outcome.error();
@@ -40,6 +42,13 @@ asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::c
         co_return e;
     }
     co_return *outcome;
+}
+
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout) {
+    conn.set_absolute_deadline(Clock::now() + timeout);
+    auto r = co_await exchange_banners_within_deadline(conn);
+    conn.clear_absolute_deadline();
+    co_return r;
 }
 
 asio::awaitable<Result<void>> write_label(TcpConn& conn, MuxLabel label, std::chrono::milliseconds timeout) {
@@ -52,12 +61,10 @@ asio::awaitable<Result<void>> write_label(TcpConn& conn, MuxLabel label, std::ch
     co_return Result<void>{};
 }
 
-asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::milliseconds timeout) {
-    conn.set_absolute_deadline(Clock::now() + timeout);
+asio::awaitable<Result<MuxLabel>> read_label_within_deadline(TcpConn& conn) {
     std::array<char, kLabelLen> bytes;
     iovec in{bytes.data(), bytes.size()};
     auto [ec, n] = co_await conn.readv_full({&in, 1});
-    conn.clear_absolute_deadline();
     if (ec) co_return io_error(ec, conn, "reading connection label");
     auto label = decode_label(bytes);
     if (!label) {
@@ -66,6 +73,13 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
         co_return e;
     }
     co_return *label;
+}
+
+asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::milliseconds timeout) {
+    conn.set_absolute_deadline(Clock::now() + timeout);
+    auto r = co_await read_label_within_deadline(conn);
+    conn.clear_absolute_deadline();
+    co_return r;
 }
 
 }  // namespace zferry::transport

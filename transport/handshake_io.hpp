@@ -9,8 +9,16 @@
 
 namespace zferry::transport {
 
+// Each step within its own `timeout`; the connection is back on idle timeouts afterwards.
 asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout);
 asio::awaitable<Result<void>> write_label(TcpConn& conn, MuxLabel label, std::chrono::milliseconds timeout);
 asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::milliseconds timeout);
+
+// The same steps under one absolute deadline that the caller set on the connection
+// (TcpConn::set_absolute_deadline) and clears when its own preamble is over: a server puts
+// the handshake, the label and the request under a single deadline, so that no step's
+// progress buys a slow peer more time.
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn);
+asio::awaitable<Result<MuxLabel>> read_label_within_deadline(TcpConn& conn);
 
 }  // namespace zferry::transport

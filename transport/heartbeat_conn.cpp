@@ -8,14 +8,18 @@
 namespace zferry::transport {
 
 HeartbeatConn::HeartbeatConn(std::unique_ptr<FrameConn> frames, HeartbeatOptions options)
-    : frames_(std::move(frames)), options_(options), heartbeat_task_(frames_->conn().get_executor()) {
+    : frames_(std::move(frames)),
+      options_(options),
+      heartbeat_task_(frames_->conn().get_executor()),
+      reader_task_(frames_->conn().get_executor()) {
     heartbeat_task_.start(send_heartbeats());
 }
 
 HeartbeatConn::~HeartbeatConn() {
-    // close() must have been awaited; cancelling here keeps a forgotten close from
-    // sending heartbeats on a dead conn, the frame conn closes the socket.
+    // close() must have been awaited: a task still running here resumes on freed memory.
+    // Cancelling at least keeps a forgotten close from sending more heartbeats.
     heartbeat_task_.cancel();
+    reader_task_.cancel();
 }
 
 asio::awaitable<void> HeartbeatConn::send_heartbeats() {
@@ -55,10 +59,27 @@ asio::awaitable<Result<FrameHeader>> HeartbeatConn::read_header() {
     }
 }
 
+void HeartbeatConn::start_background_reads() {
+    if (closed_ || reader_task_.running()) return;
+    reader_task_.start(read_heartbeats());
+}
+
+asio::awaitable<void> HeartbeatConn::stop_background_reads() { co_await reader_task_.stop(); }
+
+asio::awaitable<void> HeartbeatConn::read_heartbeats() {
+    // Cancelled, the read returns an error instead of throwing: an RST from the peer may have
+    // us inside the frame conn's shutdown, which must release its lock and close the socket.
+    co_await asio::this_coro::throw_if_cancelled(false);
+    // read_header renews our write deadline on every heartbeat and returns anything else.
+    (void)co_await read_header();
+}
+
 asio::awaitable<void> HeartbeatConn::close() {
     if (closed_) co_return;
     closed_ = true;
     heartbeat_task_.cancel();
+    // Before the shutdown drains the socket: one reader at a time.
+    co_await reader_task_.stop();
     co_await frames_->shutdown();
     co_await heartbeat_task_.join();
 }

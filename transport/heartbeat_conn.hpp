@@ -23,16 +23,27 @@ public:
     asio::awaitable<Result<FrameHeader>> read_header();
     FrameConn& frames() noexcept { return *frames_; }
 
-    // Stops the heartbeat task and shuts the frame conn down. Must be awaited before the
-    // object is destroyed; safe to call twice.
+    // While this side only writes (the server of a /v1/send), the peer's heartbeats are the
+    // only proof that a write stuck on full buffers has a slow reader, not a dead one: read
+    // them in the background (as zrepl does). Any other frame, EOF or an error ends the
+    // reader quietly; a dead peer still fails our writes at their deadline.
+    void start_background_reads();
+    // Cancels and joins the background reader, if any. Needed before reading again.
+    asio::awaitable<void> stop_background_reads();
+
+    // Stops and joins every task of this connection and shuts the frame conn down. Must be
+    // awaited before the object is destroyed, also by a cancelled owner (with
+    // this_coro::throw_if_cancelled off, or the co_await itself throws); safe to call twice.
     asio::awaitable<void> close();
 
 private:
     asio::awaitable<void> send_heartbeats();
+    asio::awaitable<void> read_heartbeats();
 
     std::unique_ptr<FrameConn> frames_;
     HeartbeatOptions options_;
     OwnedTask heartbeat_task_;
+    OwnedTask reader_task_;
     bool closed_ = false;
 };
 

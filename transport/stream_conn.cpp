@@ -26,14 +26,17 @@ asio::awaitable<Result<std::string>> StreamConn::read_message(std::uint32_t type
         if (!h) co_return poison(Result<std::string>(h.error()));
         auto step = dec.on_header(*h);
         switch (step.kind) {
-            case StreamDecoder::Kind::data:
+            case StreamDecoder::Kind::data: {
+                // Appended as it arrives: a frame announced large and sent slowly (or never)
+                // costs what arrived, not what was announced.
+                auto p = co_await conn_->frames().read_payload_append(*h, out);
+                if (!p) co_return poison(Result<std::string>(p.error()));
+                break;
+            }
             case StreamDecoder::Kind::trailer: {
                 auto p = co_await conn_->frames().read_payload(*h);
                 if (!p) co_return poison(Result<std::string>(p.error()));
-                if (step.kind == StreamDecoder::Kind::data)
-                    out.append(reinterpret_cast<const char*>(p->data()), p->size());
-                else
-                    dec.add_trailer(p->bytes());
+                dec.add_trailer(p->bytes());
                 break;
             }
             case StreamDecoder::Kind::end: co_return out;
@@ -73,14 +76,25 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t typ
         auto step = dec.on_header(*h);
         switch (step.kind) {
             case StreamDecoder::Kind::data:
+                // The local consumer failing is not the connection failing: the peer is owed
+                // an answer that says why (e.g. zfs recv's message), not a reset.
                 if (options_.receive_mode == PayloadMode::splice) {
                     auto r = co_await conn_->frames().splice_payload(*h, pipe);
+                    if (!r && r.error().code() == boost::system::errc::broken_pipe) {
+                        sink_failed_ = true;
+                        co_return r.error();
+                    }
                     if (!r) co_return poison(Result<std::uint64_t>(r.error()));
                 } else {
                     auto p = co_await conn_->frames().read_payload(*h);
                     if (!p) co_return poison(Result<std::uint64_t>(p.error()));
                     auto w = co_await write_all_to_pipe(pipe, p->bytes());
-                    if (!w) co_return poison(Result<std::uint64_t>(w.error()));
+                    if (!w && w.error().code() == asio::error::operation_aborted)
+                        co_return poison(Result<std::uint64_t>(w.error()));
+                    if (!w) {
+                        sink_failed_ = true;
+                        co_return w.error();
+                    }
                 }
                 break;
             case StreamDecoder::Kind::trailer: {
@@ -149,7 +163,8 @@ asio::awaitable<Result<void>> StreamConn::write_end() {
 }
 
 asio::awaitable<Result<void>> StreamConn::write_error_trailer(std::string_view text) {
-    if (text.size() > StreamDecoder::kMaxTrailer) text = text.substr(0, StreamDecoder::kMaxTrailer);
+    // The peer rejects a trailer that is not UTF-8: never cut inside a character.
+    text = utf8_prefix(text, StreamDecoder::kMaxTrailer);
     auto bytes = std::as_bytes(std::span(text.data(), text.size()));
     auto r = co_await conn_->frames().write_frame(frame_type::stream_err_trailer, bytes);
     if (!r) co_return poison(r);

@@ -39,7 +39,9 @@ public:
     asio::awaitable<Result<void>> write_message(std::uint32_t type, std::string_view payload);
 
     // Reads a stream of `type` into `pipe` until End. A source error trailer yields
-    // Errc::stream_source_error with the peer's text (connection still usable).
+    // Errc::stream_source_error with the peer's text (connection still usable). A pipe whose
+    // reader exited (the local consumer failed) yields its EPIPE and sink_failed(): the rest
+    // of the stream is never read, but the connection can still carry a response.
     asio::awaitable<Result<std::uint64_t>> read_stream(std::uint32_t type, AsyncFd& pipe);
     // Writes frames of `type` with the pipe's bytes until the pipe's EOF; does not write End.
     asio::awaitable<Result<std::uint64_t>> write_stream_data(std::uint32_t type, AsyncFd& pipe);
@@ -47,7 +49,9 @@ public:
     // Error trailer + End: the stream failed at the source.
     asio::awaitable<Result<void>> write_error_trailer(std::string_view text);
 
+    // The connection can still be written to (and, unless sink_failed(), read from).
     bool usable() const noexcept { return usable_; }
+    bool sink_failed() const noexcept { return sink_failed_; }
     HeartbeatConn& heartbeat() noexcept { return *conn_; }
     asio::awaitable<void> close();
     const StreamOptions& options() const noexcept { return options_; }
@@ -64,6 +68,7 @@ private:
     BufferPool& pool_;
     StreamOptions options_;
     bool usable_ = true;
+    bool sink_failed_ = false;
 };
 
 }  // namespace zferry::transport

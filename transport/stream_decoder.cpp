@@ -56,6 +56,17 @@ StreamDecoder::Step StreamDecoder::on_header(FrameHeader h) {
     return {Kind::data, h.length};
 }
 
+std::string_view utf8_prefix(std::string_view text, std::size_t max) noexcept {
+    if (text.size() <= max) return text;
+    // text[cut] is the first byte left out; while it continues a sequence, that sequence
+    // started before the cut: leave it out whole. A sequence is at most 4 bytes long, so
+    // more than 3 continuation bytes in a row are invalid input anyway: cut there.
+    std::size_t cut = max;
+    auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
+    for (int k = 0; k < 3 && cut > 0 && continuation(cut); ++k) --cut;
+    return text.substr(0, cut);
+}
+
 StreamDecoder::Step StreamDecoder::add_trailer(std::span<const std::byte> text) {
     trailer_.append(reinterpret_cast<const char*>(text.data()), text.size());
     return {Kind::trailer, 0};

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace zferry::transport {
 
@@ -53,5 +54,9 @@ private:
     std::string trailer_;
     Error error_;
 };
+
+// The longest prefix of `text` of at most `max` bytes that does not end inside a UTF-8
+// sequence (an error trailer is cut to its limit this way, and must stay valid UTF-8).
+std::string_view utf8_prefix(std::string_view text, std::size_t max) noexcept;
 
 }  // namespace zferry::transport

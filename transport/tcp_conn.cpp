@@ -5,6 +5,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -111,11 +112,24 @@ void TcpConn::on_watchdog(error_code ec) {
     auto now = Clock::now();
     for (Direction* d : {&read_, &write_}) {
         if (d->pending && !d->timed_out && now >= d->deadline) {
+            // A read still pending while the peer's bytes wait in our receive queue waits on
+            // our own consumer (a splice into a full pipe: a busy `zfs recv`), not on the
+            // network: the peer is alive and throttled by our window. Deadlines measure the
+            // network only, so both payload modes tolerate a slow local sink alike.
+            if (d == &read_ && !absolute_ && unread_bytes_queued()) {
+                d->deadline = now + options_.idle_timeout;
+                continue;
+            }
             d->timed_out = true;
             d->signal.emit(asio::cancellation_type::terminal);
         }
     }
     arm_watchdog();  // the other direction, or renewed deadlines
+}
+
+bool TcpConn::unread_bytes_queued() const noexcept {
+    int queued = 0;
+    return raw_fd_ >= 0 && ::ioctl(raw_fd_, FIONREAD, &queued) == 0 && queued > 0;
 }
 
 void TcpConn::renew_write_deadline() noexcept {

@@ -24,7 +24,8 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 struct ConnOptions {
-    // No progress in a direction for this long fails that direction with Errc::timeout.
+    // No progress in a direction for this long fails that direction with Errc::timeout. A
+    // read that waits on a local pipe while the peer's bytes are queued is not timed out.
     std::chrono::milliseconds idle_timeout{10000};
 };
 
@@ -78,6 +79,8 @@ private:
     asio::awaitable<std::pair<error_code, std::size_t>> timed(Dir d, Op op);
     void arm_watchdog();
     void on_watchdog(error_code ec);
+    // Bytes the peer sent that we have not read yet (the kernel's receive queue).
+    bool unread_bytes_queued() const noexcept;
     Direction& dir(Dir d) noexcept { return d == Dir::read ? read_ : write_; }
 
     IoEngine& engine_;

@@ -10,14 +10,66 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <array>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <future>
+#include <iostream>
 #include <limits>
+#include <new>
 #include <sstream>
 #include <thread>
+
+// Heap accounting for the memory-bound test: every allocation in this test binary goes
+// through these, which keep the live and peak byte counts (bytes, not timing, so the bound is
+// exact and independent of the machine's speed).
+namespace heap {
+std::atomic<std::size_t> live{0};
+std::atomic<std::size_t> peak{0};
+constexpr std::size_t kHeader = 16;  // keeps malloc's 16-byte alignment for the caller
+}  // namespace heap
+
+// GCC sees free() on what it believes came from operator new: it did, from ours, by malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+    void* p = std::malloc(n + heap::kHeader);
+    if (p == nullptr) throw std::bad_alloc();
+    *static_cast<std::size_t*>(p) = n;
+    const std::size_t now = heap::live.fetch_add(n) + n;
+    std::size_t old = heap::peak.load();
+    while (now > old && !heap::peak.compare_exchange_weak(old, now)) {
+    }
+    return static_cast<char*>(p) + heap::kHeader;
+}
+void operator delete(void* p) noexcept {
+    if (p == nullptr) return;
+    char* base = static_cast<char*>(p) - heap::kHeader;
+    heap::live.fetch_sub(*reinterpret_cast<std::size_t*>(base));
+    std::free(base);
+}
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return operator new(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+#pragma GCC diagnostic pop
 
 namespace zferry::transport {
 namespace {
@@ -433,6 +485,10 @@ public:
 TEST_F(Adversarial, StalledHandshakeDoesNotStallOthers) {
     EchoHandler handler;
     options.handshake_timeout = 3s;
+    constexpr int kClients = 200;
+    // 200 clients from one address at once, more than the default per-address limit lets be
+    // in their preamble together (OneAddressCannotTakeEveryPendingSlot tests that limit).
+    options.limits.max_pending_per_address = kClients + 1;
     DataconnServer server(ctx, *engine, handler, options, Logger());
     ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
     // A client that connects and says nothing (an unknown label: UnknownLabelIsLogged...).
@@ -443,7 +499,6 @@ TEST_F(Adversarial, StalledHandshakeDoesNotStallOthers) {
     a.sin_port = htons(server.local_endpoint().port());
     ASSERT_EQ(::connect(stalled, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
 
-    constexpr int kClients = 200;
     int ok = 0;
     auto t0 = std::chrono::steady_clock::now();
     test::run(ctx, [&]() -> asio::awaitable<void> {
@@ -500,6 +555,394 @@ TEST_F(Adversarial, UnknownLabelIsLoggedAndClosedOthersUnaffected) {
     EXPECT_NE(log.find("closing connection"), std::string::npos) << log;
     EXPECT_NE(log.find("\"zrepl_bogus\""), std::string::npos) << log;
     EXPECT_NE(log.find("unknown connection label"), std::string::npos) << log;
+}
+
+// ---- limits on connections that have not sent a request --------------------------------
+
+// The flood needs two descriptors per connection in this process (its end and the server's):
+// the soft RLIMIT_NOFILE is raised to the hard limit for the rest of this test binary.
+rlim_t raise_fd_limit() {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &rl);
+        ::getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    return rl.rlim_cur;
+}
+
+// Hostile clients from a thread of their own: half of them trickle the banner and label one
+// byte per round, the other half send banner and label at once and then only heartbeats.
+// Neither ever sends a request. Every round is 100 ms.
+class Flood {
+public:
+    // Connection i comes from `sources[i % sources.size()]` (all on loopback).
+    Flood(unsigned short port, std::size_t count, std::vector<std::string> sources)
+        : thread_([this, port, count, sources] { run(port, count, sources); }) {}
+    ~Flood() {
+        stop_ = true;
+        thread_.join();
+        for (int fd : fds_) ::close(fd);
+    }
+    bool connected() const { return connected_.load(std::memory_order_acquire); }
+    std::size_t failed_connects() const { return failed_; }
+    // Valid once connected().
+    const std::vector<int>& fds() const { return fds_; }
+
+private:
+    void run(unsigned short port, std::size_t count, const std::vector<std::string>& sources) {
+        std::string preamble = *encode_banner(zferry_banner());
+        auto label = encode_label(MuxLabel::zrepl_data);
+        preamble.append(label.data(), label.size());
+        for (std::size_t i = 0; i < count && !stop_; ++i) {
+            int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in from{};
+            from.sin_family = AF_INET;
+            ::inet_pton(AF_INET, sources[i % sources.size()].c_str(), &from.sin_addr);
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            to.sin_port = htons(port);
+            if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+                ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+                if (fd >= 0) ::close(fd);
+                ++failed_;
+                continue;
+            }
+            if (i % 2 == 1) ::send(fd, preamble.data(), preamble.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            fds_.push_back(fd);
+        }
+        connected_.store(true, std::memory_order_release);
+        const auto heartbeat = encode_frame_header({frame_type::heartbeat, 0});
+        for (std::size_t round = 0; !stop_; ++round) {
+            for (std::size_t k = 0; k < fds_.size(); ++k) {
+                if (k % 2 == 0 && round < preamble.size())
+                    ::send(fds_[k], preamble.data() + round, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                else if (k % 2 == 1)
+                    ::send(fds_[k], heartbeat.data(), heartbeat.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+            }
+            std::this_thread::sleep_for(100ms);
+        }
+    }
+
+    std::vector<int> fds_;
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> stop_{false};
+    std::size_t failed_ = 0;
+    std::thread thread_;
+};
+
+// Whether the server closed our end's peer: EOF or a reset. Reads (and drops) what the
+// server sent meanwhile (its banner, heartbeats).
+bool closed_by_server(int fd) {
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n == 0) return true;
+        if (n > 0) continue;
+        return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+    }
+}
+
+// Polls (running the server meanwhile) until at least `want` of `fds` are closed by the
+// server, or `bound` passes. Returns how many are closed.
+asio::awaitable<std::size_t> wait_closed(const std::vector<int>& fds, std::size_t want,
+                                         std::chrono::seconds bound) {
+    std::vector<bool> closed(fds.size(), false);
+    std::size_t n = 0;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto until = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if (!closed[i] && closed_by_server(fds[i])) {
+                closed[i] = true;
+                ++n;
+            }
+        }
+        if (n >= want || std::chrono::steady_clock::now() >= until) co_return n;
+        timer.expires_after(50ms);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+asio::awaitable<bool> wait_connected(const Flood& flood, std::chrono::seconds bound) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto until = std::chrono::steady_clock::now() + bound;
+    while (!flood.connected() && std::chrono::steady_clock::now() < until) {
+        timer.expires_after(20ms);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    co_return flood.connected();
+}
+
+TEST_F(Adversarial, HostileFloodCannotCrowdOutALegitimateClient) {
+    // 2 000 connections that never send a request (as the issue measured them), from 100
+    // source addresses: the total limit closes all but the newest max_pending, and a
+    // legitimate client is still served at once, well before any deadline.
+    const rlim_t fd_limit = raise_fd_limit();
+    std::size_t hostile = 2000;
+    if (fd_limit < 2 * hostile + 200) hostile = (fd_limit - 200) / 2;
+    std::cout << "[          ] RLIMIT_NOFILE soft limit raised to " << fd_limit << "; " << hostile
+              << " hostile connections\n";
+    ASSERT_GE(hostile, 600u) << "the descriptor limit is too low for a meaningful flood";
+
+    EchoHandler handler;
+    ASSERT_EQ(options.limits.max_pending, 256u) << "the documented default";
+    ASSERT_EQ(options.limits.preamble_timeout, 10s) << "the documented default";
+    const std::size_t cap = options.limits.max_pending;
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    std::vector<std::string> sources;
+    for (int i = 1; i <= 100; ++i) sources.push_back("127.0.1." + std::to_string(i));
+    Flood flood(server.local_endpoint().port(), hostile, sources);
+
+    ASSERT_TRUE(test::run(ctx, wait_connected(flood, 60s)));
+    ASSERT_EQ(flood.failed_connects(), 0u);
+    const auto& fds = flood.fds();
+    const auto closed = test::run(ctx, wait_closed(fds, fds.size() - cap, 60s));
+    EXPECT_GE(closed, fds.size() - cap) << "connections beyond the limit must be closed";
+    EXPECT_LE(server.pending_connections(), cap);
+
+    for (int i = 0; i < 5; ++i) {
+        auto t0 = std::chrono::steady_clock::now();
+        auto r = ping(server.local_endpoint());
+        auto took = std::chrono::steady_clock::now() - t0;
+        ASSERT_TRUE(r) << "ping " << i << " during the flood: " << r.error().message();
+        EXPECT_EQ(*r, "hi");
+        EXPECT_LT(took, 5s) << "ping " << i << " during the flood";
+    }
+    EXPECT_LE(server.pending_connections(), cap);
+    const auto closed_after = test::run(ctx, wait_closed(fds, fds.size() - cap, 0s));
+    EXPECT_GE(closed_after, fds.size() - cap);
+    test::run(ctx, server.stop());
+    EXPECT_EQ(server.pending_connections(), 0u);
+}
+
+TEST_F(Adversarial, OneAddressCannotTakeEveryPendingSlot) {
+    // 200 heartbeat and trickle connections from the address the legitimate client uses too:
+    // at most max_pending_per_address stay, the oldest go first, and the client is served.
+    raise_fd_limit();
+    EchoHandler handler;
+    ASSERT_EQ(options.limits.max_pending_per_address, 32u) << "the documented default";
+    const std::size_t cap = options.limits.max_pending_per_address;
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    std::vector<std::string> sources;
+    sources.push_back("127.0.0.1");
+    Flood flood(server.local_endpoint().port(), 200, sources);
+    ASSERT_TRUE(test::run(ctx, wait_connected(flood, 60s)));
+    ASSERT_EQ(flood.failed_connects(), 0u);
+    const auto& fds = flood.fds();
+    const auto closed = test::run(ctx, wait_closed(fds, fds.size() - cap, 60s));
+    EXPECT_GE(closed, fds.size() - cap);
+    EXPECT_LE(server.pending_connections(), cap);
+    auto r = ping(server.local_endpoint());
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, "hi");
+    test::run(ctx, server.stop());
+}
+
+TEST_F(Adversarial, PreambleHasOneDeadlineThatHeartbeatsDoNotExtend) {
+    // A client that completes handshake and label, then sends only heartbeats: before, each
+    // heartbeat renewed the wait for the request forever. Now the preamble's deadline closes it.
+    log_init({LogLevel::warn, LogFormat::human, &captured_log});
+    EchoHandler handler;
+    options.limits.preamble_timeout = 1500ms;
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    std::vector<std::string> sources;
+    sources.push_back("127.0.0.1");
+    Flood flood(server.local_endpoint().port(), 2, sources);  // one trickles, one heartbeats
+    ASSERT_TRUE(test::run(ctx, wait_connected(flood, 60s)));
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto closed = test::run(ctx, wait_closed(flood.fds(), 2, 30s));
+    const auto took = std::chrono::steady_clock::now() - t0;
+    EXPECT_EQ(closed, 2u);
+    EXPECT_GE(took, 1s);
+    EXPECT_LT(took, 10s) << "closed by the preamble deadline, not by anything slower";
+    test::run(ctx, server.stop());
+    EXPECT_NE(captured_log.str().find("timeout"), std::string::npos) << captured_log.str();
+}
+
+TEST_F(Adversarial, IdentifyCanRefuseAPeerAtAccept) {
+    log_init({LogLevel::warn, LogFormat::human, &captured_log});
+    EchoHandler handler;
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    int asked = 0;
+    server.identify = [&asked](const asio::ip::address& a) -> Result<std::string> {
+        ++asked;
+        return Error(Errc::invalid_argument, "address " + a.to_string() + " is not in the client map");
+    };
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    auto r = ping(server.local_endpoint());
+    ASSERT_FALSE(r) << "a refused peer was served";
+    EXPECT_TRUE(r.error().code() == make_error_code(Errc::connection_closed) ||
+                r.error().code() == asio::error::connection_reset)
+        << r.error().message();
+    EXPECT_EQ(asked, 1);
+    EXPECT_EQ(server.active_connections(), 0u);
+    test::run(ctx, server.stop());
+    const auto log = captured_log.str();
+    EXPECT_NE(log.find("refusing connection: address 127.0.0.1 is not in the client map"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("peer=127.0.0.1:"), std::string::npos) << "the log names the peer: " << log;
+}
+
+TEST_F(Adversarial, RequestMemoryGrowsOnlyWithTheBytesThatArrive) {
+    // A client announces a 4 MiB structured request (the largest allowed) and sends 100
+    // bytes of it. Before, the server allocated the announced 4 MiB at once and held it for as
+    // long as the client trickled. The peak is counted in heap bytes, independent of timing.
+    EchoHandler handler;
+    options.limits.preamble_timeout = 1s;
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    const std::size_t before = heap::live.load();
+    heap::peak.store(before);
+
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(server.local_endpoint().port());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string wire = *encode_banner(zferry_banner());
+    auto label = encode_label(MuxLabel::zrepl_data);
+    wire.append(label.data(), label.size());
+    auto append_header = [&wire](std::uint32_t type, std::uint32_t len) {
+        auto h = encode_frame_header({type, len});
+        wire.append(reinterpret_cast<const char*>(h.data()), h.size());
+    };
+    append_header(frame_type::req_header, 8);
+    wire += "/v1/ping";
+    append_header(frame_type::stream_end, 0);
+    append_header(frame_type::req_structured, static_cast<std::uint32_t>(kRequestStructuredMax));
+    wire += std::string(100, 'x');
+    write_all(fd, wire.data(), wire.size());
+
+    std::vector<int> fds;
+    fds.push_back(fd);
+    const auto closed = test::run(ctx, wait_closed(fds, 1, 30s));
+    EXPECT_EQ(closed, 1u) << "the preamble deadline closes the connection";
+    const std::size_t peak = heap::peak.load() - before;
+    ::close(fd);
+    test::run(ctx, server.stop());
+    EXPECT_LT(peak, std::size_t{1} << 20)
+        << "heap bytes at the peak for a request of which 100 bytes arrived";
+}
+
+std::size_t count_substr(const std::string& s, std::string_view what) {
+    std::size_t n = 0;
+    for (auto pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + what.size())) ++n;
+    return n;
+}
+
+asio::awaitable<std::size_t> wait_log_count(const std::ostringstream& log, std::string_view what,
+                                            std::size_t want, std::chrono::seconds bound) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto until = std::chrono::steady_clock::now() + bound;
+    for (;;) {
+        const std::size_t n = count_substr(log.str(), what);
+        if (n >= want || std::chrono::steady_clock::now() >= until) co_return n;
+        timer.expires_after(20ms);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+}
+
+TEST_F(Adversarial, OutOfDescriptorsShedsInsteadOfSpinningOrDying) {
+    // The server may open 16 more descriptors; a child process (whose descriptors do not
+    // count against ours) opens 60 connections that never send anything. accept then fails
+    // with EMFILE: the server closes the oldest connection still in its preamble and accepts
+    // again, and once the limit is back, a legitimate client is served.
+    log_init({LogLevel::warn, LogFormat::human, &captured_log});
+    EchoHandler handler;
+    options.limits.max_pending_per_address = 0;  // all from 127.0.0.1; only descriptors limit here
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    constexpr int kHostile = 60;
+    constexpr int kHeadroom = 16;
+    int ready[2], release[2];
+    ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(release, O_CLOEXEC), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(server.local_endpoint().port());
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // Only async-signal-safe calls here. The connections stay open until we exit.
+        ::close(ready[0]);
+        ::close(release[1]);
+        for (int i = 0; i < kHostile; ++i) {
+            int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) ::_exit(1);
+        }
+        char c = 'r';
+        if (::write(ready[1], &c, 1) != 1) ::_exit(1);
+        while (::read(release[0], &c, 1) > 0) {
+        }
+        ::_exit(0);
+    }
+    ::close(ready[1]);
+    ::close(release[0]);
+    char c = 0;
+    const bool child_ready = ::read(ready[0], &c, 1) == 1;
+    ::close(ready[0]);
+
+    // A new descriptor gets the lowest free number below the limit: a limit just above the
+    // 16th free number leaves exactly 16 for the server.
+    std::vector<bool> open_fds;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+        const auto fd = static_cast<std::size_t>(std::stoi(e.path().filename().string()));
+        if (fd >= open_fds.size()) open_fds.resize(fd + 1, false);
+        open_fds[fd] = true;
+    }
+    std::size_t limit = 0;
+    for (int free_fds = 0; free_fds < kHeadroom; ++limit)
+        free_fds += limit >= open_fds.size() || !open_fds[limit];
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    rlimit low = saved;
+    low.rlim_cur = static_cast<rlim_t>(limit);
+    std::size_t sheds = 0;
+    if (child_ready && ::setrlimit(RLIMIT_NOFILE, &low) == 0) {
+        sheds = test::run(ctx, wait_log_count(captured_log, "accepting a new connection failed",
+                                              kHostile - kHeadroom, 30s));
+        ::setrlimit(RLIMIT_NOFILE, &saved);
+    }
+    const auto pending = server.pending_connections();
+    auto r = ping(server.local_endpoint());
+    ::close(release[1]);  // the child exits
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    test::run(ctx, server.stop());
+
+    ASSERT_TRUE(child_ready) << "the child could not open its connections";
+    EXPECT_GE(sheds, static_cast<std::size_t>(kHostile - kHeadroom))
+        << "connections closed to make room for accept (" << pending << " pending, limit " << low.rlim_cur
+        << "): " << captured_log.str();
+    EXPECT_LE(pending, static_cast<std::size_t>(kHeadroom));
+    EXPECT_LE(count_substr(captured_log.str(), "accepting a connection failed"), 10u)
+        << "accept paused instead of shedding, or spun: " << captured_log.str();
+    ASSERT_TRUE(r) << "the server stopped serving: " << r.error().message();
+    EXPECT_EQ(*r, "hi");
+}
+
+TEST_F(Adversarial, LargeRequestsStillArriveIntact) {
+    // Requests are read as they arrive, in growing steps: a request near the limit, in many
+    // frames, is still read whole and byte for byte.
+    EchoHandler handler;
+    DataconnServer server(ctx, *engine, handler, options, Logger());
+    ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
+    std::string big(kRequestStructuredMax - 1000, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) ^ (i >> 11));
+    DataconnClient c(ctx, *engine, server.local_endpoint(), options, Logger());
+    auto r = test::run(ctx, c.ping(big));
+    test::run(ctx, server.stop());
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->size(), big.size());
+    EXPECT_TRUE(*r == big) << "the echoed request differs";
 }
 
 }  // namespace

@@ -4,9 +4,56 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
+
+// Heap accounting for the memory-bound tests: every allocation in this test binary goes
+// through these, which keep the live and peak byte counts. Counting bytes, not timing, makes
+// the bound exact and independent of the machine's speed.
+namespace heap {
+std::atomic<std::size_t> live{0};
+std::atomic<std::size_t> peak{0};
+constexpr std::size_t kHeader = 16;  // keeps malloc's 16-byte alignment for the caller
+}  // namespace heap
+
+// GCC sees free() on what it believes came from operator new: it did, from ours, by malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+void* operator new(std::size_t n) {
+    void* p = std::malloc(n + heap::kHeader);
+    if (p == nullptr) throw std::bad_alloc();
+    *static_cast<std::size_t*>(p) = n;
+    const std::size_t now = heap::live.fetch_add(n) + n;
+    std::size_t old = heap::peak.load();
+    while (now > old && !heap::peak.compare_exchange_weak(old, now)) {
+    }
+    return static_cast<char*>(p) + heap::kHeader;
+}
+void operator delete(void* p) noexcept {
+    if (p == nullptr) return;
+    char* base = static_cast<char*>(p) - heap::kHeader;
+    heap::live.fetch_sub(*reinterpret_cast<std::size_t*>(base));
+    std::free(base);
+}
+void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
+void* operator new[](std::size_t n) { return operator new(n); }
+void operator delete[](void* p) noexcept { operator delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return operator new(n);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+#pragma GCC diagnostic pop
 
 namespace zferry::transport {
 namespace {
@@ -183,7 +230,8 @@ TEST(Handshake, RoundTrips) {
     for (const auto& b : banners) {
         auto e = encode_banner(b);
         ASSERT_TRUE(e) << "encoding " << show(b) << " failed: " << e.error().message();
-        auto d = decode_banner(*e);
+        // At the protocol's own limits, not at what a server accepts from a peer.
+        auto d = decode_banner(*e, kHandshakeMaxLen, kMaxExtensions, kHandshakeMaxLen);
         ASSERT_TRUE(d) << "decoding the encoding of " << show(b) << " failed: " << d.error().message();
         EXPECT_EQ(*d, b) << "round trip of " << show(b) << " through " << show(*e);
     }
@@ -288,6 +336,113 @@ TEST(BannerReader, AFailedReaderKeepsFailing) {
     auto again = r.consume(std::span(garbage.data() + 1, 1));
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().message(), first.error().message());
+}
+
+// What feeding `input` to a reader the way the connection driver does (chunks of at most
+// 512 bytes) cost in heap bytes at its peak, above what was live before.
+struct Fed512 {
+    bool accepted = false;
+    Errc code{};
+    std::size_t peak_heap = 0;
+    std::size_t held = 0, max_held = 0;
+};
+
+Fed512 feed_like_the_driver(std::string_view input) {
+    Fed512 out;
+    const std::size_t before = heap::live.load();
+    heap::peak.store(before);
+    {
+        BannerReader r;
+        std::size_t pos = 0;
+        while (!r.done() && !r.failed() && pos < input.size()) {
+            const std::size_t n = std::min({r.bytes_needed(), std::size_t{512}, input.size() - pos});
+            if (auto res = r.consume(std::span<const char>(input.data() + pos, n)); !res)
+                out.code = static_cast<Errc>(res.error().code().value());
+            pos += n;
+            out.held = std::max(out.held, r.held_bytes());
+        }
+        out.accepted = r.done();
+        out.max_held = r.max_held_bytes();
+    }
+    out.peak_heap = heap::peak.load() - before;
+    return out;
+}
+
+std::string banner_with(std::size_t count, std::string_view each_line) {
+    char head[80];
+    std::snprintf(head, sizeof head, "%010zu ZREPL_ZFS_REPLICATION PROTOVERSION=0007 EXTENSIONS=%04zu\n",
+                  kBannerHeaderLen + count * (each_line.size() + 1), count);
+    std::string out = head;
+    for (std::size_t i = 0; i < count; ++i) {
+        out += each_line;
+        out += '\n';
+    }
+    return out;
+}
+
+TEST(BannerReader, HoldsAFewKiBWhateverThePeerSends) {
+    // A peer's banner may announce up to 64 KiB; what it makes us hold must not grow with
+    // that: not a buffer of the announced size, not the banner, not thousands of strings.
+    constexpr std::size_t kBound = 32 * 1024;
+    const std::string x256(kMaxPeerExtensionLen, 'x');
+    struct Case {
+        const char* what;
+        std::string input;
+        bool accepted;
+    };
+    const Case cases[] = {
+        {"9998 one-byte extensions", banner_with(9998, "a"), false},
+        {"9998 extensions of 5 bytes", banner_with(9998, "abcde"), false},
+        {"one extension line of 64 KiB", banner_with(1, std::string(kHandshakeMaxLen - 11 - 56 - 1, 'y')),
+         false},
+        {"the largest banner accepted: 64 extensions of 256 bytes", banner_with(kMaxPeerExtensions, x256),
+         true},
+        {"a zferry banner", kZferry, true},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        ASSERT_LE(c.input.size(), kHandshakeMaxLen);
+        auto fed = feed_like_the_driver(c.input);
+        EXPECT_EQ(fed.accepted, c.accepted);
+        if (!c.accepted) {
+            EXPECT_EQ(fed.code, Errc::handshake_too_long);
+        }
+        EXPECT_LE(fed.peak_heap, kBound) << "bytes on the heap at the peak while reading " << c.input.size()
+                                         << " bytes of banner";
+        EXPECT_LE(fed.held, fed.max_held);
+        EXPECT_LE(fed.max_held, kBound);
+    }
+}
+
+TEST(BannerReader, RefusesMoreExtensionsOrLongerLinesThanItsLimits) {
+    BannerReader small(kHandshakeMaxLen, 2, 8);
+    const std::string three = banner_with(3, "a");
+    std::size_t pos = 0;
+    Result<void> r;
+    while (r && !small.done() && pos < three.size()) {
+        const std::size_t n = small.bytes_needed();
+        r = small.consume(std::span<const char>(three.data() + pos, n));
+        pos += n;
+    }
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::handshake_too_long));
+    EXPECT_NE(r.error().message().find("announces 3 extensions, more than the 2 this side accepts"),
+              std::string::npos)
+        << r.error().message();
+    EXPECT_EQ(small.consumed(), 67u) << "refused as soon as the header line is in";
+
+    auto long_line = decode_banner(banner_with(1, "123456789"));
+    ASSERT_TRUE(long_line) << "9 bytes are fine with the default limits";
+    BannerReader strict(kHandshakeMaxLen, 2, 8);
+    const std::string nine = banner_with(1, "123456789");
+    ASSERT_TRUE(strict.consume(std::span<const char>(nine.data(), 11)));
+    auto refused = strict.consume(std::span<const char>(nine.data() + 11, nine.size() - 11));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code(), make_error_code(Errc::handshake_too_long));
+    EXPECT_NE(refused.error().message().find("extension #0 at offset 67 is longer than the 8 bytes"),
+              std::string::npos)
+        << refused.error().message();
+    EXPECT_FALSE(refused.error().temporary());
 }
 
 // Where garbage is rejected: `fails_after` is the number of bytes a reader fed one byte at a
