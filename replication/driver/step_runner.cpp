@@ -52,9 +52,8 @@ asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void
 
 }  // namespace
 
-asio::awaitable<Result<StepOutcome>> run_step(Sender& sender, Receiver& receiver,
-                                              const std::string& filesystem, const Step& step,
-                                              Protection protection,
+asio::awaitable<Result<StepOutcome>> run_step(Sender& sender, Receiver& receiver, std::string filesystem,
+                                              Step step, Protection protection,
                                               std::function<void(std::uint64_t)> progress) {
     // Cancellation arrives as operation_aborted errors, never as an exception in the middle
     // of the step: every exit below stops what was started.

@@ -24,11 +24,12 @@ struct StepOutcome {
     bool used_resume_token = false;
 };
 
+// Arguments are taken by value: the coroutine may start after the caller's temporaries died
+// (a test spawned it with a literal filesystem name: stack-use-after-scope under ASan).
 // The first error that explains the failure: the receiver's when it refused or broke (zfs
 // says why), else the sender's, else the copy's. `progress` (optional) sees the running total.
 boost::asio::awaitable<Result<StepOutcome>> run_step(Sender& sender, Receiver& receiver,
-                                                     const std::string& filesystem, const Step& step,
-                                                     Protection protection,
+                                                     std::string filesystem, Step step, Protection protection,
                                                      std::function<void(std::uint64_t)> progress = {});
 
 }  // namespace zferry::replication
