@@ -1,5 +1,6 @@
 #include "transport/handshake.hpp"
 
+#include "tests/heap_counter.hpp"
 #include "tests/vectors.hpp"
 
 #include <gtest/gtest.h>
@@ -11,49 +12,8 @@
 #include <string>
 #include <vector>
 
-// Heap accounting for the memory-bound tests: every allocation in this test binary goes
-// through these, which keep the live and peak byte counts. Counting bytes, not timing, makes
-// the bound exact and independent of the machine's speed.
-namespace heap {
-std::atomic<std::size_t> live{0};
-std::atomic<std::size_t> peak{0};
-constexpr std::size_t kHeader = 16;  // keeps malloc's 16-byte alignment for the caller
-}  // namespace heap
-
-// GCC sees free() on what it believes came from operator new: it did, from ours, by malloc.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-    void* p = std::malloc(n + heap::kHeader);
-    if (p == nullptr) throw std::bad_alloc();
-    *static_cast<std::size_t*>(p) = n;
-    const std::size_t now = heap::live.fetch_add(n) + n;
-    std::size_t old = heap::peak.load();
-    while (now > old && !heap::peak.compare_exchange_weak(old, now)) {
-    }
-    return static_cast<char*>(p) + heap::kHeader;
-}
-void operator delete(void* p) noexcept {
-    if (p == nullptr) return;
-    char* base = static_cast<char*>(p) - heap::kHeader;
-    heap::live.fetch_sub(*reinterpret_cast<std::size_t*>(base));
-    std::free(base);
-}
-void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete[](void* p) noexcept { operator delete(p); }
-void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    try {
-        return operator new(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { operator delete(p); }
-#pragma GCC diagnostic pop
+// Heap accounting for the memory-bound tests (tests/heap_counter.hpp): counting bytes, not
+// timing, makes the bound exact and independent of the machine's speed.
 
 namespace zferry::transport {
 namespace {
@@ -407,8 +367,8 @@ TEST(BannerReader, HoldsAFewKiBWhateverThePeerSends) {
         if (!c.accepted) {
             EXPECT_EQ(fed.code, Errc::handshake_too_long);
         }
-        EXPECT_LE(fed.peak_heap, kBound) << "bytes on the heap at the peak while reading " << c.input.size()
-                                         << " bytes of banner";
+        EXPECT_LE(fed.peak_heap, kBound)
+            << "bytes on the heap at the peak while reading " << c.input.size() << " bytes of banner";
         EXPECT_LE(fed.held, fed.max_held);
         EXPECT_LE(fed.max_held, kBound);
     }
