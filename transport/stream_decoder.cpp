@@ -1,23 +1,8 @@
 #include "transport/stream_decoder.hpp"
 
+#include "core/text.hpp"
+
 namespace zferry::transport {
-namespace {
-
-bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        for (std::size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-        i += n;
-    }
-    return true;
-}
-
-}  // namespace
-
 StreamDecoder::Step StreamDecoder::fail(Errc e, std::string msg) {
     done_ = true;
     error_ = Error(e, std::move(msg));

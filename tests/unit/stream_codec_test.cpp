@@ -6,6 +6,7 @@
 
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace zferry::transport {
@@ -69,6 +70,23 @@ TEST(Utf8Prefix, TrailerCutAtTheLimitIsAcceptedByTheDecoder) {
     StreamDecoder bytes(frame_type::zfs_stream);
     EXPECT_EQ(decode_trailer(bytes, std::string_view(text).substr(0, StreamDecoder::kMaxTrailer)).kind,
               StreamDecoder::Kind::error);
+}
+
+TEST(StreamDecoderTrailer, UsesTheStrictUtf8CheckOfTheHandshakeAndTheLog) {
+    // Each of these is malformed for Go's utf8.ValidString (a zrepl peer); the decoder once
+    // accepted the first three with a check of its own.
+    const std::vector<std::pair<const char*, std::string>> bad = {
+        {"overlong '/'", "a\xc0\xaf"},
+        {"UTF-16 surrogate", "a\xed\xa0\x80"},
+        {"above U+10FFFF", "a\xf4\x90\x80\x80"},
+        {"truncated", "a\xe2\x82"},
+    };
+    for (const auto& [what, text] : bad) {
+        StreamDecoder dec(frame_type::zfs_stream);
+        EXPECT_EQ(decode_trailer(dec, text).kind, StreamDecoder::Kind::error) << what;
+    }
+    StreamDecoder ok(frame_type::zfs_stream);
+    EXPECT_EQ(decode_trailer(ok, "zfs: cannot receive \xe2\x82\xac").kind, StreamDecoder::Kind::source_error);
 }
 
 }  // namespace
