@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -104,6 +105,41 @@ std::optional<ListedAbstraction> classify_hold(const zfs::FilesystemVersion& sna
 
 }  // namespace
 
+namespace {
+
+// Classifies a listing into `out`: bookmarks by their names, held snapshots by their hold tags
+// (one `zfs holds` for all of them); only what `keep` accepts is added.
+asio::awaitable<Result<void>> classify(zfs::ZfsRunner& runner,
+                                       const std::vector<zfs::FilesystemVersion>& versions,
+                                       const std::function<bool(const ListedAbstraction&)>& keep,
+                                       AbstractionListing& out) {
+    std::vector<const zfs::FilesystemVersion*> held;
+    for (const auto& v : versions) {
+        if (v.type == zfs::VersionType::bookmark) {
+            if (auto a = classify_bookmark(v, out.ignored); a && keep(*a)) out.found.push_back(std::move(*a));
+        } else if (v.userrefs.value_or(0) > 0) {
+            held.push_back(&v);
+        }
+    }
+    if (held.empty()) co_return Result<void>{};
+    std::vector<std::string> names;
+    for (const auto* v : held) names.push_back(v->full_name());
+    auto holds = co_await zfs::list_holds(runner, names);
+    if (!holds) co_return holds.error();
+    for (std::size_t i = 0; i < held.size() && i < holds->size(); ++i) {
+        const auto& h = (*holds)[i];
+        if (!h.tags_known) {
+            out.holds_unknown.push_back(h.snapshot);
+            continue;
+        }
+        for (const auto& tag : h.tags)
+            if (auto a = classify_hold(*held[i], tag); a && keep(*a)) out.found.push_back(std::move(*a));
+    }
+    co_return Result<void>{};
+}
+
+}  // namespace
+
 asio::awaitable<Result<AbstractionListing>> list_abstractions(zfs::ZfsRunner& runner,
                                                               const AbstractionQuery& query) {
     if (!query.createtxg.unbounded())
@@ -122,37 +158,18 @@ asio::awaitable<Result<AbstractionListing>> list_abstractions(zfs::ZfsRunner& ru
     }
     const bool want_holds = wanted_type(query, AbstractionType::step_hold) ||
                             wanted_type(query, AbstractionType::last_received_hold);
-    std::vector<zfs::FilesystemVersion> held;
+    std::vector<zfs::FilesystemVersion> versions;
     for (const auto& pool : pools) {
         auto vs = co_await zfs::list_versions(
             runner, pool, {.recursive = true, .snapshots = want_holds, .bookmarks = true});
         if (!vs) co_return vs.error();
-        for (const auto& v : *vs) {
-            if (!selected.count(v.filesystem)) continue;
-            if (v.type == zfs::VersionType::bookmark) {
-                if (auto a = classify_bookmark(v, out.ignored); a && wanted(query, *a))
-                    out.found.push_back(std::move(*a));
-            } else if (v.userrefs.value_or(0) > 0) {
-                held.push_back(v);
-            }
-        }
+        for (auto& v : *vs)
+            if (selected.count(v.filesystem)) versions.push_back(std::move(v));
     }
-    if (!held.empty()) {
-        std::vector<std::string> names;
-        for (const auto& v : held) names.push_back(v.full_name());
-        auto holds = co_await zfs::list_holds(runner, names);
-        if (!holds) co_return holds.error();
-        for (std::size_t i = 0; i < held.size() && i < holds->size(); ++i) {
-            const auto& h = (*holds)[i];
-            if (!h.tags_known) {
-                out.holds_unknown.push_back(h.snapshot);
-                continue;
-            }
-            for (const auto& tag : h.tags)
-                if (auto a = classify_hold(held[i], tag); a && wanted(query, *a))
-                    out.found.push_back(std::move(*a));
-        }
-    }
+    if (auto r = co_await classify(
+            runner, versions, [&](const ListedAbstraction& a) { return wanted(query, a); }, out);
+        !r)
+        co_return r.error();
     std::stable_sort(out.found.begin(), out.found.end(),
                      [](const ListedAbstraction& a, const ListedAbstraction& b) {
                          return std::tie(a.filesystem, a.abstraction.version.createtxg) <
@@ -166,25 +183,13 @@ asio::awaitable<Result<std::vector<Abstraction>>> list_abstractions_of(zfs::ZfsR
                                                                        const JobId& job) {
     auto vs = co_await zfs::list_versions(runner, filesystem);
     if (!vs) co_return vs.error();
+    AbstractionListing listing;
+    if (auto r = co_await classify(
+            runner, *vs, [&](const ListedAbstraction& a) { return a.job == job; }, listing);
+        !r)
+        co_return r.error();
     std::vector<Abstraction> out;
-    std::vector<std::string> ignored;
-    std::vector<zfs::FilesystemVersion> held;
-    for (const auto& v : *vs) {
-        if (v.type == zfs::VersionType::bookmark) {
-            if (auto a = classify_bookmark(v, ignored); a && a->job == job) out.push_back(a->abstraction);
-        } else if (v.userrefs.value_or(0) > 0) {
-            held.push_back(v);
-        }
-    }
-    if (!held.empty()) {
-        std::vector<std::string> names;
-        for (const auto& v : held) names.push_back(v.full_name());
-        auto holds = co_await zfs::list_holds(runner, names);
-        if (!holds) co_return holds.error();
-        for (std::size_t i = 0; i < held.size() && i < holds->size(); ++i)
-            for (const auto& tag : (*holds)[i].tags)
-                if (auto a = classify_hold(held[i], tag); a && a->job == job) out.push_back(a->abstraction);
-    }
+    for (auto& a : listing.found) out.push_back(std::move(a.abstraction));
     co_return out;
 }
 
