@@ -46,6 +46,9 @@ public:
     virtual boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() = 0;
     virtual boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(
         std::string fs) = 0;
+    // zrepl's WaitForConnectivity: succeeds once the endpoint answers (a remote one pings its
+    // control and data channels). A local endpoint is always reachable.
+    virtual boost::asio::awaitable<Result<void>> wait_for_connectivity() { co_return Result<void>{}; }
 };
 
 class Sender : public Endpoint {
@@ -56,6 +59,8 @@ public:
     // The receiver has the step: the cursor moves to `to`, the step's abstractions go.
     // Idempotent: a repeated confirmation changes nothing.
     virtual boost::asio::awaitable<Result<void>> send_completed(StepRequest req) = 0;
+    // zrepl's SendDry: the stream size the step would have; nullopt: this ZFS cannot say.
+    virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) = 0;
     // The GUID the job's newest cursor v2 bookmarks; nullopt: none.
     virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(
         std::string fs) = 0;

@@ -143,6 +143,28 @@ asio::awaitable<Result<void>> LocalSender::send_completed(StepRequest req) {
     co_return Result<void>{};
 }
 
+asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::send_dry(StepRequest req) {
+    if (auto a = check_access(req.filesystem); !a) co_return a.error();
+    zfs::SendSpec spec;
+    zfs::SendPolicy policy = config_.policy;
+    if (!req.resume_token.empty()) {
+        // A token names its own dataset and versions: checked like a real send, so a client
+        // cannot learn sizes of a dataset outside the filter through a crafted token.
+        auto validated = co_await zfs::validate_send_request(runner_, to_send_request(req, config_.policy));
+        if (!validated) co_return validated.error();
+        spec = validated->spec();
+        policy = validated->policy;
+    } else {
+        spec.filesystem = req.filesystem;
+        if (req.from) spec.from = req.from->relative_name();
+        spec.to = req.to.relative_name();
+        spec.intermediates = req.intermediates;
+    }
+    auto estimate = co_await zfs::estimate_send_size(runner_, policy, spec);
+    if (!estimate) co_return estimate.error();
+    co_return estimate->bytes;
+}
+
 asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::replication_cursor(std::string fs) {
     if (auto a = check_access(fs); !a) co_return a.error();
     auto existing = co_await list_abstractions_of(runner_, fs, config_.job);

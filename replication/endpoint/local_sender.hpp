@@ -27,6 +27,7 @@ public:
         std::string fs) override;
     boost::asio::awaitable<Result<SendReply>> send(StepRequest req) override;
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
+    boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
 
 private:

@@ -34,6 +34,9 @@ public:
             snapshot_index_.emplace(v.guid, sender_snapshots_.size());  // the first one wins
             sender_snapshots_.push_back(v);
         }
+        if (in.limit_to_guid)
+            if (auto it = snapshot_index_.find(*in.limit_to_guid); it != snapshot_index_.end())
+                limit_index_ = it->second;
     }
 
     Plan plan() const {
@@ -51,6 +54,10 @@ public:
 
 private:
     bool wanted(const FilesystemVersion& v) const {
+        if (limit_index_) {
+            auto i = snapshot_index(v);
+            if (!i || *i > *limit_index_) return false;
+        }
         return !in_.snapshot_filter || std::regex_search(v.name, *in_.snapshot_filter);
     }
 
@@ -169,6 +176,8 @@ private:
     std::vector<FilesystemVersion> sender_snapshots_;  // sorted, snapshots only
     // GUID -> position in sender_snapshots_; filesystems keep thousands of snapshots.
     std::unordered_map<std::uint64_t, std::size_t> snapshot_index_;
+    // Position of PlanInput::limit_to_guid among the sender's snapshots, when it has it.
+    std::optional<std::size_t> limit_index_;
 };
 
 }  // namespace

@@ -48,6 +48,12 @@ struct PlanInput {
     std::optional<std::regex> snapshot_filter;
     // Send runs of consecutive pending snapshots as one `zfs send -I` step.
     bool coalesce = true;
+    // A retried attempt finishes what the failed one planned and no more: no step goes past
+    // the sender snapshot with this GUID (the previous attempt's last target). Without it a
+    // retry would chase snapshots taken meanwhile, and a filesystem that keeps failing could
+    // hold the job forever. A limit the sender no longer has (pruned meanwhile) is ignored:
+    // the previous target is unreachable, so the attempt plans as if it were the first.
+    std::optional<std::uint64_t> limit_to_guid;
 };
 
 // The receiver's partial state names versions the sender no longer has (destroyed or

@@ -118,6 +118,24 @@ TEST(Planner, IncrementalAndCoalescing) {
     });
 }
 
+TEST(Planner, ARetriedAttemptStopsAtThePreviousTarget) {
+    auto limit = [](std::uint64_t guid) { return [guid](PlanInput& in) { in.limit_to_guid = guid; }; };
+    check({
+        {"snapshots taken after the previous attempt's target wait for the next run",
+         with(input("@a,1 @b,2 @c,3 @d,4", "@a,1"), limit(3)),
+         steps({inc("@a,1", "@b,2"), inc("@b,2", "@c,3")})},
+        {"coalesced up to the target, including it",
+         with(input("@a,1 @b,2 @c,3 @d,4", "@a,1", true), limit(3)),
+         steps({compound("@a,1", "@b,2", "@c,3")})},
+        {"initial most_recent sends the previous target, not the newest snapshot",
+         with(input("@a,1 @b,2 @c,3", std::nullopt), limit(2)), steps({full("@b,2")})},
+        {"a target the sender no longer has is ignored: planned as a first attempt",
+         with(input("@a,1 @c,3", "@a,1"), limit(2)), steps({inc("@a,1", "@c,3")})},
+        {"a receiver that already has the target needs nothing more",
+         with(input("@a,1 @b,2 @c,3", "@a,1 @b,2"), limit(2)), steps({})},
+    });
+}
+
 TEST(Planner, ConflictsAreReturnedAsConflicts) {
     const auto diverged = plan_filesystem(input("@a,1 @b2,3", "@a,1 @b1,2"));
     const auto* c = std::get_if<Conflict>(&diverged.outcome);

@@ -1,0 +1,419 @@
+// Whole replication runs between the local endpoints on two zfs-sim hosts: initial policies,
+// incrementals, coalescing, parents before children, retries of temporary errors limited to
+// what the failed attempt planned, permanent errors, cancellation into a resumable state, a
+// stale resume token cleared, and the report as zrepl's status JSON.
+#include "replication/driver/replication.hpp"
+
+#include "replication/endpoint/local_receiver.hpp"
+#include "replication/endpoint/local_sender.hpp"
+#include "replication/logic/replication_error.hpp"
+#include "tests/integration/test_support.hpp"
+#include "zfs/listing_ops.hpp"
+#include "zfs/send_recv.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/json.hpp>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+namespace zferry::replication {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+// The test process has no zfs child left (all reaped).
+bool no_children() {
+    int st = 0;
+    return ::waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD;
+}
+
+// A sender whose first sends fail with a chosen error, as a network transport would (the
+// local endpoints never lose connectivity); `on_fail` runs at the failure, e.g. to take a
+// snapshot meanwhile. Everything else goes to the real sender.
+class FlakySender final : public Sender {
+public:
+    FlakySender(Sender& real, int failures, Error error) : real_(real), failures_(failures), error_(error) {}
+    std::function<void()> on_fail;
+    int pings = 0, failing_pings = 0;
+
+    asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() override {
+        co_return co_await real_.list_filesystems();
+    }
+    asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(std::string fs) override {
+        co_return co_await real_.list_versions(std::move(fs));
+    }
+    asio::awaitable<Result<void>> wait_for_connectivity() override {
+        ++pings;
+        if (failing_pings > 0) {
+            --failing_pings;
+            co_return Error(Errc::timeout, "ping");
+        }
+        co_return Result<void>{};
+    }
+    asio::awaitable<Result<SendReply>> send(StepRequest req) override {
+        if (failures_ > 0) {
+            --failures_;
+            if (on_fail) on_fail();
+            co_return error_;
+        }
+        co_return co_await real_.send(std::move(req));
+    }
+    asio::awaitable<Result<void>> send_completed(StepRequest req) override {
+        co_return co_await real_.send_completed(std::move(req));
+    }
+    asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override {
+        co_return co_await real_.send_dry(std::move(req));
+    }
+    asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override {
+        co_return co_await real_.replication_cursor(std::move(fs));
+    }
+
+private:
+    Sender& real_;
+    int failures_;
+    Error error_;
+};
+
+class ReplicationRunTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ::signal(SIGPIPE, SIG_IGN);
+        char tmpl[] = "/tmp/zferry-run-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        src_ = runner("src");
+        dst_ = runner("dst");
+        sh("src", "sim-create-pool p && $Z create p/a && $Z create p/a/b");
+        sh("dst", "sim-create-pool q");
+        sender_ = make_sender(*src_);
+        receiver_ = std::make_unique<LocalReceiver>(
+            *dst_,
+            ReceiverConfig{*JobId::make("sink"), "q", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+            Logger());
+    }
+    void TearDown() override {
+        sender_.reset();
+        receiver_.reset();
+        fs::remove_all(dir_);
+    }
+    std::unique_ptr<LocalSender> make_sender(zfs::ZfsRunner& r) {
+        SenderConfig sc{*JobId::make("push"), {}, {}};
+        EXPECT_TRUE(sc.filesystems.add("p/a<", true).has_value());
+        return std::make_unique<LocalSender>(r, std::move(sc), Logger());
+    }
+    std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host,
+                                           std::vector<std::pair<std::string, std::string>> env = {}) {
+        zfs::ZfsRunnerOptions o;
+        o.binary = ZFS_SIM_BIN;
+        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}};
+        for (auto& e : env) o.env.push_back(std::move(e));
+        return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
+    }
+    void sh(const std::string& host, const std::string& cmds) {
+        const std::string cmd = "Z=" ZFS_SIM_BIN " ZFS_SIM_STATE=" + (dir_ / host).string() +
+                                " bash -c '$Z " + cmds + "' >/dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
+    }
+    // Snapshots with some data each, on the sender.
+    void snapshots(const std::string& fs, std::initializer_list<const char*> names,
+                   std::size_t bytes = 2000) {
+        for (const char* n : names)
+            sh("src", "sim-write " + fs + " /dev/stdin < <(head -c " + std::to_string(bytes) +
+                          " /dev/urandom) && $Z snapshot " + fs + "@" + n);
+    }
+    std::vector<zfs::FilesystemVersion> versions(zfs::ZfsRunner& r, const std::string& fs) {
+        auto vs = test::run(ctx_, zfs::list_versions(r, fs));
+        if (!vs) return {};
+        std::erase_if(*vs, [](const auto& v) { return v.type != zfs::VersionType::snapshot; });
+        return *vs;
+    }
+    std::string names(zfs::ZfsRunner& r, const std::string& fs) {
+        std::string out;
+        for (const auto& v : versions(r, fs)) out += (out.empty() ? "" : " ") + v.name;
+        return out;
+    }
+    // Every snapshot the receiver has carries the sender's GUID.
+    void expect_same_guids(const std::string& fs) {
+        auto src = versions(*src_, fs);
+        for (const auto& v : versions(*dst_, "q/" + fs)) {
+            auto it = std::find_if(src.begin(), src.end(), [&](const auto& s) { return s.name == v.name; });
+            ASSERT_NE(it, src.end()) << v.name;
+            EXPECT_EQ(it->guid, v.guid) << v.name;
+        }
+    }
+    ReplicationRun make_run(Sender& s, ReplicationOptions o = {}) {
+        o.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
+        o.reconnect_backoff_min = std::chrono::milliseconds(5);
+        return ReplicationRun(s, *receiver_, std::move(o), Logger());
+    }
+    void run(ReplicationRun& r) { test::run(ctx_, r.run()); }
+    const FilesystemReport* fs_report(const ReplicationRun& r, const std::string& name) {
+        for (const auto& f : r.report().attempts.back().filesystems)
+            if (f.name == name) return &f;
+        return nullptr;
+    }
+
+    asio::io_context ctx_;
+    fs::path dir_;
+    std::unique_ptr<zfs::ZfsRunner> src_, dst_;
+    std::unique_ptr<LocalSender> sender_;
+    std::unique_ptr<LocalReceiver> receiver_;
+};
+
+TEST_F(ReplicationRunTest, InitialMostRecentThenIncrementalsCoalesced) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1", "s2", "s3"});
+    auto r = make_run(*sender_);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a/b"), "s3") << "most_recent: a full send of the newest snapshot";
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1");
+    expect_same_guids("p/a/b");
+
+    snapshots("p/a/b", {"s4", "s5", "s6"});
+    auto again = make_run(*sender_);
+    run(again);
+    ASSERT_TRUE(again.succeeded()) << to_json(again.report());
+    EXPECT_EQ(names(*dst_, "q/p/a/b"), "s3 s4 s5 s6");
+    expect_same_guids("p/a/b");
+    const auto* b = fs_report(again, "p/a/b");
+    ASSERT_NE(b, nullptr);
+    ASSERT_EQ(b->steps.size(), 1u) << "three pending snapshots, one send -I step";
+    EXPECT_TRUE(b->steps[0].compound);
+    EXPECT_EQ(b->steps[0].intermediates, 2u);
+    EXPECT_EQ(b->steps[0].from, "@s3");
+    EXPECT_EQ(b->steps[0].to, "@s6");
+    EXPECT_GT(b->steps[0].bytes_replicated, 6000u);
+    EXPECT_GT(b->steps[0].bytes_expected, 0u) << "SendDry estimated the step";
+    EXPECT_EQ(fs_report(again, "p/a")->steps.size(), 0u) << "p/a is up to date";
+}
+
+TEST_F(ReplicationRunTest, InitialAllWithAndWithoutCoalescing) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1", "s2", "s3", "s4"});
+    ReplicationOptions o;
+    o.initial = InitialReplicationPolicy::all;
+    o.coalesce = false;
+    auto r = make_run(*sender_, o);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1 s2 s3 s4");
+    EXPECT_EQ(fs_report(r, "p/a")->steps.size(), 4u) << "coalesce: false is zrepl's one step per snapshot";
+    expect_same_guids("p/a");
+
+    // The same again into a second receiver root (the first one holds its last-received snapshot).
+    sh("dst", "create q/other");
+    LocalReceiver other(
+        *dst_,
+        ReceiverConfig{
+            *JobId::make("sink2"), "q/other", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+    o.coalesce = true;
+    ReplicationRun c(*sender_, other, o, Logger());
+    run(c);
+    ASSERT_TRUE(c.succeeded()) << to_json(c.report());
+    EXPECT_EQ(names(*dst_, "q/other/p/a"), "s1 s2 s3 s4");
+    EXPECT_EQ(fs_report(c, "p/a")->steps.size(), 2u) << "a full send of s1, then s1..s4 with -I";
+    expect_same_guids("p/a");
+}
+
+TEST_F(ReplicationRunTest, InitialFailIsAPermanentPlanningErrorOfEachFilesystem) {
+    snapshots("p/a", {"s1"});
+    ReplicationOptions o;
+    o.initial = InitialReplicationPolicy::fail;
+    auto r = make_run(*sender_, o);
+    run(r);
+    EXPECT_FALSE(r.succeeded());
+    ASSERT_EQ(r.report().attempts.size(), 1u) << "a permanent error is not retried";
+    EXPECT_EQ(r.report().attempts[0].state, AttemptState::filesystem_error);
+    const auto* a = fs_report(r, "p/a");
+    ASSERT_TRUE(a && a->plan_error);
+    EXPECT_NE(
+        a->plan_error->message.find("automatic conflict resolution for initial replication is disabled"),
+        std::string::npos)
+        << a->plan_error->message;
+    ASSERT_TRUE(r.final_error());
+    EXPECT_FALSE(r.final_error()->temporary());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "");
+}
+
+TEST_F(ReplicationRunTest, AParentThatFailsInitialReplicationFailsItsChildren) {
+    snapshots("p/a/b", {"s1"});  // p/a has no snapshot: "sender does not have any versions"
+    auto r = make_run(*sender_);
+    run(r);
+    EXPECT_FALSE(r.succeeded());
+    const auto* a = fs_report(r, "p/a");
+    const auto* b = fs_report(r, "p/a/b");
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(a->state, FilesystemState::planning_error);
+    EXPECT_EQ(b->state, FilesystemState::step_error);
+    ASSERT_TRUE(b->step_error);
+    EXPECT_NE(b->step_error->message.find("parent(s) failed during initial replication: [p/a]"),
+              std::string::npos)
+        << b->step_error->message;
+    EXPECT_EQ(names(*dst_, "q/p/a/b"), "") << "the child was never received";
+}
+
+TEST_F(ReplicationRunTest, ATemporaryErrorIsRetriedUpToThePreviouslyPlannedTarget) {
+    snapshots("p/a", {"s1", "s2"});
+    sh("src", "destroy -r p/a/b");
+    FlakySender flaky(*sender_, 1, Error(Errc::timeout, "network"));
+    flaky.failing_pings = 2;                            // the endpoint answers on the third check
+    flaky.on_fail = [&] { snapshots("p/a", {"s3"}); };  // taken while the attempt fails
+    auto r = make_run(flaky);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    ASSERT_EQ(r.report().attempts.size(), 2u);
+    EXPECT_EQ(r.report().attempts[0].state, AttemptState::filesystem_error);
+    EXPECT_TRUE(r.report().wait_reconnect_since.has_value());
+    EXPECT_EQ(flaky.pings, 3);
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s2") << "the retry finishes what the first attempt planned, not s3";
+
+    auto next = make_run(*sender_);
+    run(next);
+    ASSERT_TRUE(next.succeeded());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s2 s3") << "the next run takes the rest";
+}
+
+TEST_F(ReplicationRunTest, TemporaryErrorsStopAfterMaxAttemptsAndPermanentOnesAtOnce) {
+    snapshots("p/a", {"s1"});
+    sh("src", "destroy -r p/a/b");
+    FlakySender temporary(*sender_, 10, Error(Errc::timeout, "network"));
+    ReplicationOptions o;
+    o.max_attempts = 3;
+    auto r = make_run(temporary, o);
+    run(r);
+    EXPECT_FALSE(r.succeeded());
+    EXPECT_EQ(r.report().attempts.size(), 3u);
+    ASSERT_TRUE(r.final_error());
+    EXPECT_TRUE(r.final_error()->temporary());
+
+    FlakySender permanent(*sender_, 10, Error(Errc::protocol_error, "garbage"));
+    auto p = make_run(permanent, o);
+    run(p);
+    EXPECT_FALSE(p.succeeded());
+    EXPECT_EQ(p.report().attempts.size(), 1u);
+
+    FlakySender unreachable(*sender_, 10, Error(Errc::timeout, "network"));
+    unreachable.failing_pings = 1000;
+    o.reconnect_hard_fail_timeout = std::chrono::milliseconds(50);
+    auto u = make_run(unreachable, o);
+    run(u);
+    EXPECT_EQ(u.report().attempts.size(), 1u);
+    ASSERT_TRUE(u.report().wait_reconnect_error.has_value());
+    EXPECT_NE(u.report().wait_reconnect_error->message.find("hard-fail timeout"), std::string::npos);
+}
+
+TEST_F(ReplicationRunTest, CancellingMidStreamLeavesAResumableStateThatTheNextRunResumes) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"}, 3'000'000);
+    auto stalling = runner("src", {{"ZFS_SIM_STALL_SEND_AFTER", "1000000"}});
+    auto sender = make_sender(*stalling);
+    auto r = make_run(*sender);
+    asio::cancellation_signal cancel;
+    bool finished = false;
+    asio::co_spawn(ctx_, r.run(),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr) { finished = true; }));
+    ctx_.restart();
+    // Until the receiver has the first million bytes (the sender then stalls).
+    auto bytes = [&]() -> std::uint64_t {
+        const auto& as = r.report().attempts;
+        if (as.empty() || as.back().filesystems.empty() || as.back().filesystems[0].steps.empty()) return 0;
+        return as.back().filesystems[0].steps[0].bytes_replicated;
+    };
+    while (bytes() < 1'000'000) ctx_.run_one();
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!finished) ctx_.run_one();
+    EXPECT_FALSE(r.succeeded());
+    ASSERT_TRUE(r.final_error());
+    EXPECT_EQ(r.final_error()->code(), make_error_code(ReplicationErrc::cancelled))
+        << r.final_error()->message();
+    EXPECT_EQ(r.report().attempts.size(), 1u) << "a cancelled run is not retried";
+    EXPECT_TRUE(no_children());
+    auto token = test::run(ctx_, zfs::receive_resume_token(*dst_, "q/p/a"));
+    ASSERT_TRUE(token && token->has_value()) << "the partial receive stays for a resume";
+
+    auto resumed = make_run(*sender_);
+    run(resumed);
+    ASSERT_TRUE(resumed.succeeded()) << to_json(resumed.report());
+    const auto* a = fs_report(resumed, "p/a");
+    ASSERT_EQ(a->steps.size(), 1u);
+    EXPECT_TRUE(a->steps[0].resumed);
+    EXPECT_LT(a->steps[0].bytes_replicated, 2'500'000u) << "the first million bytes were not sent again";
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1");
+    expect_same_guids("p/a");
+}
+
+TEST_F(ReplicationRunTest, AResumeTokenTheSenderCannotServeIsClearedAndTheFilesystemPlannedAfresh) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"});
+    auto first = make_run(*sender_);
+    run(first);
+    ASSERT_TRUE(first.succeeded());
+    snapshots("p/a", {"s2"}, 3'000'000);
+    {
+        auto stalling = runner("src", {{"ZFS_SIM_STALL_SEND_AFTER", "500000"}});
+        auto sender = make_sender(*stalling);
+        auto r = make_run(*sender);
+        asio::cancellation_signal cancel;
+        bool finished = false;
+        asio::co_spawn(ctx_, r.run(), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr) {
+                           finished = true;
+                       }));
+        ctx_.restart();
+        while (r.report().attempts.empty() || r.report().attempts[0].filesystems.empty() ||
+               r.report().attempts[0].filesystems[0].steps.empty() ||
+               r.report().attempts[0].filesystems[0].steps[0].bytes_replicated < 500'000)
+            ctx_.run_one();
+        cancel.emit(asio::cancellation_type::terminal);
+        while (!finished) ctx_.run_one();
+    }
+    auto token = test::run(ctx_, zfs::receive_resume_token(*dst_, "q/p/a"));
+    ASSERT_TRUE(token && token->has_value());
+    // The partial s2 can never be finished: s2 is gone on the sender.
+    sh("src", "release zrepl_STEP_J_push p/a@s2; $Z destroy p/a@s2");
+    snapshots("p/a", {"s3"});
+    auto r = make_run(*sender_);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1 s3");
+    auto after = test::run(ctx_, zfs::receive_resume_token(*dst_, "q/p/a"));
+    ASSERT_TRUE(after.has_value());
+    EXPECT_FALSE(after->has_value()) << "the stale partial receive was discarded";
+}
+
+TEST_F(ReplicationRunTest, TheReportIsZreplsStatusJson) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    auto r = make_run(*sender_);
+    r.set_clock([] { return WallTime(std::chrono::seconds(1'800'000'000)); });
+    run(r);
+    ASSERT_TRUE(r.succeeded());
+    auto doc = boost::json::parse(to_json(r.report())).as_object();
+    EXPECT_EQ(doc.at("StartAt").as_string(), "2027-01-15T08:00:00Z");
+    EXPECT_TRUE(doc.at("WaitReconnectError").is_null());
+    const auto& attempt = doc.at("Attempts").as_array().at(0).as_object();
+    EXPECT_EQ(attempt.at("State").as_string(), "done");
+    const auto& fss = attempt.at("Filesystems").as_array();
+    ASSERT_EQ(fss.size(), 2u);
+    const auto& b = fss.at(1).as_object();
+    EXPECT_EQ(b.at("Info").at("Name").as_string(), "p/a/b");
+    EXPECT_EQ(b.at("State").as_string(), "done");
+    EXPECT_EQ(b.at("BlockedOn").as_string(), "nothing");
+    EXPECT_EQ(b.at("CurrentStep").as_int64(), 1);
+    const auto& step = b.at("Steps").as_array().at(0).at("Info").as_object();
+    EXPECT_EQ(step.at("From").as_string(), "");
+    EXPECT_EQ(step.at("To").as_string(), "@s1");
+    EXPECT_FALSE(step.at("Resumed").as_bool());
+    EXPECT_GT(step.at("BytesReplicated").to_number<std::uint64_t>(), 2000u);
+    EXPECT_EQ(r.report().failed_filesystems_in_latest_attempt(), 0);
+}
+
+}  // namespace
+}  // namespace zferry::replication
