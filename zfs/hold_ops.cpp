@@ -26,7 +26,9 @@ Result<void> check_snapshots(std::string_view what, const std::vector<std::strin
     return {};
 }
 
-std::string filesystem_of(std::string_view snapshot) { return std::string(snapshot.substr(0, snapshot.find('@'))); }
+std::string filesystem_of(std::string_view snapshot) {
+    return std::string(snapshot.substr(0, snapshot.find('@')));
+}
 
 // Consecutive groups of `items` whose bytes (with NULs) stay within `budget`, at least one each.
 std::vector<std::vector<std::string>> chunk(const std::vector<std::string>& items, std::size_t budget) {
@@ -51,14 +53,16 @@ Error not_found(std::string_view what, std::string_view name) {
 // Adds one batch's output (`zfs holds -H` lines, or `zfs get -o name,value userrefs` lines) to
 // the result entries of the snapshots it names.
 Result<void> absorb(const std::string& what, std::string_view text, bool holds_listing,
-                    const std::unordered_map<std::string, std::size_t>& index, std::vector<SnapshotHolds>& result) {
+                    const std::unordered_map<std::string, std::size_t>& index,
+                    std::vector<SnapshotHolds>& result) {
     if (holds_listing) {
         auto holds = parse_holds(text);
         if (!holds) return Error(holds.error()).wrap(what);
         for (auto& h : *holds) {
             auto it = index.find(h.snapshot);
             if (it == index.end())
-                return Error(Errc::parse_error, what + ": zfs holds printed a snapshot not asked for: " + h.snapshot);
+                return Error(Errc::parse_error,
+                             what + ": zfs holds printed a snapshot not asked for: " + h.snapshot);
             auto& sh = result[it->second];
             sh.tags.push_back(std::move(h.tag));
             sh.count = sh.tags.size();
@@ -72,8 +76,8 @@ Result<void> absorb(const std::string& what, std::string_view text, bool holds_l
         auto count = f ? tsv::parse_u64((*f)[1]) : std::nullopt;
         auto it = f ? index.find(std::string((*f)[0])) : index.end();
         if (!count || it == index.end()) {
-            err = Error(Errc::parse_error,
-                        what + ": " + tsv::line_prefix(n) + "expected 'snapshot<TAB>userrefs': " + tsv::quote_line(line));
+            err = Error(Errc::parse_error, what + ": " + tsv::line_prefix(n) +
+                                               "expected 'snapshot<TAB>userrefs': " + tsv::quote_line(line));
             return false;
         }
         result[it->second].count = *count;
@@ -97,8 +101,8 @@ boost::asio::awaitable<Result<void>> hold(ZfsRunner& runner, std::string snapsho
     co_return detail::command_error(ZfsErrc::command_failed, what, *out);
 }
 
-boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag, std::vector<std::string> snapshots,
-                                             std::size_t max_arg_bytes) {
+boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
+                                             std::vector<std::string> snapshots, std::size_t max_arg_bytes) {
     const std::string what = "releasing hold '" + tag + "'";
     if (auto r = check_tag(what, tag); !r) co_return r.error();
     if (auto r = check_snapshots(what, snapshots); !r) co_return r.error();
@@ -109,12 +113,19 @@ boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
     while (!work.empty()) {
         auto batch = std::move(work.back());
         work.pop_back();
-        const std::string step = what + " from " + batch.front() + (batch.size() > 1 ? " and " + std::to_string(batch.size() - 1) + " more" : "");
+        const std::string step =
+            what + " from " + batch.front() +
+            (batch.size() > 1 ? " and " + std::to_string(batch.size() - 1) + " more" : "");
         std::vector<std::string> argv = {"release", tag};
         argv.insert(argv.end(), batch.begin(), batch.end());
         auto out = co_await runner.run(std::move(argv));
-        const bool too_long = out ? detail::is_argument_list_too_long(*out) : detail::is_argument_list_too_long(out.error());
-        if (too_long && batch.size() > 1) {
+        const bool too_long =
+            out ? detail::is_argument_list_too_long(*out) : detail::is_argument_list_too_long(out.error());
+        // zfs prints one line per snapshot without the tag; a batch of hundreds of long names
+        // can say more than the stderr bound keeps, and a cut last line cannot be classified.
+        // Halves again: a release is idempotent, a second "no such tag" is success.
+        const bool said_too_much = out && out->result.err_dropped > 0;
+        if ((too_long || said_too_much) && batch.size() > 1) {
             const auto half = static_cast<std::ptrdiff_t>(batch.size() / 2);
             work.emplace_back(batch.begin() + half, batch.end());
             work.emplace_back(batch.begin(), batch.begin() + half);
@@ -144,16 +155,18 @@ boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
 
 boost::asio::awaitable<Result<std::vector<SnapshotHolds>>> list_holds(ZfsRunner& runner,
                                                                       std::vector<std::string> snapshots) {
-    const std::string what = "listing holds of " + (snapshots.empty() ? std::string("no snapshot") : snapshots.front()) +
-                             (snapshots.size() > 1 ? " and " + std::to_string(snapshots.size() - 1) + " more" : "");
+    const std::string what =
+        "listing holds of " + (snapshots.empty() ? std::string("no snapshot") : snapshots.front()) +
+        (snapshots.size() > 1 ? " and " + std::to_string(snapshots.size() - 1) + " more" : "");
     if (auto r = check_snapshots(what, snapshots); !r) co_return r.error();
     std::vector<SnapshotHolds> result;
     if (snapshots.empty()) co_return result;
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
     if (!caps->holds_listing)
-        detail::log_degraded_once(runner, "list_holds",
-                                  "no working `zfs holds`: hold tags cannot be listed, only counted (userrefs)");
+        detail::log_degraded_once(
+            runner, "list_holds",
+            "no working `zfs holds`: hold tags cannot be listed, only counted (userrefs)");
 
     std::unordered_map<std::string, std::size_t> index;
     for (const auto& s : snapshots) {
@@ -177,7 +190,8 @@ boost::asio::awaitable<Result<std::vector<SnapshotHolds>>> list_holds(ZfsRunner&
             if (auto p = detail::missing_dataset(out->result.err)) co_return not_found(what, *p);
             co_return detail::command_error(ZfsErrc::command_failed, what, *out);
         }
-        if (auto r = absorb(what, out->result.out, caps->holds_listing, index, result); !r) co_return r.error();
+        if (auto r = absorb(what, out->result.out, caps->holds_listing, index, result); !r)
+            co_return r.error();
     }
     co_return result;
 }

@@ -8,6 +8,9 @@
 #include "zfs/properties.hpp"
 #include "zfs/property_ops.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 namespace zferry::replication {
 
 namespace asio = boost::asio;
@@ -101,7 +104,12 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
     if (auto a = check_access(req.filesystem); !a) co_return a.error();
     auto validated = co_await zfs::validate_send_request(runner_, to_send_request(req, config_.policy));
     if (!validated) co_return validated.error();
-    const auto kind = req.protection.for_step(req.from.has_value());
+    auto caps = co_await runner_.capabilities();
+    if (!caps) co_return caps.error();
+    auto kind = req.protection.for_step(req.from.has_value());
+    // Without bookmarks there are no tentative cursors: guarantee_incremental protects the
+    // step with step holds, as guarantee_resumability does (stronger, never weaker).
+    if (!caps->bookmarks && kind == GuaranteeKind::incremental) kind = GuaranteeKind::resumability;
     const Logger l = log_.with("filesystem", req.filesystem);
     // A resumed step already holds what its first attempt created; creating it again is
     // idempotent (hold and bookmark succeed when present).
@@ -124,13 +132,65 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
         l.error("{}", stale.error().message());
     } else if (auto r = co_await execute(*stale, req); !r) {
         l.warn("releasing stale abstractions: {}", r.error().message());
+    } else if (!caps->holds_listing && kind != GuaranteeKind::nothing) {
+        // Where hold tags cannot be listed (zfs-fuse) the step holds of earlier steps were not
+        // seen above: release the tag from every other held snapshot (a missing tag is success).
+        std::vector<std::string> keep;
+        if (req.from) keep.push_back(req.from->full_name());
+        keep.push_back(req.to.full_name());
+        if (auto r = co_await release_from_held(req.filesystem, step_hold_tag(config_.job), keep); !r)
+            l.warn("releasing stale step holds: {}", r.error().message());
     }
     co_return SendReply{!validated->resume_token.empty(), std::move(*stream)};
+}
+
+asio::awaitable<Result<void>> LocalSender::release_from_held(const std::string& fs, const std::string& tag,
+                                                             const std::vector<std::string>& keep) {
+    auto vs = co_await zfs::list_versions(runner_, fs);
+    if (!vs) co_return vs.error();
+    std::vector<std::string> held;
+    for (const auto& v : *vs)
+        if (v.type == zfs::VersionType::snapshot && v.userrefs.value_or(0) > 0 &&
+            std::find(keep.begin(), keep.end(), v.full_name()) == keep.end())
+            held.push_back(v.full_name());
+    if (held.empty()) co_return Result<void>{};
+    co_return co_await zfs::release(runner_, tag, std::move(held));
+}
+
+asio::awaitable<Result<void>> LocalSender::send_completed_without_bookmarks(const StepRequest& req,
+                                                                            GuaranteeKind kind) {
+    // The cursor: a hold on `to` first (the next incremental's source cannot go), then its
+    // GUID in the filesystem's property, and only then the older cursor holds and every step
+    // hold of the job go, so protection never lapses.
+    // (Named vectors, no braced lists in this coroutine: GCC 12 miscompiles them.)
+    const std::string cursor_tag = cursor_hold_tag(config_.job);
+    std::vector<std::string> keep_to;
+    keep_to.push_back(req.to.full_name());
+    if (kind != GuaranteeKind::nothing) {
+        if (auto r = co_await zfs::hold(runner_, req.to.full_name(), cursor_tag); !r) co_return r;
+        std::vector<std::pair<std::string, std::string>> props;
+        props.emplace_back(cursor_property_name(config_.job), std::to_string(req.to.guid));
+        if (auto r = co_await zfs::set_properties(runner_, req.filesystem, std::move(props)); !r) co_return r;
+        if (auto r = co_await release_from_held(req.filesystem, cursor_tag, keep_to); !r) co_return r;
+    }
+    const std::vector<std::string> keep_none;
+    co_return co_await release_from_held(req.filesystem, step_hold_tag(config_.job), keep_none);
 }
 
 asio::awaitable<Result<void>> LocalSender::send_completed(StepRequest req) {
     if (auto a = check_access(req.filesystem); !a) co_return a.error();
     const auto kind = req.protection.for_step(req.from.has_value());
+    auto caps = co_await runner_.capabilities();
+    if (!caps) co_return caps.error();
+    if (!caps->bookmarks) {
+        auto r = co_await send_completed_without_bookmarks(req, kind);
+        if (!r) {
+            auto e = r.error();
+            co_return e.wrap("cannot move replication cursor, keeping hold on " + req.to.full_name() +
+                             " until successful");
+        }
+        co_return r;
+    }
     auto existing = co_await list_abstractions_of(runner_, req.filesystem, config_.job);
     if (!existing) co_return existing.error();
     auto actions = sender_send_completed(kind, config_.job, req.to, *existing);
@@ -167,6 +227,20 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::send_dry(Step
 
 asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::replication_cursor(std::string fs) {
     if (auto a = check_access(fs); !a) co_return a.error();
+    auto caps = co_await runner_.capabilities();
+    if (!caps) co_return caps.error();
+    if (!caps->bookmarks) {
+        auto p = co_await zfs::get_property(runner_, fs, cursor_property_name(config_.job));
+        if (!p) co_return p.error();
+        // User properties inherit: only the filesystem's own value is its cursor.
+        if (p->source != zfs::PropertySource::local) co_return std::optional<std::uint64_t>{};
+        std::uint64_t guid = 0;
+        const std::string& v = p->value;
+        auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), guid);
+        if (ec != std::errc{} || ptr != v.data() + v.size() || guid == 0)
+            co_return std::optional<std::uint64_t>{};
+        co_return std::optional<std::uint64_t>{guid};
+    }
     auto existing = co_await list_abstractions_of(runner_, fs, config_.job);
     if (!existing) co_return existing.error();
     std::optional<std::uint64_t> guid;

@@ -36,6 +36,14 @@ private:
     boost::asio::awaitable<Result<void>> execute(const std::vector<AbstractionAction>& actions,
                                                  const StepRequest& req);
 
+    // Where ZFS has no bookmarks (zfs-fuse): the cursor as a hold plus a property (see
+    // cursor_hold_tag), step holds released by tag from every held snapshot.
+    boost::asio::awaitable<Result<void>> send_completed_without_bookmarks(const StepRequest& req,
+                                                                          GuaranteeKind kind);
+    // Releases `tag` from every held snapshot of `fs` except `keep` (full names).
+    boost::asio::awaitable<Result<void>> release_from_held(const std::string& fs, const std::string& tag,
+                                                           const std::vector<std::string>& keep);
+
     zfs::ZfsRunner& runner_;
     SenderConfig config_;
     Logger log_;

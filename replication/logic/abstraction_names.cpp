@@ -2,6 +2,7 @@
 
 #include "zfs/dataset_path.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -162,6 +163,24 @@ std::string step_hold_tag(const JobId& job) { return std::string(kStepHoldTagPre
 
 std::string last_received_hold_tag(const JobId& job) {
     return std::string(kLastReceivedHoldTagPrefix) + job.str();
+}
+
+std::string cursor_hold_tag(const JobId& job) { return "zferry_CURSOR_J_" + job.str(); }
+
+std::string cursor_property_name(const JobId& job) {
+    const std::string& j = job.str();
+    const bool plain = std::all_of(j.begin(), j.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+               c == ':';
+    });
+    if (plain) return "zferry:cursor:" + j;
+    static const char* hex = "0123456789abcdef";
+    std::string out = "zferry:cursor:x";
+    for (unsigned char c : j) {
+        out += hex[c >> 4];
+        out += hex[c & 15];
+    }
+    return out;
 }
 
 Result<JobId> parse_step_hold_tag(std::string_view tag) {

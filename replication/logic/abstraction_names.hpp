@@ -85,6 +85,15 @@ std::string step_hold_tag(const JobId& job);
 std::string last_received_hold_tag(const JobId& job);
 // "zrepl_STEP_J_<job>" / "zrepl_last_received_J_<job>" with a valid job id after the prefix.
 Result<JobId> parse_step_hold_tag(std::string_view tag);
+
+// zferry's replication cursor where ZFS has no bookmarks (zfs-fuse, pool v23; zrepl does not
+// run there): the cursor snapshot is held with this tag, so the next incremental's source
+// cannot be destroyed, and its GUID is kept in this user property of the filesystem, so the
+// pruner knows what was replicated (zfs-fuse cannot list hold tags). The property name is
+// "zferry:cursor:<job>" when the job name is made of what ZFS allows in user property names
+// (lowercase letters, digits, - _ . :), else "zferry:cursor:x<hex of the name>".
+std::string cursor_hold_tag(const JobId& job);
+std::string cursor_property_name(const JobId& job);
 Result<JobId> parse_last_received_hold_tag(std::string_view tag);
 
 }  // namespace zferry::replication

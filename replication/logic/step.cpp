@@ -14,15 +14,25 @@ std::ostream& operator<<(std::ostream& os, const Step& s) {
     else
         os << s.from->relative_name() << " -> " << s.to.relative_name();
     if (s.is_compound()) {
-        os << " with -I (also ";
-        const char* sep = "";
-        for (const auto& v : s.intermediates) {
-            os << sep << v.relative_name();
-            sep = ", ";
+        // A step may carry thousands of snapshots: more than a few are named by their ends.
+        const auto& in = s.intermediates;
+        if (in.size() > 4) {
+            os << " with -I (also " << in.size() << " snapshots " << in.front().relative_name() << " .. "
+               << in.back().relative_name() << ")";
+        } else {
+            os << " with -I (also ";
+            const char* sep = "";
+            for (const auto& v : in) {
+                os << sep << v.relative_name();
+                sep = ", ";
+            }
+            os << ")";
         }
-        os << ")";
     }
-    if (s.is_resumed()) os << " resuming with token " << s.resume_token;
+    // The token is long and says nothing to a reader; its presence does.
+    if (s.is_resumed())
+        os << " resuming (token " << s.resume_token.substr(0, 24)
+           << (s.resume_token.size() > 24 ? "...)" : ")");
     return os;
 }
 

@@ -242,5 +242,12 @@ TEST(CreateTxgRange, EdgesOfTheBounds) {
     EXPECT_NE(err.error().context().find("[23,20]"), std::string::npos) << err.error().context();
 }
 
+TEST(AbstractionNames, CursorSubstituteWithoutBookmarks) {
+    EXPECT_EQ(cursor_hold_tag(*JobId::make("push")), "zferry_CURSOR_J_push");
+    EXPECT_EQ(cursor_property_name(*JobId::make("push-1.a_b")), "zferry:cursor:push-1.a_b");
+    // Upper case and spaces are valid job names but not user property names: hex.
+    EXPECT_EQ(cursor_property_name(*JobId::make("Push Job")), "zferry:cursor:x50757368204a6f62");
+}
+
 }  // namespace
 }  // namespace zferry::replication

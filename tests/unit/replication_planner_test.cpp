@@ -243,7 +243,14 @@ TEST(Planner, PrintsAsSentences) {
     std::ostringstream os;
     os << steps({full("@a,1"), compound("@a,1", "@b,2 @c,3", "@d,4"), resumed("@d,4", "@e,5", "1-t")});
     EXPECT_EQ(os.str(),
-              "steps: full send of @a; @a -> @d with -I (also @b, @c); @d -> @e resuming with token 1-t");
+              "steps: full send of @a; @a -> @d with -I (also @b, @c); @d -> @e resuming (token 1-t)");
+    std::ostringstream many;
+    many << steps({compound("@a,1", "@b,2 @c,3 @d,4 @e,5 @f,6", "@g,7"),
+                   resumed(std::nullopt, "@h,8", "1-0123456789abcdef0123456789")});
+    EXPECT_EQ(many.str(),
+              "steps: @a -> @g with -I (also 5 snapshots @b .. @f); full send of @h resuming (token "
+              "1-0123456789abcdef012345...)")
+        << "long steps are named by their ends, tokens by their start";
     std::ostringstream none;
     none << steps({});
     EXPECT_EQ(none.str(), "no steps");
