@@ -101,6 +101,28 @@ boost::asio::awaitable<Result<void>> hold(ZfsRunner& runner, std::string snapsho
     co_return detail::command_error(ZfsErrc::command_failed, what, *out);
 }
 
+boost::asio::awaitable<Result<void>> hold_all(ZfsRunner& runner, std::vector<std::string> snapshots,
+                                              std::string tag) {
+    if (snapshots.size() == 1) co_return co_await hold(runner, std::move(snapshots.front()), std::move(tag));
+    if (snapshots.empty()) co_return Result<void>{};
+    const std::string what = "holding " + snapshots.front() + " and " + std::to_string(snapshots.size() - 1) +
+                             " more with tag '" + tag + "'";
+    if (auto r = check_snapshots(what, snapshots); !r) co_return r.error();
+    if (auto r = check_tag(what, tag); !r) co_return r.error();
+    std::vector<std::string> argv;
+    argv.push_back("hold");
+    argv.push_back(tag);
+    argv.insert(argv.end(), snapshots.begin(), snapshots.end());
+    auto out = co_await runner.run(std::move(argv));
+    if (!out) co_return Error(out.error()).wrap(what);
+    if (out->ok()) co_return Result<void>{};
+    // zfs holds all or none: where one already carries the tag, hold each by itself (each
+    // idempotent), which also names the snapshot that fails for another reason.
+    for (auto& s : snapshots)
+        if (auto r = co_await hold(runner, std::move(s), tag); !r) co_return r;
+    co_return Result<void>{};
+}
+
 boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
                                              std::vector<std::string> snapshots, std::size_t max_arg_bytes) {
     const std::string what = "releasing hold '" + tag + "'";

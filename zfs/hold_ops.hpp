@@ -21,17 +21,24 @@ namespace zferry::zfs {
 // (ZfsErrc::command_failed quoting zfs).
 boost::asio::awaitable<Result<void>> hold(ZfsRunner& runner, std::string snapshot, std::string tag);
 
+// `zfs hold TAG SNAP...` in one invocation (a replication step holds `from` and `to`
+// together). zfs holds all or none; when that fails (one has the tag already), each snapshot
+// is held by itself as hold() does, so the result is the same idempotent one.
+boost::asio::awaitable<Result<void>> hold_all(ZfsRunner& runner, std::vector<std::string> snapshots,
+                                              std::string tag);
+
 // `zfs release TAG SNAP...` batched to at most `max_arg_bytes` of arguments per call (halved
 // and retried when exec says E2BIG). Idempotent: "no such tag on this dataset" and snapshots
 // (or their filesystems) that no longer exist are success: the hold is gone either way.
 // Errors: ZfsErrc::command_failed with every unexpected zfs line; bad names (nothing run).
-boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag, std::vector<std::string> snapshots,
+boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
+                                             std::vector<std::string> snapshots,
                                              std::size_t max_arg_bytes = kDefaultArgBudget);
 
 struct SnapshotHolds {
-    std::string snapshot;  // "pool/fs@snap"
-    std::uint64_t count = 0;   // userrefs
-    bool tags_known = false;   // false where zfs cannot list tags (zfs-fuse): only `count` is known
+    std::string snapshot;     // "pool/fs@snap"
+    std::uint64_t count = 0;  // userrefs
+    bool tags_known = false;  // false where zfs cannot list tags (zfs-fuse): only `count` is known
     std::vector<std::string> tags;
     friend bool operator==(const SnapshotHolds&, const SnapshotHolds&) = default;
 };

@@ -183,9 +183,24 @@ asio::awaitable<Result<std::vector<Abstraction>>> list_abstractions_of(zfs::ZfsR
                                                                        const JobId& job) {
     auto vs = co_await zfs::list_versions(runner, filesystem);
     if (!vs) co_return vs.error();
+    const std::vector<std::string> none;
+    co_return co_await abstractions_of_listing(runner, *vs, job, none);
+}
+
+asio::awaitable<Result<std::vector<Abstraction>>> abstractions_of_listing(
+    zfs::ZfsRunner& runner, const std::vector<zfs::FilesystemVersion>& versions, const JobId& job,
+    const std::vector<std::string>& skip_holds_of) {
+    std::vector<zfs::FilesystemVersion> vs;
+    vs.reserve(versions.size());
+    for (const auto& v : versions) {
+        vs.push_back(v);
+        if (v.type == zfs::VersionType::snapshot &&
+            std::find(skip_holds_of.begin(), skip_holds_of.end(), v.full_name()) != skip_holds_of.end())
+            vs.back().userrefs = 0;  // not asked about
+    }
     AbstractionListing listing;
     if (auto r = co_await classify(
-            runner, *vs, [&](const ListedAbstraction& a) { return a.job == job; }, listing);
+            runner, vs, [&](const ListedAbstraction& a) { return a.job == job; }, listing);
         !r)
         co_return r.error();
     std::vector<Abstraction> out;

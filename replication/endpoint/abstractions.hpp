@@ -64,6 +64,12 @@ boost::asio::awaitable<Result<AbstractionListing>> list_abstractions(zfs::ZfsRun
 boost::asio::awaitable<Result<std::vector<Abstraction>>> list_abstractions_of(zfs::ZfsRunner& runner,
                                                                               const std::string& filesystem,
                                                                               const JobId& job);
+// The same from a versions listing the caller already has, without asking zfs for the hold
+// tags of `skip_holds_of` (full snapshot names whose holds the caller handles itself: a step's
+// own from and to). Saves the `zfs holds` call in a replication step's steady state.
+boost::asio::awaitable<Result<std::vector<Abstraction>>> abstractions_of_listing(
+    zfs::ZfsRunner& runner, const std::vector<zfs::FilesystemVersion>& versions, const JobId& job,
+    const std::vector<std::string>& skip_holds_of);
 
 // Of a listing, what release-stale releases: per filesystem and job, stale_abstractions().
 std::vector<ListedAbstraction> stale_of(const std::vector<ListedAbstraction>& listed);

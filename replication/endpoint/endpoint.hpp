@@ -81,6 +81,7 @@ struct ReceiveSession {
     ReceiveRequest request;
     std::string target;  // the receiver's own name of the filesystem
     zfs::RecvStream stream;
+    bool into_placeholder = false;  // the target was a placeholder before this receive
 };
 
 class Receiver : public Endpoint {

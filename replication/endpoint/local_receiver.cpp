@@ -110,22 +110,39 @@ asio::awaitable<Result<ReceiveSession>> LocalReceiver::receive(ReceiveRequest re
     if (req.to.type != zfs::VersionType::snapshot)
         co_return Error(Errc::invalid_argument,
                         "receive target " + req.to.full_name() + " is not a snapshot");
-    if (auto p = co_await ensure_parents(*target); !p) co_return p.error();
-    auto state = co_await zfs::get_placeholder_state(runner_, *target);
-    if (!state) co_return state.error();
     auto caps = co_await runner_.capabilities();
     if (!caps) co_return caps.error();
-    if (req.clear_resume_token && state->exists) {
+    // One `zfs get` says whether the target exists, is a placeholder and has a partial receive.
+    std::vector<std::string> props;
+    props.push_back(std::string(zfs::kPlaceholderProperty));
+    if (caps->resumable_recv) props.push_back("receive_resume_token");
+    bool exists = false, is_placeholder = false, has_token = false;
+    auto got = co_await zfs::get_properties(runner_, *target, std::move(props));
+    if (!got && got.error().code() != zfs::ZfsErrc::dataset_not_found) co_return got.error();
+    if (got)
+        for (const auto& d : *got) {
+            if (d.name != *target) continue;
+            exists = true;
+            is_placeholder = zfs::is_placeholder(d);
+            const auto* t = d.find("receive_resume_token");
+            has_token = t && !t->value.empty() && t->value != "-";
+        }
+    // An existing target has its parents (ZFS has no orphans): only a new one needs them.
+    if (!exists)
+        if (auto p = co_await ensure_parents(*target); !p) co_return p.error();
+    if (req.clear_resume_token && has_token) {
         if (auto r = co_await zfs::recv_abort(runner_, *target); !r) co_return r.error();
     }
     zfs::RecvOptions o = config_.options;
     o.unmounted = true;
     o.resumable = caps->resumable_recv;
     // Receiving into an existing placeholder (no snapshots of its own): a full stream needs -F.
-    if (state->exists && state->is_placeholder && !req.incremental) o.force_rollback = true;
+    if (exists && is_placeholder && !req.incremental) o.force_rollback = true;
     auto stream = co_await zfs::start_recv(runner_, o, *target);
     if (!stream) co_return stream.error();
-    co_return ReceiveSession{std::move(req), *target, std::move(*stream)};
+    ReceiveSession session{std::move(req), *target, std::move(*stream)};
+    session.into_placeholder = exists && is_placeholder;
+    co_return session;
 }
 
 asio::awaitable<Result<void>> LocalReceiver::finish_receive(ReceiveSession& s) {
@@ -144,38 +161,36 @@ asio::awaitable<Result<void>> LocalReceiver::finish_receive(ReceiveSession& s) {
                             ", expected GUID " + std::to_string(s.request.to.guid) +
                             " (kept for inspection)");
     // A placeholder that now holds data is one no longer.
-    auto state = co_await zfs::get_placeholder_state(runner_, s.target);
-    if (state && state->is_placeholder)
+    if (s.into_placeholder)
         if (auto r = co_await zfs::set_placeholder(runner_, s.target, false); !r) co_return r;
 
     const auto kind = s.request.protection.for_step(s.request.incremental);
-    auto existing = co_await list_abstractions_of(runner_, s.target, config_.job);
+    // Hold tags are not listed (one `zfs holds` fewer per step): the older last-received holds
+    // are released below by tag from every other held snapshot, and a release of a tag a
+    // snapshot does not carry is success. Bookmarks still come from the listing.
+    std::vector<std::string> unlisted;
+    for (const auto& v : *vs)
+        if (v.type == zfs::VersionType::snapshot) unlisted.push_back(v.full_name());
+    auto existing = co_await abstractions_of_listing(runner_, *vs, config_.job, unlisted);
     if (!existing) co_return existing.error();
     auto to = *got;
     auto actions = receiver_post_recv(kind, config_.job, to, *existing);
     if (!actions) co_return actions.error();
     for (const auto& a : *actions) {
         if (const auto* h = std::get_if<Hold>(&a)) {
-            for (const auto& snap : h->snapshots)
-                if (auto r = co_await zfs::hold(runner_, snap, h->tag); !r) co_return r;
+            if (auto r = co_await zfs::hold_all(runner_, h->snapshots, h->tag); !r) co_return r;
         } else if (const auto* rel = std::get_if<Release>(&a)) {
             if (auto r = co_await zfs::release(runner_, rel->tag, rel->snapshots); !r) co_return r;
         }
     }
-    // Where zfs cannot list hold tags (zfs-fuse), the older last-received holds were not seen:
-    // release the tag from every other held snapshot (a release of a missing tag is success).
+    // The job's older last-received holds: released by tag from every other held snapshot
+    // (also where zfs cannot list hold tags at all, zfs-fuse).
     if (kind != GuaranteeKind::nothing) {
         std::vector<std::string> held;
         for (const auto& v : *vs)
             if (v.type == zfs::VersionType::snapshot && v.name != to.name && v.userrefs.value_or(0) > 0)
                 held.push_back(v.full_name());
-        // (No co_await inside a conditional expression: GCC 12 destroys its temporary twice.)
-        bool tags_unknown = false;
-        if (!held.empty()) {
-            auto holds = co_await zfs::list_holds(runner_, held);
-            tags_unknown = holds && !holds->empty() && !holds->front().tags_known;
-        }
-        if (tags_unknown)
+        if (!held.empty())
             if (auto r = co_await zfs::release(runner_, last_received_hold_tag(config_.job), held); !r)
                 co_return r;
     }

@@ -71,10 +71,7 @@ asio::awaitable<Result<void>> LocalSender::execute(const std::vector<Abstraction
     for (const auto& action : actions) {
         Result<void> r;
         if (const auto* h = std::get_if<Hold>(&action)) {
-            for (const auto& snap : h->snapshots) {
-                r = co_await zfs::hold(runner_, snap, h->tag);
-                if (!r) break;
-            }
+            r = co_await zfs::hold_all(runner_, h->snapshots, h->tag);
         } else if (const auto* rel = std::get_if<Release>(&action)) {
             r = co_await zfs::release(runner_, rel->tag, rel->snapshots);
         } else if (const auto* b = std::get_if<CreateBookmark>(&action)) {
@@ -126,7 +123,16 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
     if (!stream) co_return stream.error();
     // Stale cleanup failing does not fail the step: the stream is running, and the next step
     // cleans up again; it is logged.
-    if (auto existing = co_await list_abstractions_of(runner_, req.filesystem, config_.job); !existing) {
+    // The step's own from and to are never stale here: their holds need not be listed.
+    std::vector<std::string> own;
+    if (req.from && req.from->type == zfs::VersionType::snapshot) own.push_back(req.from->full_name());
+    own.push_back(req.to.full_name());
+    auto listed = co_await zfs::list_versions(runner_, req.filesystem);
+    Result<std::vector<Abstraction>> existing =
+        listed ? Result<std::vector<Abstraction>>(std::vector<Abstraction>{})
+               : Result<std::vector<Abstraction>>(listed.error());
+    if (listed) existing = co_await abstractions_of_listing(runner_, *listed, config_.job, own);
+    if (!existing) {
         l.warn("listing abstractions for cleanup: {}", existing.error().message());
     } else if (auto stale = sender_stale_after_send(kind, config_.job, req.from, req.to, *existing); !stale) {
         l.error("{}", stale.error().message());
@@ -191,10 +197,32 @@ asio::awaitable<Result<void>> LocalSender::send_completed(StepRequest req) {
         }
         co_return r;
     }
-    auto existing = co_await list_abstractions_of(runner_, req.filesystem, config_.job);
+    // The holds of the step's own from and to are not listed: the step's hold tag is released
+    // from them below whatever they carry (a missing tag is success).
+    std::vector<std::string> own;
+    if (req.from && req.from->type == zfs::VersionType::snapshot) own.push_back(req.from->full_name());
+    own.push_back(req.to.full_name());
+    auto listed = co_await zfs::list_versions(runner_, req.filesystem);
+    if (!listed) co_return listed.error();
+    auto existing = co_await abstractions_of_listing(runner_, *listed, config_.job, own);
     if (!existing) co_return existing.error();
     auto actions = sender_send_completed(kind, config_.job, req.to, *existing);
     if (!actions) co_return actions.error();
+    if (kind == GuaranteeKind::resumability) {
+        const std::string tag = step_hold_tag(config_.job);
+        Release* rel = nullptr;
+        for (auto& a : *actions)
+            if (auto* r = std::get_if<Release>(&a); r && r->tag == tag) rel = r;
+        if (!rel) {
+            Release fresh;  // (not a braced temporary: GCC 12 coroutines)
+            fresh.tag = tag;
+            actions->push_back(std::move(fresh));
+            rel = &std::get<Release>(actions->back());
+        }
+        for (const auto& o : own)
+            if (std::find(rel->snapshots.begin(), rel->snapshots.end(), o) == rel->snapshots.end())
+                rel->snapshots.push_back(o);
+    }
     if (auto r = co_await execute(*actions, req); !r) {
         auto e = r.error();
         co_return e.wrap("cannot move replication cursor, keeping hold on " + req.to.full_name() +

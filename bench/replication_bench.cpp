@@ -1,0 +1,311 @@
+// Many small incremental snapshots of one filesystem, replicated four ways on the same pools,
+// so the figures compare: (a) the floor, a bare `zfs send -I first..last | zfs recv`; (b)
+// zferry with coalescing (one `send -I` step with zrepl's guarantees); (c) zferry with
+// `coalesce: false` (zrepl's one step per snapshot, each with its holds, cursor move and
+// size estimate); and on zfs-fuse (d) syncoid from Debian's sanoid, which users run today
+// (`--no-sync-snap --no-resume --no-privilege-elevation`; none of zrepl's guarantees).
+//
+// Each variant has its own source filesystem: created, snapshot s0 replicated (not timed),
+// then snapshots s1..sN taken (not timed), then the timed incremental replication. zfs
+// invocations are counted by zferry's runners (and, for syncoid, by a `zfs` wrapper first in
+// its PATH); per step = invocations / steps of the run.
+//
+//   replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N]
+//                     [--per-snapshot-fuse M] [--json FILE]
+//
+// Defaults: all back ends, N = 1000, M = 100 (zrepl's per-snapshot mode on zfs-fuse costs
+// about a second per snapshot; the row says how many it ran). zfs-fuse is started privately
+// with the platform tests' scripts (tests/platform/zfs_fuse_up.sh) and stopped at the end.
+#include "replication/driver/replication.hpp"
+#include "replication/endpoint/local_receiver.hpp"
+#include "replication/endpoint/local_sender.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace zferry;
+using namespace zferry::replication;
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Backend {
+    std::string name;                  // "zfs-sim" | "zfs-fuse"
+    std::string zfs;                   // binary
+    std::string src_state, dst_state;  // zfs-sim: two hosts; zfs-fuse: empty (one daemon)
+    std::string src_pool, dst_pool;
+};
+
+struct Row {
+    std::string name, backend;
+    unsigned snapshots = 0;
+    double seconds = 0;
+    std::size_t steps = 0, invocations = 0;
+};
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// `zfs ARGS` on one side (prefix sets the zfs-sim state), as a shell word list.
+std::string zfs_cmd(const Backend& b, bool src, const std::string& args) {
+    const std::string& state = src ? b.src_state : b.dst_state;
+    return (state.empty() ? "" : "ZFS_SIM_STATE=" + shell_quote(state) + " ") + shell_quote(b.zfs) + " " +
+           args;
+}
+
+bool sh(const std::string& cmd) {
+    const int rc = std::system(cmd.c_str());
+    if (rc != 0) std::fprintf(stderr, "replication_bench: failed (%d): %s\n", rc, cmd.c_str());
+    return rc == 0;
+}
+
+// Through a script file: a thousand snapshot commands exceed the 128 KiB of one argument.
+bool sh_bash(const std::string& cmd) {
+    char path[] = "/tmp/zferry-replication-bench-script-XXXXXX";
+    const int fd = ::mkstemp(path);
+    if (fd < 0) return false;
+    const std::string text = "set -e -o pipefail\n" + cmd + "\n";
+    const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ::close(fd);
+    const bool ok = written && sh("bash " + std::string(path));
+    ::unlink(path);
+    return ok;
+}
+
+std::unique_ptr<zfs::ZfsRunner> make_runner(asio::io_context& ctx, const Backend& b, bool src) {
+    zfs::ZfsRunnerOptions o;
+    o.binary = b.zfs;
+    const std::string& state = src ? b.src_state : b.dst_state;
+    if (!state.empty()) o.env = {{"ZFS_SIM_STATE", state}};
+    return std::make_unique<zfs::ZfsRunner>(ctx.get_executor(), std::move(o));
+}
+
+bool take_snapshots(const Backend& b, const std::string& fs, unsigned from, unsigned to) {
+    // One snapshot per invocation: ZFS takes one snapshot of a filesystem per transaction group.
+    std::string cmds;
+    for (unsigned i = from; i <= to; ++i) cmds += zfs_cmd(b, true, "snapshot " + fs + "@s" + std::to_string(i)) + "\n";
+    return sh_bash(cmds);
+}
+
+struct ZferryResult {
+    bool ok = false;
+    std::size_t steps = 0, invocations = 0;
+    double seconds = 0;
+};
+
+// One ReplicationRun of `fs` into root_fs `root` with its own job name.
+ZferryResult run_zferry(const Backend& b, const std::string& fs, const std::string& root,
+                        const std::string& job, bool coalesce) {
+    asio::io_context ctx;
+    auto src = make_runner(ctx, b, true);
+    auto dst = make_runner(ctx, b, false);
+    SenderConfig sc{*JobId::make(job), {}, {}};
+    (void)sc.filesystems.add(fs, true);
+    LocalSender sender(*src, std::move(sc), Logger());
+    LocalReceiver receiver(
+        *dst,
+        ReceiverConfig{
+            *JobId::make(job + "-sink"), root, std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+    ReplicationOptions o;
+    o.coalesce = coalesce;
+    ReplicationRun run(sender, receiver, o, Logger());
+    // Capabilities are probed once per runner, before the clock starts (a daemon does it at start).
+    auto probe = [&](zfs::ZfsRunner& r) {
+        auto f = asio::co_spawn(ctx, r.capabilities(), asio::use_future);
+        ctx.restart();
+        ctx.run();
+        (void)f.get();
+    };
+    probe(*src);
+    probe(*dst);
+    const auto before = src->invocations() + dst->invocations();
+    const auto t0 = Clock::now();
+    auto f = asio::co_spawn(ctx, run.run(), asio::use_future);
+    ctx.restart();
+    ctx.run();
+    f.get();
+    ZferryResult r;
+    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    r.invocations = src->invocations() + dst->invocations() - before;
+    r.ok = run.succeeded();
+    if (!r.ok)
+        std::fprintf(stderr, "replication_bench: zferry run failed: %s\n", to_json(run.report()).c_str());
+    for (const auto& f2 : run.report().attempts.back().filesystems) r.steps += f2.steps.size();
+    return r;
+}
+
+std::optional<Row> floor_variant(const Backend& b, unsigned n) {
+    const std::string fs = b.src_pool + "/floor", target = b.dst_pool + "/floor";
+    if (!sh_bash(zfs_cmd(b, true, "create " + fs) + " && " + zfs_cmd(b, true, "snapshot " + fs + "@s0") +
+                 " && " + zfs_cmd(b, true, "send " + fs + "@s0") + " | " +
+                 zfs_cmd(b, false, "recv -u " + target)))
+        return std::nullopt;
+    if (!take_snapshots(b, fs, 1, n)) return std::nullopt;
+    const auto t0 = Clock::now();
+    if (!sh_bash(zfs_cmd(b, true, "send -I @s0 " + fs + "@s" + std::to_string(n)) + " | " +
+                 zfs_cmd(b, false, "recv -u " + target)))
+        return std::nullopt;
+    return Row{"floor", b.name, n, std::chrono::duration<double>(Clock::now() - t0).count(), 1, 2};
+}
+
+std::optional<Row> zferry_variant(const Backend& b, unsigned n, bool coalesce) {
+    const std::string leaf = coalesce ? "coalesced" : "per_snapshot";
+    const std::string fs = b.src_pool + "/" + leaf, root = b.dst_pool + "/" + leaf + "_sink";
+    if (!sh_bash(zfs_cmd(b, true, "create " + fs) + " && " + zfs_cmd(b, true, "snapshot " + fs + "@s0") +
+                 " && " + zfs_cmd(b, false, "create " + root)))
+        return std::nullopt;
+    if (!run_zferry(b, fs, root, "bench-" + leaf, coalesce).ok) return std::nullopt;  // s0, not timed
+    if (!take_snapshots(b, fs, 1, n)) return std::nullopt;
+    auto r = run_zferry(b, fs, root, "bench-" + leaf, coalesce);
+    if (!r.ok) return std::nullopt;
+    return Row{
+        coalesce ? "zferry-coalesced" : "zferry-per-snapshot", b.name, n, r.seconds, r.steps, r.invocations};
+}
+
+std::optional<Row> syncoid_variant(const Backend& b, unsigned n, const fs::path& tmp) {
+    // A `zfs` first in syncoid's PATH that counts invocations and runs the real one.
+    const fs::path wrap = tmp / "syncoid-path";
+    fs::create_directories(wrap);
+    const fs::path log = tmp / "syncoid-zfs.log";
+    std::ofstream(wrap / "zfs") << "#!/bin/sh\necho x >> " << shell_quote(log.string()) << "\nexec "
+                                << shell_quote(b.zfs) << " \"$@\"\n";
+    fs::permissions(wrap / "zfs", fs::perms::owner_all);
+    const std::string fs_name = b.src_pool + "/syncoid", target = b.dst_pool + "/syncoid";
+    const std::string syncoid =
+        "PATH=" + shell_quote(wrap.string()) +
+        ":$PATH syncoid --quiet --no-sync-snap --no-resume --no-privilege-elevation " + fs_name + " " +
+        target;
+    if (!sh_bash(zfs_cmd(b, true, "create " + fs_name) + " && " +
+                 zfs_cmd(b, true, "snapshot " + fs_name + "@s0") + " && " + syncoid))
+        return std::nullopt;
+    if (!take_snapshots(b, fs_name, 1, n)) return std::nullopt;
+    fs::remove(log);
+    const auto t0 = Clock::now();
+    if (!sh_bash(syncoid)) return std::nullopt;
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::size_t calls = 0;
+    std::ifstream in(log);
+    for (std::string l; std::getline(in, l);) ++calls;
+    return Row{"syncoid", b.name, n, secs, 1, calls};
+}
+
+void print(const Row& r, const Row* floor, std::FILE* json) {
+    const double per_s = r.seconds > 0 ? r.snapshots / r.seconds : 0;
+    const double per_step = r.steps ? double(r.invocations) / double(r.steps) : 0;
+    std::printf("%-20s %-9s %6u snapshots %8.2f s %9.1f snapshots/s %6zu steps %6.1f zfs/step",
+                r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, r.steps, per_step);
+    if (floor && floor->seconds > 0)
+        std::printf("  %.2fx the floor's rate", per_s / (floor->snapshots / floor->seconds));
+    std::printf("\n");
+    if (json)
+        std::fprintf(json,
+                     "{\"name\": \"%s\", \"backend\": \"%s\", \"snapshots\": %u, \"seconds\": %.3f, "
+                     "\"snapshots_per_s\": %.2f, \"zfs_invocations_per_step\": %.2f}\n",
+                     r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, per_step);
+}
+
+int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const fs::path& tmp,
+                  std::FILE* json) {
+    std::vector<Row> rows;
+    auto add = [&](std::optional<Row> r, const char* what) {
+        if (!r) {
+            std::fprintf(stderr, "replication_bench: %s on %s failed\n", what, b.name.c_str());
+            return false;
+        }
+        rows.push_back(*r);
+        return true;
+    };
+    bool ok = add(floor_variant(b, n), "floor");
+    ok = add(zferry_variant(b, n, true), "zferry-coalesced") && ok;
+    ok = add(zferry_variant(b, per_snapshot_n, false), "zferry-per-snapshot") && ok;
+    if (b.name == "zfs-fuse") ok = add(syncoid_variant(b, n, tmp), "syncoid") && ok;
+    const Row* floor = rows.empty() || rows[0].name != "floor" ? nullptr : &rows[0];
+    for (const auto& r : rows) print(r, floor, json);
+    return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    std::string backend = "all", json_path;
+    unsigned n = 1000, per_snapshot_fuse = 100;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "replication_bench: %s needs a value\n", a.c_str());
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (a == "--backend")
+            backend = value();
+        else if (a == "--snapshots")
+            n = static_cast<unsigned>(std::stoul(value()));
+        else if (a == "--per-snapshot-fuse")
+            per_snapshot_fuse = static_cast<unsigned>(std::stoul(value()));
+        else if (a == "--json")
+            json_path = value();
+        else {
+            std::fprintf(stderr,
+                         "usage: replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N] "
+                         "[--per-snapshot-fuse M] [--json FILE]\n");
+            return 2;
+        }
+    }
+    LogOptions lo;
+    lo.level = LogLevel::warn;
+    log_init(lo);
+    char tmpl[] = "/tmp/zferry-replication-bench-XXXXXX";
+    const fs::path tmp = ::mkdtemp(tmpl);
+    std::FILE* json = json_path.empty() ? nullptr : std::fopen(json_path.c_str(), "w");
+    int rc = 0;
+    if (backend == "all" || backend == "zfs-sim") {
+        Backend b{"zfs-sim", ZFS_SIM_BIN, (tmp / "src").string(), (tmp / "dst").string(), "p", "q"};
+        if (!sh(zfs_cmd(b, true, "sim-create-pool p") + " && " + zfs_cmd(b, false, "sim-create-pool q")))
+            return 1;
+        rc |= bench_backend(b, n, n, tmp, json);
+    }
+    if (backend == "all" || backend == "zfs-fuse") {
+        const std::string env = (tmp / "zfs-fuse.env").string();
+        const std::string scripts = std::string(ZFERRY_SOURCE_DIR) + "/tests/platform/";
+        if (!sh("bash " + scripts + "zfs_fuse_up.sh " + env + " >&2")) {
+            std::fprintf(stderr,
+                         "replication_bench: could not start zfs-fuse (is another daemon running?)\n");
+            rc = 1;
+        } else {
+            std::map<std::string, std::string> kv;
+            std::ifstream in(env);
+            for (std::string l; std::getline(in, l);)
+                if (auto eq = l.find('='); eq != std::string::npos) kv[l.substr(0, eq)] = l.substr(eq + 1);
+            Backend b{"zfs-fuse", "zfs", "", "", kv["ZF_SRC_POOL"], kv["ZF_DST_POOL"]};
+            rc |= bench_backend(b, n, std::min(n, per_snapshot_fuse), tmp, json);
+            sh("bash " + scripts + "zfs_fuse_down.sh " + env + " >&2");
+        }
+    }
+    if (json) std::fclose(json);
+    fs::remove_all(tmp);
+    return rc;
+}
