@@ -10,6 +10,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks: real ZFS, network namespaces, peers for the comparison
   zfs-fuse iproute2 iperf3 socat mbuffer openssh-server openssh-client python3
+  # the replication bench's baseline: syncoid (package sanoid), what users run today
+  sanoid
   # snapshot names in timestamp_location zones: zferry reads the TZif files itself
   tzdata
 )
