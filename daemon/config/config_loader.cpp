@@ -9,6 +9,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
@@ -1090,9 +1092,10 @@ Config parse(std::string_view text, const std::string& file, const LoadEnvironme
 
 ConfigResult<std::string> read_text(const std::string& path, const Mark& where) {
     std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return ConfigError{ConfigErrc::io, where, "", "",
-                           "cannot read " + path + ": " + std::strerror(errno)};
+    if (!in) {
+        const std::string what = where.file == path ? "cannot read the file: " : "cannot read " + path + ": ";
+        return ConfigError{ConfigErrc::io, where, "", "", what + std::strerror(errno)};
+    }
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -1122,6 +1125,7 @@ LoadEnvironment LoadEnvironment::file_system() {
         };
         fs::path p(entry);
         if (p.is_relative()) p = fs::path(from).parent_path() / p;
+        p = p.lexically_normal();
         std::error_code ec;
         std::vector<fs::path> files;
         if (fs::is_directory(p, ec)) {

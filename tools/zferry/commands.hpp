@@ -18,5 +18,7 @@ void register_test(CLI::App& app, ExitCode& rc);
 void register_zfs_abstraction(CLI::App& app, ExitCode& rc);
 // `zferry migrate replication-cursor:v1-v2`.
 void register_migrate(CLI::App& app, ExitCode& rc);
+// `zferry configcheck [--config PATH] [--format ...] [--what ...] [--skip-cert-check]`.
+void register_configcheck(CLI::App& app, ExitCode& rc);
 
 }  // namespace zferry::cli

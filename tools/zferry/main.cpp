@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
     zferry::cli::register_test(app, rc);
     zferry::cli::register_zfs_abstraction(app, rc);
     zferry::cli::register_migrate(app, rc);
+    zferry::cli::register_configcheck(app, rc);
     CLI11_PARSE(app, argc, argv);
     return rc.value;
 }
