@@ -228,6 +228,9 @@ struct Value {
         auto s = str();
         auto r = positive ? parse_positive_duration(s) : parse_duration(s);
         if (!r) fail(ConfigErrc::invalid_value, r.error().context());
+        // Timeouts are "zero or positive" in zrepl; no duration here may be negative.
+        if (r->count() < 0)
+            fail(ConfigErrc::invalid_value, "\"" + s + "\" is negative; expected a duration >= 0");
         return *r;
     }
     template <class E>

@@ -319,6 +319,11 @@ const ErrorCase kErrorCases[] = {
      replace(kSnapJob, "interval: 10m\n",
              "interval: 10m\n    hooks:\n    - type: command\n      path: hook.sh\n"),
      ConfigErrc::invalid_value, 11, 13, "snapjob", "snapshotting.hooks[0].path", "not absolute"},
+    {"negative_dial_timeout",
+     "jobs:\n- name: p\n  type: pull\n  root_fs: pool/b\n  interval: 1h\n"
+     "  connect: {type: tcp, address: 'h:1', dial_timeout: -5s}\n  pruning: {keep_sender: [], keep_receiver: "
+     "[]}\n",
+     ConfigErrc::invalid_value, 6, 54, "p", "connect.dial_timeout", "negative"},
     {"include_with_global", "include: [other.yml]\n", ConfigErrc::invalid_include, 1, 1, "", "global",
      "may only contain jobs"},
     {"include_missing_file", "include: [missing.yml]\n", ConfigErrc::invalid_include, 1, 11, "", "include",
