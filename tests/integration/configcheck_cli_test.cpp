@@ -180,6 +180,14 @@ TEST(ConfigcheckCli, FormatsAndSections) {
     EXPECT_NE(bad.rc, 0);
 }
 
+TEST(ConfigcheckCli, ConfigBeforeTheSubcommandAsZrepl) {
+    auto r = run("--config " + sample("snap.yml") + " configcheck --what jobs --format json");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    const auto jobs = boost::json::parse(r.out).as_array();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].at("name").as_string(), "snapjob");
+}
+
 TEST(ConfigcheckCli, MissingFileIsAnError) {
     auto r = run("configcheck --config /nonexistent/zrepl.yml");
     EXPECT_EQ(r.rc, 1);

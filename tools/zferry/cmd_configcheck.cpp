@@ -171,7 +171,7 @@ int configcheck(const ConfigcheckOptions& o) {
 
 }  // namespace
 
-void register_configcheck(CLI::App& app, ExitCode& rc) {
+void register_configcheck(CLI::App& app, ExitCode& rc, const GlobalOptions& global) {
     auto o = std::make_shared<ConfigcheckOptions>();
     auto* cmd = app.add_subcommand(
         "configcheck",
@@ -192,7 +192,10 @@ void register_configcheck(CLI::App& app, ExitCode& rc) {
     cmd->add_flag(
         "--skip-cert-check", o->skip_cert_check,
         "do not check that the TLS certificate and key files named by the configuration are readable");
-    cmd->callback([o, &rc] { rc.value = configcheck(*o); });
+    cmd->callback([o, &rc, &global] {
+        if (o->config.empty()) o->config = global.config;
+        rc.value = configcheck(*o);
+    });
 }
 
 }  // namespace zferry::cli
