@@ -288,7 +288,7 @@ public:
         for (auto& e : entries_)
             if (e.name == key) {
                 e.used = true;
-                return Value{v_.ctx, e.value, join(v_.key, key), v_.ctx->mark(e.value, e.key_mark)};
+                return Value{v_.ctx, e.value, join(v_.key, key), value_mark(e)};
             }
         return std::nullopt;
     }
@@ -300,9 +300,12 @@ public:
     }
     Value need(std::string_view key, std::string_view expected) {
         auto v = get(key);
-        if (!v || v->null())
-            v_.ctx->fail(ConfigErrc::missing_key, v ? v->where : v_.where, join(v_.key, key),
+        if (!v)
+            v_.ctx->fail(ConfigErrc::missing_key, v_.where, join(v_.key, key),
                          "required key is missing; expected " + std::string(expected));
+        if (v->null())
+            v_.ctx->fail(ConfigErrc::missing_key, v->where, v->key,
+                         "required key has no value; expected " + std::string(expected));
         return *v;
     }
     void done() const {
@@ -322,8 +325,7 @@ public:
         std::vector<std::pair<std::string, Value>> out;
         for (auto& e : entries_) {
             e.used = true;
-            out.emplace_back(e.name,
-                             Value{v_.ctx, e.value, join(v_.key, e.name), v_.ctx->mark(e.value, e.key_mark)});
+            out.emplace_back(e.name, Value{v_.ctx, e.value, join(v_.key, e.name), value_mark(e)});
         }
         return out;
     }
@@ -346,6 +348,10 @@ private:
         YAML::Node value;
         bool used;
     };
+    // An empty value has no position of its own (yaml-cpp gives the next token's): use its key's.
+    Mark value_mark(const Entry& e) const {
+        return e.value.IsNull() ? e.key_mark : v_.ctx->mark(e.value, e.key_mark);
+    }
     Value v_;
     std::vector<Entry> entries_;
     std::vector<std::string_view> known_;

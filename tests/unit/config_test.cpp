@@ -228,6 +228,8 @@ const ErrorCase kErrorCases[] = {
      15, "snapjob", "snapshotting.interval", "invalid duration"},
     {"missing_prefix", replace(kSnapJob, "    prefix: zrepl_\n", ""), ConfigErrc::missing_key, 6, 5,
      "snapjob", "snapshotting.prefix", "required key is missing"},
+    {"prefix_without_value", replace(kSnapJob, "prefix: zrepl_", "prefix:"), ConfigErrc::missing_key, 7, 5,
+     "snapjob", "snapshotting.prefix", "required key has no value"},
     {"bad_snapshotting_type", replace(kSnapJob, "type: periodic", "type: hourly"), ConfigErrc::invalid_value,
      6, 11, "snapjob", "snapshotting.type", "expected one of: periodic, cron, manual"},
     {"last_n_count_not_integer", replace(kSnapJob, "count: 10", "count: ten"), ConfigErrc::wrong_type, 12, 14,
