@@ -1170,12 +1170,12 @@ ConfigResult<Config> load_config(const std::string& path) {
     return parse_config(*text, path, LoadEnvironment::file_system());
 }
 
-std::string default_config_path() {
-    for (const auto& p : default_config_paths()) {
+std::string default_config_path(const std::vector<std::string>& candidates) {
+    for (const auto& p : candidates) {
         std::error_code ec;
         if (std::filesystem::exists(p, ec)) return p;
     }
-    return default_config_paths()[1];
+    return candidates.size() > 1 ? candidates[1] : candidates.empty() ? std::string() : candidates[0];
 }
 
 }  // namespace zferry::config

@@ -75,15 +75,16 @@ ConfigResult<Config> parse_config(std::string_view text, const std::string& file
 // Reads and parses the file at `path` with LoadEnvironment::file_system().
 ConfigResult<Config> load_config(const std::string& path);
 
-// The configuration file to use when none is given: the first that exists of
-// /etc/zferry/zferry.yml, /etc/zrepl/zrepl.yml, /usr/local/etc/zrepl/zrepl.yml; the zrepl path
-// /etc/zrepl/zrepl.yml when none exists (so the error names the usual place).
-std::string default_config_path();
+// zferry's own place first, then zrepl's two.
 inline const std::vector<std::string>& default_config_paths() {
     static const std::vector<std::string> paths{"/etc/zferry/zferry.yml", "/etc/zrepl/zrepl.yml",
                                                 "/usr/local/etc/zrepl/zrepl.yml"};
     return paths;
 }
+
+// The configuration file to use when none is given: the first of `candidates` that exists;
+// the second (zrepl's /etc/zrepl/zrepl.yml) when none does, so the error names the usual place.
+std::string default_config_path(const std::vector<std::string>& candidates = default_config_paths());
 
 }  // namespace zferry::config
 

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+// The structs and the loader's interface must not drag yaml-cpp into their users.
+#ifdef YAML_H_62B23520_7C8E_11DE_8A39_0800200C9A66
+#error "daemon/config headers include yaml-cpp"
+#endif
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -577,6 +582,52 @@ TEST(ConfigLoader, IncludesDirectoriesRelativeToTheMainFile) {
     ASSERT_EQ(r->jobs.size(), 2u);
     EXPECT_EQ(r->jobs[0].name, "a_job");
     EXPECT_EQ(r->jobs[1].name, "b_job");
+}
+
+TEST(ConfigLoader, DefaultPathIsZferrysThenZrepls) {
+    EXPECT_EQ(default_config_paths(),
+              (std::vector<std::string>{"/etc/zferry/zferry.yml", "/etc/zrepl/zrepl.yml",
+                                        "/usr/local/etc/zrepl/zrepl.yml"}));
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("zferry_config_default_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::vector<std::string> candidates{(dir / "zferry.yml").string(), (dir / "zrepl.yml").string(),
+                                              (dir / "local_zrepl.yml").string()};
+    EXPECT_EQ(default_config_path(candidates), candidates[1]) << "none exists: zrepl's usual place";
+    std::ofstream(candidates[2]) << "jobs: []\n";
+    EXPECT_EQ(default_config_path(candidates), candidates[2]);
+    std::ofstream(candidates[1]) << "jobs: []\n";
+    EXPECT_EQ(default_config_path(candidates), candidates[1]);
+    std::ofstream(candidates[0]) << "jobs: []\n";
+    EXPECT_EQ(default_config_path(candidates), candidates[0]);
+    fs::remove_all(dir);
+}
+
+TEST(ConfigLoader, DatabaseHooks) {
+    auto r =
+        parse(replace(kSnapJob, "interval: 10m\n",
+                      "interval: 10m\n    hooks:\n"
+                      "    - {type: postgres-checkpoint, dsn: 'host=db', filesystems: {\"tank/pg<\": true}}\n"
+                      "    - {type: mysql-lock-tables, dsn: 'root@/', timeout: 5s, err_is_fatal: true}\n"));
+    ASSERT_TRUE(r) << r.error().message();
+    const auto& hooks = std::get<PeriodicSnapshotting>(*r->jobs[0].snapshotting()).hooks;
+    ASSERT_EQ(hooks.size(), 2u);
+    EXPECT_EQ(hooks[0].type, "postgres-checkpoint");
+    EXPECT_EQ(std::get<DatabaseHookConfig>(hooks[0].settings).dsn, "host=db");
+    EXPECT_TRUE(hooks[0].filesystems.passes(std::string_view("tank/pg/x")).value());
+    EXPECT_FALSE(hooks[0].filesystems.passes(std::string_view("tank/other")).value());
+    EXPECT_EQ(hooks[1].type, "mysql-lock-tables");
+    EXPECT_TRUE(hooks[1].err_is_fatal);
+    EXPECT_EQ(std::get<DatabaseHookConfig>(hooks[1].settings).timeout, std::chrono::seconds(5));
+    EXPECT_TRUE(hooks[1].filesystems.passes(std::string_view("tank/any")).value())
+        << "default: every filesystem";
+
+    auto no_dsn = parse(
+        replace(kSnapJob, "interval: 10m\n", "interval: 10m\n    hooks: [{type: mysql-lock-tables}]\n"));
+    ASSERT_FALSE(no_dsn);
+    EXPECT_EQ(no_dsn.error().kind, ConfigErrc::missing_key);
+    EXPECT_EQ(no_dsn.error().key, "snapshotting.hooks[0].dsn");
 }
 
 TEST(ConfigLoader, MissingFileIsAnIoError) {
