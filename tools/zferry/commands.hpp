@@ -4,11 +4,18 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string>
+
 namespace zferry::cli {
 
 // Every register_* function adds a subcommand whose callback stores the exit code here.
 struct ExitCode {
     int value = 0;
+};
+
+// Options given before the subcommand, as zrepl's persistent flags: `zferry --config PATH CMD`.
+struct GlobalOptions {
+    std::string config;  // empty: config::default_config_path()
 };
 
 void register_version(CLI::App& app, ExitCode& rc);
@@ -18,5 +25,7 @@ void register_test(CLI::App& app, ExitCode& rc);
 void register_zfs_abstraction(CLI::App& app, ExitCode& rc);
 // `zferry migrate replication-cursor:v1-v2`.
 void register_migrate(CLI::App& app, ExitCode& rc);
+// `zferry configcheck [--config PATH] [--format ...] [--what ...] [--skip-cert-check]`.
+void register_configcheck(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 
 }  // namespace zferry::cli
