@@ -170,7 +170,11 @@ struct ClientSession::Impl {
         auto& me = self(p);
         Stream* st = me.find(id);
         if (!st || st->local) return 0;
-        if (!st->reader.feed({data, len})) me.abort_stream(id, *st, *st->reader.error());
+        if (!st->reader.feed({data, len}))
+            me.abort_stream(id, *st, *st->reader.error());
+        else if (st->reader.complete_messages() > 1)
+            me.abort_stream(id, *st,
+                            {StatusCode::internal, "grpc: the response carried more than one message"});
         return 0;
     }
 

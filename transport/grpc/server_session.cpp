@@ -178,6 +178,11 @@ struct ServerSession::Impl {
         Stream* st = me.find(id);
         if (!st || st->answered) return 0;
         if (!st->reader.feed({data, len})) me.reject(id, *st, 200, *st->reader.error());
+        // A unary request has one message; refusing the second at once keeps a client from
+        // queueing any number of small ones before END_STREAM.
+        else if (st->reader.complete_messages() > 1)
+            me.reject(id, *st, 200,
+                      {StatusCode::internal, "grpc: a unary request carried more than one message"});
         return 0;
     }
 
