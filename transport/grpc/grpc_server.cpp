@@ -144,15 +144,22 @@ private:
         }
     }
 
+    // Cancellation (the reader or the timer ended the connection) must not throw out of a
+    // join: a task that has finished but not yet signalled is waited for, and the writer
+    // returns at the next step.
     asio::awaitable<void> writer() {
+        co_await asio::this_coro::throw_if_cancelled(false);
         std::string out;
         for (;;) {
+            if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+                co_return;
             out.clear();
             session_.produce_output(out);
             if (!out.empty()) {
                 auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(out), tuple_awaitable);
                 if (ec) {
-                    if (ec != asio::error::broken_pipe && ec != asio::error::connection_reset)
+                    if (ec != asio::error::broken_pipe && ec != asio::error::connection_reset &&
+                        ec != asio::error::operation_aborted)
                         error_ = Error(ec, "gRPC connection: write");
                     co_return;
                 }
