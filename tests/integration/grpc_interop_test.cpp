@@ -1,9 +1,12 @@
 // zferry's gRPC server on 127.0.0.1 with Debian's grpcio (Google's gRPC core, run by
 // /usr/bin/python3) as the client: Ping end to end, many calls in flight, unknown methods,
-// oversize messages, deadlines, and grpc-go's keepalive enforcement against grpcio's pings.
+// oversize messages, deadlines, and grpc-go's keepalive enforcement against grpcio's pings;
+// and zferry's client against a grpcio server.
 // The connection is plain HTTP/2 (prior knowledge): no version banner or mux label first;
 // that layering comes with the control connection.
 #include "replication/control/replication_service.hpp"
+#include "replication/pdu/pdu.pb.h"
+#include "transport/grpc/grpc_client.hpp"
 #include "transport/grpc/grpc_server.hpp"
 
 #include "core/owned_task.hpp"
@@ -20,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include <signal.h>
 #include <unistd.h>
 
 namespace zferry::transport::grpc {
@@ -196,6 +200,167 @@ TEST(GrpcInterop, GrpcioWithZreplKeepaliveStaysConnected) {
     const auto results = server.results();
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0], "ok") << "the client closed the connection, not the server";
+}
+
+// grpcio as the server (zrepl's keepalive settings), started by the test and stopped with
+// SIGTERM when it ends; `timeout` bounds it if the test dies first.
+class PeerServer {
+public:
+    PeerServer() {
+        const std::string cmd = std::string("timeout -k 5 120 /usr/bin/python3 ") + GRPC_PEER_SCRIPT + " 0 " +
+                                PDU_PY_DIR + " serve";
+        pipe_ = ::popen(cmd.c_str(), "r");
+        if (!pipe_) return;
+        char line[256] = {};
+        if (!std::fgets(line, sizeof line, pipe_)) return;
+        boost::system::error_code ec;
+        auto v = json::parse(line, ec);
+        if (ec || !v.is_object()) return;
+        pid_ = static_cast<pid_t>(v.at("pid").to_number<long>());
+        port_ = static_cast<unsigned short>(v.at("port").to_number<int>());
+    }
+    ~PeerServer() {
+        if (pid_ > 0) ::kill(pid_, SIGTERM);
+        if (pipe_) ::pclose(pipe_);
+    }
+    unsigned short port() const { return port_; }
+
+private:
+    FILE* pipe_ = nullptr;
+    pid_t pid_ = -1;
+    unsigned short port_ = 0;
+};
+
+asio::awaitable<void> drive(GrpcClientConnection* conn, Result<void>* out) { *out = co_await conn->run(); }
+
+asio::awaitable<void> one_call(GrpcClientConnection* conn, std::string path, std::string request,
+                               std::optional<Duration> timeout, CallResult* out) {
+    *out = co_await conn->call(std::move(path), std::move(request), timeout);
+}
+
+std::string ping_request(const std::string& text) {
+    PingReq req;
+    req.set_message(text);
+    return req.SerializeAsString();
+}
+
+std::string describe(const CallResult& r) {
+    return std::string(status_code_name(r.status.code)) + ": " + r.status.message;
+}
+
+TEST(GrpcInterop, ZferryClientCallsGrpcioServer) {
+    PeerServer peer;
+    ASSERT_NE(peer.port(), 0) << "the grpcio server did not start";
+    asio::io_context ctx;
+    Result<void> run_result = Error(Errc::internal, "not run");
+    CallResult ping, fail, slow, unknown, after;
+    std::vector<CallResult> many(16);
+    std::chrono::steady_clock::duration slow_took{};
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            asio::ip::tcp::socket sock(ex);
+            auto [ec] = co_await sock.async_connect({asio::ip::make_address("127.0.0.1"), peer.port()},
+                                                    asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            OwnedTask runner(ex);
+            runner.start(drive(&conn, &run_result));
+            co_await one_call(&conn, "/Replication/Ping", ping_request("hello grpcio \xc3\xbc"), 10s, &ping);
+            std::list<OwnedTask> calls;
+            for (std::size_t i = 0; i < many.size(); ++i) {
+                calls.emplace_back(ex);
+                calls.back().start(one_call(&conn, "/Replication/Ping", ping_request("m" + std::to_string(i)),
+                                            10s, &many[i]));
+            }
+            for (auto& c : calls) co_await c.join();
+            co_await one_call(&conn, "/Test/Fail", "", 10s, &fail);
+            co_await one_call(&conn, "/Replication/NoSuchMethod", "", 10s, &unknown);
+            const auto started = std::chrono::steady_clock::now();
+            co_await one_call(&conn, "/Test/Slow", "", 1s, &slow);
+            slow_took = std::chrono::steady_clock::now() - started;
+            co_await one_call(&conn, "/Replication/Ping", ping_request("still there"), 10s, &after);
+            conn.close();
+            co_await runner.join();
+        },
+        asio::detached);
+    ctx.run();
+
+    ASSERT_TRUE(ping.status.ok()) << describe(ping);
+    PingRes res;
+    ASSERT_TRUE(res.ParseFromString(ping.message));
+    EXPECT_EQ(res.echo(), "hello grpcio \xc3\xbc");
+    for (std::size_t i = 0; i < many.size(); ++i) {
+        ASSERT_TRUE(many[i].status.ok()) << "call " << i << ": " << describe(many[i]);
+        ASSERT_TRUE(res.ParseFromString(many[i].message));
+        EXPECT_EQ(res.echo(), "m" + std::to_string(i));
+    }
+    EXPECT_EQ(describe(fail), "FAILED_PRECONDITION: 100% refused: \xc3\xbc");
+    EXPECT_EQ(describe(unknown), "UNIMPLEMENTED: Method not found!");
+    EXPECT_EQ(slow.status.code, StatusCode::deadline_exceeded) << describe(slow);
+    EXPECT_LT(slow_took, 20s);
+    EXPECT_TRUE(after.status.ok()) << describe(after);
+    EXPECT_TRUE(run_result) << run_result.error().message();
+}
+
+// Both of zferry's drivers on one loopback connection: sequential Pings (the round-trip cost
+// printed as calls per second), then 64 in flight at once.
+TEST(GrpcInterop, ZferryClientCallsZferryServer) {
+    TestServer server;
+    asio::io_context ctx;
+    Result<void> run_result = Error(Errc::internal, "not run");
+    constexpr int kSequential = 2000;
+    int sequential_ok = 0;
+    std::vector<CallResult> many(64);
+    double per_second = 0;
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            asio::ip::tcp::socket sock(ex);
+            auto [ec] = co_await sock.async_connect({asio::ip::make_address("127.0.0.1"), server.port()},
+                                                    asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            OwnedTask runner(ex);
+            runner.start(drive(&conn, &run_result));
+            const auto started = std::chrono::steady_clock::now();
+            for (int i = 0; i < kSequential; ++i) {
+                CallResult r;
+                co_await one_call(&conn, "/Replication/Ping", ping_request("n" + std::to_string(i)), 10s, &r);
+                PingRes res;
+                if (r.status.ok() && res.ParseFromString(r.message) && res.echo() == "n" + std::to_string(i))
+                    ++sequential_ok;
+            }
+            per_second = kSequential /
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            std::list<OwnedTask> calls;
+            for (std::size_t i = 0; i < many.size(); ++i) {
+                calls.emplace_back(ex);
+                calls.back().start(one_call(&conn, "/Replication/Ping",
+                                            ping_request(std::string(i * 1000, 'z')), 10s, &many[i]));
+            }
+            for (auto& c : calls) co_await c.join();
+            conn.close();
+            co_await runner.join();
+        },
+        asio::detached);
+    ctx.run();
+    EXPECT_EQ(sequential_ok, kSequential);
+    std::printf("zferry client -> zferry server, one connection on loopback: %.0f sequential Pings/s\n",
+                per_second);
+    for (std::size_t i = 0; i < many.size(); ++i) {
+        ASSERT_TRUE(many[i].status.ok()) << "call " << i << ": " << describe(many[i]);
+        PingRes res;
+        ASSERT_TRUE(res.ParseFromString(many[i].message));
+        EXPECT_EQ(res.echo().size(), i * 1000);
+    }
+    EXPECT_TRUE(run_result) << run_result.error().message();
+    server.stop();
+    const auto results = server.results();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0], "ok") << "the client closed; the server saw a clean end";
 }
 
 }  // namespace

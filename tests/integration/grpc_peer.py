@@ -7,8 +7,12 @@
 #
 # usage: grpc_peer.py PORT PDU_PY_DIR calls
 #        grpc_peer.py PORT PDU_PY_DIR keepalive KEEPALIVE_MS WAIT_SECONDS
-# Prints one JSON object on stdout.
+#        grpc_peer.py 0 PDU_PY_DIR serve   (a server with zrepl's keepalive settings on
+#                                           127.0.0.1; runs until SIGTERM)
+# Prints one JSON object on stdout (serve: {"pid", "port"} once it listens).
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -72,11 +76,46 @@ def keepalive(target, keepalive_ms, wait_seconds):
     return out
 
 
+def serve():
+    from concurrent import futures
+    options = [("grpc.keepalive_time_ms", 5000), ("grpc.keepalive_timeout_ms", 10000),
+               ("grpc.keepalive_permit_without_calls", 1),
+               ("grpc.http2.min_ping_interval_without_data_ms", 2500), ("grpc.http2.max_ping_strikes", 2)]
+    srv = grpc.server(futures.ThreadPoolExecutor(8), options=options)
+
+    def ping(request, ctx):
+        req = pdu_pb2.PingReq.FromString(request)
+        return pdu_pb2.PingRes(Echo=req.Message).SerializeToString()
+
+    def fail(request, ctx):
+        ctx.abort(grpc.StatusCode.FAILED_PRECONDITION, "100% refused: \u00fc")
+
+    def slow(request, ctx):
+        started = time.monotonic()
+        while ctx.is_active() and time.monotonic() - started < 30:
+            time.sleep(0.05)
+        return b""
+
+    srv.add_generic_rpc_handlers((
+        grpc.method_handlers_generic_handler("Replication", {"Ping": grpc.unary_unary_rpc_method_handler(ping)}),
+        grpc.method_handlers_generic_handler("Test", {"Fail": grpc.unary_unary_rpc_method_handler(fail),
+                                                      "Slow": grpc.unary_unary_rpc_method_handler(slow)}),
+    ))
+    port = srv.add_insecure_port("127.0.0.1:0")
+    srv.start()
+    signal.signal(signal.SIGTERM, lambda *_: srv.stop(0))
+    print(json.dumps({"pid": os.getpid(), "port": port}), flush=True)
+    srv.wait_for_termination()
+
+
 def main():
     target = "127.0.0.1:" + sys.argv[1]
     mode = sys.argv[3]
     if mode == "calls":
         out = calls(target)
+    elif mode == "serve":
+        serve()
+        return
     elif mode == "keepalive":
         out = keepalive(target, int(sys.argv[4]), float(sys.argv[5]))
     else:
