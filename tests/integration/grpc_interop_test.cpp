@@ -45,7 +45,7 @@ public:
             asio::steady_timer t(co_await asio::this_coro::executor, 30s);
             auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             if (ec) ++slow_cancelled_;
-            co_return UnaryReply::ok({});
+            co_return UnaryReply::ok(std::string());
         });
         asio::co_spawn(ctx_, accept_loop(), asio::detached);
         thread_ = std::thread([this] { ctx_.run(); });
@@ -231,6 +231,10 @@ private:
     unsigned short port_ = 0;
 };
 
+asio::ip::tcp::endpoint loopback(unsigned short port) {
+    return asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
+}
+
 asio::awaitable<void> drive(GrpcClientConnection* conn, Result<void>* out) { *out = co_await conn->run(); }
 
 asio::awaitable<void> one_call(GrpcClientConnection* conn, std::string path, std::string request,
@@ -261,8 +265,8 @@ TEST(GrpcInterop, ZferryClientCallsGrpcioServer) {
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
             asio::ip::tcp::socket sock(ex);
-            auto [ec] = co_await sock.async_connect({asio::ip::make_address("127.0.0.1"), peer.port()},
-                                                    asio::as_tuple(asio::use_awaitable));
+            auto [ec] =
+                co_await sock.async_connect(loopback(peer.port()), asio::as_tuple(asio::use_awaitable));
             if (ec) co_return;
             GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
             OwnedTask runner(ex);
@@ -319,8 +323,8 @@ TEST(GrpcInterop, ZferryClientCallsZferryServer) {
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
             asio::ip::tcp::socket sock(ex);
-            auto [ec] = co_await sock.async_connect({asio::ip::make_address("127.0.0.1"), server.port()},
-                                                    asio::as_tuple(asio::use_awaitable));
+            auto [ec] =
+                co_await sock.async_connect(loopback(server.port()), asio::as_tuple(asio::use_awaitable));
             if (ec) co_return;
             GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
             OwnedTask runner(ex);

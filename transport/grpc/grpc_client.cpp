@@ -18,6 +18,9 @@ using asio::use_awaitable;
 using asio::experimental::awaitable_operators::operator||;
 constexpr auto tuple_awaitable = asio::as_tuple(use_awaitable);
 using Signal = asio::experimental::channel<void(error_code)>;
+// Built outside the coroutine bodies: GCC 12 mishandles braced initializers holding string
+// literals inside coroutines.
+Status status(StatusCode code, const char* text) { return Status{code, text}; }
 }  // namespace
 
 struct GrpcClientConnection::Impl {
@@ -154,12 +157,12 @@ asio::awaitable<CallResult> GrpcClientConnection::call(std::string path, std::st
     auto& me = *impl_;
     CallResult r;
     if (me.ended || me.closing) {
-        r.status = {StatusCode::unavailable, "the connection is closed"};
+        r.status = status(StatusCode::unavailable, "the connection is closed");
         co_return r;
     }
     auto id = me.session.start_call(path, request, timeout, Clock::now());
     if (!id) {
-        r.status = {StatusCode::unavailable, "the connection accepts no new calls"};
+        r.status = status(StatusCode::unavailable, "the connection accepts no new calls");
         co_return r;
     }
     auto p = std::make_shared<Impl::Pending>(me.socket.get_executor());
@@ -173,7 +176,7 @@ asio::awaitable<CallResult> GrpcClientConnection::call(std::string path, std::st
     me.pending.erase(*id);
     me.kick();
     r.stream_id = *id;
-    r.status = {StatusCode::cancelled, "context canceled"};
+    r.status = status(StatusCode::cancelled, "context canceled");
     co_return r;
 }
 
