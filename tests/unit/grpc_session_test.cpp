@@ -188,6 +188,33 @@ TEST(GrpcSession, LargeMessagesCrossTheFlowControlWindowsBothWays) {
     EXPECT_EQ(res[*id].message.size(), 2 * big.size());
 }
 
+// The server advertises MAX_CONCURRENT_STREAMS; calls beyond it wait in the client until
+// earlier ones finish, and none is lost or refused.
+TEST(GrpcSession, CallsBeyondTheServersStreamLimitWaitTheirTurn) {
+    ServerSessionOptions so;
+    so.max_concurrent_streams = 4;
+    Link link(so);
+    link.pump();  // SETTINGS both ways
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < 10; ++i)
+        ids.push_back(*link.client.start_call("/Replication/Ping", "c", std::nullopt, link.now));
+    std::size_t answered = 0;
+    for (int round = 0; round < 10 && answered < ids.size(); ++round) {
+        link.pump();
+        auto calls = link.server.take_calls();
+        if (round < 2) {
+            EXPECT_EQ(calls.size(), 4u) << "round " << round << ": the limit, no more, no less";
+        }
+        EXPECT_LE(link.server.active_calls(), 4u) << "round " << round;
+        for (auto& c : calls) link.server.respond(c.stream_id, "r");
+        answered += calls.size();
+    }
+    link.pump();
+    auto res = link.results();
+    ASSERT_EQ(res.size(), ids.size());
+    for (auto id : ids) EXPECT_TRUE(res[id].status.ok()) << "call " << id << ": " << describe(res[id].status);
+}
+
 TEST(GrpcSession, FailureIsTrailersOnlyWithThePercentEncodedMessage) {
     Link link;
     auto id = link.client.start_call("/Replication/Nope", "x", std::nullopt, link.now);
