@@ -391,6 +391,44 @@ TEST(GrpcSession, ServerGivesUpOnAPeerThatNeverAnswersPings) {
     EXPECT_EQ(server.close_reason(), "keepalive ping not acked within timeout");
 }
 
+TEST(GrpcSession, GracefulShutdownLetsCallsInFlightFinish) {
+    Link link;
+    auto id = link.client.start_call("/Replication/Ping", "before", std::nullopt, link.now);
+    link.pump();
+    ASSERT_EQ(link.server.take_calls().size(), 1u);
+    link.server.begin_shutdown(link.now);
+    link.pump();  // notice, drain PING, its ACK, the final GOAWAY
+    EXPECT_FALSE(link.client.start_call("/Replication/Ping", "after", std::nullopt, link.now))
+        << "a draining connection takes no new calls";
+    EXPECT_FALSE(link.server.done()) << "a call is still running";
+    link.server.respond(*id, "finished");
+    link.pump();
+    auto res = link.results();
+    ASSERT_TRUE(res[*id].status.ok()) << describe(res[*id].status);
+    EXPECT_EQ(res[*id].message, "finished");
+    EXPECT_TRUE(link.server.done());
+    EXPECT_TRUE(link.client.done());
+    EXPECT_EQ(link.server.close_reason(), "") << "a graceful end is no error";
+}
+
+TEST(GrpcSession, GracefulShutdownWithoutAckEndsAfterTheDrainWait) {
+    ServerSession server({}, t0);
+    ClientSession client({}, t0);
+    std::string c2s, s2c;
+    client.produce_output(c2s);
+    ASSERT_TRUE(server.receive({reinterpret_cast<const std::uint8_t*>(c2s.data()), c2s.size()}, t0));
+    server.begin_shutdown(t0, 5s);
+    server.produce_output(s2c);  // never delivered: no ACK comes
+    EXPECT_FALSE(server.done()) << "waiting for the drain PING's ACK";
+    ASSERT_TRUE(server.next_timer());
+    EXPECT_EQ(*server.next_timer(), t0 + 5s);
+    server.on_timer(t0 + 5s);
+    s2c.clear();
+    server.produce_output(s2c);
+    EXPECT_FALSE(s2c.empty()) << "the final GOAWAY";
+    EXPECT_TRUE(server.done());
+}
+
 TEST(GrpcSession, WrongClientMagicIsFatal) {
     ServerSession server({}, t0);
     const std::string http1 = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -41,6 +41,19 @@ struct ServerSession::Impl {
     bool peer_dead = false;
     bool calm_goaway_queued = false;
     bool calm_goaway_sent = false;
+    enum class Drain { running, notice_sent, final_sent } drain = Drain::running;
+    TimePoint drain_deadline{};
+
+    // grpc-go's drain ping payload.
+    static constexpr std::uint8_t kDrainPing[8] = {1, 6, 1, 8, 0, 3, 3, 9};
+
+    void final_goaway() {
+        drain = Drain::final_sent;
+        static constexpr std::string_view debug = "graceful_stop";
+        nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s),
+                              NGHTTP2_NO_ERROR, reinterpret_cast<const std::uint8_t*>(debug.data()),
+                              debug.size());
+    }
 
     Impl(ServerSessionOptions o, TimePoint t)
         : opt(o), now(t), pinger(o.keepalive, t), enforcer(o.enforcement) {
@@ -203,7 +216,12 @@ struct ServerSession::Impl {
                     me.on_request_end(f->hd.stream_id, *st);
                 break;
             case NGHTTP2_PING:
-                if (f->hd.flags & NGHTTP2_FLAG_ACK) break;
+                if (f->hd.flags & NGHTTP2_FLAG_ACK) {
+                    if (me.drain == Drain::notice_sent &&
+                        std::equal(std::begin(kDrainPing), std::end(kDrainPing), f->ping.opaque_data))
+                        me.final_goaway();
+                    break;
+                }
                 if (me.enforcer.on_ping(me.now, me.streams.size()) == PingEnforcer::Verdict::too_many_pings &&
                     !me.calm_goaway_queued) {
                     me.calm_goaway_queued = true;
@@ -330,6 +348,7 @@ void ServerSession::on_timer(TimePoint now) {
         me.report_cancel(id, st);
         nghttp2_submit_rst_stream(me.s, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
     }
+    if (me.drain == Impl::Drain::notice_sent && me.drain_deadline <= now) me.final_goaway();
     switch (me.pinger.on_timer(now, me.streams.size())) {
         case KeepalivePinger::Action::send_ping: nghttp2_submit_ping(me.s, NGHTTP2_FLAG_NONE, nullptr); break;
         case KeepalivePinger::Action::peer_dead:
@@ -347,7 +366,18 @@ std::optional<TimePoint> ServerSession::next_timer() const {
     std::optional<TimePoint> t = me.pinger.next_fire();
     for (const auto& [id, st] : me.streams)
         if (!st.answered && st.deadline && (!t || *st.deadline < *t)) t = st.deadline;
+    if (me.drain == Impl::Drain::notice_sent && (!t || me.drain_deadline < *t)) t = me.drain_deadline;
     return t;
+}
+
+void ServerSession::begin_shutdown(TimePoint now, Duration drain_wait) {
+    auto& me = *impl_;
+    if (me.fatal || me.drain != Impl::Drain::running) return;
+    me.now = now;
+    me.drain = Impl::Drain::notice_sent;
+    me.drain_deadline = now + drain_wait;
+    nghttp2_submit_shutdown_notice(me.s);
+    nghttp2_submit_ping(me.s, NGHTTP2_FLAG_NONE, Impl::kDrainPing);
 }
 
 std::vector<IncomingCall> ServerSession::take_calls() { return std::exchange(impl_->calls, {}); }

@@ -71,6 +71,12 @@ public:
     void respond(std::int32_t stream_id, std::string_view message);
     void fail(std::int32_t stream_id, const Status& status);
 
+    // Graceful shutdown, as grpc-go's GracefulStop: GOAWAY(2^31-1, NO_ERROR) and a PING; on
+    // its ACK, or after `drain_wait`, the final GOAWAY(last stream id, NO_ERROR,
+    // "graceful_stop"). Calls accepted before it run to completion (the owner bounds how long
+    // they may take); later ones are refused. done() once none remain.
+    void begin_shutdown(TimePoint now, Duration drain_wait = std::chrono::seconds(5));
+
     // Nothing more to read or write: close the connection.
     bool done() const;
     // Why the session ended ("too_many_pings", "keepalive ping not acked within timeout", a
