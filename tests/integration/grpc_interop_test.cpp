@@ -36,12 +36,29 @@ namespace json = boost::json;
 // acceptor and cancels the connections; every task is joined before the thread ends.
 class TestServer {
 public:
-    TestServer() : acceptor_(ctx_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    explicit TestServer(std::chrono::milliseconds shutdown_grace = 10s)
+        : acceptor_(ctx_, {asio::ip::make_address("127.0.0.1"), 0}),
+          drain_(ctx_.get_executor()),
+          grace_(shutdown_grace) {
         replication::control::add_ping(dispatch_);
         dispatch_.add("/Test/Fail", [](CallContext, std::string) -> asio::awaitable<UnaryReply> {
             co_return UnaryReply::error(StatusCode::failed_precondition, "100% refused: \xc3\xbc");
         });
         dispatch_.add("/Test/Slow", [this](CallContext, std::string) -> asio::awaitable<UnaryReply> {
+            asio::steady_timer t(co_await asio::this_coro::executor, 30s);
+            auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec) ++slow_cancelled_;
+            co_return UnaryReply::ok(std::string());
+        });
+        // Drain the server from inside a call, then finish it after 1 s (or never: cancelled).
+        dispatch_.add("/Test/Drain", [this](CallContext, std::string) -> asio::awaitable<UnaryReply> {
+            drain_.drain();
+            asio::steady_timer t(co_await asio::this_coro::executor, 1s);
+            co_await t.async_wait(asio::use_awaitable);
+            co_return UnaryReply::ok(std::string("drained"));
+        });
+        dispatch_.add("/Test/DrainSlow", [this](CallContext, std::string) -> asio::awaitable<UnaryReply> {
+            drain_.drain();
             asio::steady_timer t(co_await asio::this_coro::executor, 30s);
             auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             if (ec) ++slow_cancelled_;
@@ -85,6 +102,8 @@ private:
     asio::awaitable<void> serve(asio::ip::tcp::socket sock) {
         GrpcServerOptions opt;
         opt.client_identity = "interop";
+        opt.drain = &drain_;
+        opt.shutdown_grace = grace_;
         auto r = co_await serve_grpc_connection(std::move(sock), dispatch_, opt, Logger());
         std::lock_guard lock(mu_);
         results_.push_back(r ? std::string("ok") : r.error().message());
@@ -93,6 +112,8 @@ private:
     asio::io_context ctx_;
     asio::ip::tcp::acceptor acceptor_;
     ServiceDispatch dispatch_;
+    DrainSignal drain_;
+    std::chrono::milliseconds grace_;
     std::list<OwnedTask> tasks_;
     std::mutex mu_;
     std::vector<std::string> results_;
@@ -185,6 +206,33 @@ TEST(GrpcInterop, GrpcioPingingEverySecondGetsTooManyPings) {
     const auto results = server.results();
     ASSERT_GE(results.size(), 1u);
     EXPECT_NE(results[0].find("too_many_pings"), std::string::npos) << results[0];
+}
+
+// Graceful shutdown while grpcio waits for a call: GOAWAY, the call still completes, the
+// connection ends cleanly.
+TEST(GrpcInterop, DrainLetsTheCallInFlightFinish) {
+    TestServer server;
+    const auto run = run_peer(server.port(), "drain /Test/Drain", 60);
+    const auto out = parse_output(run);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(status_text(out.at("call")), "OK: ") << run.err;
+    server.stop();
+    const auto results = server.results();
+    ASSERT_GE(results.size(), 1u);
+    EXPECT_EQ(results[0], "ok") << "a drained connection ends without error";
+}
+
+// A call that outlives the shutdown grace is cancelled and its connection closed: grpcio sees
+// UNAVAILABLE well before the handler's 30 s.
+TEST(GrpcInterop, DrainCancelsCallsBeyondTheGrace) {
+    TestServer server(1s);
+    const auto run = run_peer(server.port(), "drain /Test/DrainSlow", 60);
+    const auto out = parse_output(run);
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out.at("call").as_array()[0].as_string(), "UNAVAILABLE") << status_text(out.at("call"));
+    EXPECT_LT(out.at("seconds").to_number<double>(), 20.0);
+    server.stop();
+    EXPECT_EQ(server.slow_cancelled(), 1);
 }
 
 // zrepl's keepalive (5 s, permit without calls) against zferry's enforcement (MinTime 2.5 s):

@@ -7,6 +7,7 @@
 #
 # usage: grpc_peer.py PORT PDU_PY_DIR calls
 #        grpc_peer.py PORT PDU_PY_DIR keepalive KEEPALIVE_MS WAIT_SECONDS
+#        grpc_peer.py PORT PDU_PY_DIR drain METHOD (one call to METHOD, which drains the server)
 #        grpc_peer.py 0 PDU_PY_DIR serve   (a server with zrepl's keepalive settings on
 #                                           127.0.0.1; runs until SIGTERM)
 # Prints one JSON object on stdout (serve: {"pid", "port"} once it listens).
@@ -113,6 +114,13 @@ def main():
     mode = sys.argv[3]
     if mode == "calls":
         out = calls(target)
+    elif mode == "drain":
+        ch = grpc.insecure_channel(target)
+        grpc.channel_ready_future(ch).result(timeout=10)
+        started = time.monotonic()
+        out = {"call": status_of(lambda: ch.unary_unary(sys.argv[4])(b"", timeout=60)),
+               "seconds": time.monotonic() - started}
+        ch.close()
     elif mode == "serve":
         serve()
         return

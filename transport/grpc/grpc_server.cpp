@@ -30,6 +30,23 @@ Status ServiceDispatch::unknown_method(std::string_view path) const {
     return {StatusCode::unimplemented, "unknown service " + service};
 }
 
+struct DrainSignal::Impl {
+    explicit Impl(asio::any_io_executor ex) : timer(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer timer;  // never expires: cancel() wakes every waiter
+};
+
+DrainSignal::DrainSignal(asio::any_io_executor ex) : impl_(std::make_unique<Impl>(ex)) {}
+DrainSignal::~DrainSignal() = default;
+
+void DrainSignal::drain() {
+    draining_ = true;
+    impl_->timer.cancel();
+}
+
+asio::awaitable<std::tuple<error_code>> DrainSignal::wait_once() const {
+    return impl_->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
 namespace {
 
 using asio::use_awaitable;
@@ -51,7 +68,10 @@ public:
     asio::awaitable<Result<void>> run() {
         co_await asio::this_coro::throw_if_cancelled(false);
         try {
-            co_await (reader() || writer() || ticker());
+            if (options_.drain)
+                co_await (reader() || writer() || ticker() || drainer());
+            else
+                co_await (reader() || writer() || ticker());
         } catch (const std::exception& e) {
             if (!error_) error_ = Error(Errc::internal, std::string("gRPC connection: ") + e.what());
         }
@@ -176,6 +196,25 @@ private:
             }
             (void)co_await wake_.async_receive(tuple_awaitable);
         }
+    }
+
+    // On drain: the graceful GOAWAY; the connection then ends when its calls are done (the
+    // writer sees done()), or when the grace runs out (this returns and the calls are
+    // cancelled).
+    asio::awaitable<void> drainer() {
+        while (!options_.drain->draining()) {
+            (void)co_await options_.drain->wait_once();
+            if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+                co_return;
+        }
+        log_.debug("gRPC connection draining: {} calls in flight", session_.active_calls());
+        session_.begin_shutdown(Clock::now());
+        timer_.cancel();
+        kick();
+        asio::steady_timer grace(socket_.get_executor(), options_.shutdown_grace);
+        (void)co_await grace.async_wait(tuple_awaitable);
+        if ((co_await asio::this_coro::cancellation_state).cancelled() == asio::cancellation_type::none)
+            log_.info("gRPC connection: calls still running after the shutdown grace are cancelled");
     }
 
     asio::awaitable<void> ticker() {

@@ -15,9 +15,12 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
+#include <tuple>
 
 namespace zferry::transport::grpc {
 
@@ -62,9 +65,30 @@ private:
     std::map<std::string, UnaryHandler, std::less<>> handlers_;
 };
 
+// Shared by a server's connections: drain() makes every connection that watches it shut down
+// gracefully (GOAWAY, the calls in flight finish within GrpcServerOptions::shutdown_grace and
+// are cancelled after it) and end. Lives on the connections' executor and outlives them.
+class DrainSignal {
+public:
+    explicit DrainSignal(asio::any_io_executor ex);
+    ~DrainSignal();
+    void drain();
+    bool draining() const noexcept { return draining_; }
+    // Completes when drain() is called (or the wait is cancelled); check draining() after.
+    // Not a coroutine itself: the caller loops.
+    asio::awaitable<std::tuple<error_code>> wait_once() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    bool draining_ = false;
+};
+
 struct GrpcServerOptions {
     ServerSessionOptions session;
-    std::string client_identity;  // from the transport; goes into every call's log context
+    std::string client_identity;         // from the transport; goes into every call's log context
+    const DrainSignal* drain = nullptr;  // none: the connection ends only with the peer or cancellation
+    std::chrono::milliseconds shutdown_grace{10000};
 };
 
 // Serves one HTTP/2 connection (prior knowledge, no banner: whatever precedes HTTP/2 on the
