@@ -1,8 +1,9 @@
 // Fuzzes the gRPC server session (nghttp2 underneath) with what a client could send: the
-// first byte picks the chunking and a small message limit, the rest is the byte stream.
-// Every call that comes out is answered (alternately OK and an error) and time moves on so
-// deadlines and keepalive run. Invariants: a cancelled call was handed out before, no call is
-// handed out twice, and once done() the session stays done.
+// first byte picks the chunking, a small message limit and whether to drain, the rest is the
+// byte stream. Every call that comes out is answered (alternately OK and an error) and time
+// moves on so deadlines and keepalive run; some inputs drain the session (graceful GOAWAY).
+// Invariants: a cancelled call was handed out before, no call is handed out twice, and once
+// done() the session stays done.
 #include "transport/grpc/server_session.hpp"
 
 #include <cstddef>
@@ -51,6 +52,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             else
                 s.fail(c.stream_id, {StatusCode::internal, c.path});
         }
+        // Now and then the server drains once a call has been seen.
+        if ((mode & 0x20) && n == 1) s.begin_shutdown(now, 1s);
         for (auto id : s.take_cancelled())
             if (!handed_out.count(id)) fail("a call was cancelled that was never handed out");
         out.clear();
