@@ -3,6 +3,7 @@
 #include "transport/grpc/nghttp2_util.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <utility>
 
