@@ -8,10 +8,14 @@ PACKAGES=(
   libboost1.81-dev liburing-dev libprotobuf-dev protobuf-compiler
   libspdlog-dev libfmt-dev zlib1g-dev libssl-dev libyaml-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the gRPC control channel: HTTP/2 from nghttp2 (sans-I/O sessions)
+  libnghttp2-dev
   # tests and benchmarks: real ZFS, network namespaces, peers for the comparison
   zfs-fuse iproute2 iperf3 socat mbuffer openssh-server openssh-client python3
   # the replication bench's baseline: syncoid (package sanoid), what users run today
   sanoid
+  # gRPC interop peer (Google's gRPC core) for /usr/bin/python3, and protoc's python output
+  python3-grpcio python3-protobuf
   # snapshot names in timestamp_location zones: zferry reads the TZif files itself
   tzdata
 )
