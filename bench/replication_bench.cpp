@@ -103,7 +103,8 @@ std::unique_ptr<zfs::ZfsRunner> make_runner(asio::io_context& ctx, const Backend
 bool take_snapshots(const Backend& b, const std::string& fs, unsigned from, unsigned to) {
     // One snapshot per invocation: ZFS takes one snapshot of a filesystem per transaction group.
     std::string cmds;
-    for (unsigned i = from; i <= to; ++i) cmds += zfs_cmd(b, true, "snapshot " + fs + "@s" + std::to_string(i)) + "\n";
+    for (unsigned i = from; i <= to; ++i)
+        cmds += zfs_cmd(b, true, "snapshot " + fs + "@s" + std::to_string(i)) + "\n";
     return sh_bash(cmds);
 }
 
@@ -188,8 +189,18 @@ std::optional<Row> syncoid_variant(const Backend& b, unsigned n, const fs::path&
     const fs::path wrap = tmp / "syncoid-path";
     fs::create_directories(wrap);
     const fs::path log = tmp / "syncoid-zfs.log";
+    // The wrapper is `zfs` first in PATH, so it must run the real one by its absolute path.
+    std::string real = b.zfs;
+    if (real.find('/') == std::string::npos) {
+        std::istringstream path(std::getenv("PATH") ? std::getenv("PATH") : "/usr/sbin:/usr/bin:/sbin:/bin");
+        for (std::string dir; std::getline(path, dir, ':');)
+            if (!dir.empty() && ::access((dir + "/" + real).c_str(), X_OK) == 0) {
+                real = dir + "/" + real;
+                break;
+            }
+    }
     std::ofstream(wrap / "zfs") << "#!/bin/sh\necho x >> " << shell_quote(log.string()) << "\nexec "
-                                << shell_quote(b.zfs) << " \"$@\"\n";
+                                << shell_quote(real) << " \"$@\"\n";
     fs::permissions(wrap / "zfs", fs::perms::owner_all);
     const std::string fs_name = b.src_pool + "/syncoid", target = b.dst_pool + "/syncoid";
     const std::string syncoid =

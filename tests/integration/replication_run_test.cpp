@@ -4,6 +4,8 @@
 // stale resume token cleared, and the report as zrepl's status JSON.
 #include "replication/driver/replication.hpp"
 
+#include "replication/endpoint/abstractions.hpp"
+
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
 #include "replication/logic/replication_error.hpp"
@@ -42,6 +44,7 @@ public:
     FlakySender(Sender& real, int failures, Error error) : real_(real), failures_(failures), error_(error) {}
     std::function<void()> on_fail;
     int pings = 0, failing_pings = 0;
+    int failing_completions = 0;  // SendCompleted lost on the way, as a dropped connection would
 
     asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() override {
         co_return co_await real_.list_filesystems();
@@ -66,6 +69,10 @@ public:
         co_return co_await real_.send(std::move(req));
     }
     asio::awaitable<Result<void>> send_completed(StepRequest req) override {
+        if (failing_completions > 0) {
+            --failing_completions;
+            co_return Error(Errc::connection_closed, "SendCompleted");
+        }
         co_return co_await real_.send_completed(std::move(req));
     }
     asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override {
@@ -386,6 +393,112 @@ TEST_F(ReplicationRunTest, AResumeTokenTheSenderCannotServeIsClearedAndTheFilesy
     auto after = test::run(ctx_, zfs::receive_resume_token(*dst_, "q/p/a"));
     ASSERT_TRUE(after.has_value());
     EXPECT_FALSE(after->has_value()) << "the stale partial receive was discarded";
+}
+
+TEST_F(ReplicationRunTest, ALostSendCompletedLeaksNoHoldAndTheNextRunWorks) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1", "s2"});
+    FlakySender lossy(*sender_, 0, Error());
+    lossy.failing_completions = 1;
+    ReplicationOptions o;
+    o.max_attempts = 1;
+    auto r = make_run(lossy, o);
+    run(r);
+    EXPECT_FALSE(r.succeeded()) << "the step's confirmation did not arrive";
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s2") << "the receiver has the snapshot all the same";
+    snapshots("p/a", {"s3"});
+    auto next = make_run(*sender_);
+    run(next);
+    ASSERT_TRUE(next.succeeded()) << to_json(next.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s2 s3");
+    auto left = test::run(ctx_, list_abstractions_of(*src_, "p/a", *JobId::make("push")));
+    ASSERT_TRUE(left.has_value());
+    ASSERT_EQ(left->size(), 1u) << "only the cursor: no step hold of the unconfirmed step is left";
+    EXPECT_EQ(left->front().type, AbstractionType::replication_cursor_bookmark_v2);
+    EXPECT_EQ(left->front().version.guid, versions(*src_, "p/a").back().guid) << "the cursor is on s3";
+    for (const auto& v : versions(*src_, "p/a")) EXPECT_EQ(v.userrefs.value_or(0), 0u) << v.name;
+}
+
+TEST_F(ReplicationRunTest, ChainedReplicationCarriesPlaceholdersFromBToC) {
+    // A -> B as above; then B's tree (below q, with the placeholder q/p) -> C.
+    snapshots("p/a/b", {"s1", "s2"});
+    ReplicationOptions o;
+    o.initial = InitialReplicationPolicy::all;
+    SenderConfig only_b{*JobId::make("push"), {}, {}};
+    ASSERT_TRUE(only_b.filesystems.add("p/a/b", true).has_value());
+    LocalSender sender_b(*src_, std::move(only_b), Logger());
+    auto ab = make_run(sender_b, o);
+    run(ab);
+    ASSERT_TRUE(ab.succeeded()) << to_json(ab.report());
+    EXPECT_EQ(names(*dst_, "q/p/a/b"), "s1 s2");
+
+    auto c = runner("c");
+    sh("c", "sim-create-pool r && $Z create r/sink");
+    SenderConfig from_b{*JobId::make("chain"), {}, {}};
+    // B's receiver root q itself is no replicated filesystem: the filter starts below it, at
+    // the placeholder q/p that B's receiver made for A's pool.
+    ASSERT_TRUE(from_b.filesystems.add("q/p<", true).has_value());
+    LocalSender sender(*dst_, std::move(from_b), Logger());
+    LocalReceiver receiver(
+        *c,
+        ReceiverConfig{
+            *JobId::make("chain-sink"), "r/sink", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+    ReplicationRun bc(sender, receiver, o, Logger());
+    run(bc);
+    ASSERT_TRUE(bc.succeeded()) << to_json(bc.report());
+    EXPECT_EQ(names(*c, "r/sink/q/p/a/b"), "s1 s2");
+    for (const char* fs : {"r/sink/q", "r/sink/q/p", "r/sink/q/p/a"}) {
+        auto state = test::run(ctx_, zfs::get_placeholder_state(*c, fs));
+        ASSERT_TRUE(state.has_value());
+        EXPECT_TRUE(state->exists && state->is_placeholder) << fs << " is a placeholder on C";
+    }
+}
+
+TEST_F(ReplicationRunTest, ACancelledFullSendResumesWithoutResendingForEveryGuarantee) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"}, 2'000'000);
+    for (auto kind : {GuaranteeKind::resumability, GuaranteeKind::incremental, GuaranteeKind::nothing}) {
+        SCOPED_TRACE(std::string(to_string(kind)));
+        sh("dst", "create q/" + std::string(to_string(kind)));
+        LocalReceiver receiver(*dst_,
+                               ReceiverConfig{*JobId::make("sink"),
+                                              "q/" + std::string(to_string(kind)),
+                                              std::nullopt,
+                                              PlaceholderEncryptionPolicy::inherit,
+                                              {}},
+                               Logger());
+        ReplicationOptions o;
+        o.protection = {kind, kind};
+        auto stalling = runner("src", {{"ZFS_SIM_STALL_SEND_AFTER", "800000"}});
+        auto stalled_sender = make_sender(*stalling);
+        ReplicationRun first(*stalled_sender, receiver, o, Logger());
+        asio::cancellation_signal cancel;
+        bool finished = false;
+        asio::co_spawn(
+            ctx_, first.run(),
+            asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr) { finished = true; }));
+        ctx_.restart();
+        auto moved = [&]() -> std::uint64_t {
+            const auto& as = first.report().attempts;
+            if (as.empty() || as.back().filesystems.empty() || as.back().filesystems[0].steps.empty())
+                return 0;
+            return as.back().filesystems[0].steps[0].bytes_replicated;
+        };
+        while (moved() < 800'000) ctx_.run_one();
+        cancel.emit(asio::cancellation_type::terminal);
+        while (!finished) ctx_.run_one();
+        ASSERT_FALSE(first.succeeded());
+
+        ReplicationRun second(*sender_, receiver, o, Logger());
+        test::run(ctx_, second.run());
+        ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+        const auto& step = second.report().attempts.back().filesystems.at(0).steps.at(0);
+        EXPECT_TRUE(step.resumed);
+        EXPECT_LT(step.bytes_replicated, 1'400'000u)
+            << "about 2 MB in all, 800 kB of it sent before the cut and not again";
+        EXPECT_EQ(names(*dst_, "q/" + std::string(to_string(kind)) + "/p/a"), "s1");
+    }
 }
 
 TEST_F(ReplicationRunTest, TheReportIsZreplsStatusJson) {
