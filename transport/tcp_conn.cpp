@@ -1,6 +1,7 @@
 #include "transport/tcp_conn.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "core/async.hpp"
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,8 +15,6 @@
 
 namespace zferry::transport {
 namespace {
-
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 std::string describe_peer(const asio::ip::tcp::socket& s) {
     error_code ec;
@@ -82,7 +81,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     // calling coroutine's cancellation to it as well, so `||` and task cancellation work.
     auto outer = cs.slot();
     if (outer.is_connected()) outer.assign([&st](asio::cancellation_type_t t) { st.signal.emit(t); });
-    auto [ec, n] = co_await op(asio::bind_cancellation_slot(st.signal.slot(), tuple_awaitable));
+    auto [ec, n] = co_await op(asio::bind_cancellation_slot(st.signal.slot(), use_ec));
     if (outer.is_connected()) outer.clear();
     // The engine's handler left its cancellation state in the slot, pointing at the finished
     // operation (and at the fd's reactor state): a later emit (close) must not reach it.
