@@ -37,8 +37,8 @@ asio::awaitable<Result<std::string>> read_response(StreamConn& conn) {
     if (*header == kHandlerOk)
         co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
     if (header->starts_with(kHandlerErrorPrefix))
-        co_return Error(Errc::remote_error, header->substr(kHandlerErrorPrefix.size()));
-    co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
+        co_return Error(TransportErrc::remote_error, header->substr(kHandlerErrorPrefix.size()));
+    co_return Error(TransportErrc::invalid_response, "response header is neither OK nor ERROR");
 }
 
 template <class T>
@@ -421,7 +421,7 @@ asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
     asio::ip::tcp::socket socket(ctx_);
     auto result = co_await with_timeout(socket.async_connect(server_, use_ec), options_.handshake_timeout);
     std::string where = server_.address().to_string() + ":" + std::to_string(server_.port());
-    if (!result) co_return Error(Errc::timeout, "connecting to " + where);
+    if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
     if (auto [ec] = *result; ec) co_return Error(ec, "connecting to " + where);
     auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
     auto hs = co_await exchange_banners(*conn, options_.handshake_timeout);
@@ -512,7 +512,7 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
             // The answer stopped the stream: it says why, unless it claims success.
             if (out)
                 out = Error(Errc::protocol_error, "server answered /v1/recv before the end of the stream");
-        } else if (out || out.error().code() != make_error_code(Errc::remote_error)) {
+        } else if (out || out.error().code() != make_error_code(TransportErrc::remote_error)) {
             out = sent.error();
         }
     }

@@ -14,7 +14,7 @@ FrameConn::FrameConn(std::unique_ptr<TcpConn> conn, BufferPool& pool, FrameConnO
 FrameConn::~FrameConn() { conn_->close(); }
 
 Error FrameConn::conn_error(error_code ec, std::string_view what) const {
-    if (ec == asio::error::eof) ec = make_error_code(Errc::connection_closed);
+    if (ec == asio::error::eof) ec = make_error_code(TransportErrc::connection_closed);
     return Error(ec, std::string(what) + " (peer " + conn_->peer() + ")");
 }
 
@@ -24,7 +24,8 @@ Error FrameConn::read_error(const Error& e) const {
 }
 
 asio::awaitable<Result<FrameHeader>> FrameConn::read_header() {
-    if (shutting_down_) co_return Error(Errc::shutdown, "reading frame: connection is shutting down");
+    if (shutting_down_)
+        co_return Error(TransportErrc::shutdown, "reading frame: connection is shutting down");
     for (;;) {
         auto act = reader_.next();
         if (auto* r = std::get_if<frame_action::ReadHeader>(&act)) {
@@ -35,7 +36,7 @@ asio::awaitable<Result<FrameHeader>> FrameConn::read_header() {
             co_return d->header;
         } else if (std::holds_alternative<frame_action::Shutdown>(act)) {
             co_await shutdown();
-            co_return Error(Errc::shutdown, "peer reset the connection (RST frame)");
+            co_return Error(TransportErrc::shutdown, "peer reset the connection (RST frame)");
         } else if (auto* f = std::get_if<frame_action::Fail>(&act)) {
             co_return read_error(f->error);
         } else {
@@ -106,8 +107,9 @@ asio::awaitable<Result<void>> FrameConn::splice_payload(FrameHeader h, AsyncFd& 
 
 asio::awaitable<Result<void>> FrameConn::write_frame(std::uint32_t type, std::span<const std::byte> payload) {
     if (type == frame_type::rst)
-        co_return Error(Errc::reserved_frame_type, "RST is written by shutdown only");
-    if (shutting_down_) co_return Error(Errc::shutdown, "writing frame: connection is shutting down");
+        co_return Error(TransportErrc::reserved_frame_type, "RST is written by shutdown only");
+    if (shutting_down_)
+        co_return Error(TransportErrc::shutdown, "writing frame: connection is shutting down");
     auto hdr = encode_frame_header({type, static_cast<std::uint32_t>(payload.size())});
     iovec iov[2] = {{hdr.data(), hdr.size()}, {const_cast<std::byte*>(payload.data()), payload.size()}};
     error_code ec;
@@ -123,7 +125,8 @@ asio::awaitable<Result<void>> FrameConn::write_frame(std::uint32_t type, std::sp
 
 asio::awaitable<Result<void>> FrameConn::write_frame_spliced(std::uint32_t type, AsyncFd& pipe,
                                                              std::uint32_t len) {
-    if (shutting_down_) co_return Error(Errc::shutdown, "writing frame: connection is shutting down");
+    if (shutting_down_)
+        co_return Error(TransportErrc::shutdown, "writing frame: connection is shutting down");
     auto hdr = encode_frame_header({type, len});
     iovec iov{hdr.data(), hdr.size()};
     error_code ec;

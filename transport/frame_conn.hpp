@@ -24,7 +24,7 @@ public:
     ~FrameConn();
 
     // The next frame header. A RST from the peer starts our shutdown and yields
-    // Errc::shutdown; EOF at a frame boundary yields asio::error::eof.
+    // TransportErrc::shutdown; EOF at a frame boundary yields asio::error::eof.
     asio::awaitable<Result<FrameHeader>> read_header();
     // The payload of the header just read (pooled buffer). Non-empty payloads also fetch
     // the following header in the same readv.

@@ -96,7 +96,7 @@ void FrameReader::on_read(error_code ec, std::size_t n) {
         if (remaining_ > 0) {
             if (!ec) return;
             const bool eof = is_eof(ec);
-            fail(Error(eof ? make_error_code(Errc::connection_closed) : ec,
+            fail(Error(eof ? make_error_code(TransportErrc::connection_closed) : ec,
                        "reading " + std::to_string(current_.length) + "-byte payload of " +
                            frame_type_name(current_.type) + " frame" +
                            (eof ? ": peer closed mid-frame" : "")));
@@ -110,7 +110,7 @@ void FrameReader::on_read(error_code ec, std::size_t n) {
     if (is_eof(ec) && have_ == 0) {
         fail(Error(ec, "peer closed the connection"));
     } else if (is_eof(ec)) {
-        fail(Error(Errc::connection_closed, "reading frame header: peer closed mid-header"));
+        fail(Error(TransportErrc::connection_closed, "reading frame header: peer closed mid-header"));
     } else {
         fail(Error(ec, "reading frame header"));
     }
@@ -130,7 +130,7 @@ void FrameReader::on_splice(error_code ec, std::size_t n) {
         return;
     }
     const bool eof = is_eof(ec);
-    fail(Error(eof ? make_error_code(Errc::connection_closed) : ec,
+    fail(Error(eof ? make_error_code(TransportErrc::connection_closed) : ec,
                "splicing " + std::to_string(current_.length) + "-byte payload of " + type + " frame" +
                    (eof ? ": peer closed mid-frame" : "")));
 }

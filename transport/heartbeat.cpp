@@ -39,7 +39,7 @@ HeartbeatStep on_received_header(FrameHeader h) {
     auto layer = frame_layer(h.type);
     if (layer == FrameLayer::frame || layer == FrameLayer::heartbeat)
         return frame_action::Fail{
-            Error(Errc::unexpected_frame_type, "unknown frame type " + frame_type_name(h.type))};
+            Error(TransportErrc::unexpected_frame_type, "unknown frame type " + frame_type_name(h.type))};
     return frame_action::Deliver{h};
 }
 

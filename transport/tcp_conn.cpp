@@ -68,7 +68,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     auto now = Clock::now();
     st.deadline = absolute_ ? absolute_deadline_ : now + options_.idle_timeout;
     if (absolute_ && now >= absolute_deadline_)
-        co_return std::pair{make_error_code(Errc::timeout), std::size_t{0}};
+        co_return std::pair{make_error_code(TransportErrc::timeout), std::size_t{0}};
     // A coroutine that was cancelled (and chose errors over exceptions) starts no new I/O:
     // the cancellation may have reached an operation that completed anyway.
     auto cs = co_await asio::this_coro::cancellation_state;
@@ -87,7 +87,8 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     // operation (and at the fd's reactor state): a later emit (close) must not reach it.
     st.signal.slot().clear();
     st.pending = false;
-    if (ec == asio::error::operation_aborted && st.timed_out && n == 0) ec = make_error_code(Errc::timeout);
+    if (ec == asio::error::operation_aborted && st.timed_out && n == 0)
+        ec = make_error_code(TransportErrc::timeout);
     co_return std::pair{ec, n};
 }
 
@@ -205,7 +206,7 @@ asio::awaitable<error_code> TcpConn::splice_from(AsyncFd& pipe, std::size_t len)
             Dir::write, [&](auto token) { return fd_->async_splice_from(pipe, len, std::move(token)); });
         len -= n;
         if (ec) co_return ec;
-        if (n == 0) co_return make_error_code(Errc::connection_closed);  // the pipe ended early
+        if (n == 0) co_return make_error_code(TransportErrc::connection_closed);  // the pipe ended early
     }
     co_return error_code{};
 }

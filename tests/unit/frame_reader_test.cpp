@@ -209,7 +209,7 @@ TEST(FrameReader, HeaderOverTheLimitFailsBeforeAnyPayloadIsRead) {
     ASSERT_EQ(o.actions.size(), 2u) << show(o.actions);
     auto* f = std::get_if<Fail>(&o.last);
     ASSERT_NE(f, nullptr) << show(o.last);
-    EXPECT_EQ(f->error.code(), make_error_code(Errc::frame_too_large));
+    EXPECT_EQ(f->error.code(), make_error_code(TransportErrc::frame_too_large));
     EXPECT_FALSE(f->error.temporary()) << f->error.message();
 
     // Exactly at the limit is accepted.
@@ -224,16 +224,16 @@ TEST(FrameReader, EndsOfTheConnection) {
     struct Case {
         const char* what;
         std::string wire;
-        Errc or_code;  // expected unless a clean EOF
+        TransportErrc or_code;  // expected unless a clean EOF
         bool clean;
     };
     const auto data = frame(frame_type::zfs_stream, "payload");
     const std::vector<Case> cases = {
         {"nothing at all", "", {}, true},
         {"after a whole frame", data, {}, true},
-        {"inside a header", data.substr(0, 5), Errc::connection_closed, false},
-        {"inside a payload", data.substr(0, 10), Errc::connection_closed, false},
-        {"inside the next header", data + data.substr(0, 3), Errc::connection_closed, false},
+        {"inside a header", data.substr(0, 5), TransportErrc::connection_closed, false},
+        {"inside a payload", data.substr(0, 10), TransportErrc::connection_closed, false},
+        {"inside the next header", data + data.substr(0, 3), TransportErrc::connection_closed, false},
     };
     for (const auto& c : cases) {
         for (Take take : {Take::read, Take::read_in_steps_of_3, Take::splice}) {
@@ -328,8 +328,8 @@ TEST(FrameReader, AnErrorAtEveryStepEndsTheReaderWithThatError) {
         const auto clean = drive_whole(wire, take);
         ASSERT_GT(clean.io_steps, 10u);
         for (std::size_t step = 0; step < clean.io_steps; ++step) {
-            for (error_code injected :
-                 {error_code(boost::asio::error::connection_reset), make_error_code(Errc::timeout)}) {
+            for (error_code injected : {error_code(boost::asio::error::connection_reset),
+                                        make_error_code(TransportErrc::timeout)}) {
                 auto o = drive_whole(wire, take, Injection{step, injected});
                 auto* f = std::get_if<Fail>(&o.last);
                 ASSERT_NE(f, nullptr) << "step " << step << ": " << show(o.last);
@@ -353,7 +353,7 @@ TEST(FrameReader, AnErrorAtEveryStepEndsTheReaderWithThatError) {
             if (at_step == FrameAction(ReadHeader{8})) {
                 EXPECT_EQ(*f, kCleanEof) << "step " << step << ": " << show(o.last);
             } else {
-                EXPECT_EQ(f->error.code(), make_error_code(Errc::connection_closed))
+                EXPECT_EQ(f->error.code(), make_error_code(TransportErrc::connection_closed))
                     << "step " << step << " (" << show(at_step) << "): " << show(o.last);
             }
         }
