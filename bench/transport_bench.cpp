@@ -3,14 +3,14 @@
 // the readv path does), the stream layer on top (data frames + End, an error trailer), and
 // stream encoding as StreamConn::write_message frames a message (header + payload iovecs).
 //
-// The codec has no incremental reader of its own (FrameConn reads exactly one header, or one
-// payload plus the next header, per readv), so ChunkedFrameReader below is the smallest
-// loop that feeds arbitrary read chunks through decode_frame_header, check_frame_header,
-// frame_layer and StreamDecoder. Every decode benchmark first decodes its input once outside
+// ChunkedFrameReader below drives transport's sans-I/O FrameReader (the one FrameConn drives
+// on a socket) over arbitrary read chunks, performing its actions on memory, and passes every
+// delivered frame through StreamDecoder. Every decode benchmark first decodes its input once outside
 // the timed loop and verifies frame count, byte totals, payload checksum and the decoder's
 // final state, so a broken codec fails the run instead of timing nothing.
 #include "core/buffer_pool.hpp"
 #include "transport/frame_codec.hpp"
+#include "transport/frame_reader.hpp"
 #include "transport/stream_decoder.hpp"
 
 #include <benchmark/benchmark.h>
@@ -93,32 +93,50 @@ BENCHMARK(BM_DecodeCheckFrameHeader);
 
 // ---- Chunked frame stream reader ------------------------------------------------------------
 
-// Consumes a received byte stream in whatever chunks the socket returned. Payloads go into a
-// pooled buffer (the readv path), or are skipped in place when `pool` is null (the splice path:
-// user space never touches them). With a StreamDecoder every non-heartbeat frame goes through
-// it; trailer payloads are always collected, as the decoder needs their text.
+// Consumes a received byte stream in whatever chunks the socket returned, as FrameReader
+// asks. Payloads go into a pooled buffer (the readv path), or are skipped in place when `pool`
+// is null (the splice path: user space never touches them). With a StreamDecoder every
+// non-heartbeat frame goes through it; trailer payloads are always collected, as the decoder
+// needs their text.
 class ChunkedFrameReader {
 public:
     ChunkedFrameReader(BufferPool* pool, StreamDecoder* dec) : pool_(pool), dec_(dec) {}
 
     // False on a protocol error.
     bool feed(std::span<const std::byte> in) {
-        while (!in.empty()) {
-            if (have_ < kFrameHeaderLen) {
-                auto n = std::min(in.size(), kFrameHeaderLen - have_);
-                std::memcpy(hdr_.data() + have_, in.data(), n);
-                have_ += n;
+        for (;;) {
+            auto act = reader_.next();
+            if (auto* a = std::get_if<frame_action::ReadHeader>(&act)) {
+                if (in.empty()) return true;
+                const auto n = std::min(in.size(), a->bytes);
+                std::memcpy(reader_.header_space().data(), in.data(), n);
                 in = in.subspan(n);
-                if (have_ == kFrameHeaderLen && !on_header()) return false;
-                continue;
+                reader_.on_read({}, n);
+            } else if (auto* a = std::get_if<frame_action::ReadvPayload>(&act)) {
+                if (in.empty()) return true;
+                const auto n = std::min(in.size(), a->payload);
+                std::memcpy(payload_.data() + reader_.payload_offset(), in.data(), n);
+                in = in.subspan(n);
+                std::size_t h = 0;
+                if (n == a->payload) {
+                    h = std::min(in.size(), a->header);
+                    std::memcpy(reader_.header_space().data(), in.data(), h);
+                    in = in.subspan(h);
+                }
+                reader_.on_read({}, n + h);
+                if (reader_.payload_remaining() == 0) finish_frame();
+            } else if (auto* a = std::get_if<frame_action::Splice>(&act)) {
+                if (in.empty()) return true;
+                const auto n = std::min(in.size(), a->bytes);
+                in = in.subspan(n);
+                reader_.on_splice({}, n);
+                if (reader_.payload_remaining() == 0) finish_frame();
+            } else if (auto* a = std::get_if<frame_action::Deliver>(&act)) {
+                if (!on_header(a->header)) return false;
+            } else {
+                return false;  // Fail or Shutdown: a protocol error for a stream of data
             }
-            auto n = std::min<std::size_t>(in.size(), remaining_);
-            if (pool_ || trailer_) std::memcpy(payload_.data() + (cur_.length - remaining_), in.data(), n);
-            remaining_ -= static_cast<std::uint32_t>(n);
-            in = in.subspan(n);
-            if (remaining_ == 0) finish_frame();
         }
-        return true;
     }
 
     std::uint64_t frames = 0;
@@ -127,18 +145,24 @@ public:
     bool verify = false;
 
 private:
-    bool on_header() {
-        cur_ = decode_frame_header(std::span<const std::byte, kFrameHeaderLen>(hdr_));
-        if (!check_frame_header(cur_, kDefaultMaxFramePayload)) return false;
+    bool on_header(FrameHeader h) {
+        cur_ = h;
         trailer_ = false;
         if (dec_ && frame_layer(cur_.type) != FrameLayer::heartbeat) {
             auto step = dec_->on_header(cur_);
             if (step.kind == StreamDecoder::Kind::error) return false;
             trailer_ = step.kind == StreamDecoder::Kind::trailer;
         }
-        remaining_ = cur_.length;
-        if (pool_ || trailer_) payload_ = pool_ ? pool_->get(cur_.length) : trailer_pool_.get(cur_.length);
-        if (remaining_ == 0) finish_frame();
+        if (cur_.length == 0) {
+            finish_frame();
+            return true;
+        }
+        if (pool_ || trailer_) {
+            payload_ = pool_ ? pool_->get(cur_.length) : trailer_pool_.get(cur_.length);
+            reader_.read_payload();
+        } else {
+            reader_.splice_payload();
+        }
         return true;
     }
 
@@ -152,16 +176,13 @@ private:
             benchmark::DoNotOptimize(payload_.data());
         }
         payload_ = {};  // back to the pool, as the consumer would after writing it out
-        have_ = 0;
     }
 
     BufferPool* pool_;
     StreamDecoder* dec_;
     BufferPool trailer_pool_{6, 16, BufferPool::NoFit::allocate};
-    std::array<std::byte, kFrameHeaderLen> hdr_{};
-    std::size_t have_ = 0;
+    FrameReader reader_{kDefaultMaxFramePayload};
     FrameHeader cur_;
-    std::uint32_t remaining_ = 0;
     bool trailer_ = false;
     BufferPool::Buffer payload_;
 };

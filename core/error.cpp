@@ -17,17 +17,8 @@ public:
             case Errc::connection_closed: return "connection closed by peer";
             case Errc::shutdown: return "connection shut down";
             case Errc::protocol_error: return "protocol error";
-            case Errc::frame_too_large: return "frame exceeds the maximum frame size";
-            case Errc::reserved_frame_type: return "frame type is reserved for another layer";
-            case Errc::unexpected_frame_type: return "protocol error: unexpected frame type";
             case Errc::message_too_large: return "message exceeds its size limit";
-            case Errc::handshake_mismatch: return "protocol version mismatch";
-            case Errc::handshake_malformed: return "malformed protocol handshake";
-            case Errc::handshake_too_long: return "protocol handshake banner too long";
-            case Errc::unknown_mux_label: return "unknown connection label";
-            case Errc::remote_error: return "server error";
             case Errc::stream_source_error: return "stream source failed on the sending side";
-            case Errc::invalid_response: return "invalid response header";
             case Errc::invalid_argument: return "invalid argument";
             case Errc::parse_error: return "parse error";
             case Errc::not_found: return "not found";

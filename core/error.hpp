@@ -13,25 +13,18 @@ namespace zferry {
 
 using boost::system::error_code;
 
+// Codes any layer may use. A layer's own failures have its own category (transport/,
+// zfs/), which maps its temporary codes to Condition::temporary.
 enum class Errc {
-    // Connectivity: the peer or the network misbehaved; reconnecting may help.
-    timeout = 1,        // no progress within the idle timeout / heartbeat peer timeout
-    connection_closed,  // the peer closed the connection where more data was expected
-    shutdown,           // the connection is shut down (locally, or the peer sent RST)
+    // Connectivity: the peer, the network or a stream source misbehaved; retrying may help.
+    timeout = 1,        // no progress within a deadline
+    connection_closed,  // the other end closed a stream where more data was expected
+    shutdown,           // the channel is shut down
 
-    // Protocol violations: the peer speaks something else; retrying cannot help.
+    // Malformed or refused input: retrying cannot help.
     protocol_error,       // generic malformed input from the peer
-    frame_too_large,      // frame payload exceeds the enforced maximum
-    reserved_frame_type,  // peer or caller used a frame type of another layer
-    unexpected_frame_type,
     message_too_large,    // a buffered message exceeds its limit
-    handshake_mismatch,   // protocol version differs
-    handshake_malformed,  // garbage, bad length prefix, bad extension lines
-    handshake_too_long,   // banner exceeds the maximum length
-    unknown_mux_label,
-    remote_error,         // the remote handler reported an error
     stream_source_error,  // the sending side's source failed (error trailer)
-    invalid_response,     // response header neither OK nor ERROR
 
     // Local problems.
     invalid_argument,

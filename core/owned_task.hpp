@@ -2,6 +2,8 @@
 // away. zferry spawns nothing detached; every background task is one of these.
 #pragma once
 
+#include "core/async.hpp"
+
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -40,7 +42,7 @@ public:
     // a joiner that may be cancelled turns this_coro::throw_if_cancelled off first.
     boost::asio::awaitable<void> join() {
         auto s = state_;
-        while (s->running) co_await s->done.async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+        while (s->running) co_await s->done.async_receive(use_ec);
     }
     // Cancel, then join.
     boost::asio::awaitable<void> stop() {

@@ -3,9 +3,7 @@
 // Boost.Process v2 with std::filesystem: no Boost.Filesystem library to link.
 // Boost 1.81's headers then miss a few includes Boost.Filesystem used to bring in.
 #define BOOST_PROCESS_USE_STD_FS 1
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -37,8 +35,6 @@ namespace bp = boost::process::v2;
 using namespace asio::experimental::awaitable_operators;
 
 namespace {
-
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 
 // Runs in the child between fork and exec: only async-signal-safe calls. The child gets its
 // own process group (so cancellation reaches grandchildren, e.g. a shell wrapper's children),
@@ -222,7 +218,7 @@ asio::awaitable<void> drain(asio::readable_pipe& pipe, std::string& into, std::s
                             std::size_t& dropped, bool& overflow, int kill_on_overflow) {
     std::array<char, 64 * 1024> buf;
     while (true) {
-        auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), use_nothrow);
+        auto [ec, n] = co_await pipe.async_read_some(asio::buffer(buf), use_ec);
         if (n > 0) {
             std::size_t room = limit > into.size() ? limit - into.size() : 0;
             std::size_t take = std::min(room, n);
@@ -252,7 +248,7 @@ asio::awaitable<void> drain_outputs(ChildProcess::Impl& impl, ProcessResult& r, 
 // Waits for the exit, then gives the pipes drain_grace to reach EOF (a grandchild may hold
 // them open), then completes so that the || in wait() stops the drains.
 asio::awaitable<void> exit_then_grace(ChildProcess::Impl& impl, boost::system::error_code& wait_ec) {
-    auto [ec, code] = co_await impl.proc->async_wait(use_nothrow);
+    auto [ec, code] = co_await impl.proc->async_wait(use_ec);
     (void)code;
     if (ec) {
         // Aborted: the drains finished first (or the caller cancelled); wait() decides.
@@ -261,7 +257,7 @@ asio::awaitable<void> exit_then_grace(ChildProcess::Impl& impl, boost::system::e
     }
     impl.reaped = true;
     asio::steady_timer t(co_await asio::this_coro::executor, impl.spec.drain_grace);
-    co_await t.async_wait(use_nothrow);
+    co_await t.async_wait(use_ec);
 }
 
 // Sends TERM to the group, KILL after kill_grace, and reaps.
@@ -269,16 +265,15 @@ asio::awaitable<void> kill_and_reap(ChildProcess::Impl& impl) {
     if (impl.reaped) co_return;
     ::kill(-impl.pid, SIGTERM);
     ::kill(impl.pid, SIGTERM);
-    asio::steady_timer t(co_await asio::this_coro::executor, impl.spec.kill_grace);
-    auto exited = co_await (impl.proc->async_wait(use_nothrow) || t.async_wait(use_nothrow));
-    if (exited.index() == 0 && !std::get<0>(std::get<0>(exited))) {
+    auto exited = co_await with_timeout(impl.proc->async_wait(use_ec), impl.spec.kill_grace);
+    if (exited && !std::get<0>(*exited)) {
         impl.reaped = true;
         ::kill(-impl.pid, SIGKILL);  // stragglers of the group
         co_return;
     }
     ::kill(-impl.pid, SIGKILL);
     ::kill(impl.pid, SIGKILL);
-    auto [ec, code] = co_await impl.proc->async_wait(use_nothrow);
+    auto [ec, code] = co_await impl.proc->async_wait(use_ec);
     (void)code;
     if (!ec) impl.reaped = true;
 }
@@ -313,7 +308,7 @@ asio::awaitable<Result<ProcessResult>> ChildProcess::wait() {
 
     if (!impl.reaped && !cancelled && !overflow && !wait_ec) {
         // The pipes reached EOF before the exit: wait for it.
-        auto [ec, code] = co_await impl.proc->async_wait(use_nothrow);
+        auto [ec, code] = co_await impl.proc->async_wait(use_ec);
         (void)code;
         if (!ec) {
             impl.reaped = true;
@@ -348,45 +343,10 @@ asio::awaitable<Result<ProcessResult>> run_process(ProcessSpec spec) {
 
 // ---- ProcessLimiter ---------------------------------------------------------------------------
 
-// A counting semaphore as a buffered channel: a slot is a message in the buffer; acquiring
-// sends (and waits while the buffer is full), releasing receives one.
-struct ProcessLimiter::Permit::State {
-    State(asio::any_io_executor ex, std::size_t n) : slots(ex, n), max(n) {}
-    asio::experimental::channel<void(boost::system::error_code)> slots;
-    std::size_t max;
-    std::size_t used = 0;
-};
-
-ProcessLimiter::ProcessLimiter(asio::any_io_executor ex, std::size_t max_concurrent)
-    : state_(std::make_shared<Permit::State>(ex, max_concurrent == 0 ? 1 : max_concurrent)) {}
-ProcessLimiter::~ProcessLimiter() = default;
-
-ProcessLimiter::Permit::Permit(Permit&& o) noexcept : state_(std::move(o.state_)) {}
-ProcessLimiter::Permit& ProcessLimiter::Permit::operator=(Permit&& o) noexcept {
-    if (this != &o) {
-        release();
-        state_ = std::move(o.state_);
-    }
-    return *this;
-}
-ProcessLimiter::Permit::~Permit() { release(); }
-
-void ProcessLimiter::Permit::release() noexcept {
-    if (!state_) return;
-    state_->used--;
-    state_->slots.try_receive([](boost::system::error_code) {});
-    state_.reset();
-}
-
 asio::awaitable<Result<ProcessLimiter::Permit>> ProcessLimiter::acquire() {
-    auto s = state_;
-    auto [ec] = co_await s->slots.async_send(boost::system::error_code{}, use_nothrow);
+    auto [ec, permit] = co_await slots_.acquire();
     if (ec) co_return Error(ec, "waiting for a free process slot");
-    s->used++;
-    co_return Permit(s);
+    co_return std::move(permit);
 }
-
-std::size_t ProcessLimiter::max_concurrent() const noexcept { return state_->max; }
-std::size_t ProcessLimiter::in_use() const noexcept { return state_->used; }
 
 }  // namespace zferry

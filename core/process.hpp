@@ -4,6 +4,7 @@
 // `zfs` invocation through this; nothing else in zferry forks.
 #pragma once
 
+#include "core/async.hpp"
 #include "core/error.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -92,38 +93,23 @@ private:
 // spawn + wait.
 boost::asio::awaitable<Result<ProcessResult>> run_process(ProcessSpec spec);
 
-// A cap on concurrently running children (e.g. zfs processes). acquire() waits for a slot;
-// the Permit gives it back when destroyed. Cancelling acquire() gives up the wait.
+// A cap on concurrently running children (e.g. zfs processes). acquire() waits for a slot
+// (first come, first served); the Permit gives it back when destroyed. Cancelling acquire()
+// gives up the wait.
 class ProcessLimiter {
 public:
-    ProcessLimiter(boost::asio::any_io_executor ex, std::size_t max_concurrent);
-    ~ProcessLimiter();
-    ProcessLimiter(const ProcessLimiter&) = delete;
-    ProcessLimiter& operator=(const ProcessLimiter&) = delete;
+    using Permit = AsyncSemaphore::Permit;
 
-    class Permit {
-    public:
-        Permit() = default;
-        Permit(Permit&& o) noexcept;
-        Permit& operator=(Permit&& o) noexcept;
-        ~Permit();
-        explicit operator bool() const noexcept { return state_ != nullptr; }
-
-    private:
-        friend class ProcessLimiter;
-        struct State;
-        explicit Permit(std::shared_ptr<State> s) : state_(std::move(s)) {}
-        void release() noexcept;
-        std::shared_ptr<State> state_;
-    };
+    ProcessLimiter(boost::asio::any_io_executor ex, std::size_t max_concurrent)
+        : slots_(ex, max_concurrent) {}
 
     boost::asio::awaitable<Result<Permit>> acquire();
 
-    std::size_t max_concurrent() const noexcept;
-    std::size_t in_use() const noexcept;
+    std::size_t max_concurrent() const noexcept { return slots_.max(); }
+    std::size_t in_use() const noexcept { return slots_.in_use(); }
 
 private:
-    std::shared_ptr<Permit::State> state_;
+    AsyncSemaphore slots_;
 };
 
 }  // namespace zferry

@@ -1,9 +1,9 @@
 #include "transport/dataconn.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "core/async.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -16,7 +16,6 @@
 namespace zferry::transport {
 namespace {
 
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 constexpr std::string_view kHandlerOk = "HANDLER OK\n";
 constexpr std::string_view kHandlerErrorPrefix = "HANDLER ERROR:\n";
 
@@ -38,8 +37,8 @@ asio::awaitable<Result<std::string>> read_response(StreamConn& conn) {
     if (*header == kHandlerOk)
         co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
     if (header->starts_with(kHandlerErrorPrefix))
-        co_return Error(Errc::remote_error, header->substr(kHandlerErrorPrefix.size()));
-    co_return Error(Errc::invalid_response, "response header is neither OK nor ERROR");
+        co_return Error(TransportErrc::remote_error, header->substr(kHandlerErrorPrefix.size()));
+    co_return Error(TransportErrc::invalid_response, "response header is neither OK nor ERROR");
 }
 
 template <class T>
@@ -207,7 +206,7 @@ std::string describe_endpoint(const asio::ip::tcp::endpoint& ep) {
 
 asio::awaitable<void> DataconnServer::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(tuple_awaitable);
+        auto [ec, socket] = co_await acceptor_.async_accept(use_ec);
         if (ec == asio::error::operation_aborted || stopping_ || !acceptor_.is_open()) co_return;
         if (ec) {
             // Never spin on a failing accept, never give up on it: make room if a connection
@@ -218,7 +217,7 @@ asio::awaitable<void> DataconnServer::accept_loop() {
             log_.warn("accepting a connection failed: {}; retrying in {} ms", ec.message(),
                       options_.limits.accept_backoff.count());
             asio::steady_timer t(ctx_, options_.limits.accept_backoff);
-            co_await t.async_wait(tuple_awaitable);
+            co_await t.async_wait(use_ec);
             continue;
         }
         reap();
@@ -419,14 +418,11 @@ DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip
     : ctx_(ctx), engine_(engine), server_(server), options_(options), log_(std::move(log)) {}
 
 asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
-    using namespace asio::experimental::awaitable_operators;
     asio::ip::tcp::socket socket(ctx_);
-    asio::steady_timer timer(ctx_, options_.handshake_timeout);
-    auto result =
-        co_await (socket.async_connect(server_, tuple_awaitable) || timer.async_wait(tuple_awaitable));
+    auto result = co_await with_timeout(socket.async_connect(server_, use_ec), options_.handshake_timeout);
     std::string where = server_.address().to_string() + ":" + std::to_string(server_.port());
-    if (result.index() == 1) co_return Error(Errc::timeout, "connecting to " + where);
-    if (auto [ec] = std::get<0>(result); ec) co_return Error(ec, "connecting to " + where);
+    if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
+    if (auto [ec] = *result; ec) co_return Error(ec, "connecting to " + where);
     auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
     auto hs = co_await exchange_banners(*conn, options_.handshake_timeout);
     if (!hs) co_return hs.error();
@@ -516,7 +512,7 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
             // The answer stopped the stream: it says why, unless it claims success.
             if (out)
                 out = Error(Errc::protocol_error, "server answered /v1/recv before the end of the stream");
-        } else if (out || out.error().code() != make_error_code(Errc::remote_error)) {
+        } else if (out || out.error().code() != make_error_code(TransportErrc::remote_error)) {
             out = sent.error();
         }
     }

@@ -24,9 +24,9 @@ FrameHeader decode_frame_header(std::span<const std::byte, kFrameHeaderLen> b) n
 
 Result<void> check_frame_header(FrameHeader h, std::uint32_t max_payload) {
     if (h.length > max_payload) {
-        return Error(Errc::frame_too_large, "frame of type " + frame_type_name(h.type) + " announces " +
-                                                std::to_string(h.length) + " bytes, maximum is " +
-                                                std::to_string(max_payload));
+        return Error(TransportErrc::frame_too_large, "frame of type " + frame_type_name(h.type) +
+                                                         " announces " + std::to_string(h.length) +
+                                                         " bytes, maximum is " + std::to_string(max_payload));
     }
     return {};
 }

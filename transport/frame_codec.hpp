@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "transport/transport_error.hpp"
 
 #include <array>
 #include <cstddef>

@@ -1,147 +1,121 @@
 #include "transport/frame_conn.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <algorithm>
 
 namespace zferry::transport {
 
 FrameConn::FrameConn(std::unique_ptr<TcpConn> conn, BufferPool& pool, FrameConnOptions options)
-    : conn_(std::move(conn)), pool_(pool), options_(options), write_lock_(conn_->get_executor(), 1) {}
+    : conn_(std::move(conn)),
+      pool_(pool),
+      options_(options),
+      reader_(options.max_payload),
+      write_lock_(conn_->get_executor(), 1) {}
 
 FrameConn::~FrameConn() { conn_->close(); }
 
 Error FrameConn::conn_error(error_code ec, std::string_view what) const {
-    if (ec == asio::error::eof) ec = make_error_code(Errc::connection_closed);
+    if (ec == asio::error::eof) ec = make_error_code(TransportErrc::connection_closed);
     return Error(ec, std::string(what) + " (peer " + conn_->peer() + ")");
 }
 
-asio::awaitable<error_code> FrameConn::lock_writes() {
-    // A cancelled coroutine takes no lock: it might wait for a heartbeat's write stuck on a
-    // peer that does not read, and a coroutine that throws on cancellation would throw here.
-    auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return asio::error::operation_aborted;
-    auto [ec] = co_await write_lock_.async_send(error_code{}, asio::as_tuple(asio::use_awaitable));
-    co_return ec;
-}
-
-void FrameConn::unlock_writes() {
-    write_lock_.try_receive([](error_code) {});
+Error FrameConn::read_error(const Error& e) const {
+    if (e.code() == asio::error::eof || e.code() == boost::system::errc::broken_pipe) return e;
+    return Error(e.code(), e.context() + " (peer " + conn_->peer() + ")");
 }
 
 asio::awaitable<Result<FrameHeader>> FrameConn::read_header() {
-    if (shutting_down_) co_return Error(Errc::shutdown, "reading frame: connection is shutting down");
-    FrameHeader h;
-    if (next_header_) {
-        h = *next_header_;
-        next_header_.reset();
-    } else {
-        if (eof_after_frame_) co_return Error(asio::error::eof, "peer closed the connection");
-        std::array<std::byte, kFrameHeaderLen> buf;
-        iovec iov{buf.data(), buf.size()};
-        auto [ec, n] = co_await conn_->readv_full({&iov, 1});
-        if (ec == asio::error::eof && n == 0) co_return Error(asio::error::eof, "peer closed the connection");
-        if (ec)
-            co_return conn_error(ec,
-                                 n ? "reading frame header: peer closed mid-header" : "reading frame header");
-        h = decode_frame_header(buf);
+    if (shutting_down_)
+        co_return Error(TransportErrc::shutdown, "reading frame: connection is shutting down");
+    for (;;) {
+        auto act = reader_.next();
+        if (auto* r = std::get_if<frame_action::ReadHeader>(&act)) {
+            iovec iov{reader_.header_space().data(), r->bytes};
+            auto [ec, n] = co_await conn_->readv_full({&iov, 1});
+            reader_.on_read(ec, n);
+        } else if (auto* d = std::get_if<frame_action::Deliver>(&act)) {
+            co_return d->header;
+        } else if (std::holds_alternative<frame_action::Shutdown>(act)) {
+            co_await shutdown();
+            co_return Error(TransportErrc::shutdown, "peer reset the connection (RST frame)");
+        } else if (auto* f = std::get_if<frame_action::Fail>(&act)) {
+            co_return read_error(f->error);
+        } else {
+            co_return Error(Errc::internal, "reading frame header: a payload is still being read");
+        }
     }
-    if (h.type == frame_type::rst) {
-        co_await shutdown();
-        co_return Error(Errc::shutdown, "peer reset the connection (RST frame)");
+}
+
+asio::awaitable<Result<void>> FrameConn::read_payload_into(std::byte* base) {
+    while (reader_.payload_remaining() > 0) {
+        auto act = reader_.next();
+        auto* rv = std::get_if<frame_action::ReadvPayload>(&act);
+        if (!rv) break;
+        iovec iov[2] = {{base + reader_.payload_offset(), rv->payload},
+                        {reader_.header_space().data(), rv->header}};
+        auto [ec, n] = co_await conn_->readv_full({iov, rv->header ? 2u : 1u});
+        reader_.on_read(ec, n);
     }
-    if (auto ok = check_frame_header(h, options_.max_payload); !ok) {
-        Error e = ok.error();
-        e.wrap("from peer " + conn_->peer());
-        co_return e;
-    }
-    co_return h;
+    // An EOF right after the payload ends the connection at a frame boundary: the payload is
+    // whole, the next read_header reports the EOF.
+    if (reader_.failed() && reader_.error().code() != asio::error::eof) co_return read_error(reader_.error());
+    co_return Result<void>{};
 }
 
 asio::awaitable<Result<BufferPool::Buffer>> FrameConn::read_payload(FrameHeader h) {
     auto buf = pool_.get(h.length);
     if (h.length == 0) co_return buf;  // an empty frame flushes: never wait for the next header
-    std::array<std::byte, kFrameHeaderLen> next;
-    iovec iov[2] = {{buf.data(), h.length}, {next.data(), next.size()}};
-    auto [ec, n] = co_await conn_->readv_full(iov);
-    if (!ec) {
-        next_header_ = decode_frame_header(next);
-        co_return buf;
-    }
-    if (ec == asio::error::eof && n >= h.length) {
-        if (n == h.length) {
-            eof_after_frame_ = true;
-            co_return buf;
-        }
-        co_return conn_error(ec, "reading frame header: peer closed mid-header");
-    }
-    co_return conn_error(ec, "reading " + std::to_string(h.length) + "-byte payload of " +
-                                 frame_type_name(h.type) + " frame" +
-                                 (ec == asio::error::eof ? ": peer closed mid-frame" : ""));
+    reader_.read_payload();
+    auto r = co_await read_payload_into(buf.data());
+    if (!r) co_return r.error();
+    co_return buf;
 }
 
-asio::awaitable<Result<void>> FrameConn::read_payload_append(FrameHeader h, std::string& out,
+asio::awaitable<Result<void>> FrameConn::read_payload_append(FrameHeader, std::string& out,
                                                              std::size_t step) {
     step = std::max<std::size_t>(step, 1);
-    std::size_t left = h.length;
-    while (left > 0) {
+    while (reader_.payload_remaining() > 0) {
         // Steps grow with what arrived (never more ahead of it than that), so a large message
         // from an honest peer takes few reads and a trickle costs one step.
-        const std::size_t n = std::min(left, std::max(step, out.size()));
-        const bool last = n == left;
+        reader_.read_payload(std::max(step, out.size()));
+        auto act = reader_.next();
+        auto* rv = std::get_if<frame_action::ReadvPayload>(&act);
+        if (!rv) break;
         const std::size_t at = out.size();
-        out.resize(at + n);
-        std::array<std::byte, kFrameHeaderLen> next;
-        iovec iov[2] = {{out.data() + at, n}, {next.data(), next.size()}};
-        auto [ec, got] = co_await conn_->readv_full({iov, last ? 2u : 1u});
-        if (!ec) {
-            left -= n;
-            if (last) next_header_ = decode_frame_header(next);
-            continue;
-        }
-        if (ec == asio::error::eof && last && got >= n) {
-            if (got == n) {
-                eof_after_frame_ = true;
-                co_return Result<void>{};
-            }
-            co_return conn_error(ec, "reading frame header: peer closed mid-header");
-        }
-        out.resize(at + std::min(got, n));
-        co_return conn_error(ec, "reading " + std::to_string(h.length) + "-byte payload of " +
-                                     frame_type_name(h.type) + " frame" +
-                                     (ec == asio::error::eof ? ": peer closed mid-frame" : ""));
+        out.resize(at + rv->payload);
+        iovec iov[2] = {{out.data() + at, rv->payload}, {reader_.header_space().data(), rv->header}};
+        auto [ec, got] = co_await conn_->readv_full({iov, rv->header ? 2u : 1u});
+        reader_.on_read(ec, got);
+        if (got < rv->payload) out.resize(at + got);
     }
+    if (reader_.failed() && reader_.error().code() != asio::error::eof) co_return read_error(reader_.error());
     co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> FrameConn::splice_payload(FrameHeader h, AsyncFd& pipe) {
     if (h.length == 0) co_return Result<void>{};
-    error_code ec = co_await conn_->splice_to(pipe, h.length);
-    if (ec == boost::system::errc::broken_pipe) {
-        // Reading a socket never fails with EPIPE: the pipe's reader (our consumer) is gone.
-        co_return Error(ec, "splicing the received " + frame_type_name(h.type) +
-                                " payload into the local pipe: its reader exited");
+    reader_.splice_payload();
+    while (reader_.payload_remaining() > 0) {
+        auto act = reader_.next();
+        auto* s = std::get_if<frame_action::Splice>(&act);
+        if (!s) break;
+        error_code ec = co_await conn_->splice_to(pipe, s->bytes);
+        reader_.on_splice(ec, ec ? 0 : s->bytes);
     }
-    if (ec) {
-        co_return conn_error(ec, "splicing " + std::to_string(h.length) + "-byte payload of " +
-                                     frame_type_name(h.type) + " frame" +
-                                     (ec == asio::error::eof ? ": peer closed mid-frame" : ""));
-    }
+    if (reader_.failed()) co_return read_error(reader_.error());
     co_return Result<void>{};
 }
 
 asio::awaitable<Result<void>> FrameConn::write_frame(std::uint32_t type, std::span<const std::byte> payload) {
     if (type == frame_type::rst)
-        co_return Error(Errc::reserved_frame_type, "RST is written by shutdown only");
-    if (shutting_down_) co_return Error(Errc::shutdown, "writing frame: connection is shutting down");
+        co_return Error(TransportErrc::reserved_frame_type, "RST is written by shutdown only");
+    if (shutting_down_)
+        co_return Error(TransportErrc::shutdown, "writing frame: connection is shutting down");
     auto hdr = encode_frame_header({type, static_cast<std::uint32_t>(payload.size())});
     iovec iov[2] = {{hdr.data(), hdr.size()}, {const_cast<std::byte*>(payload.data()), payload.size()}};
-    error_code ec = co_await lock_writes();
-    if (ec) co_return conn_error(ec, "writing " + frame_type_name(type) + " frame");
+    error_code ec;
     {
-        WriteLock locked{this};
+        auto [lock_ec, permit] = co_await write_lock_.acquire();
+        if (lock_ec) co_return conn_error(lock_ec, "writing " + frame_type_name(type) + " frame");
         ec = co_await conn_->writev_full({iov, payload.empty() ? 1u : 2u});
     }
     last_write_ = Clock::now();
@@ -151,13 +125,14 @@ asio::awaitable<Result<void>> FrameConn::write_frame(std::uint32_t type, std::sp
 
 asio::awaitable<Result<void>> FrameConn::write_frame_spliced(std::uint32_t type, AsyncFd& pipe,
                                                              std::uint32_t len) {
-    if (shutting_down_) co_return Error(Errc::shutdown, "writing frame: connection is shutting down");
+    if (shutting_down_)
+        co_return Error(TransportErrc::shutdown, "writing frame: connection is shutting down");
     auto hdr = encode_frame_header({type, len});
     iovec iov{hdr.data(), hdr.size()};
-    error_code ec = co_await lock_writes();
-    if (ec) co_return conn_error(ec, "writing spliced " + frame_type_name(type) + " frame");
+    error_code ec;
     {
-        WriteLock locked{this};
+        auto [lock_ec, permit] = co_await write_lock_.acquire();
+        if (lock_ec) co_return conn_error(lock_ec, "writing spliced " + frame_type_name(type) + " frame");
         ec = co_await conn_->writev_full({&iov, 1});
         if (!ec) ec = co_await conn_->splice_from(pipe, len);
     }
@@ -173,10 +148,11 @@ asio::awaitable<void> FrameConn::shutdown() {
     auto hdr = encode_frame_header({frame_type::rst, 0});
     iovec iov{hdr.data(), hdr.size()};
     // Errors here are expected (the peer may be gone); the drain below bounds the wait.
-    error_code ec = co_await lock_writes();
-    if (!ec) {
-        WriteLock locked{this};
-        ec = co_await conn_->writev_full({&iov, 1});
+    error_code ec;
+    {
+        auto [lock_ec, permit] = co_await write_lock_.acquire();
+        ec = lock_ec;
+        if (!ec) ec = co_await conn_->writev_full({&iov, 1});
     }
     if (!ec) ec = conn_->close_write();
     if (!ec) {

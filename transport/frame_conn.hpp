@@ -1,16 +1,15 @@
-// Frames over a TcpConn. Reads fetch a payload and the next header with one readv; payloads
+// Frames over a TcpConn: the driver of the sans-I/O FrameReader (frame_reader.hpp), which
+// decides every read; reads fetch a payload and the next header with one readv; payloads
 // can instead be spliced into a pipe. Writes are serialised (heartbeats and stream data share
 // the connection). Shutdown follows the zrepl protocol: RST frame, half-close, drain until the
 // peer closes (bounded by a deadline), close; ECONNRESET while closing is not an error.
 #pragma once
 
+#include "core/async.hpp"
 #include "core/buffer_pool.hpp"
 #include "transport/frame_codec.hpp"
+#include "transport/frame_reader.hpp"
 #include "transport/tcp_conn.hpp"
-
-#include <boost/asio/experimental/channel.hpp>
-
-#include <optional>
 
 namespace zferry::transport {
 
@@ -25,7 +24,7 @@ public:
     ~FrameConn();
 
     // The next frame header. A RST from the peer starts our shutdown and yields
-    // Errc::shutdown; EOF at a frame boundary yields asio::error::eof.
+    // TransportErrc::shutdown; EOF at a frame boundary yields asio::error::eof.
     asio::awaitable<Result<FrameHeader>> read_header();
     // The payload of the header just read (pooled buffer). Non-empty payloads also fetch
     // the following header in the same readv.
@@ -54,28 +53,23 @@ public:
     const FrameConnOptions& options() const noexcept { return options_; }
 
 private:
-    // Fails only when cancelled (also when cancelled before); the lock is then not held.
-    asio::awaitable<error_code> lock_writes();
-    void unlock_writes();
-    // Releases the lock when the write's scope ends, also when an exception ends it (a
-    // coroutine cancelled while it held the lock throws at its next co_await).
-    struct WriteLock {
-        explicit WriteLock(FrameConn* conn) noexcept : self(conn) {}
-        WriteLock(const WriteLock&) = delete;
-        WriteLock& operator=(const WriteLock&) = delete;
-        ~WriteLock() { self->unlock_writes(); }
-        FrameConn* self;
-    };
     Error conn_error(error_code ec, std::string_view what) const;
+    // The reader's error with the peer named (not for a clean EOF or our own pipe's EPIPE).
+    Error read_error(const Error& e) const;
+    // Performs the reader's ReadvPayload actions into `base` until the payload is complete;
+    // an error unless it completed (EOF right after it is not an error here).
+    asio::awaitable<Result<void>> read_payload_into(std::byte* base);
 
     std::unique_ptr<TcpConn> conn_;
     BufferPool& pool_;
     FrameConnOptions options_;
-    std::optional<FrameHeader> next_header_;
-    bool eof_after_frame_ = false;
+    FrameReader reader_;
     bool shutting_down_ = false;
     Clock::time_point last_write_ = Clock::now();
-    asio::experimental::channel<void(error_code)> write_lock_;
+    // One writer at a time (heartbeats and stream data share the connection). A cancelled
+    // writer takes no permit: it might wait behind a heartbeat stuck on a peer that does not
+    // read.
+    AsyncSemaphore write_lock_;
 };
 
 }  // namespace zferry::transport

@@ -49,7 +49,9 @@ std::size_t parse_digits(std::string_view s) {
     return v;
 }
 
-Error malformed(std::string what) { return Error(Errc::handshake_malformed, std::string(kMalformed) + what); }
+Error malformed(std::string what) {
+    return Error(TransportErrc::handshake_malformed, std::string(kMalformed) + what);
+}
 
 }  // namespace
 
@@ -164,7 +166,7 @@ Result<void> BannerReader::consume_head(std::span<const char> bytes) {
             if (i == 9) {
                 body_len_ = parse_digits(head().substr(0, 10));
                 if (body_len_ > max_body_len_)
-                    return fail(Error(Errc::handshake_too_long,
+                    return fail(Error(TransportErrc::handshake_too_long,
                                       "handshake banner from peer announces " + std::to_string(body_len_) +
                                           " bytes after its length prefix, more than the limit of " +
                                           std::to_string(max_body_len_) + " (got " +
@@ -196,7 +198,7 @@ Result<void> BannerReader::consume_head(std::span<const char> bytes) {
             return fail(malformed("announces " + std::to_string(ext_count_) +
                                   " extensions, the protocol allows at most 9998"));
         if (ext_count_ > max_extensions_)
-            return fail(Error(Errc::handshake_too_long,
+            return fail(Error(TransportErrc::handshake_too_long,
                               "handshake banner from peer announces " + std::to_string(ext_count_) +
                                   " extensions, more than the " + std::to_string(max_extensions_) +
                                   " this side accepts"));
@@ -233,7 +235,7 @@ Result<void> BannerReader::consume_extension_byte(char c, std::span<const char> 
         line_start_ = i + 1;
     } else {
         if (line_.size() >= max_extension_len_)
-            return fail(Error(Errc::handshake_too_long,
+            return fail(Error(TransportErrc::handshake_too_long,
                               "handshake banner from peer: extension #" + std::to_string(ext_lines_) +
                                   " at offset " + std::to_string(line_start_) + " is longer than the " +
                                   std::to_string(max_extension_len_) + " bytes this side accepts (got " +
@@ -275,7 +277,7 @@ Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len, std::s
 
 Result<HandshakeOutcome> check_peer(const Banner& ours, const Banner& theirs) {
     if (ours.protocol_version != theirs.protocol_version)
-        return Error(Errc::handshake_mismatch,
+        return Error(TransportErrc::handshake_mismatch,
                      "protocol version mismatch: ours is " + std::to_string(ours.protocol_version) +
                          ", peer speaks " + std::to_string(theirs.protocol_version) +
                          "; both sides must run versions that speak the same protocol version (zrepl 0.7 and "

@@ -2,12 +2,13 @@
 // after connecting, zrepl protocol 7 compatible ("%010d " length prefix, then
 // "ZREPL_ZFS_REPLICATION PROTOVERSION=%04d EXTENSIONS=%04d\n" and one line per extension).
 //
-// Every error is permanent (Errc::handshake_*, or Errc::invalid_argument for a banner we
+// Every error is permanent (TransportErrc::handshake_*, or Errc::invalid_argument for a banner we
 // could not encode): a peer that speaks another version or garbage will do so again on the
 // next attempt, and retrying it only burns CPU.
 #pragma once
 
 #include "core/error.hpp"
+#include "transport/transport_error.hpp"
 
 #include <array>
 #include <cstddef>
@@ -36,7 +37,7 @@ constexpr std::size_t kMaxExtensions = 9998;
 // What a reader accepts from a peer by default, so that one connection's banner costs at
 // most a few KiB however many bytes it announces: zrepl sends no extension and zferry one,
 // so these leave ample room. More extensions, or a longer extension line, is
-// Errc::handshake_too_long.
+// TransportErrc::handshake_too_long.
 constexpr std::size_t kMaxPeerExtensions = 64;
 constexpr std::size_t kMaxPeerExtensionLen = 256;  // bytes per extension line, newline excluded
 
@@ -62,9 +63,9 @@ Result<std::string> encode_banner(const Banner& banner);
 
 // Decodes one complete banner, prefix included, and nothing more: trailing bytes, a short
 // input, a bad prefix or header, an inconsistent extension count or non-UTF-8 extensions are
-// Errc::handshake_malformed; a banner longer than max_len bytes (prefix included), with more
+// TransportErrc::handshake_malformed; a banner longer than max_len bytes (prefix included), with more
 // than max_extensions extensions or an extension line longer than max_extension_len is
-// Errc::handshake_too_long.
+// TransportErrc::handshake_too_long.
 Result<Banner> decode_banner(std::string_view bytes, std::size_t max_len = kHandshakeMaxLen,
                              std::size_t max_extensions = kMaxPeerExtensions,
                              std::size_t max_extension_len = kMaxPeerExtensionLen);
@@ -137,7 +138,7 @@ private:
 };
 
 // Compares the peer's banner with ours. A different protocol version is
-// Errc::handshake_mismatch; extensions other than zferry/1 are ignored, as zrepl does.
+// TransportErrc::handshake_mismatch; extensions other than zferry/1 are ignored, as zrepl does.
 Result<HandshakeOutcome> check_peer(const Banner& ours, const Banner& theirs);
 
 }  // namespace zferry::transport

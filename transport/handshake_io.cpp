@@ -7,7 +7,7 @@ namespace zferry::transport {
 namespace {
 
 Error io_error(error_code ec, const TcpConn& conn, std::string_view what) {
-    if (ec == asio::error::eof) ec = make_error_code(Errc::connection_closed);
+    if (ec == asio::error::eof) ec = make_error_code(TransportErrc::connection_closed);
     return Error(ec, std::string(what) + " with peer " + conn.peer());
 }
 

@@ -1,6 +1,6 @@
 // Drivers for the connection preamble: version banners exchanged both ways, then the
 // 64-byte mux label from client to server. Each step has a total deadline, so a silent or
-// trickling peer ends in Errc::timeout, and garbage in a permanent handshake error.
+// trickling peer ends in TransportErrc::timeout, and garbage in a permanent handshake error.
 #pragma once
 
 #include "transport/handshake.hpp"

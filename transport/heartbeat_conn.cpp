@@ -1,9 +1,10 @@
 #include "transport/heartbeat_conn.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "core/async.hpp"
+#include "transport/heartbeat.hpp"
+
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace zferry::transport {
 
@@ -23,21 +24,22 @@ HeartbeatConn::~HeartbeatConn() {
 }
 
 asio::awaitable<void> HeartbeatConn::send_heartbeats() {
+    const HeartbeatSchedule schedule{options_.interval};
     asio::steady_timer timer(co_await asio::this_coro::executor);
+    HeartbeatDecision decision = schedule.decide(frames_->last_write(), Clock::now());
     for (;;) {
-        auto next = frames_->last_write() + options_.interval;
-        timer.expires_at(next);
-        auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec || frames_->shutting_down()) co_return;
-        if (Clock::now() - frames_->last_write() < options_.interval) continue;
+        if (auto* wait = std::get_if<heartbeat_action::WaitUntil>(&decision)) {
+            timer.expires_at(wait->at);
+            auto [ec] = co_await timer.async_wait(use_ec);
+            if (ec || frames_->shutting_down()) co_return;
+            decision = schedule.decide(frames_->last_write(), Clock::now());
+            continue;
+        }
         // A failed heartbeat is not fatal by itself: the reader notices a dead peer.
         auto r = co_await frames_->write_frame(frame_type::heartbeat, {});
         if (!r && !frames_->conn().is_open()) co_return;
-        if (!r) {
-            timer.expires_after(options_.interval);
-            auto [ec2] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-            if (ec2) co_return;
-        }
+        decision = r ? schedule.decide(frames_->last_write(), Clock::now())
+                     : schedule.retry_after_failure(Clock::now());
     }
 }
 
@@ -45,17 +47,14 @@ asio::awaitable<Result<FrameHeader>> HeartbeatConn::read_header() {
     for (;;) {
         auto h = co_await frames_->read_header();
         if (!h) co_return h;
-        if (h->type == frame_type::heartbeat) {
-            if (h->length != 0) co_return Error(Errc::protocol_error, "heartbeat frame with a payload");
+        auto step = on_received_header(*h);
+        if (std::holds_alternative<heartbeat_action::PeerAlive>(step)) {
             frames_->conn().renew_write_deadline();
             continue;
         }
-        auto layer = frame_layer(h->type);
-        if (layer == FrameLayer::frame || layer == FrameLayer::heartbeat) {
-            co_return Error(Errc::unexpected_frame_type, "unknown frame type " + frame_type_name(h->type) +
-                                                             " from peer " + frames_->conn().peer());
-        }
-        co_return h;
+        if (auto* f = std::get_if<frame_action::Fail>(&step))
+            co_return Error(f->error.code(), f->error.context() + " (peer " + frames_->conn().peer() + ")");
+        co_return std::get<frame_action::Deliver>(step).header;
     }
 }
 

@@ -1,6 +1,6 @@
 // Heartbeats over a FrameConn: an empty heartbeat frame after `interval` without writes;
 // a received heartbeat proves the peer alive and renews our write deadline; heartbeats are
-// never seen by the layers above. No frame at all for the idle timeout is Errc::timeout
+// never seen by the layers above. No frame at all for the idle timeout is TransportErrc::timeout
 // (temporary: the driver reconnects).
 #pragma once
 

@@ -57,7 +57,7 @@ Result<MuxLabel> decode_label(std::span<const char, kLabelLen> bytes) {
     const auto end = raw.find_last_not_of('\0');
     raw = end == std::string_view::npos ? std::string_view{} : raw.substr(0, end + 1);
     return Error(
-        Errc::unknown_mux_label,
+        TransportErrc::unknown_mux_label,
         "peer sent connection label " + quote(raw) +
             ", expected one of \"zrepl_control\", \"zrepl_data\", \"zferry_control\" padded with NULs "
             "to 64 bytes");

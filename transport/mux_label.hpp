@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/error.hpp"
+#include "transport/transport_error.hpp"
 
 #include <array>
 #include <cstddef>
@@ -26,7 +27,7 @@ std::string_view label_name(MuxLabel label) noexcept;
 std::array<char, kLabelLen> encode_label(MuxLabel label) noexcept;
 
 // Exact match of name plus all-NUL padding, as zrepl's lookup of the padded label does;
-// anything else is Errc::unknown_mux_label (permanent) quoting what the peer sent.
+// anything else is TransportErrc::unknown_mux_label (permanent) quoting what the peer sent.
 Result<MuxLabel> decode_label(std::span<const char, kLabelLen> bytes);
 
 }  // namespace zferry::transport

@@ -1,16 +1,13 @@
 #include "transport/stream_conn.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "core/async.hpp"
+
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <sys/ioctl.h>
 
 namespace zferry::transport {
-namespace {
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
-}
-
 StreamConn::StreamConn(std::unique_ptr<HeartbeatConn> conn, BufferPool& pool, StreamOptions options)
     : conn_(std::move(conn)), pool_(pool), options_(options) {}
 
@@ -61,7 +58,7 @@ asio::awaitable<Result<void>> StreamConn::write_message(std::uint32_t type, std:
 asio::awaitable<Result<void>> StreamConn::write_all_to_pipe(AsyncFd& pipe, std::span<const std::byte> data) {
     while (!data.empty()) {
         iovec iov{const_cast<std::byte*>(data.data()), data.size()};
-        auto [ec, n] = co_await pipe.async_writev({&iov, 1}, tuple_awaitable);
+        auto [ec, n] = co_await pipe.async_writev({&iov, 1}, use_ec);
         if (ec) co_return Error(ec, "writing received stream into the local pipe");
         data = data.subspan(n);
     }
@@ -123,7 +120,7 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
             if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;
             if (avail == 0) {
                 if (cancelled()) co_return Error(asio::error::operation_aborted, "sending stream data");
-                auto [ec, n] = co_await pipe.async_wait_readable(tuple_awaitable);
+                auto [ec, n] = co_await pipe.async_wait_readable(use_ec);
                 if (ec) co_return Error(ec, "waiting for stream data on the local pipe");
                 if (::ioctl(pipe.native_handle(), FIONREAD, &avail) < 0) avail = 0;
                 if (avail == 0) co_return total;  // readable and empty: the writer closed it
@@ -141,7 +138,7 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
         while (filled < buf.size()) {
             if (cancelled()) co_return Error(asio::error::operation_aborted, "sending stream data");
             iovec iov{buf.data() + filled, buf.size() - filled};
-            auto [ec, n] = co_await pipe.async_readv({&iov, 1}, tuple_awaitable);
+            auto [ec, n] = co_await pipe.async_readv({&iov, 1}, use_ec);
             if (ec) co_return Error(ec, "reading stream data from the local pipe");
             if (n == 0) {
                 eof = true;

@@ -3,7 +3,7 @@
 #include "core/text.hpp"
 
 namespace zferry::transport {
-StreamDecoder::Step StreamDecoder::fail(Errc e, std::string msg) {
+StreamDecoder::Step StreamDecoder::fail(error_code e, std::string msg) {
     done_ = true;
     error_ = Error(e, std::move(msg));
     return {Kind::error};
@@ -29,8 +29,8 @@ StreamDecoder::Step StreamDecoder::on_header(FrameHeader h) {
         return {Kind::trailer, h.length};
     }
     if (h.type != type_) {
-        return fail(Errc::unexpected_frame_type, "unexpected frame type " + frame_type_name(h.type) +
-                                                     " in a stream of " + frame_type_name(type_));
+        return fail(TransportErrc::unexpected_frame_type, "unexpected frame type " + frame_type_name(h.type) +
+                                                              " in a stream of " + frame_type_name(type_));
     }
     if (in_trailer_) return fail(Errc::protocol_error, "data frame after the stream error trailer");
     total_ += h.length;

@@ -44,7 +44,7 @@ public:
     static constexpr std::size_t kMaxTrailer = 64 * 1024;
 
 private:
-    Step fail(Errc e, std::string msg);
+    Step fail(error_code e, std::string msg);
 
     std::uint32_t type_;
     std::uint64_t max_total_;

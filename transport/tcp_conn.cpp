@@ -1,6 +1,7 @@
 #include "transport/tcp_conn.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "core/async.hpp"
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -14,8 +15,6 @@
 
 namespace zferry::transport {
 namespace {
-
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 std::string describe_peer(const asio::ip::tcp::socket& s) {
     error_code ec;
@@ -69,7 +68,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     auto now = Clock::now();
     st.deadline = absolute_ ? absolute_deadline_ : now + options_.idle_timeout;
     if (absolute_ && now >= absolute_deadline_)
-        co_return std::pair{make_error_code(Errc::timeout), std::size_t{0}};
+        co_return std::pair{make_error_code(TransportErrc::timeout), std::size_t{0}};
     // A coroutine that was cancelled (and chose errors over exceptions) starts no new I/O:
     // the cancellation may have reached an operation that completed anyway.
     auto cs = co_await asio::this_coro::cancellation_state;
@@ -82,13 +81,14 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     // calling coroutine's cancellation to it as well, so `||` and task cancellation work.
     auto outer = cs.slot();
     if (outer.is_connected()) outer.assign([&st](asio::cancellation_type_t t) { st.signal.emit(t); });
-    auto [ec, n] = co_await op(asio::bind_cancellation_slot(st.signal.slot(), tuple_awaitable));
+    auto [ec, n] = co_await op(asio::bind_cancellation_slot(st.signal.slot(), use_ec));
     if (outer.is_connected()) outer.clear();
     // The engine's handler left its cancellation state in the slot, pointing at the finished
     // operation (and at the fd's reactor state): a later emit (close) must not reach it.
     st.signal.slot().clear();
     st.pending = false;
-    if (ec == asio::error::operation_aborted && st.timed_out && n == 0) ec = make_error_code(Errc::timeout);
+    if (ec == asio::error::operation_aborted && st.timed_out && n == 0)
+        ec = make_error_code(TransportErrc::timeout);
     co_return std::pair{ec, n};
 }
 
@@ -206,7 +206,7 @@ asio::awaitable<error_code> TcpConn::splice_from(AsyncFd& pipe, std::size_t len)
             Dir::write, [&](auto token) { return fd_->async_splice_from(pipe, len, std::move(token)); });
         len -= n;
         if (ec) co_return ec;
-        if (n == 0) co_return make_error_code(Errc::connection_closed);  // the pipe ended early
+        if (n == 0) co_return make_error_code(TransportErrc::connection_closed);  // the pipe ended early
     }
     co_return error_code{};
 }

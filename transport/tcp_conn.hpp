@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/io_engine.hpp"
+#include "transport/transport_error.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -24,7 +25,7 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 struct ConnOptions {
-    // No progress in a direction for this long fails that direction with Errc::timeout. A
+    // No progress in a direction for this long fails that direction with TransportErrc::timeout. A
     // read that waits on a local pipe while the peer's bytes are queued is not timed out.
     std::chrono::milliseconds idle_timeout{10000};
 };

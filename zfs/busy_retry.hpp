@@ -5,11 +5,11 @@
 // connection is someone else's decision (the pruner, the replication driver).
 #pragma once
 
+#include "core/async.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "zfs/zfs_error.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -54,7 +54,7 @@ auto retry_while_busy(Op op, BusyRetry policy, const Logger& log, std::string_vi
         }
         log.info("{}: dataset busy, retry {} in {} ms", what, retry, d->count());
         boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, *d);
-        auto [ec] = co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+        auto [ec] = co_await timer.async_wait(use_ec);
         if (ec) {
             auto e = r.error();
             e.wrap(std::string(what) + ": waiting to retry was cancelled");

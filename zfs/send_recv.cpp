@@ -1,5 +1,6 @@
 #include "zfs/send_recv.hpp"
 
+#include "core/async.hpp"
 #include "core/io_engine.hpp"
 #include "zfs/dataset_path.hpp"
 #include "zfs/dry_send_info.hpp"
@@ -7,11 +8,7 @@
 #include "zfs/tsv.hpp"
 #include "zfs/zfs_error.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -25,7 +22,6 @@ namespace zferry::zfs {
 namespace {
 
 namespace asio = boost::asio;
-using namespace boost::asio::experimental::awaitable_operators;
 
 // A zfs failure zferry does not classify further: permanent.
 Error zfs_failed(const ZfsOutput& out) { return Error(ZfsErrc::command_failed, out.describe()); }
@@ -73,9 +69,8 @@ std::string join_args(const std::vector<std::string>& args) {
 asio::awaitable<void> wait_stopping(ZfsProcess& proc, std::chrono::milliseconds grace) {
     const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
-    asio::steady_timer timer(co_await asio::this_coro::executor, grace);
     try {
-        co_await (proc.wait() || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        co_await with_timeout(proc.wait(), grace);
     } catch (const std::exception&) {
         // The wait itself failed (cancelled from outside as well); the child is reaped by
         // ZfsProcess either way, and there is nobody to report it to.
@@ -147,7 +142,8 @@ Result<void> check_send_capabilities(const Capabilities& caps, const SendPolicy&
     }
     if (spec.intermediates && (spec.from.empty() || spec.from[0] != '@'))
         return Error(Errc::invalid_argument,
-                     what + " with intermediate snapshots (-I) needs a snapshot to start from, not '" + spec.from + "'");
+                     what + " with intermediate snapshots (-I) needs a snapshot to start from, not '" +
+                         spec.from + "'");
     if (!spec.from.empty() && spec.from[0] == '#' && !caps.bookmarks)
         return missing_capability(what + " from bookmark " + spec.filesystem + spec.from, "bookmarks");
     if ((policy.encrypted || policy.raw) && !caps.raw_send)

@@ -1,7 +1,7 @@
 #include "zfs/zfs_runner.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/channel.hpp>
+#include "core/async.hpp"
+
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -54,8 +54,6 @@ void log_finished(const Logger& log, const std::string& binary, const std::vecto
     }
 }
 
-constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
-
 }  // namespace
 
 std::string ZfsOutput::describe() const {
@@ -79,7 +77,7 @@ struct ZfsRunner::State {
     std::size_t invocations = 0;
     std::optional<Capabilities> caps;
     // Held by the one caller that probes; the others wait for it and then read `caps`.
-    asio::experimental::channel<void(boost::system::error_code)> probe_lock;
+    AsyncSemaphore probe_lock;
 
     ProcessSpec spec(std::vector<std::string> args, int stdin_fd, int stdout_fd) const {
         ProcessSpec s;
@@ -135,14 +133,8 @@ asio::awaitable<Result<ZfsProcess>> ZfsRunner::start(std::vector<std::string> ar
 asio::awaitable<Result<Capabilities>> ZfsRunner::capabilities() {
     auto s = state_;
     if (s->caps) co_return *s->caps;
-    auto [ec] = co_await s->probe_lock.async_send(boost::system::error_code{}, use_nothrow);
+    auto [ec, permit] = co_await s->probe_lock.acquire();
     if (ec) co_return Error(ec, "waiting for the zfs capability probe");
-    struct Unlock {
-        State& st;
-        ~Unlock() {
-            st.probe_lock.try_receive([](boost::system::error_code) {});
-        }
-    } unlock{*s};
     if (s->caps) co_return *s->caps;
 
     CapabilityProbes probes;

@@ -1,8 +1,8 @@
 #include "daemon/hooks/command_hook.hpp"
 
+#include "core/async.hpp"
 #include "core/process.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -60,16 +60,16 @@ namespace {
 // has reaped the child.
 asio::awaitable<void> watchdog(ChildProcess& child, const CommandHook& hook, bool& timed_out) {
     asio::steady_timer timer(co_await asio::this_coro::executor, hook.timeout);
-    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto [ec] = co_await timer.async_wait(use_ec);
     if (ec) co_return;
     timed_out = true;
     child.signal(SIGTERM);
     timer.expires_after(hook.kill_grace);
-    std::tie(ec) = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    std::tie(ec) = co_await timer.async_wait(use_ec);
     if (ec) co_return;
     child.signal(SIGKILL);
     timer.expires_after(std::chrono::hours(24 * 365));
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await timer.async_wait(use_ec);
 }
 
 void log_output(const Logger& log, std::string_view stream, const std::string& text) {

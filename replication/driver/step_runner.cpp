@@ -1,6 +1,7 @@
 #include "replication/driver/step_runner.hpp"
 
-#include <boost/asio/as_tuple.hpp>
+#include "core/async.hpp"
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,10 +28,9 @@ asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void
     std::vector<char> buf(std::size_t{1} << 20);
     CopyResult r;
     for (;;) {
-        auto [rec, n] = co_await in.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        auto [rec, n] = co_await in.async_read_some(asio::buffer(buf), use_ec);
         if (n > 0) {
-            auto [wec, m] = co_await asio::async_write(out, asio::buffer(buf.data(), n),
-                                                       asio::as_tuple(asio::use_awaitable));
+            auto [wec, m] = co_await asio::async_write(out, asio::buffer(buf.data(), n), use_ec);
             r.bytes += m;
             if (progress) progress(r.bytes);
             if (wec) {

@@ -164,7 +164,7 @@ TEST_F(Adversarial, SilentPeerTimesOutAsTemporaryError) {
     auto r = ping(srv.endpoint());
     auto took = std::chrono::steady_clock::now() - t0;
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::timeout)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::timeout)) << r.error().message();
     EXPECT_TRUE(r.error().temporary());
     EXPECT_GE(took, 900ms);
     EXPECT_LT(took, 5s);
@@ -191,7 +191,7 @@ TEST_F(Adversarial, PeerThatStopsReadingTimesOutAsTemporaryError) {
     ::close(fds[0]);
     endless.get();
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::timeout)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::timeout)) << r.error().message();
     EXPECT_TRUE(is_temporary(r.error().code()));
     EXPECT_GE(took, 900ms);
     EXPECT_LT(took, 6s);  // the 1 s timeout, then at most the 1 s shutdown of a stuck conn
@@ -212,7 +212,7 @@ TEST_F(Adversarial, PeerThatStopsMidFrameTimesOutAsTemporaryError) {
     auto took = std::chrono::steady_clock::now() - t0;
     release();
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::timeout)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::timeout)) << r.error().message();
     EXPECT_TRUE(is_temporary(r.error().code()));
     EXPECT_GE(took, 900ms);
     EXPECT_LT(took, 6s);
@@ -328,7 +328,7 @@ TEST_F(Adversarial, SlowReaderKeepsWritesAliveUntilItStalls) {
     ::close(fds[0]);
     endless.get();
     ASSERT_FALSE(stalled);
-    EXPECT_EQ(stalled.error().code(), make_error_code(Errc::timeout)) << stalled.error().message();
+    EXPECT_EQ(stalled.error().code(), make_error_code(TransportErrc::timeout)) << stalled.error().message();
     EXPECT_TRUE(is_temporary(stalled.error().code()));
     EXPECT_GE(took, 900ms);
     EXPECT_LT(took, 6s);
@@ -344,7 +344,7 @@ TEST_F(Adversarial, VersionMismatchIsPermanent) {
     });
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::handshake_mismatch)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::handshake_mismatch)) << r.error().message();
     EXPECT_FALSE(r.error().temporary());
 }
 
@@ -356,7 +356,7 @@ TEST_F(Adversarial, GarbageInsteadOfBannerIsPermanent) {
     });
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::handshake_malformed)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::handshake_malformed)) << r.error().message();
     EXPECT_FALSE(r.error().temporary());
 }
 
@@ -368,7 +368,7 @@ TEST_F(Adversarial, OversizeFrameIsRejectedBeforeAllocation) {
     }));
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::frame_too_large)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::frame_too_large)) << r.error().message();
 }
 
 TEST_F(Adversarial, UnknownFrameTypeIsAProtocolError) {
@@ -379,7 +379,7 @@ TEST_F(Adversarial, UnknownFrameTypeIsAProtocolError) {
     }));
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::unexpected_frame_type)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::unexpected_frame_type)) << r.error().message();
     EXPECT_FALSE(r.error().temporary());
 }
 
@@ -392,7 +392,7 @@ TEST_F(Adversarial, UnexpectedStreamFrameTypeIsAProtocolError) {
     }));
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::unexpected_frame_type)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::unexpected_frame_type)) << r.error().message();
 }
 
 TEST_F(Adversarial, PeerClosingMidFrameIsAConnectionError) {
@@ -406,7 +406,7 @@ TEST_F(Adversarial, PeerClosingMidFrameIsAConnectionError) {
     }));
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::connection_closed)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::connection_closed)) << r.error().message();
     EXPECT_NE(r.error().message().find("mid-frame"), std::string::npos) << r.error().message();
     EXPECT_TRUE(r.error().temporary());
 }
@@ -420,7 +420,7 @@ TEST_F(Adversarial, RstFromPeerShutsTheConnectionDown) {
     }));
     auto r = ping(srv.endpoint());
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::shutdown)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::shutdown)) << r.error().message();
 }
 
 // Free function, not a capturing lambda: a coroutine must not outlive its closure.
@@ -737,7 +737,7 @@ TEST_F(Adversarial, IdentifyCanRefuseAPeerAtAccept) {
     ASSERT_TRUE(server.listen({asio::ip::make_address("127.0.0.1"), 0}));
     auto r = ping(server.local_endpoint());
     ASSERT_FALSE(r) << "a refused peer was served";
-    EXPECT_TRUE(r.error().code() == make_error_code(Errc::connection_closed) ||
+    EXPECT_TRUE(r.error().code() == make_error_code(TransportErrc::connection_closed) ||
                 r.error().code() == asio::error::connection_reset)
         << r.error().message();
     EXPECT_EQ(asked, 1);

@@ -232,7 +232,7 @@ TEST_P(Hostile, SinkThatDiesMidStreamIsReportedWithItsOwnPermanentError) {
     ::close(p.r);  // the producer ends on EPIPE
     produced.get();
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::remote_error)) << r.error().message();
     EXPECT_NE(r.error().message().find("destination has been modified"), std::string::npos)
         << r.error().message();
     EXPECT_FALSE(r.error().temporary()) << r.error().message();

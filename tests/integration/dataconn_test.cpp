@@ -148,7 +148,7 @@ TEST_P(Dataconn, PingEchoesAndCarriesClientIdentity) {
 TEST_P(Dataconn, HandlerErrorsReachTheClientAsPermanentErrors) {
     auto r = test::run(ctx, client->ping("garbage"));
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error));
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::remote_error));
     EXPECT_NE(r.error().message().find("handler refuses garbage"), std::string::npos) << r.error().message();
     EXPECT_FALSE(r.error().temporary());
 
@@ -214,7 +214,7 @@ TEST_P(Dataconn, RecvRefusedByHandlerReportsTheRefusal) {
     ::close(p.r);
     sent.get();
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::remote_error)) << r.error().message();
     EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
 }
 
@@ -232,7 +232,7 @@ TEST_P(Dataconn, RecvRefusalStopsAnEndlessStream) {
     ::close(p.r);  // the producer ends on EPIPE
     endless.get();
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::remote_error)) << r.error().message();
     EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
     EXPECT_LT(took, 20s);
 }
@@ -244,7 +244,7 @@ TEST_P(Dataconn, RecvRefusalWhileTheSourceIsIdle) {
     ::close(p.r);
     ::close(p.w);
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::remote_error)) << r.error().message();
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::remote_error)) << r.error().message();
     EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
 }
 

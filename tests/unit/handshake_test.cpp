@@ -70,7 +70,7 @@ Fed feed(std::string_view input, std::size_t max_len, NextChunk next_chunk) {
         }
         pos += n;
     }
-    if (!r.done()) return {Error(Errc::handshake_malformed, "input ended before the banner"), pos};
+    if (!r.done()) return {Error(TransportErrc::handshake_malformed, "input ended before the banner"), pos};
     EXPECT_EQ(r.consumed(), pos);
     return {r.banner(), pos};
 }
@@ -144,7 +144,7 @@ TEST(Handshake, VersionHandshakeVectors) {
                     << "a side speaking " << a.protocol_version << " meeting a peer speaking "
                     << b.protocol_version << (want_ok ? " should agree" : " should refuse");
                 if (!r) {
-                    EXPECT_EQ(r.error().code(), make_error_code(Errc::handshake_mismatch));
+                    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::handshake_mismatch));
                     EXPECT_NE(r.error().message().find("version"), std::string::npos) << r.error().message();
                     EXPECT_FALSE(r.error().temporary()) << "a version mismatch must never be retried";
                 }
@@ -302,7 +302,7 @@ TEST(BannerReader, AFailedReaderKeepsFailing) {
 // 512 bytes) cost in heap bytes at its peak, above what was live before.
 struct Fed512 {
     bool accepted = false;
-    Errc code{};
+    TransportErrc code{};
     std::size_t peak_heap = 0;
     std::size_t held = 0, max_held = 0;
 };
@@ -317,7 +317,7 @@ Fed512 feed_like_the_driver(std::string_view input) {
         while (!r.done() && !r.failed() && pos < input.size()) {
             const std::size_t n = std::min({r.bytes_needed(), std::size_t{512}, input.size() - pos});
             if (auto res = r.consume(std::span<const char>(input.data() + pos, n)); !res)
-                out.code = static_cast<Errc>(res.error().code().value());
+                out.code = static_cast<TransportErrc>(res.error().code().value());
             pos += n;
             out.held = std::max(out.held, r.held_bytes());
         }
@@ -365,7 +365,7 @@ TEST(BannerReader, HoldsAFewKiBWhateverThePeerSends) {
         auto fed = feed_like_the_driver(c.input);
         EXPECT_EQ(fed.accepted, c.accepted);
         if (!c.accepted) {
-            EXPECT_EQ(fed.code, Errc::handshake_too_long);
+            EXPECT_EQ(fed.code, TransportErrc::handshake_too_long);
         }
         EXPECT_LE(fed.peak_heap, kBound)
             << "bytes on the heap at the peak while reading " << c.input.size() << " bytes of banner";
@@ -385,7 +385,7 @@ TEST(BannerReader, RefusesMoreExtensionsOrLongerLinesThanItsLimits) {
         pos += n;
     }
     ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::handshake_too_long));
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::handshake_too_long));
     EXPECT_NE(r.error().message().find("announces 3 extensions, more than the 2 this side accepts"),
               std::string::npos)
         << r.error().message();
@@ -398,7 +398,7 @@ TEST(BannerReader, RefusesMoreExtensionsOrLongerLinesThanItsLimits) {
     ASSERT_TRUE(strict.consume(std::span<const char>(nine.data(), 11)));
     auto refused = strict.consume(std::span<const char>(nine.data() + 11, nine.size() - 11));
     ASSERT_FALSE(refused);
-    EXPECT_EQ(refused.error().code(), make_error_code(Errc::handshake_too_long));
+    EXPECT_EQ(refused.error().code(), make_error_code(TransportErrc::handshake_too_long));
     EXPECT_NE(refused.error().message().find("extension #0 at offset 67 is longer than the 8 bytes"),
               std::string::npos)
         << refused.error().message();
@@ -411,7 +411,7 @@ struct Rejection {
     const char* what;
     std::string input;
     std::size_t max_len;
-    Errc code;
+    TransportErrc code;
     std::size_t fails_after;
     std::string message_part;  // in the error of decode_banner on the whole input
 };
@@ -419,70 +419,73 @@ struct Rejection {
 std::vector<Rejection> rejections() {
     const std::string header7 = "ZREPL_ZFS_REPLICATION PROTOVERSION=0007 EXTENSIONS=";
     return {
-        {"an HTTP request", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", kHandshakeMaxLen, Errc::handshake_malformed,
-         1,
+        {"an HTTP request", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", kHandshakeMaxLen,
+         TransportErrc::handshake_malformed, 1,
          "malformed handshake banner from peer: length prefix is not 10 digits followed by a space (got "
          "\"GET / "
          "HTTP/\")"},
         {"a TLS ClientHello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s, kHandshakeMaxLen,
-         Errc::handshake_malformed, 1, "(got \"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xfc\\x03\\x03\")"},
-        {"an SSH greeting", "SSH-2.0-OpenSSH_9.2\r\n", kHandshakeMaxLen, Errc::handshake_malformed, 1,
-         "length prefix is not 10 digits"},
-        {"a signed length", "+000000056 " + header7 + "0000\n", kHandshakeMaxLen, Errc::handshake_malformed,
-         1, "length prefix"},
+         TransportErrc::handshake_malformed, 1,
+         "(got \"\\x16\\x03\\x01\\x02\\x00\\x01\\x00\\x01\\xfc\\x03\\x03\")"},
+        {"an SSH greeting", "SSH-2.0-OpenSSH_9.2\r\n", kHandshakeMaxLen, TransportErrc::handshake_malformed,
+         1, "length prefix is not 10 digits"},
+        {"a signed length", "+000000056 " + header7 + "0000\n", kHandshakeMaxLen,
+         TransportErrc::handshake_malformed, 1, "length prefix"},
         {"a space-padded length", "       56 " + header7 + "0000\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 1, "length prefix"},
+         TransportErrc::handshake_malformed, 1, "length prefix"},
         {"a non-digit in the middle of the length", "00000x0056 " + header7 + "0000\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 6, "length prefix"},
+         TransportErrc::handshake_malformed, 6, "length prefix"},
         {"no space after the length", "0000000056_" + header7 + "0000\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 11, "length prefix"},
+         TransportErrc::handshake_malformed, 11, "length prefix"},
         {"a length beyond the limit (zrepl's decode_too_long)", "0000099999 " + header7 + "0000\n",
-         kHandshakeMaxLen, Errc::handshake_too_long, 10,
+         kHandshakeMaxLen, TransportErrc::handshake_too_long, 10,
          "announces 99999 bytes after its length prefix, more than the limit of 65525"},
-        {"the largest ten-digit length", "9999999999 ", kHandshakeMaxLen, Errc::handshake_too_long, 10,
-         "announces 9999999999 bytes"},
-        {"a banner one byte longer than max_len", kZrepl7, 66, Errc::handshake_too_long, 10, "limit of 55"},
-        {"a banner exactly max_len long", kZrepl7, 67, Errc{}, 0, ""},
+        {"the largest ten-digit length", "9999999999 ", kHandshakeMaxLen, TransportErrc::handshake_too_long,
+         10, "announces 9999999999 bytes"},
+        {"a banner one byte longer than max_len", kZrepl7, 66, TransportErrc::handshake_too_long, 10,
+         "limit of 55"},
+        {"a banner exactly max_len long", kZrepl7, 67, TransportErrc{}, 0, ""},
         {"a length shorter than the header line", "0000000010 ZREPL_ZFS", kHandshakeMaxLen,
-         Errc::handshake_malformed, 11, "announces 10 bytes, fewer than the 56-byte header line"},
+         TransportErrc::handshake_malformed, 11, "announces 10 bytes, fewer than the 56-byte header line"},
         {"a wrong magic (zrepl's decode_wrong_magic)",
          "0000000056 ZREPL_ZFS_REPLICATIOX PROTOVERSION=0007 EXTENSIONS=0000\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 32, "unexpected byte at offset 31"},
+         TransportErrc::handshake_malformed, 32, "unexpected byte at offset 31"},
         {"a lower-case keyword", "0000000056 ZREPL_ZFS_REPLICATION protoversion=0007 EXTENSIONS=0000\n",
-         kHandshakeMaxLen, Errc::handshake_malformed, 34, "header line is not"},
+         kHandshakeMaxLen, TransportErrc::handshake_malformed, 34, "header line is not"},
         {"a three-digit version", "0000000055 ZREPL_ZFS_REPLICATION PROTOVERSION=007 EXTENSIONS=0000\n",
-         kHandshakeMaxLen, Errc::handshake_malformed, 11, "fewer than the 56-byte header line"},
+         kHandshakeMaxLen, TransportErrc::handshake_malformed, 11, "fewer than the 56-byte header line"},
         {"a non-digit version", "0000000056 ZREPL_ZFS_REPLICATION PROTOVERSION=000x EXTENSIONS=0000\n",
-         kHandshakeMaxLen, Errc::handshake_malformed, 50, "unexpected byte at offset 49"},
+         kHandshakeMaxLen, TransportErrc::handshake_malformed, 50, "unexpected byte at offset 49"},
         {"version 0000 (zrepl's decode_version_zero)",
          "0000000056 " + header7.substr(0, 35) + "0000 EXTENSIONS=0000\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 67, "protocol version 0000 is invalid"},
+         TransportErrc::handshake_malformed, 67, "protocol version 0000 is invalid"},
         {"a CRLF header line", "0000000057 " + header7 + "0000\r\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 67, "unexpected byte at offset 66"},
+         TransportErrc::handshake_malformed, 67, "unexpected byte at offset 66"},
         {"data after a header announcing no extensions", "0000000060 " + header7 + "0000\nabc\n",
-         kHandshakeMaxLen, Errc::handshake_malformed, 67,
+         kHandshakeMaxLen, TransportErrc::handshake_malformed, 67,
          "announces no extensions but its length prefix leaves 4"},
-        {"9999 extensions", "0000020054 " + header7 + "9999\n", kHandshakeMaxLen, Errc::handshake_malformed,
-         67, "announces 9999 extensions"},
+        {"9999 extensions", "0000020054 " + header7 + "9999\n", kHandshakeMaxLen,
+         TransportErrc::handshake_malformed, 67, "announces 9999 extensions"},
         {"more extensions than bytes for them", "0000000058 " + header7 + "0003\na\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 67, "announces 3 extension lines but only 2 bytes follow"},
+         TransportErrc::handshake_malformed, 67, "announces 3 extension lines but only 2 bytes follow"},
         {"one extension line short (zrepl's decode_extension_count_mismatch)",
-         "0000000065 " + header7 + "0002\nonly-one\n", kHandshakeMaxLen, Errc::handshake_malformed, 75,
-         "inconsistent extension count: announces 2 extension lines, but after 0 complete"},
+         "0000000065 " + header7 + "0002\nonly-one\n", kHandshakeMaxLen, TransportErrc::handshake_malformed,
+         75, "inconsistent extension count: announces 2 extension lines, but after 0 complete"},
         {"an unterminated last extension", "0000000060 " + header7 + "0001\nabcd", kHandshakeMaxLen,
-         Errc::handshake_malformed, 71, "inconsistent extension count"},
+         TransportErrc::handshake_malformed, 71, "inconsistent extension count"},
         {"an extra extension line", "0000000060 " + header7 + "0001\na\nb\n", kHandshakeMaxLen,
-         Errc::handshake_malformed, 70,
+         TransportErrc::handshake_malformed, 70,
          "data after the last of the 1 announced extension lines at offset 69"},
         {"a non-UTF-8 extension", "0000000062 " + header7 + "0002\nok\n\xff\xfe\n"s, kHandshakeMaxLen,
-         Errc::handshake_malformed, 73, "extension #1 at offset 70 is not valid UTF-8 (got \"\\xff\\xfe\")"},
-        {"an empty input", "", kHandshakeMaxLen, Errc::handshake_malformed, 0,
+         TransportErrc::handshake_malformed, 73,
+         "extension #1 at offset 70 is not valid UTF-8 (got \"\\xff\\xfe\")"},
+        {"an empty input", "", kHandshakeMaxLen, TransportErrc::handshake_malformed, 0,
          "truncated: 0 of the 11 length prefix bytes"},
-        {"a truncated prefix", "00000", kHandshakeMaxLen, Errc::handshake_malformed, 0,
+        {"a truncated prefix", "00000", kHandshakeMaxLen, TransportErrc::handshake_malformed, 0,
          "truncated: 5 of the 11 length prefix bytes (got \"00000\")"},
-        {"a truncated body", kZrepl7.substr(0, 30), kHandshakeMaxLen, Errc::handshake_malformed, 0,
+        {"a truncated body", kZrepl7.substr(0, 30), kHandshakeMaxLen, TransportErrc::handshake_malformed, 0,
          "truncated: the length prefix announces 56 bytes but only 19 follow"},
-        {"trailing data", kZrepl7 + "zrepl_control", kHandshakeMaxLen, Errc::handshake_malformed, 0,
+        {"trailing data", kZrepl7 + "zrepl_control", kHandshakeMaxLen, TransportErrc::handshake_malformed, 0,
          "13 bytes of unexpected data after the banner (got \"zrepl_control\")"},
     };
 }
@@ -492,7 +495,7 @@ TEST(BannerReader, RejectsGarbageAsEarlyAsPossible) {
         SCOPED_TRACE("input with " + std::string(c.what) + ": " + show(c.input));
         auto whole = decode_banner(c.input, c.max_len);
         auto bytewise = feed_bytewise(c.input, c.max_len);
-        if (c.code == Errc{}) {
+        if (c.code == TransportErrc{}) {
             EXPECT_TRUE(whole) << "decode_banner should accept it: " << whole.error().message();
             EXPECT_TRUE(bytewise.result)
                 << "the reader should accept it: " << bytewise.result.error().message();
@@ -522,7 +525,7 @@ TEST(BannerReader, RejectsGarbageAsEarlyAsPossible) {
 
 TEST(Handshake, EveryPeerErrorIsPermanentAndPrintable) {
     for (const auto& c : rejections()) {
-        if (c.code == Errc{}) continue;
+        if (c.code == TransportErrc{}) continue;
         auto r = decode_banner(c.input, c.max_len);
         ASSERT_FALSE(r) << c.what;
         EXPECT_FALSE(r.error().temporary()) << "a banner with " << c.what << " must not be retried";
@@ -549,7 +552,7 @@ TEST(Handshake, QuotesOfGarbageAreTruncated) {
 TEST(CheckPeer, VersionMismatchIsPermanentAndSaysWhatToDo) {
     auto r = check_peer(zferry_banner(), Banner{6, {}});
     ASSERT_FALSE(r) << "protocol 7 against protocol 6 must fail";
-    EXPECT_EQ(r.error().code(), make_error_code(Errc::handshake_mismatch));
+    EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::handshake_mismatch));
     EXPECT_FALSE(r.error().temporary()) << "retrying a mismatch is the 100%-CPU loop zrepl once had";
     const std::string msg = r.error().message();
     EXPECT_NE(msg.find("protocol version mismatch: ours is 7, peer speaks 6"), std::string::npos) << msg;

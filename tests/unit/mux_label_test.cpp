@@ -67,7 +67,7 @@ TEST(MuxLabel, OnlyAnExactPaddedMatchIsAccepted) {
     for (const auto& c : cases) {
         auto r = decode_label(c.wire);
         ASSERT_FALSE(r) << c.what << " was accepted as " << label_name(*r);
-        EXPECT_EQ(r.error().code(), make_error_code(Errc::unknown_mux_label)) << c.what;
+        EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::unknown_mux_label)) << c.what;
         EXPECT_FALSE(r.error().temporary()) << "an unknown label (" << c.what << ") must not be retried";
         const std::string msg = r.error().message();
         EXPECT_NE(msg.find(std::string("peer sent connection label ") + c.quoted), std::string::npos)
