@@ -55,6 +55,18 @@ void StepQueue::link_ancestors() {
         }
     }
     linked_ = true;
+    ready_.clear();
+    for (const auto& [name, fs] : fss_) consider(name, fs);
+}
+
+void StepQueue::consider(const std::string& name, const Fs& fs) {
+    if (fs.pending() && wait_for_parents(fs, nullptr) == Wait::none) ready_.emplace(fs.dates[fs.next], name);
+}
+
+void StepQueue::consider_descendants(const std::string& name) {
+    const std::string prefix = name + "/";
+    for (auto it = fss_.lower_bound(prefix); it != fss_.end() && it->first.rfind(prefix, 0) == 0; ++it)
+        consider(it->first, it->second);
 }
 
 StepQueue::Wait StepQueue::wait_for_parents(const Fs& fs, std::vector<std::string>* failed) const {
@@ -75,33 +87,28 @@ StepQueue::Wait StepQueue::wait_for_parents(const Fs& fs, std::vector<std::strin
 std::vector<QueueAction> StepQueue::next() {
     if (!linked_) link_ancestors();
     std::vector<QueueAction> out;
-    // Children of failed parents fail first; failing one may fail its own children, so repeat
-    // until nothing changes (ancestors are checked directly, so one pass in name order, which
-    // visits parents before children, is enough).
-    for (auto& [name, fs] : fss_) {
-        if (fs.failed || fs.running || fs.present()) continue;
-        std::vector<std::string> failed;
-        if (wait_for_parents(fs, &failed) != Wait::failed_parent) continue;
-        fs.failed = true;
-        std::string reason = "parent(s) failed during initial replication: [";
-        for (std::size_t i = 0; i < failed.size(); ++i) reason += (i ? " " : "") + failed[i];
-        out.push_back(FailFilesystem{name, reason + "]"});
-    }
-    while (running_ < concurrency_) {
-        Fs* best = nullptr;
-        const std::string* best_name = nullptr;
+    // Children of failed parents fail first (only after a failure: the pass visits every
+    // filesystem). Name order visits parents before children, so one pass is enough.
+    if (check_failed_parents_) {
+        check_failed_parents_ = false;
         for (auto& [name, fs] : fss_) {
-            if (!fs.pending() || wait_for_parents(fs, nullptr) != Wait::none) continue;
-            // Oldest target first; std::map iterates names in order, so ties go to the first name.
-            if (!best || fs.dates[fs.next] < best->dates[best->next]) {
-                best = &fs;
-                best_name = &name;
-            }
+            if (fs.failed || fs.running || fs.present()) continue;
+            std::vector<std::string> failed;
+            if (wait_for_parents(fs, &failed) != Wait::failed_parent) continue;
+            fs.failed = true;
+            if (!fs.dates.empty() && fs.next < fs.dates.size()) ready_.erase({fs.dates[fs.next], name});
+            std::string reason = "parent(s) failed during initial replication: [";
+            for (std::size_t i = 0; i < failed.size(); ++i) reason += (i ? " " : "") + failed[i];
+            out.push_back(FailFilesystem{name, reason + "]"});
         }
-        if (!best) break;
-        best->running = true;
+    }
+    // Oldest target first; ties go to the first name (the set's order).
+    while (running_ < concurrency_ && !ready_.empty()) {
+        auto node = ready_.extract(ready_.begin());
+        Fs& fs = fss_.at(node.value().second);
+        fs.running = true;
         ++running_;
-        out.push_back(StartStep{*best_name, best->next++});
+        out.push_back(StartStep{std::move(node.value().second), fs.next++});
     }
     return out;
 }
@@ -109,12 +116,18 @@ std::vector<QueueAction> StepQueue::next() {
 void StepQueue::step_done(const std::string& filesystem, bool ok) {
     auto it = fss_.find(filesystem);
     if (it == fss_.end() || !it->second.running) return;
-    it->second.running = false;
+    Fs& fs = it->second;
+    const bool was_present = fs.present();
+    fs.running = false;
     --running_;
-    if (ok)
-        ++it->second.completed;
-    else
-        it->second.failed = true;
+    if (ok) {
+        ++fs.completed;
+        consider(filesystem, fs);
+        if (!was_present && fs.present()) consider_descendants(filesystem);
+    } else {
+        fs.failed = true;
+        check_failed_parents_ = true;
+    }
 }
 
 bool StepQueue::finished() const noexcept {

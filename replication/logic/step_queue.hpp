@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -82,11 +83,19 @@ private:
     enum class Wait { none, parent, failed_parent };
     Wait wait_for_parents(const Fs& fs, std::vector<std::string>* failed) const;
     void link_ancestors();
+    // Puts `name` into ready_ when it can start now (pending, parents present).
+    void consider(const std::string& name, const Fs& fs);
+    // After `name` arrived on the receiver: its descendants may be ready now.
+    void consider_descendants(const std::string& name);
 
     std::size_t concurrency_;
     std::size_t running_ = 0;
     bool linked_ = false;
+    bool check_failed_parents_ = true;  // a filesystem failed since the last next()
     std::map<std::string, Fs> fss_;
+    // Filesystems that can start a step now, by (target date of that step, name): next() takes
+    // the first, so choosing is O(log n) however many filesystems there are.
+    std::set<std::pair<std::int64_t, std::string>> ready_;
 };
 
 }  // namespace zferry::replication
