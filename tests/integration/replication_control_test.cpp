@@ -52,6 +52,10 @@ public:
         if (fs == "p/busy") co_return busy();
         co_return co_await inner_.list_versions(std::move(fs));
     }
+    asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots) override {
+        co_return co_await inner_.destroy_snapshots(std::move(fs), std::move(snapshots));
+    }
     asio::awaitable<Result<SendReply>> send(StepRequest req) override {
         co_return co_await inner_.send(std::move(req));
     }
