@@ -61,6 +61,21 @@ asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> ControlClient::list
     co_return out;
 }
 
+asio::awaitable<Result<std::vector<DestroySnapshotResult>>> ControlClient::destroy_snapshots(
+    std::string fs, std::vector<zfs::FilesystemVersion> snapshots) {
+    const std::string method(kDestroySnapshotsMethod);
+    auto bytes = co_await call(method, destroy_request_to_pdu(fs, snapshots).SerializeAsString());
+    if (!bytes) co_return bytes.error();
+    DestroySnapshotsRes res;
+    if (!res.ParseFromString(*bytes)) co_return bad_response(method, "not a DestroySnapshotsRes");
+    auto results = destroy_results_from_pdu(res, fs);
+    if (!results) {
+        auto e = results.error();
+        co_return e.wrap(method);
+    }
+    co_return std::move(*results);
+}
+
 asio::awaitable<Result<std::optional<std::uint64_t>>> ControlClient::replication_cursor(std::string fs) {
     const std::string method(kReplicationCursorMethod);
     ReplicationCursorReq req;

@@ -41,6 +41,9 @@ public:
     boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems();
     // /Replication/ListFilesystemVersions; each version's `filesystem` is `fs`.
     boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(std::string fs);
+    // /Replication/DestroySnapshots: one result per snapshot the peer reports.
+    boost::asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots);
     // /Replication/ReplicationCursor: the cursor's GUID, nullopt for Notexist.
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs);
     // /Replication/SendDry: the expected size, nullopt when the sender cannot say (0 on the

@@ -252,6 +252,51 @@ Result<std::optional<std::uint64_t>> cursor_from_pdu(const ::ReplicationCursorRe
     return Error(Errc::invalid_response, "replication cursor response has neither Guid nor Notexist");
 }
 
+::DestroySnapshotsReq destroy_request_to_pdu(const std::string& fs,
+                                             const std::vector<zfs::FilesystemVersion>& snapshots) {
+    ::DestroySnapshotsReq out;
+    out.set_filesystem(fs);
+    for (const auto& v : snapshots) *out.add_snapshots() = to_pdu(v);
+    return out;
+}
+
+Result<std::vector<zfs::FilesystemVersion>> destroy_request_from_pdu(const ::DestroySnapshotsReq& r) {
+    if (r.filesystem().empty()) return bad_request("destroy request without a filesystem");
+    std::vector<zfs::FilesystemVersion> out;
+    out.reserve(r.snapshots_size());
+    for (const auto& v : r.snapshots()) {
+        auto conv = from_pdu(v, r.filesystem());
+        if (!conv) return conv.error();
+        out.push_back(std::move(*conv));
+    }
+    return out;
+}
+
+::DestroySnapshotsRes destroy_results_to_pdu(const std::vector<DestroySnapshotResult>& results) {
+    ::DestroySnapshotsRes out;
+    for (const auto& r : results) {
+        auto* res = out.add_results();
+        *res->mutable_snapshot() = to_pdu(r.snapshot);
+        res->set_error(r.error);
+    }
+    return out;
+}
+
+Result<std::vector<DestroySnapshotResult>> destroy_results_from_pdu(const ::DestroySnapshotsRes& r,
+                                                                    const std::string& fs) {
+    std::vector<DestroySnapshotResult> out;
+    out.reserve(r.results_size());
+    for (const auto& res : r.results()) {
+        if (!res.has_snapshot())
+            return Error(Errc::invalid_response,
+                         "destroy result without its snapshot (error \"" + res.error() + "\")");
+        auto v = from_pdu(res.snapshot(), fs);
+        if (!v) return Error(Errc::invalid_response, v.error().message());
+        out.push_back(DestroySnapshotResult{std::move(*v), res.error()});
+    }
+    return out;
+}
+
 const boost::system::error_category& remote_status_category() noexcept {
     static const RemoteStatusCategory cat;
     return cat;

@@ -56,6 +56,16 @@ Result<StepRequest> from_pdu(const ::SendReq& r);
 // Errc::invalid_response when neither Guid nor Notexist is set.
 Result<std::optional<std::uint64_t>> cursor_from_pdu(const ::ReplicationCursorRes& r);
 
+// DestroySnapshots: the request's versions (each with `fs` as its filesystem) and the results.
+::DestroySnapshotsReq destroy_request_to_pdu(const std::string& fs,
+                                             const std::vector<zfs::FilesystemVersion>& snapshots);
+// Errc::invalid_argument for a missing filesystem or a bad version.
+Result<std::vector<zfs::FilesystemVersion>> destroy_request_from_pdu(const ::DestroySnapshotsReq& r);
+::DestroySnapshotsRes destroy_results_to_pdu(const std::vector<DestroySnapshotResult>& results);
+// Errc::invalid_response for a result without its Snapshot or with a bad one.
+Result<std::vector<DestroySnapshotResult>> destroy_results_from_pdu(const ::DestroySnapshotsRes& r,
+                                                                    const std::string& fs);
+
 // The error category of statuses a remote endpoint answered with (value: the status code).
 const boost::system::error_category& remote_status_category() noexcept;
 

@@ -55,6 +55,19 @@ asio::awaitable<grpc::UnaryReply> list_versions(Endpoint* ep, grpc::CallContext 
     co_return grpc::UnaryReply::ok(res.SerializeAsString());
 }
 
+asio::awaitable<grpc::UnaryReply> destroy_snapshots(Endpoint* ep, grpc::CallContext ctx,
+                                                    std::string request) {
+    DestroySnapshotsReq req;
+    if (!req.ParseFromString(request)) co_return unmarshal_error("DestroySnapshotsReq");
+    auto snapshots = destroy_request_from_pdu(req);
+    if (!snapshots) co_return failed(ctx, snapshots.error());
+    auto results = co_await ep->destroy_snapshots(req.filesystem(), std::move(*snapshots));
+    if (!results) co_return failed(ctx, results.error());
+    for (const auto& r : *results)
+        if (!r.error.empty()) ctx.log.info("not destroyed: {}: {}", r.snapshot.full_name(), r.error);
+    co_return grpc::UnaryReply::ok(destroy_results_to_pdu(*results).SerializeAsString());
+}
+
 asio::awaitable<grpc::UnaryReply> replication_cursor(Sender* s, grpc::CallContext ctx, std::string request) {
     ReplicationCursorReq req;
     if (!req.ParseFromString(request)) co_return unmarshal_error("ReplicationCursorReq");
@@ -110,6 +123,9 @@ void add_endpoint_methods(grpc::ServiceDispatch& dispatch, Endpoint& endpoint) {
                  [ep](grpc::CallContext ctx, std::string request) {
                      return list_versions(ep, std::move(ctx), std::move(request));
                  });
+    dispatch.add(std::string(kDestroySnapshotsMethod), [ep](grpc::CallContext ctx, std::string request) {
+        return destroy_snapshots(ep, std::move(ctx), std::move(request));
+    });
 }
 
 void add_sender_methods(grpc::ServiceDispatch& dispatch, Sender& sender) {

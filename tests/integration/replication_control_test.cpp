@@ -357,6 +357,70 @@ TEST_F(ReplicationControlTest, ReceiverServesListingsBelowItsClientRoot) {
               error_code(static_cast<int>(grpc::StatusCode::unimplemented), remote_status_category()));
 }
 
+std::vector<std::string> names_of(const std::vector<zfs::FilesystemVersion>& vs) {
+    std::vector<std::string> out;
+    for (const auto& v : vs) out.push_back(v.name);
+    return out;
+}
+
+TEST_F(ReplicationControlTest, SenderDestroysSnapshotsInsideItsFilter) {
+    add_sender_methods(dispatch_, *sender_);
+    connect();
+    sh("hold keep p/a@s2");
+    auto s1 = local_version("p/a", "s1"), s2 = local_version("p/a", "s2");
+    s1.userrefs.reset();  // not part of the protocol
+    s2.userrefs.reset();
+    auto r = run(client_->destroy_snapshots("p/a", {s1, s2}));
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    ASSERT_EQ(r->size(), 2u);
+    EXPECT_EQ((*r)[0], (DestroySnapshotResult{s1, ""}));
+    EXPECT_EQ((*r)[1].snapshot, s2);
+    EXPECT_NE((*r)[1].error.find("busy"), std::string::npos)
+        << "zfs's reason for a held snapshot: " << (*r)[1].error;
+    auto left = run(zfs::list_versions(*runner_, "p/a"));
+    ASSERT_TRUE(left.has_value());
+    EXPECT_EQ(names_of(*left), (std::vector<std::string>{"s2", "s3"}));
+
+    auto outside = run(client_->destroy_snapshots("p/other", {local_version("p/other", "x")}));
+    ASSERT_FALSE(outside.has_value());
+    expect_permanent_refusal(outside.error(), "endpoint does not allow access to filesystem p/other");
+    auto bookmark = local_version("p/a", "s3");
+    bookmark.type = zfs::VersionType::bookmark;
+    auto not_snapshot = run(client_->destroy_snapshots("p/a", {bookmark}));
+    ASSERT_FALSE(not_snapshot.has_value());
+    expect_permanent_refusal(not_snapshot.error(), "is not a snapshot");
+    auto other = run(zfs::list_versions(*runner_, "p/other"));
+    ASSERT_TRUE(other.has_value());
+    EXPECT_EQ(names_of(*other), (std::vector<std::string>{"x"}));
+    EXPECT_EQ(local_version("p/a", "s3").name, "s3");
+}
+
+TEST_F(ReplicationControlTest, ReceiverDestroysOnlyBelowItsClientRoot) {
+    add_endpoint_methods(dispatch_, *receiver_);
+    connect();
+    sh("snapshot p/sink/client2/secret@t1");
+    auto r1 = run(client_->list_versions("q/b"));
+    ASSERT_TRUE(r1.has_value()) << r1.error().message();
+    ASSERT_EQ(r1->size(), 1u);
+    auto r = run(client_->destroy_snapshots("q/b", *r1));
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    ASSERT_EQ(r->size(), 1u);
+    EXPECT_EQ((*r)[0].error, "");
+    EXPECT_EQ((*r)[0].snapshot.filesystem, "q/b") << "the sender's name";
+    auto left = run(zfs::list_versions(*runner_, "p/sink/client1/q/b"));
+    ASSERT_TRUE(left.has_value());
+    EXPECT_TRUE(left->empty());
+
+    auto secret = local_version("p/sink/client2/secret", "t1");
+    for (const char* fs : {"../client2/secret", "/p/sink/client2/secret", ""}) {
+        auto escape = run(client_->destroy_snapshots(fs, {secret}));
+        ASSERT_FALSE(escape.has_value()) << fs;
+        EXPECT_FALSE(escape.error().temporary()) << escape.error().message();
+    }
+    EXPECT_EQ(local_version("p/sink/client2/secret", "t1").guid, secret.guid)
+        << "another client's snapshot stays";
+}
+
 struct PeerRun {
     int exit_status = -1;
     std::string out;

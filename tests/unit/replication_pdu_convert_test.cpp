@@ -251,6 +251,47 @@ TEST(PduConvertCursor, RoundTripsGuidAndNotexist) {
     EXPECT_EQ(empty.error().code(), make_error_code(Errc::invalid_response));
 }
 
+TEST(PduConvertDestroy, RoundTripsRequestAndResults) {
+    const std::vector<zfs::FilesystemVersion> snaps = {
+        version(zfs::VersionType::snapshot, "s1", 1, 1, 1700000000),
+        version(zfs::VersionType::snapshot, "s2", 2, 2, 1700000060),
+    };
+    ::DestroySnapshotsReq req;
+    ASSERT_TRUE(req.ParseFromString(destroy_request_to_pdu("pool/a", snaps).SerializeAsString()));
+    EXPECT_EQ(req.filesystem(), "pool/a");
+    auto back = destroy_request_from_pdu(req);
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    EXPECT_EQ(*back, snaps);
+
+    const std::vector<DestroySnapshotResult> results = {{snaps[0], ""}, {snaps[1], "dataset is busy"}};
+    ::DestroySnapshotsRes res;
+    ASSERT_TRUE(res.ParseFromString(destroy_results_to_pdu(results).SerializeAsString()));
+    ASSERT_EQ(res.results_size(), 2);
+    EXPECT_EQ(res.results(1).error(), "dataset is busy");
+    auto res_back = destroy_results_from_pdu(res, "pool/a");
+    ASSERT_TRUE(res_back.has_value()) << res_back.error().message();
+    EXPECT_EQ(*res_back, results);
+}
+
+TEST(PduConvertDestroy, RefusesMalformedRequestsAndResults) {
+    auto req = destroy_request_to_pdu("pool/a", {version(zfs::VersionType::snapshot, "s1", 1, 1, 0)});
+    auto no_fs = req;
+    no_fs.clear_filesystem();
+    auto r = destroy_request_from_pdu(no_fs);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), make_error_code(Errc::invalid_argument));
+    auto bad_name = req;
+    bad_name.mutable_snapshots(0)->set_name("pool/b@s1");
+    EXPECT_FALSE(destroy_request_from_pdu(bad_name).has_value()) << "a name of another filesystem";
+
+    ::DestroySnapshotsRes res;
+    res.add_results()->set_error("lost its snapshot");
+    auto rr = destroy_results_from_pdu(res, "pool/a");
+    ASSERT_FALSE(rr.has_value());
+    EXPECT_EQ(rr.error().code(), make_error_code(Errc::invalid_response));
+    EXPECT_NE(rr.error().message().find("lost its snapshot"), std::string::npos);
+}
+
 TEST(PduConvertStatus, EndpointErrorsBecomeStatusesAndComeBack) {
     struct Case {
         Error error;
