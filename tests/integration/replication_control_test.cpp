@@ -267,6 +267,24 @@ TEST_F(ReplicationControlTest, TemporaryErrorTravelsAsUnavailableAndStaysTempora
     EXPECT_TRUE(run(client_->list_versions("p/a")).has_value());
 }
 
+TEST_F(ReplicationControlTest, LostConnectionIsTemporary) {
+    add_sender_methods(dispatch_, *sender_);
+    connect();
+    ASSERT_TRUE(run(client_->wait_for_connectivity()).has_value());
+    // The server goes away (its connection task is cancelled, which closes the socket).
+    server_task_->cancel();
+    run(server_task_->join());
+    auto vs = run(client_->list_versions("p/a"));
+    ASSERT_FALSE(vs.has_value());
+    EXPECT_TRUE(vs.error().temporary()) << vs.error().message();
+    auto ping = run(client_->wait_for_connectivity());
+    ASSERT_FALSE(ping.has_value());
+    EXPECT_TRUE(ping.error().temporary()) << ping.error().message();
+    conn_->close();
+    run(runner_task_->join());
+    conn_.reset();  // TearDown: nothing left to join
+}
+
 TEST_F(ReplicationControlTest, SendDryMatchesTheLocalEstimate) {
     add_sender_methods(dispatch_, *sender_);
     connect();
