@@ -40,12 +40,26 @@ struct SendReply {
     zfs::SendStream stream;  // read it to the end, then finish() it
 };
 
+// zrepl's DestroySnapshotRes: one per requested snapshot, in the request's order.
+struct DestroySnapshotResult {
+    zfs::FilesystemVersion snapshot;  // as requested
+    std::string error;                // empty: it is gone (destroyed, or it was already absent)
+    friend bool operator==(const DestroySnapshotResult&, const DestroySnapshotResult&) = default;
+};
+
 class Endpoint {
 public:
     virtual ~Endpoint() = default;
     virtual boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() = 0;
     virtual boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(
         std::string fs) = 0;
+    // zrepl's DestroySnapshots: snapshots of `fs` (the sender's name) by their short names,
+    // checked like every other request (a sender's filter, a receiver's mapping below its
+    // client root). Only snapshots: a bookmark (or a bad name) refuses the whole request and
+    // nothing is destroyed. A snapshot zfs refuses (held, in use) gets zfs's reason in its
+    // result and does not stop the others.
+    virtual boost::asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots) = 0;
     // zrepl's WaitForConnectivity: succeeds once the endpoint answers (a remote one pings its
     // control and data channels). A local endpoint is always reachable.
     virtual boost::asio::awaitable<Result<void>> wait_for_connectivity() { co_return Result<void>{}; }

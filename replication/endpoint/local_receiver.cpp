@@ -1,6 +1,7 @@
 #include "replication/endpoint/local_receiver.hpp"
 
 #include "replication/endpoint/abstractions.hpp"
+#include "replication/endpoint/destroy.hpp"
 #include "zfs/dataset_path.hpp"
 #include "zfs/hold_ops.hpp"
 #include "zfs/listing_ops.hpp"
@@ -70,6 +71,13 @@ asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> LocalReceiver::list
     if (!vs) co_return vs.error();
     for (auto& v : *vs) v.filesystem = fs;  // the sender's name, as the protocol speaks
     co_return vs;
+}
+
+asio::awaitable<Result<std::vector<DestroySnapshotResult>>> LocalReceiver::destroy_snapshots(
+    std::string fs, std::vector<zfs::FilesystemVersion> snapshots) {
+    auto target = map(fs);
+    if (!target) co_return target.error();
+    co_return co_await destroy_snapshot_versions(runner_, std::move(*target), std::move(snapshots));
 }
 
 asio::awaitable<Result<void>> LocalReceiver::ensure_parents(const std::string& target) {

@@ -34,6 +34,8 @@ public:
     boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() override;
     boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(
         std::string fs) override;
+    boost::asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots) override;
     boost::asio::awaitable<Result<ReceiveSession>> receive(ReceiveRequest req) override;
     boost::asio::awaitable<Result<void>> finish_receive(ReceiveSession& session) override;
 

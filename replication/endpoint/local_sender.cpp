@@ -2,6 +2,7 @@
 
 #include "core/overloaded.hpp"
 #include "replication/endpoint/abstractions.hpp"
+#include "replication/endpoint/destroy.hpp"
 #include "zfs/bookmark_ops.hpp"
 #include "zfs/hold_ops.hpp"
 #include "zfs/listing_ops.hpp"
@@ -64,6 +65,12 @@ asio::awaitable<Result<std::vector<FilesystemInfo>>> LocalSender::list_filesyste
 asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> LocalSender::list_versions(std::string fs) {
     if (auto a = check_access(fs); !a) co_return a.error();
     co_return co_await zfs::list_versions(runner_, std::move(fs));
+}
+
+asio::awaitable<Result<std::vector<DestroySnapshotResult>>> LocalSender::destroy_snapshots(
+    std::string fs, std::vector<zfs::FilesystemVersion> snapshots) {
+    if (auto a = check_access(fs); !a) co_return a.error();
+    co_return co_await destroy_snapshot_versions(runner_, std::move(fs), std::move(snapshots));
 }
 
 asio::awaitable<Result<void>> LocalSender::execute(const std::vector<AbstractionAction>& actions,

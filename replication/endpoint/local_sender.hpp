@@ -25,6 +25,8 @@ public:
     boost::asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() override;
     boost::asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(
         std::string fs) override;
+    boost::asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots) override;
     boost::asio::awaitable<Result<SendReply>> send(StepRequest req) override;
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;

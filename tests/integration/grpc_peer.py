@@ -8,6 +8,8 @@
 # usage: grpc_peer.py PORT PDU_PY_DIR calls
 #        grpc_peer.py PORT PDU_PY_DIR keepalive KEEPALIVE_MS WAIT_SECONDS
 #        grpc_peer.py PORT PDU_PY_DIR drain METHOD (one call to METHOD, which drains the server)
+#        grpc_peer.py PORT PDU_PY_DIR endpoint FS OUTSIDE_FS (ListFilesystems, then
+#                                           ListFilesystemVersions of FS and of OUTSIDE_FS)
 #        grpc_peer.py 0 PDU_PY_DIR serve   (a server with zrepl's keepalive settings on
 #                                           127.0.0.1; runs until SIGTERM)
 # Prints one JSON object on stdout (serve: {"pid", "port"} once it listens).
@@ -50,6 +52,30 @@ def calls(target):
     out["deadline"] = status_of(lambda: ch.unary_unary("/Test/Slow")(b"", timeout=1))
     out["deadline_seconds"] = time.monotonic() - started
     out["ping_after"] = ping(pdu_pb2.PingReq(Message="still there"), timeout=10).Echo
+    ch.close()
+    return out
+
+
+def endpoint(target, fs, outside_fs):
+    ch = grpc.insecure_channel(target)
+    grpc.channel_ready_future(ch).result(timeout=10)
+    list_fs = ch.unary_unary("/Replication/ListFilesystems",
+                             request_serializer=pdu_pb2.ListFilesystemReq.SerializeToString,
+                             response_deserializer=pdu_pb2.ListFilesystemRes.FromString)
+    list_versions = ch.unary_unary("/Replication/ListFilesystemVersions",
+                                   request_serializer=pdu_pb2.ListFilesystemVersionsReq.SerializeToString,
+                                   response_deserializer=pdu_pb2.ListFilesystemVersionsRes.FromString)
+    out = {}
+    res = list_fs(pdu_pb2.ListFilesystemReq(), timeout=10)
+    out["filesystems"] = [{"path": f.Path, "placeholder": f.IsPlaceholder, "token": f.ResumeToken}
+                          for f in res.Filesystems]
+    res = list_versions(pdu_pb2.ListFilesystemVersionsReq(Filesystem=fs), timeout=10)
+    # GUIDs as strings: they use all 64 bits. Type by its enum name, as the .proto spells it.
+    out["versions"] = [{"type": pdu_pb2.FilesystemVersion.VersionType.Name(v.Type), "name": v.Name,
+                        "guid": str(v.Guid), "createtxg": v.CreateTXG, "creation": v.Creation}
+                       for v in res.Versions]
+    out["outside"] = status_of(lambda: list_versions(
+        pdu_pb2.ListFilesystemVersionsReq(Filesystem=outside_fs), timeout=10))
     ch.close()
     return out
 
@@ -121,6 +147,8 @@ def main():
         out = {"call": status_of(lambda: ch.unary_unary(sys.argv[4])(b"", timeout=60)),
                "seconds": time.monotonic() - started}
         ch.close()
+    elif mode == "endpoint":
+        out = endpoint(target, sys.argv[4], sys.argv[5])
     elif mode == "serve":
         serve()
         return

@@ -179,5 +179,37 @@ TEST_F(LocalSenderTest, NothingOutsideTheFilterAndNoForgedVersions) {
     EXPECT_EQ(abstractions(), "") << "a refused request leaves nothing behind";
 }
 
+TEST_F(LocalSenderTest, DestroysOnlySnapshotsInsideTheFilterAndReportsEachOne) {
+    sh("hold keep p/a@s2");
+    const auto s1 = v("p/a", "s1"), s2 = v("p/a", "s2"), s3 = v("p/a", "s3");
+    auto gone = s1;
+    gone.name = "never-existed";
+    auto r = run(sender_->destroy_snapshots("p/a", {s1, s2, gone}));
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0], (DestroySnapshotResult{s1, ""}));
+    EXPECT_EQ((*r)[1].snapshot, s2);
+    EXPECT_NE((*r)[1].error, "") << "held: zfs's reason";
+    EXPECT_EQ((*r)[2], (DestroySnapshotResult{gone, ""})) << "absent is gone";
+    auto left = run(zfs::list_versions(*runner_, "p/a"));
+    ASSERT_TRUE(left.has_value());
+    std::vector<std::string> names;
+    for (const auto& x : *left) names.push_back(x.name);
+    EXPECT_EQ(names, (std::vector<std::string>{"s2", "s3"}));
+
+    auto bookmark = s3;
+    bookmark.type = zfs::VersionType::bookmark;
+    auto refused = run(sender_->destroy_snapshots("p/a", {s3, bookmark}));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code(), Errc::invalid_argument) << refused.error().message();
+    EXPECT_EQ(v("p/a", "s3").guid, s3.guid) << "a refused request destroys nothing";
+
+    auto outside = run(sender_->destroy_snapshots("p/other", {v("p/other", "x")}));
+    ASSERT_FALSE(outside.has_value());
+    EXPECT_NE(outside.error().message().find("does not allow access to filesystem p/other"),
+              std::string::npos);
+    EXPECT_NE(v("p/other", "x").guid, 0u) << "still there";
+}
+
 }  // namespace
 }  // namespace zferry::replication

@@ -52,6 +52,10 @@ public:
     asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(std::string fs) override {
         co_return co_await real_.list_versions(std::move(fs));
     }
+    asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots) override {
+        co_return co_await real_.destroy_snapshots(std::move(fs), std::move(snapshots));
+    }
     asio::awaitable<Result<void>> wait_for_connectivity() override {
         ++pings;
         if (failing_pings > 0) {
