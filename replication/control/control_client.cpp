@@ -10,7 +10,7 @@ namespace asio = boost::asio;
 
 namespace {
 Error bad_response(std::string_view method, std::string_view what) {
-    return Error(Errc::invalid_response, std::string(method) + ": " + std::string(what));
+    return Error(Errc::protocol_error, std::string(method) + ": " + std::string(what));
 }
 }  // namespace
 

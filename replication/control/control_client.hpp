@@ -7,7 +7,7 @@
 // UNAVAILABLE (a temporary error on the server, or the connection went away) and
 // DEADLINE_EXCEEDED are temporary, everything else permanent, so the replication driver
 // retries exactly what the server would have retried locally. A response that does not parse
-// or contradicts the protocol is Errc::invalid_response (permanent).
+// or contradicts the protocol is Errc::protocol_error (permanent).
 //
 // Calls may run concurrently from coroutines on the connection's executor; the connection
 // must outlive the client's calls.

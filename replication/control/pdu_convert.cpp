@@ -249,7 +249,7 @@ Result<std::optional<std::uint64_t>> cursor_from_pdu(const ::ReplicationCursorRe
         case ::ReplicationCursorRes::kNotexist: return std::optional<std::uint64_t>{};
         default: break;
     }
-    return Error(Errc::invalid_response, "replication cursor response has neither Guid nor Notexist");
+    return Error(Errc::protocol_error, "replication cursor response has neither Guid nor Notexist");
 }
 
 ::DestroySnapshotsReq destroy_request_to_pdu(const std::string& fs,
@@ -288,10 +288,10 @@ Result<std::vector<DestroySnapshotResult>> destroy_results_from_pdu(const ::Dest
     out.reserve(r.results_size());
     for (const auto& res : r.results()) {
         if (!res.has_snapshot())
-            return Error(Errc::invalid_response,
+            return Error(Errc::protocol_error,
                          "destroy result without its snapshot (error \"" + res.error() + "\")");
         auto v = from_pdu(res.snapshot(), fs);
-        if (!v) return Error(Errc::invalid_response, v.error().message());
+        if (!v) return Error(Errc::protocol_error, v.error().message());
         out.push_back(DestroySnapshotResult{std::move(*v), res.error()});
     }
     return out;

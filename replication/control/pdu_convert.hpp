@@ -53,7 +53,7 @@ Result<GuaranteeKind> from_pdu(::ReplicationGuaranteeKind k);
 Result<StepRequest> from_pdu(const ::SendReq& r);
 
 ::ReplicationCursorRes cursor_to_pdu(std::optional<std::uint64_t> guid);
-// Errc::invalid_response when neither Guid nor Notexist is set.
+// Errc::protocol_error when neither Guid nor Notexist is set.
 Result<std::optional<std::uint64_t>> cursor_from_pdu(const ::ReplicationCursorRes& r);
 
 // DestroySnapshots: the request's versions (each with `fs` as its filesystem) and the results.
@@ -62,7 +62,7 @@ Result<std::optional<std::uint64_t>> cursor_from_pdu(const ::ReplicationCursorRe
 // Errc::invalid_argument for a missing filesystem or a bad version.
 Result<std::vector<zfs::FilesystemVersion>> destroy_request_from_pdu(const ::DestroySnapshotsReq& r);
 ::DestroySnapshotsRes destroy_results_to_pdu(const std::vector<DestroySnapshotResult>& results);
-// Errc::invalid_response for a result without its Snapshot or with a bad one.
+// Errc::protocol_error for a result without its Snapshot or with a bad one.
 Result<std::vector<DestroySnapshotResult>> destroy_results_from_pdu(const ::DestroySnapshotsRes& r,
                                                                     const std::string& fs);
 

@@ -248,7 +248,7 @@ TEST(PduConvertCursor, RoundTripsGuidAndNotexist) {
     EXPECT_FALSE(none->has_value());
     auto empty = cursor_from_pdu(::ReplicationCursorRes());
     ASSERT_FALSE(empty.has_value());
-    EXPECT_EQ(empty.error().code(), make_error_code(Errc::invalid_response));
+    EXPECT_EQ(empty.error().code(), make_error_code(Errc::protocol_error));
 }
 
 TEST(PduConvertDestroy, RoundTripsRequestAndResults) {
@@ -288,7 +288,7 @@ TEST(PduConvertDestroy, RefusesMalformedRequestsAndResults) {
     res.add_results()->set_error("lost its snapshot");
     auto rr = destroy_results_from_pdu(res, "pool/a");
     ASSERT_FALSE(rr.has_value());
-    EXPECT_EQ(rr.error().code(), make_error_code(Errc::invalid_response));
+    EXPECT_EQ(rr.error().code(), make_error_code(Errc::protocol_error));
     EXPECT_NE(rr.error().message().find("lost its snapshot"), std::string::npos);
 }
 
