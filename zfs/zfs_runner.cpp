@@ -68,12 +68,17 @@ struct ZfsRunner::State {
         : ex(e),
           opts(std::move(o)),
           limiter(e, opts.max_concurrent),
-          streaming_limiter(e, opts.max_streaming),
+          sending_limiter(e, opts.max_streaming),
+          receiving_limiter(e, opts.max_streaming),
           probe_lock(e, 1) {}
     asio::any_io_executor ex;
     ZfsRunnerOptions opts;
-    ProcessLimiter limiter;            // run()
-    ProcessLimiter streaming_limiter;  // start()
+    ProcessLimiter limiter;  // run()
+    // start(), one per direction: a local push holds a send and a recv of the same runner, and
+    // with one shared limit N concurrent steps could take every slot with their sends and
+    // wait for ever for their recvs.
+    ProcessLimiter sending_limiter;    // stdout to the caller: zfs send
+    ProcessLimiter receiving_limiter;  // stdin from the caller: zfs recv
     std::size_t invocations = 0;
     std::optional<Capabilities> caps;
     // Held by the one caller that probes; the others wait for it and then read `caps`.
@@ -117,7 +122,7 @@ asio::awaitable<Result<ZfsOutput>> ZfsRunner::run(std::vector<std::string> args)
 asio::awaitable<Result<ZfsProcess>> ZfsRunner::start(std::vector<std::string> args, int stdin_fd,
                                                      int stdout_fd) {
     auto s = state_;
-    auto permit = co_await s->streaming_limiter.acquire();
+    auto permit = co_await (stdin_fd >= 0 ? s->receiving_limiter : s->sending_limiter).acquire();
     if (!permit) co_return permit.error();
     ++s->invocations;
     auto started = std::chrono::steady_clock::now();

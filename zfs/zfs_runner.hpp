@@ -31,9 +31,12 @@ struct ZfsRunnerOptions {
     // With one shared limit, slow transfers took every slot and snapshots and pruning waited
     // behind them.
     std::size_t max_concurrent = 8;  // short commands at once (run())
-    std::size_t max_streaming = 8;   // streaming children at once (start()); a local push takes two
-    std::size_t max_stdout = std::size_t{512} << 20;       // captured output limit
-    std::chrono::milliseconds kill_grace{2000};            // cancellation: TERM, then KILL
+    // Streaming children at once (start()), per direction: sends (stdout to the caller) and
+    // receives (stdin from the caller) have their own slots, so a local push, which holds one
+    // of each on the same runner, can never deadlock with itself.
+    std::size_t max_streaming = 8;
+    std::size_t max_stdout = std::size_t{512} << 20;  // captured output limit
+    std::chrono::milliseconds kill_grace{2000};       // cancellation: TERM, then KILL
     Logger log;
 };
 
@@ -84,7 +87,8 @@ public:
     boost::asio::awaitable<Result<ZfsOutput>> run(std::vector<std::string> args);
 
     // Starts `binary args...` with the given stdin/stdout (-1: /dev/null / captured). Takes a
-    // slot of max_streaming, never one of the short commands' max_concurrent.
+    // slot of max_streaming of its direction (stdin given: a receive; else a send), never one
+    // of the short commands' max_concurrent.
     boost::asio::awaitable<Result<ZfsProcess>> start(std::vector<std::string> args, int stdin_fd,
                                                      int stdout_fd);
 

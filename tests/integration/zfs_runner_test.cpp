@@ -273,3 +273,54 @@ TEST_F(ZfsRunnerTest, StalledTransfersDoNotStarveShortCommands) {
     ASSERT_TRUE(send_a) << send_a.error().message();
     EXPECT_FALSE(send_a->ok()) << "the stalled send was ended by SIGTERM";
 }
+
+TEST_F(ZfsRunnerTest, SendsAndReceivesHaveTheirOwnStreamingSlots) {
+    // A local push holds a send and a recv on one runner. With one shared streaming limit,
+    // steps that each took a send slot could wait for ever for a recv slot; here the only
+    // send slot is held by a stalled send and a receive must still start at once.
+    opts_.max_streaming = 1;
+    opts_.env.emplace_back("ZFS_SIM_STALL_SEND_AFTER", "0");
+    ZfsRunner r(ctx_.get_executor(), opts_);
+    ASSERT_TRUE(run(r, {"sim-create-pool", "p"}));
+    ASSERT_TRUE(run(r, {"snapshot", "p@s1"}));
+    int a[2], b[2];
+    ASSERT_EQ(::pipe2(a, O_CLOEXEC), 0);
+    ASSERT_EQ(::pipe2(b, O_CLOEXEC), 0);
+    bool started = false, release = false, recv_started = false;
+    Result<ZfsOutput> send = zferry::Error(zferry::Errc::internal), received = send;
+    zferry::test::run(ctx_, [&]() -> asio::awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        zferry::OwnedTask ta(ex);
+        ta.start(stalled_send_into(r, a[1], started, release, send));
+        asio::steady_timer t(ex);
+        for (int i = 0; i < 2000 && !started; ++i) {
+            t.expires_after(10ms);
+            co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        if (started) {
+            std::vector<std::string> args;
+            args.push_back("recv");
+            args.push_back("-u");
+            args.push_back("p/x");
+            t.expires_after(20s);
+            auto first = co_await (r.start(std::move(args), b[0], -1) ||
+                                   t.async_wait(asio::as_tuple(asio::use_awaitable)));
+            if (first.index() == 0 && std::get<0>(first)) {
+                recv_started = true;
+                ::close(b[1]);  // an empty stream: the receive ends with an error
+                b[1] = -1;
+                received = co_await std::get<0>(first)->wait();
+            }
+        }
+        release = true;
+        co_await ta.join();
+    }());
+    ::close(a[0]);
+    ::close(b[0]);
+    if (b[1] >= 0) ::close(b[1]);
+    ASSERT_TRUE(started) << "the stalled send did not start";
+    EXPECT_TRUE(recv_started) << "the receive waited behind the send's streaming slot";
+    ASSERT_TRUE(received) << received.error().message();
+    EXPECT_FALSE(received->ok()) << "an empty stream is refused";
+    ASSERT_TRUE(send) << send.error().message();
+}
