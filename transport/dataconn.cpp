@@ -16,9 +16,6 @@
 namespace zferry::transport {
 namespace {
 
-constexpr std::string_view kHandlerOk = "HANDLER OK\n";
-constexpr std::string_view kHandlerErrorPrefix = "HANDLER ERROR:\n";
-
 // Runs a handler call, turning exceptions and empty results into errors for the client.
 template <class T, class F>
 asio::awaitable<Result<T>> guarded(F&& f) {
@@ -34,11 +31,10 @@ asio::awaitable<Result<T>> guarded(F&& f) {
 asio::awaitable<Result<std::string>> read_response(StreamConn& conn) {
     auto header = co_await conn.read_message(frame_type::res_header, kResponseHeaderMax);
     if (!header) co_return header.error();
-    if (*header == kHandlerOk)
-        co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
-    if (header->starts_with(kHandlerErrorPrefix))
-        co_return Error(TransportErrc::remote_error, header->substr(kHandlerErrorPrefix.size()));
-    co_return Error(TransportErrc::invalid_response, "response header is neither OK nor ERROR");
+    auto verdict = dataconn::parse_response_header(*header);
+    if (auto* refused = std::get_if<dataconn::response::Refused>(&verdict)) co_return refused->error;
+    if (auto* invalid = std::get_if<dataconn::response::Invalid>(&verdict)) co_return invalid->error;
+    co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
 }
 
 template <class T>
@@ -319,96 +315,102 @@ asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestCon
     pending.release();
     conn.heartbeat().frames().conn().clear_absolute_deadline();
 
-    auto respond_error = [&](const Error& e) -> asio::awaitable<void> {
-        ctx.log.warn("request failed: {}", e.message());
-        std::string text = std::string(kHandlerErrorPrefix) + e.message();
-        (void)co_await conn.write_message(frame_type::res_header, text);
-    };
-    auto respond_ok = [&](const std::string& body) -> asio::awaitable<bool> {
-        auto r = co_await conn.write_message(frame_type::res_header, kHandlerOk);
-        if (r) r = co_await conn.write_message(frame_type::res_structured, body);
-        if (!r) ctx.log.warn("writing response: {}", r.error().message());
-        co_return static_cast<bool>(r);
-    };
-
-    if (ctx.endpoint == kEndpointPing) {
-        auto r = co_await guarded<std::string>([&] { return handler_.ping(ctx, std::move(*structured)); });
-        if (!r) co_return co_await respond_error(r.error());
-        co_await respond_ok(*r);
+    auto endpoint = dataconn::parse_endpoint(ctx.endpoint);
+    if (!endpoint) {
+        co_await carry_out(conn, ctx, dataconn::refuse(endpoint.error()));
         co_return;
     }
-
-    if (ctx.endpoint == kEndpointSend) {
-        auto r = co_await guarded<SendReply>([&] { return handler_.send(ctx, std::move(*structured)); });
-        if (r && (!r->stream || !r->wait_source))
-            r = Error(Errc::internal, "send handler returned no stream (implementation error)");
-        if (!r) co_return co_await respond_error(r.error());
-        if (auto ec = set_nonblocking(r->stream.get()))
-            co_return co_await respond_error(Error(ec, "send stream pipe"));
-        if (!co_await respond_ok(r->structured)) {
-            r->stream.reset();
-            (void)co_await guarded<void>(r->wait_source);
+    switch (*endpoint) {
+        case dataconn::Endpoint::ping: {
+            auto r =
+                co_await guarded<std::string>([&] { return handler_.ping(ctx, std::move(*structured)); });
+            co_await carry_out(conn, ctx, dataconn::answer(std::move(r)));
             co_return;
         }
-        Result<std::uint64_t> sent = std::uint64_t{0};
-        {
-            auto pipe = engine_.attach(r->stream.get());
-            // The client's heartbeats keep our writes alive while its consumer stalls; they
-            // are read until the close.
-            conn.heartbeat().start_background_reads();
-            sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
-        }
-        // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
+        case dataconn::Endpoint::send: co_return co_await serve_send(conn, ctx, std::move(*structured));
+        case dataconn::Endpoint::recv: co_return co_await serve_recv(conn, ctx, std::move(*structured));
+    }
+}
+
+asio::awaitable<void> DataconnServer::serve_send(StreamConn& conn, RequestContext& ctx, std::string request) {
+    auto r = co_await guarded<SendReply>([&] { return handler_.send(ctx, std::move(request)); });
+    if (r) {
+        if (auto e = dataconn::incomplete_reply(dataconn::Endpoint::send, static_cast<bool>(r->stream),
+                                                static_cast<bool>(r->wait_source)))
+            r = std::move(*e);
+    }
+    if (!r) {
+        co_await carry_out(conn, ctx, dataconn::refuse(r.error()));
+        co_return;
+    }
+    if (auto ec = set_nonblocking(r->stream.get())) {
+        co_await carry_out(conn, ctx, dataconn::refuse(Error(ec, "send stream pipe")));
+        co_return;
+    }
+    if (!co_await carry_out(conn, ctx, dataconn::answer(std::move(r->structured)))) {
         r->stream.reset();
-        auto source = co_await guarded<void>(r->wait_source);
-        if (!sent) {
-            ctx.log.warn("sending stream: {}", sent.error().message());
-            co_return;
-        }
-        if (!source) {
-            ctx.log.warn("stream source failed after {} bytes: {}", *sent, source.error().message());
-            (void)co_await conn.write_error_trailer(source.error().message());
-            co_return;
-        }
+        (void)co_await guarded<void>(r->wait_source);
+        co_return;
+    }
+    Result<std::uint64_t> sent = std::uint64_t{0};
+    {
+        auto pipe = engine_.attach(r->stream.get());
+        // The client's heartbeats keep our writes alive while its consumer stalls; they
+        // are read until the close.
+        conn.heartbeat().start_background_reads();
+        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
+    }
+    // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
+    r->stream.reset();
+    auto source = co_await guarded<void>(r->wait_source);
+    co_await carry_out(conn, ctx, dataconn::send_outcome(sent, source));
+}
+
+asio::awaitable<void> DataconnServer::serve_recv(StreamConn& conn, RequestContext& ctx, std::string request) {
+    auto r = co_await guarded<RecvSession>([&] { return handler_.recv(ctx, std::move(request)); });
+    if (r) {
+        if (auto e = dataconn::incomplete_reply(dataconn::Endpoint::recv, static_cast<bool>(r->stream),
+                                                static_cast<bool>(r->finish)))
+            r = std::move(*e);
+    }
+    if (!r) {
+        co_await carry_out(conn, ctx, dataconn::refuse(r.error()));
+        co_return;
+    }
+    if (auto ec = set_nonblocking(r->stream.get())) {
+        co_await carry_out(conn, ctx, dataconn::refuse(Error(ec, "recv stream pipe")));
+        co_return;
+    }
+    Result<std::uint64_t> received = std::uint64_t{0};
+    {
+        auto pipe = engine_.attach(r->stream.get());
+        received = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
+    }
+    r->stream.reset();  // EOF for the consumer
+    auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
+    co_await carry_out(conn, ctx,
+                       dataconn::recv_outcome(received, conn.sink_failed(), conn.usable(), finished));
+}
+
+asio::awaitable<bool> DataconnServer::carry_out(StreamConn& conn, RequestContext& ctx,
+                                                dataconn::ServerDecision decision) {
+    if (decision.log && Logger::enabled(decision.log->level))
+        ctx.log.write(decision.log->level, decision.log->text);
+    Result<void> r;
+    if (auto* ok = std::get_if<dataconn::server_action::RespondOk>(&decision.action)) {
+        r = co_await conn.write_message(frame_type::res_header, dataconn::kHandlerOk);
+        if (r) r = co_await conn.write_message(frame_type::res_structured, ok->structured);
+        if (!r) ctx.log.warn("writing response: {}", r.error().message());
+    } else if (auto* err = std::get_if<dataconn::server_action::RespondError>(&decision.action)) {
+        ctx.log.warn("request failed: {}", err->error.message());
+        std::string text = dataconn::error_header(err->error);
+        (void)co_await conn.write_message(frame_type::res_header, text);
+    } else if (auto* trailer = std::get_if<dataconn::server_action::WriteErrorTrailer>(&decision.action)) {
+        (void)co_await conn.write_error_trailer(trailer->text);
+    } else if (std::holds_alternative<dataconn::server_action::WriteEnd>(decision.action)) {
         (void)co_await conn.write_end();
-        ctx.log.debug("sent stream of {} bytes", *sent);
-        co_return;
     }
-
-    if (ctx.endpoint == kEndpointRecv) {
-        auto r = co_await guarded<RecvSession>([&] { return handler_.recv(ctx, std::move(*structured)); });
-        if (r && (!r->stream || !r->finish))
-            r = Error(Errc::internal, "recv handler returned no sink (implementation error)");
-        if (!r) co_return co_await respond_error(r.error());
-        if (auto ec = set_nonblocking(r->stream.get()))
-            co_return co_await respond_error(Error(ec, "recv stream pipe"));
-        Result<std::uint64_t> received = std::uint64_t{0};
-        {
-            auto pipe = engine_.attach(r->stream.get());
-            received = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
-        }
-        r->stream.reset();  // EOF for the consumer
-        auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
-        if (!received) {
-            ctx.log.warn("receiving stream: {}", received.error().message());
-            // The consumer (zfs recv) stopped reading: its own error says why, and the client
-            // must hear it (a refusal is permanent) instead of a reset of the connection.
-            if (conn.sink_failed()) {
-                // A named error: GCC 12 destroys a conditional's temporary twice in a co_await.
-                Error why = finished ? received.error() : finished.error();
-                co_return co_await respond_error(why);
-            }
-            if (conn.usable()) co_await respond_error(received.error());
-            co_return;
-        }
-        if (!finished) co_return co_await respond_error(finished.error());
-        ctx.log.debug("received stream of {} bytes", *received);
-        co_await respond_ok(*finished);
-        co_return;
-    }
-
-    co_await respond_error(
-        Error(Errc::invalid_argument, "requested endpoint '" + ctx.endpoint + "' does not exist"));
+    co_return static_cast<bool>(r);
 }
 
 // ---------------------------------------------------------------------------- client
@@ -507,14 +509,12 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
         co_await conn.close();
         std::rethrow_exception(stream_exception ? stream_exception : response_exception);
     }
-    if (!sent) {
-        if (order[0] == 1) {
-            // The answer stopped the stream: it says why, unless it claims success.
-            if (out)
-                out = Error(Errc::protocol_error, "server answered /v1/recv before the end of the stream");
-        } else if (out || out.error().code() != make_error_code(TransportErrc::remote_error)) {
-            out = sent.error();
-        }
+    switch (dataconn::recv_report(static_cast<bool>(sent), order[0] == 1, out)) {
+        case dataconn::RecvReport::response: break;
+        case dataconn::RecvReport::stream_error: out = sent.error(); break;
+        case dataconn::RecvReport::premature_success:
+            out = Error(Errc::protocol_error, "server answered /v1/recv before the end of the stream");
+            break;
     }
     if (out && bytes) *bytes = *sent;
     co_await conn.close();

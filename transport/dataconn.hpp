@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/owned_task.hpp"
 #include "core/unique_fd.hpp"
+#include "transport/dataconn_protocol.hpp"
 #include "transport/handshake_io.hpp"
 #include "transport/stream_conn.hpp"
 
@@ -153,7 +154,12 @@ private:
     std::size_t count_pending(const asio::ip::address* only) const noexcept;
     asio::awaitable<void> serve(std::unique_ptr<TcpConn> conn, std::string identity,
                                 PendingList::iterator pending);
+    // Reads the request and drives the protocol's decisions (dataconn_protocol.hpp).
     asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx, PendingSlot& pending);
+    asio::awaitable<void> serve_send(StreamConn& conn, RequestContext& ctx, std::string request);
+    asio::awaitable<void> serve_recv(StreamConn& conn, RequestContext& ctx, std::string request);
+    // Logs and writes what a decision says; false if a response could not be written.
+    asio::awaitable<bool> carry_out(StreamConn& conn, RequestContext& ctx, dataconn::ServerDecision decision);
     void reap();
 
     asio::io_context& ctx_;

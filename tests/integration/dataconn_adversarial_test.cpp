@@ -1,5 +1,6 @@
 // dataconn against peers that misbehave: silent, wrong version, garbage frames, stalled
-// handshakes. The misbehaving side is a raw blocking socket driven by a thread.
+// handshakes. The misbehaving side is a raw blocking socket driven by a thread. Every test
+// runs on both I/O engines; where io_uring is unavailable the uring cases fail, not skip.
 #include "tests/heap_counter.hpp"
 #include "tests/integration/test_support.hpp"
 #include "transport/dataconn.hpp"
@@ -137,11 +138,13 @@ struct ReleaseOnExit {
     ~ReleaseOnExit() { release(); }
 };
 
-class Adversarial : public testing::Test {
+class Adversarial : public testing::TestWithParam<EngineKind> {
 protected:
     void SetUp() override {
         log_init({LogLevel::error});
-        engine = IoEngine::make_reactor(ctx);
+        Error fell_back;
+        engine = IoEngine::make(ctx, GetParam(), &fell_back);
+        ASSERT_EQ(engine->kind(), GetParam()) << fell_back.message();
         options.handshake_timeout = 1s;
         options.conn.idle_timeout = 1s;
         options.heartbeat.interval = 300ms;
@@ -158,7 +161,7 @@ protected:
     DataconnOptions options;
 };
 
-TEST_F(Adversarial, SilentPeerTimesOutAsTemporaryError) {
+TEST_P(Adversarial, SilentPeerTimesOutAsTemporaryError) {
     RawServer srv([](int fd) { drain_until_eof(fd); });
     auto t0 = std::chrono::steady_clock::now();
     auto r = ping(srv.endpoint());
@@ -170,7 +173,7 @@ TEST_F(Adversarial, SilentPeerTimesOutAsTemporaryError) {
     EXPECT_LT(took, 5s);
 }
 
-TEST_F(Adversarial, PeerThatStopsReadingTimesOutAsTemporaryError) {
+TEST_P(Adversarial, PeerThatStopsReadingTimesOutAsTemporaryError) {
     // The peer takes the request and the first MiB of the stream, then reads nothing more
     // and sends nothing (no heartbeats either): our writes stall on full buffers.
     Release release;
@@ -197,7 +200,7 @@ TEST_F(Adversarial, PeerThatStopsReadingTimesOutAsTemporaryError) {
     EXPECT_LT(took, 6s);  // the 1 s timeout, then at most the 1 s shutdown of a stuck conn
 }
 
-TEST_F(Adversarial, PeerThatStopsMidFrameTimesOutAsTemporaryError) {
+TEST_P(Adversarial, PeerThatStopsMidFrameTimesOutAsTemporaryError) {
     Release release;
     RawServer srv(after_handshake([&release](int fd) {
         read_exact(fd, 42);  // the ping request, see PeerClosingMidFrameIsAConnectionError
@@ -283,7 +286,7 @@ ReceivedStream read_stream_slowly(int fd, std::chrono::steady_clock::time_point 
     return out;
 }
 
-TEST_F(Adversarial, SlowReaderKeepsWritesAliveUntilItStalls) {
+TEST_P(Adversarial, SlowReaderKeepsWritesAliveUntilItStalls) {
     // Progress renews the write deadline: a 16 MiB stream to a peer that reads 400 KB/s for
     // three idle timeouts (a 512 KiB frame alone takes longer than one) arrives intact.
     // Then the peer stops reading: the next stream times out about one idle timeout after
@@ -336,7 +339,7 @@ TEST_F(Adversarial, SlowReaderKeepsWritesAliveUntilItStalls) {
     test::run(ctx, conn->close());
 }
 
-TEST_F(Adversarial, VersionMismatchIsPermanent) {
+TEST_P(Adversarial, VersionMismatchIsPermanent) {
     RawServer srv([](int fd) {
         auto banner = *encode_banner(Banner{6, {}});
         write_all(fd, banner.data(), banner.size());
@@ -348,7 +351,7 @@ TEST_F(Adversarial, VersionMismatchIsPermanent) {
     EXPECT_FALSE(r.error().temporary());
 }
 
-TEST_F(Adversarial, GarbageInsteadOfBannerIsPermanent) {
+TEST_P(Adversarial, GarbageInsteadOfBannerIsPermanent) {
     RawServer srv([](int fd) {
         const char* http = "HTTP/1.1 400 Bad Request\r\n\r\n";
         write_all(fd, http, std::strlen(http));
@@ -360,7 +363,7 @@ TEST_F(Adversarial, GarbageInsteadOfBannerIsPermanent) {
     EXPECT_FALSE(r.error().temporary());
 }
 
-TEST_F(Adversarial, OversizeFrameIsRejectedBeforeAllocation) {
+TEST_P(Adversarial, OversizeFrameIsRejectedBeforeAllocation) {
     RawServer srv(after_handshake([](int fd) {
         auto h = encode_frame_header({frame_type::res_header, 0xfffffff0u});
         write_all(fd, h.data(), h.size());
@@ -371,7 +374,7 @@ TEST_F(Adversarial, OversizeFrameIsRejectedBeforeAllocation) {
     EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::frame_too_large)) << r.error().message();
 }
 
-TEST_F(Adversarial, UnknownFrameTypeIsAProtocolError) {
+TEST_P(Adversarial, UnknownFrameTypeIsAProtocolError) {
     RawServer srv(after_handshake([](int fd) {
         auto h = encode_frame_header({0x02000000u, 0});  // heartbeat layer, not a heartbeat
         write_all(fd, h.data(), h.size());
@@ -383,7 +386,7 @@ TEST_F(Adversarial, UnknownFrameTypeIsAProtocolError) {
     EXPECT_FALSE(r.error().temporary());
 }
 
-TEST_F(Adversarial, UnexpectedStreamFrameTypeIsAProtocolError) {
+TEST_P(Adversarial, UnexpectedStreamFrameTypeIsAProtocolError) {
     RawServer srv(after_handshake([](int fd) {
         auto h = encode_frame_header({frame_type::zfs_stream, 3});
         write_all(fd, h.data(), h.size());
@@ -395,7 +398,7 @@ TEST_F(Adversarial, UnexpectedStreamFrameTypeIsAProtocolError) {
     EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::unexpected_frame_type)) << r.error().message();
 }
 
-TEST_F(Adversarial, PeerClosingMidFrameIsAConnectionError) {
+TEST_P(Adversarial, PeerClosingMidFrameIsAConnectionError) {
     RawServer srv(after_handshake([](int fd) {
         // Let the client's whole ping request arrive first (ReqHeader "/v1/ping" + End,
         // ReqStructured "hi" + End = 42 bytes), so its writes do not race our close.
@@ -411,7 +414,7 @@ TEST_F(Adversarial, PeerClosingMidFrameIsAConnectionError) {
     EXPECT_TRUE(r.error().temporary());
 }
 
-TEST_F(Adversarial, RstFromPeerShutsTheConnectionDown) {
+TEST_P(Adversarial, RstFromPeerShutsTheConnectionDown) {
     RawServer srv(after_handshake([](int fd) {
         auto h = encode_frame_header({frame_type::rst, 0});
         write_all(fd, h.data(), h.size());
@@ -442,7 +445,7 @@ public:
     }
 };
 
-TEST_F(Adversarial, StalledHandshakeDoesNotStallOthers) {
+TEST_P(Adversarial, StalledHandshakeDoesNotStallOthers) {
     EchoHandler handler;
     options.handshake_timeout = 3s;
     constexpr int kClients = 200;
@@ -497,7 +500,7 @@ asio::awaitable<error_code> send_unknown_label(asio::ip::tcp::endpoint ep) {
     co_return ec;
 }
 
-TEST_F(Adversarial, UnknownLabelIsLoggedAndClosedOthersUnaffected) {
+TEST_P(Adversarial, UnknownLabelIsLoggedAndClosedOthersUnaffected) {
     log_init({LogLevel::warn, LogFormat::human, &captured_log});
     EchoHandler handler;
     options.handshake_timeout = 10s;  // a close within it is the server's doing, not a timeout
@@ -636,7 +639,7 @@ asio::awaitable<bool> wait_connected(const Flood& flood, std::chrono::seconds bo
     co_return flood.connected();
 }
 
-TEST_F(Adversarial, HostileFloodCannotCrowdOutALegitimateClient) {
+TEST_P(Adversarial, HostileFloodCannotCrowdOutALegitimateClient) {
     // 2 000 connections that never send a request (as the issue measured them), from 100
     // source addresses: the total limit closes all but the newest max_pending, and a
     // legitimate client is still served at once, well before any deadline.
@@ -679,7 +682,7 @@ TEST_F(Adversarial, HostileFloodCannotCrowdOutALegitimateClient) {
     EXPECT_EQ(server.pending_connections(), 0u);
 }
 
-TEST_F(Adversarial, OneAddressCannotTakeEveryPendingSlot) {
+TEST_P(Adversarial, OneAddressCannotTakeEveryPendingSlot) {
     // 200 heartbeat and trickle connections from the address the legitimate client uses too:
     // at most max_pending_per_address stay, the oldest go first, and the client is served.
     raise_fd_limit();
@@ -703,7 +706,7 @@ TEST_F(Adversarial, OneAddressCannotTakeEveryPendingSlot) {
     test::run(ctx, server.stop());
 }
 
-TEST_F(Adversarial, PreambleHasOneDeadlineThatHeartbeatsDoNotExtend) {
+TEST_P(Adversarial, PreambleHasOneDeadlineThatHeartbeatsDoNotExtend) {
     // A client that completes handshake and label, then sends only heartbeats: before, each
     // heartbeat renewed the wait for the request forever. Now the preamble's deadline closes it.
     log_init({LogLevel::warn, LogFormat::human, &captured_log});
@@ -725,7 +728,7 @@ TEST_F(Adversarial, PreambleHasOneDeadlineThatHeartbeatsDoNotExtend) {
     EXPECT_NE(captured_log.str().find("timeout"), std::string::npos) << captured_log.str();
 }
 
-TEST_F(Adversarial, IdentifyCanRefuseAPeerAtAccept) {
+TEST_P(Adversarial, IdentifyCanRefuseAPeerAtAccept) {
     log_init({LogLevel::warn, LogFormat::human, &captured_log});
     EchoHandler handler;
     DataconnServer server(ctx, *engine, handler, options, Logger());
@@ -749,7 +752,7 @@ TEST_F(Adversarial, IdentifyCanRefuseAPeerAtAccept) {
     EXPECT_NE(log.find("peer=127.0.0.1:"), std::string::npos) << "the log names the peer: " << log;
 }
 
-TEST_F(Adversarial, RequestMemoryGrowsOnlyWithTheBytesThatArrive) {
+TEST_P(Adversarial, RequestMemoryGrowsOnlyWithTheBytesThatArrive) {
     // A client announces a 4 MiB structured request (the largest allowed) and sends 100
     // bytes of it. Before, the server allocated the announced 4 MiB at once and held it for as
     // long as the client trickled. The peak is counted in heap bytes, independent of timing.
@@ -809,7 +812,7 @@ asio::awaitable<std::size_t> wait_log_count(const std::ostringstream& log, std::
     }
 }
 
-TEST_F(Adversarial, OutOfDescriptorsShedsInsteadOfSpinningOrDying) {
+TEST_P(Adversarial, OutOfDescriptorsShedsInsteadOfSpinningOrDying) {
     // The server may open 16 more descriptors; a child process (whose descriptors do not
     // count against ours) opens 60 connections that never send anything. accept then fails
     // with EMFILE: the server closes the oldest connection still in its preamble and accepts
@@ -889,7 +892,7 @@ TEST_F(Adversarial, OutOfDescriptorsShedsInsteadOfSpinningOrDying) {
     EXPECT_EQ(*r, "hi");
 }
 
-TEST_F(Adversarial, LargeRequestsStillArriveIntact) {
+TEST_P(Adversarial, LargeRequestsStillArriveIntact) {
     // Requests are read as they arrive, in growing steps: a request near the limit, in many
     // frames, is still read whole and byte for byte.
     EchoHandler handler;
@@ -904,6 +907,11 @@ TEST_F(Adversarial, LargeRequestsStillArriveIntact) {
     EXPECT_EQ(r->size(), big.size());
     EXPECT_TRUE(*r == big) << "the echoed request differs";
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, Adversarial, testing::Values(EngineKind::reactor, EngineKind::uring),
+                         [](const testing::TestParamInfo<EngineKind>& i) {
+                             return std::string(engine_name(i.param));
+                         });
 
 }  // namespace
 }  // namespace zferry::transport
