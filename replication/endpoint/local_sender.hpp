@@ -35,6 +35,14 @@ public:
 private:
     // Errc::invalid_argument (permanent) naming the filesystem when the filter excludes it.
     Result<void> check_access(const std::string& fs) const;
+    // What send() needs from validation and the step's protection (applied before it returns).
+    struct PreparedSend {
+        zfs::ValidatedSendArgs validated;
+        GuaranteeKind kind = GuaranteeKind::nothing;
+        bool holds_listing = false;  // zfs can list hold tags
+    };
+    // Validates the request against ZFS and applies the step's protection (sender_pre_send).
+    boost::asio::awaitable<Result<PreparedSend>> prepare_send(StepRequest req);
     boost::asio::awaitable<Result<void>> execute(const std::vector<AbstractionAction>& actions,
                                                  const StepRequest& req);
 
