@@ -29,8 +29,20 @@ asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void
     asio::posix::stream_descriptor in(ex, in_fd), out(ex, out_fd);
     std::vector<char> buf(std::size_t{1} << 20);
     CopyResult r;
+    // A cancellation that arrives between two operations only marks the state (this coroutine
+    // does not throw on it): checked before each operation, or a stalled peer would hang us.
+    auto state = co_await asio::this_coro::cancellation_state;
+    auto stopped = [&] { return state.cancelled() != asio::cancellation_type::none; };
     for (;;) {
+        if (stopped()) {
+            r.cancelled = true;
+            break;
+        }
         auto [rec, n] = co_await in.async_read_some(asio::buffer(buf), use_ec);
+        if (n > 0 && stopped()) {
+            r.cancelled = true;
+            break;
+        }
         if (n > 0) {
             auto [wec, m] = co_await asio::async_write(out, asio::buffer(buf.data(), n), use_ec);
             r.bytes += m;
