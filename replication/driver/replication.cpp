@@ -232,15 +232,20 @@ asio::awaitable<void> ReplicationRun::plan_one(Attempt* at, std::size_t i) {
             sr.intermediates = s.intermediates.size();
             fr.steps.push_back(std::move(sr));
         }
+        std::vector<StepRequest> reqs;
         for (std::size_t k = 0; options_.estimate_sizes && k < f.steps.size(); ++k) {
             const auto& s = f.steps[k];
             StepRequest req{name, s.from, s.to, s.resume_token, options_.protection, s.is_compound()};
-            auto est = co_await sender_.send_dry(std::move(req));
-            if (!est) {
-                fail(Error(est.error()).wrap("sender: estimating the size of " + to_text(s)));
+            reqs.push_back(std::move(req));
+        }
+        auto estimates = co_await sender_.send_dry_steps(std::move(reqs));
+        for (std::size_t k = 0; k < estimates.size() && k < f.steps.size(); ++k) {
+            if (!estimates[k]) {
+                fail(Error(estimates[k].error())
+                         .wrap("sender: estimating the size of " + to_text(f.steps[k])));
                 break;
             }
-            fr.steps[k].bytes_expected = est->value_or(0);
+            fr.steps[k].bytes_expected = estimates[k]->value_or(0);
         }
     }
     if (f.error) {

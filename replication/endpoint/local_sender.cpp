@@ -305,6 +305,61 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::send_dry(Step
     co_return estimate->bytes;
 }
 
+namespace {
+// Whether one `send -nvP -I` answers every request: single-snapshot steps without tokens of one
+// filesystem, each from the snapshot the one before went to.
+bool one_chain(const std::vector<StepRequest>& reqs) {
+    if (reqs.size() < 2) return false;
+    for (std::size_t k = 0; k < reqs.size(); ++k) {
+        const auto& r = reqs[k];
+        if (r.filesystem != reqs[0].filesystem || !r.resume_token.empty() || r.intermediates || !r.from ||
+            r.from->type != zfs::VersionType::snapshot)
+            return false;
+        if (k > 0 && (r.from->name != reqs[k - 1].to.name || r.from->guid != reqs[k - 1].to.guid))
+            return false;
+    }
+    return true;
+}
+
+// The short name of a snapshot as a dry run prints it ("fs@s1", "@s1" or "s1").
+std::string_view short_name(std::string_view printed) {
+    auto at = printed.find('@');
+    return at == std::string_view::npos ? printed : printed.substr(at + 1);
+}
+}  // namespace
+
+asio::awaitable<std::vector<Result<std::optional<std::uint64_t>>>> LocalSender::send_dry_steps(
+    std::vector<StepRequest> reqs) {
+    std::vector<Result<std::optional<std::uint64_t>>> out;
+    if (one_chain(reqs) && check_access(reqs[0].filesystem)) {
+        zfs::SendSpec spec;
+        spec.filesystem = reqs[0].filesystem;
+        spec.from = reqs[0].from->relative_name();
+        spec.to = reqs.back().to.relative_name();
+        spec.intermediates = true;
+        auto infos = co_await zfs::estimate_send_sizes_per_snapshot(runner_, config_.policy, spec);
+        // Each step must find its own line (from its `from` to its `to`); otherwise, or when
+        // the dry run failed, the steps are estimated one by one below, as zrepl does.
+        if (infos && !infos->empty()) {
+            for (std::size_t k = 0; k < reqs.size() && infos->size() == reqs.size(); ++k) {
+                const auto& i = (*infos)[k];
+                if (i.type != zfs::DrySendInfo::Type::incremental || i.to != reqs[k].to.full_name() ||
+                    short_name(i.from) != reqs[k].from->name)
+                    break;
+                out.push_back(i.size_estimate ? std::optional<std::uint64_t>(i.size_estimate)
+                                              : std::optional<std::uint64_t>());
+            }
+            if (out.size() == reqs.size()) co_return out;
+            out.clear();
+        }
+    }
+    for (auto& r : reqs) {
+        out.push_back(co_await send_dry(std::move(r)));
+        if (!out.back()) break;
+    }
+    co_return out;
+}
+
 asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::replication_cursor(std::string fs) {
     if (auto a = check_access(fs); !a) co_return a.error();
     auto caps = co_await runner_.capabilities();

@@ -30,6 +30,11 @@ public:
     boost::asio::awaitable<Result<SendReply>> send(StepRequest req) override;
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;
+    // Consecutive single-snapshot steps (zrepl's one step per snapshot) are estimated with one
+    // `zfs send -nvP -I first..last`, which prints each snapshot's estimate from the one before;
+    // anything else (a resume, a compound step, a bookmark source, a gap) step by step.
+    boost::asio::awaitable<std::vector<Result<std::optional<std::uint64_t>>>> send_dry_steps(
+        std::vector<StepRequest> reqs) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
 
 private:

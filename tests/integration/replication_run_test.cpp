@@ -236,6 +236,51 @@ TEST_F(ReplicationRunTest, InitialAllWithAndWithoutCoalescing) {
     expect_same_guids("p/a");
 }
 
+// zrepl's one step per snapshot, estimated with one dry run: `send -nvP -I` prints each
+// snapshot's estimate from the one before, which is each step's; in zfs-sim an estimate is the
+// exact stream size, so every step's expected bytes are the bytes it moved.
+TEST_F(ReplicationRunTest, PerSnapshotStepsAreEstimatedWithOneDryRun) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"});
+    ReplicationOptions o;
+    o.coalesce = false;
+    auto first = make_run(*sender_, o);
+    run(first);
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    snapshots("p/a", {"s2"}, 1000);
+    snapshots("p/a", {"s3"}, 5000);
+    snapshots("p/a", {"s4"}, 9000);
+    const fs::path log = dir_ / "src.log";
+    auto logged = runner("src", {{"ZFS_SIM_LOG", log.string()}});
+    auto sender = make_sender(*logged);
+    auto r = make_run(*sender, o);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1 s2 s3 s4");
+    expect_same_guids("p/a");
+    const auto* a = fs_report(r, "p/a");
+    ASSERT_NE(a, nullptr);
+    ASSERT_EQ(a->steps.size(), 3u);
+    for (const auto& st : a->steps) {
+        EXPECT_GT(st.bytes_replicated, 1000u) << st.to;
+        EXPECT_EQ(st.bytes_expected, st.bytes_replicated) << st.to;
+    }
+    EXPECT_LT(a->steps[0].bytes_expected, a->steps[1].bytes_expected);
+    EXPECT_LT(a->steps[1].bytes_expected, a->steps[2].bytes_expected);
+    std::ifstream in(log);
+    std::vector<std::string> dry_runs;
+    for (std::string line; std::getline(in, line);) {
+        auto argv = boost::json::parse(line).at("argv").as_array();
+        if (argv.size() > 2 && argv[1].as_string() == "send" && argv[2].as_string() == "-n") {
+            std::string cmd;
+            for (std::size_t i = 1; i < argv.size(); ++i)
+                cmd += (i > 1 ? " " : "") + std::string(argv[i].as_string());
+            dry_runs.push_back(cmd);
+        }
+    }
+    EXPECT_EQ(dry_runs, std::vector<std::string>{"send -n -v -P -I p/a@s1 p/a@s4"});
+}
+
 TEST_F(ReplicationRunTest, InitialFailIsAPermanentPlanningErrorOfEachFilesystem) {
     snapshots("p/a", {"s1"});
     ReplicationOptions o;
