@@ -5,13 +5,14 @@
 // size estimate); and on zfs-fuse (d) syncoid from Debian's sanoid, which users run today
 // (`--no-sync-snap --no-resume --no-privilege-elevation`; none of zrepl's guarantees).
 //
-// Each variant has its own source filesystem: created, snapshot s0 replicated (not timed),
+// Each variant has its own source filesystem (on zfs-sim also its own pair of hosts, with the
+// same pool names): created, snapshot s0 replicated (not timed),
 // then snapshots s1..sN taken (not timed), then the timed incremental replication. zfs
 // invocations are counted by zferry's runners (and, for syncoid, by a `zfs` wrapper first in
 // its PATH); per step = invocations / steps of the run.
 //
 //   replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N]
-//                     [--per-snapshot-fuse M] [--json FILE]
+//                     [--per-snapshot-fuse M] [--json FILE] [--variants A,B,...]
 //
 // Defaults: all back ends, N = 1000, M = 100 (zrepl's per-snapshot mode on zfs-fuse costs
 // about a second per snapshot; the row says how many it ran). zfs-fuse is started privately
@@ -236,8 +237,11 @@ void print(const Row& r, const Row* floor, std::FILE* json) {
                      r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, per_step);
 }
 
-int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const fs::path& tmp,
-                  std::FILE* json) {
+int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const fs::path& tmp, std::FILE* json,
+                  const std::string& variants) {
+    auto wanted = [&](const std::string& name) {
+        return variants.empty() || ("," + variants + ",").find("," + name + ",") != std::string::npos;
+    };
     std::vector<Row> rows;
     auto add = [&](std::optional<Row> r, const char* what) {
         if (!r) {
@@ -247,10 +251,31 @@ int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const f
         rows.push_back(*r);
         return true;
     };
-    bool ok = add(floor_variant(b, n), "floor");
-    ok = add(zferry_variant(b, n, true), "zferry-coalesced") && ok;
-    ok = add(zferry_variant(b, per_snapshot_n, false), "zferry-per-snapshot") && ok;
-    if (b.name == "zfs-fuse") ok = add(syncoid_variant(b, n, tmp), "syncoid") && ok;
+    // On zfs-sim each variant gets hosts of its own (same pool names): zfs-sim rewrites a host's
+    // whole state file at every change, so a variant run later on shared hosts would pay for
+    // the earlier variants' thousands of snapshots (a receive of 1 000 snapshots took 40% more
+    // CPU beside another 1 000). On zfs-fuse the pools are shared, as a real pool would be.
+    auto hosts = [&](const char* variant) -> std::optional<Backend> {
+        if (b.src_state.empty()) return b;
+        Backend v = b;
+        v.src_state = (tmp / variant / "src").string();
+        v.dst_state = (tmp / variant / "dst").string();
+        fs::create_directories(tmp / variant);
+        if (!sh(zfs_cmd(v, true, "sim-create-pool " + v.src_pool) + " && " +
+                zfs_cmd(v, false, "sim-create-pool " + v.dst_pool)))
+            return std::nullopt;
+        return v;
+    };
+    auto floor_hosts = hosts("floor"), coalesced_hosts = hosts("coalesced"),
+         per_snapshot_hosts = hosts("per-snapshot");
+    if (!floor_hosts || !coalesced_hosts || !per_snapshot_hosts) return 1;
+    bool ok = true;
+    if (wanted("floor")) ok = add(floor_variant(*floor_hosts, n), "floor") && ok;
+    if (wanted("zferry-coalesced"))
+        ok = add(zferry_variant(*coalesced_hosts, n, true), "zferry-coalesced") && ok;
+    if (wanted("zferry-per-snapshot"))
+        ok = add(zferry_variant(*per_snapshot_hosts, per_snapshot_n, false), "zferry-per-snapshot") && ok;
+    if (b.name == "zfs-fuse" && wanted("syncoid")) ok = add(syncoid_variant(b, n, tmp), "syncoid") && ok;
     const Row* floor = rows.empty() || rows[0].name != "floor" ? nullptr : &rows[0];
     for (const auto& r : rows) print(r, floor, json);
     return ok ? 0 : 1;
@@ -260,7 +285,7 @@ int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const f
 
 int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
-    std::string backend = "all", json_path;
+    std::string backend = "all", json_path, variants;
     unsigned n = 1000, per_snapshot_fuse = 100;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -279,10 +304,12 @@ int main(int argc, char** argv) {
             per_snapshot_fuse = static_cast<unsigned>(std::stoul(value()));
         else if (a == "--json")
             json_path = value();
+        else if (a == "--variants")
+            variants = value();
         else {
             std::fprintf(stderr,
                          "usage: replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N] "
-                         "[--per-snapshot-fuse M] [--json FILE]\n");
+                         "[--per-snapshot-fuse M] [--json FILE] [--variants floor,zferry-coalesced,...]\n");
             return 2;
         }
     }
@@ -294,10 +321,9 @@ int main(int argc, char** argv) {
     std::FILE* json = json_path.empty() ? nullptr : std::fopen(json_path.c_str(), "w");
     int rc = 0;
     if (backend == "all" || backend == "zfs-sim") {
+        // (each variant creates its own hosts with these pools below tmp)
         Backend b{"zfs-sim", ZFS_SIM_BIN, (tmp / "src").string(), (tmp / "dst").string(), "p", "q"};
-        if (!sh(zfs_cmd(b, true, "sim-create-pool p") + " && " + zfs_cmd(b, false, "sim-create-pool q")))
-            return 1;
-        rc |= bench_backend(b, n, n, tmp, json);
+        rc |= bench_backend(b, n, n, tmp, json, variants);
     }
     if (backend == "all" || backend == "zfs-fuse") {
         const std::string env = (tmp / "zfs-fuse.env").string();
@@ -312,7 +338,7 @@ int main(int argc, char** argv) {
             for (std::string l; std::getline(in, l);)
                 if (auto eq = l.find('='); eq != std::string::npos) kv[l.substr(0, eq)] = l.substr(eq + 1);
             Backend b{"zfs-fuse", "zfs", "", "", kv["ZF_SRC_POOL"], kv["ZF_DST_POOL"]};
-            rc |= bench_backend(b, n, std::min(n, per_snapshot_fuse), tmp, json);
+            rc |= bench_backend(b, n, std::min(n, per_snapshot_fuse), tmp, json, variants);
             sh("bash " + scripts + "zfs_fuse_down.sh " + env + " >&2");
         }
     }

@@ -1,5 +1,6 @@
 // Coroutine building blocks every layer shares: the error-code completion token, an async
-// semaphore whose permits are RAII objects, and one way to bound an awaitable by a timeout.
+// semaphore whose permits are RAII objects, one way to bound an awaitable by a timeout, and
+// one way to run two at once.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -16,6 +17,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -122,6 +124,27 @@ boost::asio::awaitable<std::conditional_t<std::is_void_v<T>, bool, std::optional
         if (r.index() == 1) co_return std::optional<T>();
         co_return std::optional<T>(std::move(std::get<0>(r)));
     }
+}
+
+namespace detail {
+template <class T>
+boost::asio::awaitable<T> without_cancel_exceptions(boost::asio::awaitable<T> inner) {
+    co_await boost::asio::this_coro::throw_if_cancelled(false);
+    co_return co_await std::move(inner);
+}
+}  // namespace detail
+
+// Runs `a` and `b` at once and returns both results when both have finished (neither is
+// abandoned). Each runs as a coroutine of its own, in which awaiting after a cancellation does
+// not throw: for operations that report cancellation in their results (zfs commands, steps),
+// as their callers' bodies do. Results, not void: a branch that throws rethrows here after the
+// other was cancelled and finished.
+template <class A, class B>
+boost::asio::awaitable<std::tuple<A, B>> in_parallel(boost::asio::awaitable<A> a,
+                                                     boost::asio::awaitable<B> b) {
+    using namespace boost::asio::experimental::awaitable_operators;
+    co_return co_await (detail::without_cancel_exceptions(std::move(a)) &&
+                        detail::without_cancel_exceptions(std::move(b)));
 }
 
 }  // namespace zferry

@@ -68,4 +68,29 @@ Result<DrySendInfo> parse_dry_send_info(std::string_view text, std::uint64_t inc
     return *found;
 }
 
+Result<std::vector<DrySendInfo>> parse_dry_send_infos(std::string_view text,
+                                                      std::uint64_t incorrect_threshold) {
+    std::vector<DrySendInfo> out;
+    Error err;
+    tsv::for_each_line(text, [&](std::size_t n, std::string_view line) {
+        if (!line.starts_with("full\t") && !line.starts_with("incremental\t")) return true;
+        auto info = parse_dry_send_info(line, incorrect_threshold);
+        if (!info) {
+            // One line at a time: a line that is no estimate was skipped above, so this is one
+            // whose size does not fit (or a malformed name); name the line.
+            std::string why = info.error().message();
+            if (why.starts_with(tsv::line_prefix(1))) why.erase(0, tsv::line_prefix(1).size());
+            err = Error(Errc::parse_error, tsv::line_prefix(n) + why);
+            return false;
+        }
+        out.push_back(std::move(*info));
+        return true;
+    });
+    if (err) return err;
+    if (out.empty())
+        return Error(Errc::parse_error,
+                     "zfs send -nvP output has no 'full' or 'incremental' line: " + tsv::quote_line(text));
+    return out;
+}
+
 }  // namespace zferry::zfs

@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace zferry::zfs {
 
@@ -28,6 +29,11 @@ constexpr std::uint64_t kDefaultIncorrectEstimateThreshold = std::numeric_limits
 // containing '@', no TABs in names) decides; a missing size (ZoL < 0.7.12) is 0. Other lines
 // (the "resume token contents" block, "size\t...") are skipped. No such line: parse_error.
 Result<DrySendInfo> parse_dry_send_info(
+    std::string_view text, std::uint64_t incorrect_threshold = kDefaultIncorrectEstimateThreshold);
+
+// Every "full" / "incremental" line, in order: a dry run of `send -I` prints one per snapshot
+// of the package, each estimated from the one before. No such line: parse_error.
+Result<std::vector<DrySendInfo>> parse_dry_send_infos(
     std::string_view text, std::uint64_t incorrect_threshold = kDefaultIncorrectEstimateThreshold);
 
 }  // namespace zferry::zfs

@@ -385,6 +385,30 @@ asio::awaitable<Result<SendSizeEstimate>> estimate_send_size(ZfsRunner& runner, 
     co_return SendSizeEstimate{info->size_estimate, {}};
 }
 
+asio::awaitable<Result<std::vector<DrySendInfo>>> estimate_send_sizes_per_snapshot(ZfsRunner& runner,
+                                                                                   const SendPolicy& policy,
+                                                                                   const SendSpec& spec) {
+    if (!spec.intermediates || !spec.resume_token.empty() || !spec.from.starts_with("@"))
+        co_return Error(Errc::invalid_argument,
+                        "estimating per snapshot needs an -I package from a snapshot, not a resume");
+    auto caps = co_await runner.capabilities();
+    if (!caps) co_return caps.error();
+    if (auto c = check_send_capabilities(*caps, policy, spec); !c) co_return c.error();
+    if (!caps->send_size_estimate) {
+        std::vector<DrySendInfo> none;  // (not a braced temporary: GCC 12 coroutines)
+        co_return none;
+    }
+    auto out = co_await runner.run(dry_send_argv(policy, spec));
+    if (!out) co_return out.error();
+    if (!out->ok()) co_return zfs_failed(*out);
+    auto infos = parse_dry_send_infos(out->result.out + out->result.err);
+    if (!infos) {
+        auto e = infos.error();
+        co_return e.wrap("parsing the output of " + join_args(out->args));
+    }
+    co_return std::move(*infos);
+}
+
 asio::awaitable<Result<std::optional<std::string>>> receive_resume_token(ZfsRunner& runner,
                                                                          std::string_view filesystem) {
     auto caps = co_await runner.capabilities();

@@ -18,6 +18,7 @@
 #include "core/unique_fd.hpp"
 #include "zfs/capabilities.hpp"
 #include "zfs/command_errors.hpp"
+#include "zfs/dry_send_info.hpp"
 #include "zfs/send_command.hpp"
 #include "zfs/send_validation.hpp"
 #include "zfs/zfs_runner.hpp"
@@ -178,6 +179,12 @@ struct SendSizeEstimate {
 boost::asio::awaitable<Result<SendSizeEstimate>> estimate_send_size(ZfsRunner& runner,
                                                                     const SendPolicy& policy,
                                                                     const SendSpec& spec);
+
+// `zfs send -n -v -P -I` (spec.intermediates set, no resume token): one estimate per snapshot
+// of the package, in order, each from the one before (parse_dry_send_infos; 0 = unknown).
+// Empty, without running anything, where this ZFS cannot estimate.
+boost::asio::awaitable<Result<std::vector<DrySendInfo>>> estimate_send_sizes_per_snapshot(
+    ZfsRunner& runner, const SendPolicy& policy, const SendSpec& spec);
 
 // The filesystem's `receive_resume_token`; nullopt when there is no partial receive ('-'),
 // and without running anything on a ZFS without resumable receive (zfs-fuse, where the

@@ -1,5 +1,6 @@
 #include "replication/driver/replication.hpp"
 
+#include "core/async.hpp"
 #include "core/owned_task.hpp"
 #include "replication/driver/step_runner.hpp"
 #include "replication/logic/replication_error.hpp"
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <memory>
 #include <sstream>
+#include <tuple>
 #include <unordered_map>
 
 namespace zferry::replication {
@@ -161,20 +163,26 @@ asio::awaitable<void> ReplicationRun::plan_one(Attempt* at, std::size_t i) {
     in.snapshot_filter = options_.snapshot_filter;
     if (auto it = unfinished_targets_.find(name); it != unfinished_targets_.end())
         in.limit_to_guid = it->second;
-    auto svs = co_await sender_.list_versions(name);
+    // Both sides' versions at once; a placeholder on the receiver has none worth listing.
+    Result<std::vector<zfs::FilesystemVersion>> svs = std::vector<zfs::FilesystemVersion>();
+    Result<std::vector<zfs::FilesystemVersion>> rvs = std::vector<zfs::FilesystemVersion>();
+    if (f.receiver && !f.receiver->is_placeholder) {
+        auto both = co_await in_parallel(sender_.list_versions(name), receiver_.list_versions(name));
+        svs = std::move(std::get<0>(both));
+        rvs = std::move(std::get<1>(both));
+    } else {
+        svs = co_await sender_.list_versions(name);
+    }
     if (!svs) {
         fail(Error(svs.error()).wrap("sender: listing versions of " + name));
     } else {
         in.sender_versions = std::move(*svs);
         if (f.receiver) {
             in.receiver = f.receiver->is_placeholder ? ReceiverState::placeholder : ReceiverState::present;
-            if (!f.receiver->is_placeholder) {
-                auto rvs = co_await receiver_.list_versions(name);
-                if (!rvs)
-                    fail(Error(rvs.error()).wrap("receiver: listing versions of " + name));
-                else
-                    in.receiver_versions = std::move(*rvs);
-            }
+            if (!rvs)
+                fail(Error(rvs.error()).wrap("receiver: listing versions of " + name));
+            else
+                in.receiver_versions = std::move(*rvs);
             if (!f.receiver->resume_token.empty()) {
                 // Decoded here, natively: zrepl shells out to `zfs send -nvt` on the
                 // active side, which may not be the host that holds the token (#510).
@@ -224,15 +232,20 @@ asio::awaitable<void> ReplicationRun::plan_one(Attempt* at, std::size_t i) {
             sr.intermediates = s.intermediates.size();
             fr.steps.push_back(std::move(sr));
         }
+        std::vector<StepRequest> reqs;
         for (std::size_t k = 0; options_.estimate_sizes && k < f.steps.size(); ++k) {
             const auto& s = f.steps[k];
             StepRequest req{name, s.from, s.to, s.resume_token, options_.protection, s.is_compound()};
-            auto est = co_await sender_.send_dry(std::move(req));
-            if (!est) {
-                fail(Error(est.error()).wrap("sender: estimating the size of " + to_text(s)));
+            reqs.push_back(std::move(req));
+        }
+        auto estimates = co_await sender_.send_dry_steps(std::move(reqs));
+        for (std::size_t k = 0; k < estimates.size() && k < f.steps.size(); ++k) {
+            if (!estimates[k]) {
+                fail(Error(estimates[k].error())
+                         .wrap("sender: estimating the size of " + to_text(f.steps[k])));
                 break;
             }
-            fr.steps[k].bytes_expected = est->value_or(0);
+            fr.steps[k].bytes_expected = estimates[k]->value_or(0);
         }
     }
     if (f.error) {
@@ -273,12 +286,14 @@ asio::awaitable<void> ReplicationRun::run_attempt(Attempt& at) {
         finish(AttemptState::planning_error);
     };
 
-    auto senders = co_await sender_.list_filesystems();
+    // Both sides' filesystems at once (the sender's error first when both fail).
+    auto listed = co_await in_parallel(sender_.list_filesystems(), receiver_.list_filesystems());
+    auto& senders = std::get<0>(listed);
+    auto& receivers = std::get<1>(listed);
     if (!senders) {
         plan_failed(Error(senders.error()).wrap("sender: listing filesystems"));
         co_return;
     }
-    auto receivers = co_await receiver_.list_filesystems();
     if (!receivers) {
         plan_failed(Error(receivers.error()).wrap("receiver: listing filesystems"));
         co_return;

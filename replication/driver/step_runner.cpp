@@ -9,6 +9,8 @@
 #include <boost/asio/write.hpp>
 
 #include <array>
+#include <optional>
+#include <tuple>
 #include <vector>
 
 namespace zferry::replication {
@@ -33,7 +35,15 @@ asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void
     std::vector<char> buf(std::size_t{1} << 20);
     const bool limited = limits[0] != nullptr || limits[1] != nullptr;
     CopyResult r;
+    // A cancellation that arrives between two operations only marks the state (this coroutine
+    // does not throw on it): checked before each operation, or a stalled peer would hang us.
+    auto state = co_await asio::this_coro::cancellation_state;
+    auto stopped = [&] { return state.cancelled() != asio::cancellation_type::none; };
     for (;;) {
+        if (stopped()) {
+            r.cancelled = true;
+            break;
+        }
         std::size_t want = buf.size();
         if (limited) {
             want = co_await acquire_all(limits, buf.size());
@@ -44,6 +54,10 @@ asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void
         }
         auto [rec, n] = co_await in.async_read_some(asio::buffer(buf.data(), want), use_ec);
         if (limited) refund_all(limits, want, n);
+        if (n > 0 && stopped()) {
+            r.cancelled = true;
+            break;
+        }
         if (n > 0) {
             auto [wec, m] = co_await asio::async_write(out, asio::buffer(buf.data(), n), use_ec);
             r.bytes += m;
@@ -81,48 +95,63 @@ asio::awaitable<Result<StepOutcome>> run_step(Sender& sender, Receiver& receiver
     sreq.resume_token = step.resume_token;
     sreq.protection = protection;
     sreq.intermediates = step.is_compound();
-    auto sent = co_await sender.send(sreq);
-    if (!sent) {
-        co_await asio::this_coro::throw_if_cancelled(throw_before);
-        co_return Error(sent.error()).wrap("sender");
-    }
     // The sender did not use the token (or there was none): a partial receive is stale.
-    ReceiveRequest rreq{filesystem, step.to, !sent->used_resume_token, protection, step.from.has_value()};
-    auto session = co_await receiver.receive(rreq);
-    if (!session) {
-        co_await sent->stream.abort();
+    ReceiveRequest rreq{filesystem, step.to, true, protection, step.from.has_value()};
+    std::optional<Result<SendReply>> sent;
+    std::optional<Result<ReceiveSession>> session;
+    if (step.from && step.resume_token.empty()) {
+        // An incremental step without a token: the receive request does not depend on the
+        // send reply (no token can be used), and the target exists (no placeholder to create),
+        // so both sides prepare at once; a side that fails stops the other's process below.
+        auto both = co_await in_parallel(sender.send(sreq), receiver.receive(rreq));
+        sent.emplace(std::move(std::get<0>(both)));
+        session.emplace(std::move(std::get<1>(both)));
+    } else {
+        sent.emplace(co_await sender.send(sreq));
+        if (*sent) {
+            rreq.clear_resume_token = !(*sent)->used_resume_token;
+            session.emplace(co_await receiver.receive(rreq));
+        }
+    }
+    if (!*sent) {
+        if (session && *session) co_await (*session)->stream.abort();
         co_await asio::this_coro::throw_if_cancelled(throw_before);
-        co_return Error(session.error()).wrap("receiver");
+        co_return Error(sent->error()).wrap("sender");
+    }
+    if (!*session) {
+        co_await (*sent)->stream.abort();
+        co_await asio::this_coro::throw_if_cancelled(throw_before);
+        co_return Error(session->error()).wrap("receiver");
     }
     std::array<Throttle*, 2> limits;  // (no braced temporaries in coroutines: GCC 12)
     limits[0] = sender.send_bandwidth_limit();
     limits[1] = receiver.recv_bandwidth_limit();
-    auto copied = co_await copy(sent->stream.fd(), session->stream.fd(), progress, limits);
+    auto copied = co_await copy((*sent)->stream.fd(), (*session)->stream.fd(), progress, limits);
     // Cleanup runs to the end even when this coroutine was cancelled: a half-stopped transfer
     // would leave a zfs child or a busy dataset behind.
-    Result<StepOutcome> outcome = StepOutcome{copied.bytes, sent->used_resume_token};
+    Result<StepOutcome> outcome = StepOutcome{copied.bytes, (*sent)->used_resume_token};
     if (copied.cancelled) {
-        co_await session->stream.abort();
-        co_await sent->stream.abort();
+        co_await (*session)->stream.abort();
+        co_await (*sent)->stream.abort();
         outcome = Error(asio::error::operation_aborted, filesystem + ": step " + step.to.name +
                                                             " cancelled after " +
                                                             std::to_string(copied.bytes) + " bytes");
     } else if (copied.read_error) {
         // The sender's side broke: its own exit says why.
-        co_await session->stream.abort();
-        auto s = co_await sent->stream.finish();
+        co_await (*session)->stream.abort();
+        auto s = co_await (*sent)->stream.finish();
         outcome = Error(s ? Error(copied.read_error, "reading the send stream") : s.error()).wrap("sender");
     } else {
         // End of stream, or the receiver stopped reading (write error): the receiver's exit
         // says why first; the sender is finished or stopped after.
-        auto r = co_await receiver.finish_receive(*session);
+        auto r = co_await receiver.finish_receive(**session);
         if (!r) {
-            co_await sent->stream.abort();
+            co_await (*sent)->stream.abort();
             outcome = Error(r.error()).wrap("receiver");
         } else if (copied.write_error) {
-            co_await sent->stream.abort();
+            co_await (*sent)->stream.abort();
             outcome = Error(copied.write_error, filesystem + ": the receiver stopped reading");
-        } else if (auto s = co_await sent->stream.finish(); !s) {
+        } else if (auto s = co_await (*sent)->stream.finish(); !s) {
             outcome = Error(s.error()).wrap("sender");
         } else if (auto c = co_await sender.send_completed(sreq); !c) {
             outcome = Error(c.error()).wrap("sender (SendCompleted)");

@@ -79,6 +79,18 @@ public:
     virtual boost::asio::awaitable<Result<void>> send_completed(StepRequest req) = 0;
     // zrepl's SendDry: the stream size the step would have; nullopt: this ZFS cannot say.
     virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) = 0;
+    // SendDry for each of one filesystem's planned steps, in order; the results stop after the
+    // first error. A sender may answer consecutive single-snapshot steps with one dry run
+    // (LocalSender does); this one asks send_dry for each, as zrepl's protocol does.
+    virtual boost::asio::awaitable<std::vector<Result<std::optional<std::uint64_t>>>> send_dry_steps(
+        std::vector<StepRequest> reqs) {
+        std::vector<Result<std::optional<std::uint64_t>>> out;
+        for (auto& r : reqs) {
+            out.push_back(co_await send_dry(std::move(r)));
+            if (!out.back()) break;
+        }
+        co_return out;
+    }
     // The GUID the job's newest cursor v2 bookmarks; nullopt: none.
     virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(
         std::string fs) = 0;

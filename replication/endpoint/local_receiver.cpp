@@ -38,14 +38,18 @@ Result<std::string> LocalReceiver::map(const std::string& fs) const {
 }
 
 asio::awaitable<Result<std::vector<FilesystemInfo>>> LocalReceiver::list_filesystems() {
-    auto root = co_await zfs::list_filesystems(runner_, config_.root_fs);
-    if (!root) {
-        if (root.error().code() == zfs::ZfsErrc::dataset_not_found)
-            co_return Error(root.error().code(), "root_fs " + config_.root_fs + " does not exist");
-        co_return root.error();
+    auto caps = co_await runner_.capabilities();
+    if (!caps) co_return caps.error();
+    // One listing for every filesystem's placeholder flag and resume token (where zfs has
+    // resumable receives, and so the property): no invocation per filesystem.
+    std::vector<std::string> props = placeholder_prop();
+    if (caps->resumable_recv) props.push_back("receive_resume_token");
+    auto all = co_await zfs::list_filesystems(runner_, config_.root_fs, props);
+    if (!all) {
+        if (all.error().code() == zfs::ZfsErrc::dataset_not_found)
+            co_return Error(all.error().code(), "root_fs " + config_.root_fs + " does not exist");
+        co_return all.error();
     }
-    auto all = co_await zfs::list_filesystems(runner_, config_.root_fs, placeholder_prop());
-    if (!all) co_return all.error();
     std::vector<FilesystemInfo> out;
     const std::string prefix = client_root_ + "/";
     for (const auto& e : *all) {
@@ -56,9 +60,8 @@ asio::awaitable<Result<std::vector<FilesystemInfo>>> LocalReceiver::list_filesys
             if (!state) co_return state.error();
             info.is_placeholder = state->is_placeholder;
         }
-        auto token = co_await zfs::receive_resume_token(runner_, e.name);
-        if (!token) co_return token.error();
-        if (*token) info.resume_token = **token;
+        if (caps->resumable_recv && e.values.size() > 1)
+            if (auto token = zfs::receive_resume_token_value(e.values[1])) info.resume_token = *token;
         out.push_back(std::move(info));
     }
     co_return out;

@@ -1,5 +1,6 @@
 #include "replication/endpoint/local_sender.hpp"
 
+#include "core/async.hpp"
 #include "core/overloaded.hpp"
 #include "replication/endpoint/abstractions.hpp"
 #include "replication/endpoint/destroy.hpp"
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 
 namespace zferry::replication {
 
@@ -104,8 +106,7 @@ asio::awaitable<Result<void>> LocalSender::execute(const std::vector<Abstraction
     co_return Result<void>{};
 }
 
-asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
-    if (auto a = check_access(req.filesystem); !a) co_return a.error();
+asio::awaitable<Result<LocalSender::PreparedSend>> LocalSender::prepare_send(StepRequest req) {
     auto validated = co_await zfs::validate_send_request(runner_, to_send_request(req, config_.policy));
     if (!validated) co_return validated.error();
     auto caps = co_await runner_.capabilities();
@@ -114,7 +115,6 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
     // Without bookmarks there are no tentative cursors: guarantee_incremental protects the
     // step with step holds, as guarantee_resumability does (stronger, never weaker).
     if (!caps->bookmarks && kind == GuaranteeKind::incremental) kind = GuaranteeKind::resumability;
-    const Logger l = log_.with("filesystem", req.filesystem);
     // A resumed step already holds what its first attempt created; creating it again is
     // idempotent (hold and bookmark succeed when present).
     auto pre = sender_pre_send(kind, config_.job, req.from, req.to);
@@ -124,9 +124,28 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
         co_return e.wrap("applying " + std::string(to_string(kind)) + " before sending " +
                          req.to.full_name());
     }
-    auto spec = validated->spec();
-    spec.intermediates = req.intermediates && validated->resume_token.empty();
-    auto stream = co_await zfs::start_send(runner_, validated->policy, spec);
+    PreparedSend out{std::move(*validated), kind, caps->holds_listing};
+    co_return out;
+}
+
+asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
+    if (auto a = check_access(req.filesystem); !a) co_return a.error();
+    // The listing for the stale cleanup below is taken while the request is validated and
+    // protected (one zfs invocation less on the step's path): what this step creates is not
+    // in it, which changes nothing, because the step's own holds are never asked about and its
+    // own abstractions are never stale; and nothing older changes in between, because a
+    // filesystem has one step at a time. The cleanup itself still runs only once the stream
+    // has started.
+    auto both = co_await in_parallel(prepare_send(req), zfs::list_versions(runner_, req.filesystem));
+    auto& prepared = std::get<0>(both);
+    auto& listed = std::get<1>(both);
+    if (!prepared) co_return prepared.error();
+    const auto kind = prepared->kind;
+    const auto& validated = prepared->validated;
+    const Logger l = log_.with("filesystem", req.filesystem);
+    auto spec = validated.spec();
+    spec.intermediates = req.intermediates && validated.resume_token.empty();
+    auto stream = co_await zfs::start_send(runner_, validated.policy, spec);
     if (!stream) co_return stream.error();
     // Stale cleanup failing does not fail the step: the stream is running, and the next step
     // cleans up again; it is logged.
@@ -134,7 +153,6 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
     std::vector<std::string> own;
     if (req.from && req.from->type == zfs::VersionType::snapshot) own.push_back(req.from->full_name());
     own.push_back(req.to.full_name());
-    auto listed = co_await zfs::list_versions(runner_, req.filesystem);
     Result<std::vector<Abstraction>> existing =
         listed ? Result<std::vector<Abstraction>>(std::vector<Abstraction>{})
                : Result<std::vector<Abstraction>>(listed.error());
@@ -145,7 +163,7 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
         l.error("{}", stale.error().message());
     } else if (auto r = co_await execute(*stale, req); !r) {
         l.warn("releasing stale abstractions: {}", r.error().message());
-    } else if (!caps->holds_listing && kind != GuaranteeKind::nothing) {
+    } else if (!prepared->holds_listing && kind != GuaranteeKind::nothing) {
         // Where hold tags cannot be listed (zfs-fuse) the step holds of earlier steps were not
         // seen above: release the tag from every other held snapshot (a missing tag is success).
         std::vector<std::string> keep;
@@ -154,7 +172,7 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
         if (auto r = co_await release_from_held(req.filesystem, step_hold_tag(config_.job), keep); !r)
             l.warn("releasing stale step holds: {}", r.error().message());
     }
-    co_return SendReply{!validated->resume_token.empty(), std::move(*stream)};
+    co_return SendReply{!validated.resume_token.empty(), std::move(*stream)};
 }
 
 asio::awaitable<Result<void>> LocalSender::release_from_held(const std::string& fs, const std::string& tag,
@@ -209,29 +227,56 @@ asio::awaitable<Result<void>> LocalSender::send_completed(StepRequest req) {
     std::vector<std::string> own;
     if (req.from && req.from->type == zfs::VersionType::snapshot) own.push_back(req.from->full_name());
     own.push_back(req.to.full_name());
-    auto listed = co_await zfs::list_versions(runner_, req.filesystem);
+    // The new cursor first, while the filesystem is listed: it is made whatever the listing
+    // says (creating an existing cursor is success), and nothing is released or destroyed
+    // before it exists, so protection never lapses. The listing may or may not show it; the
+    // decisions below never touch it either way.
+    const std::vector<Abstraction> none;
+    auto cursor = sender_send_completed(kind, config_.job, req.to, none);
+    if (!cursor) co_return cursor.error();
+    auto both = co_await in_parallel(execute(*cursor, req), zfs::list_versions(runner_, req.filesystem));
+    auto& made = std::get<0>(both);
+    auto& listed = std::get<1>(both);
+    if (!made) {
+        auto e = made.error();
+        co_return e.wrap("cannot move replication cursor, keeping hold on " + req.to.full_name() +
+                         " until successful");
+    }
     if (!listed) co_return listed.error();
     auto existing = co_await abstractions_of_listing(runner_, *listed, config_.job, own);
     if (!existing) co_return existing.error();
     auto actions = sender_send_completed(kind, config_.job, req.to, *existing);
     if (!actions) co_return actions.error();
+    // The older abstractions go at once, releases beside bookmark destroys: each only needs the
+    // new cursor, which exists.
+    std::vector<AbstractionAction> releases, destroys;
+    for (auto& a : *actions) {
+        if (std::holds_alternative<Release>(a))
+            releases.push_back(std::move(a));
+        else if (std::holds_alternative<DestroyBookmarks>(a))
+            destroys.push_back(std::move(a));
+        // CreateBookmark: the cursor, made above.
+    }
     if (kind == GuaranteeKind::resumability) {
         const std::string tag = step_hold_tag(config_.job);
         Release* rel = nullptr;
-        for (auto& a : *actions)
+        for (auto& a : releases)
             if (auto* r = std::get_if<Release>(&a); r && r->tag == tag) rel = r;
         if (!rel) {
             Release fresh;  // (not a braced temporary: GCC 12 coroutines)
             fresh.tag = tag;
-            actions->push_back(std::move(fresh));
-            rel = &std::get<Release>(actions->back());
+            releases.push_back(std::move(fresh));
+            rel = &std::get<Release>(releases.back());
         }
         for (const auto& o : own)
             if (std::find(rel->snapshots.begin(), rel->snapshots.end(), o) == rel->snapshots.end())
                 rel->snapshots.push_back(o);
     }
-    if (auto r = co_await execute(*actions, req); !r) {
-        auto e = r.error();
+    auto done = co_await in_parallel(execute(releases, req), execute(destroys, req));
+    Result<void> outcome = std::move(std::get<0>(done));
+    if (outcome) outcome = std::move(std::get<1>(done));
+    if (!outcome) {
+        auto e = outcome.error();
         co_return e.wrap("cannot move replication cursor, keeping hold on " + req.to.full_name() +
                          " until successful");
     }
@@ -258,6 +303,61 @@ asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::send_dry(Step
     auto estimate = co_await zfs::estimate_send_size(runner_, policy, spec);
     if (!estimate) co_return estimate.error();
     co_return estimate->bytes;
+}
+
+namespace {
+// Whether one `send -nvP -I` answers every request: single-snapshot steps without tokens of one
+// filesystem, each from the snapshot the one before went to.
+bool one_chain(const std::vector<StepRequest>& reqs) {
+    if (reqs.size() < 2) return false;
+    for (std::size_t k = 0; k < reqs.size(); ++k) {
+        const auto& r = reqs[k];
+        if (r.filesystem != reqs[0].filesystem || !r.resume_token.empty() || r.intermediates || !r.from ||
+            r.from->type != zfs::VersionType::snapshot)
+            return false;
+        if (k > 0 && (r.from->name != reqs[k - 1].to.name || r.from->guid != reqs[k - 1].to.guid))
+            return false;
+    }
+    return true;
+}
+
+// The short name of a snapshot as a dry run prints it ("fs@s1", "@s1" or "s1").
+std::string_view short_name(std::string_view printed) {
+    auto at = printed.find('@');
+    return at == std::string_view::npos ? printed : printed.substr(at + 1);
+}
+}  // namespace
+
+asio::awaitable<std::vector<Result<std::optional<std::uint64_t>>>> LocalSender::send_dry_steps(
+    std::vector<StepRequest> reqs) {
+    std::vector<Result<std::optional<std::uint64_t>>> out;
+    if (one_chain(reqs) && check_access(reqs[0].filesystem)) {
+        zfs::SendSpec spec;
+        spec.filesystem = reqs[0].filesystem;
+        spec.from = reqs[0].from->relative_name();
+        spec.to = reqs.back().to.relative_name();
+        spec.intermediates = true;
+        auto infos = co_await zfs::estimate_send_sizes_per_snapshot(runner_, config_.policy, spec);
+        // Each step must find its own line (from its `from` to its `to`); otherwise, or when
+        // the dry run failed, the steps are estimated one by one below, as zrepl does.
+        if (infos && !infos->empty()) {
+            for (std::size_t k = 0; k < reqs.size() && infos->size() == reqs.size(); ++k) {
+                const auto& i = (*infos)[k];
+                if (i.type != zfs::DrySendInfo::Type::incremental || i.to != reqs[k].to.full_name() ||
+                    short_name(i.from) != reqs[k].from->name)
+                    break;
+                out.push_back(i.size_estimate ? std::optional<std::uint64_t>(i.size_estimate)
+                                              : std::optional<std::uint64_t>());
+            }
+            if (out.size() == reqs.size()) co_return out;
+            out.clear();
+        }
+    }
+    for (auto& r : reqs) {
+        out.push_back(co_await send_dry(std::move(r)));
+        if (!out.back()) break;
+    }
+    co_return out;
 }
 
 asio::awaitable<Result<std::optional<std::uint64_t>>> LocalSender::replication_cursor(std::string fs) {

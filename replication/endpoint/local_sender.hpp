@@ -34,12 +34,25 @@ public:
     boost::asio::awaitable<Result<SendReply>> send(StepRequest req) override;
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;
+    // Consecutive single-snapshot steps (zrepl's one step per snapshot) are estimated with one
+    // `zfs send -nvP -I first..last`, which prints each snapshot's estimate from the one before;
+    // anything else (a resume, a compound step, a bookmark source, a gap) step by step.
+    boost::asio::awaitable<std::vector<Result<std::optional<std::uint64_t>>>> send_dry_steps(
+        std::vector<StepRequest> reqs) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
     Throttle* send_bandwidth_limit() noexcept override { return config_.bandwidth_limit.get(); }
 
 private:
     // Errc::invalid_argument (permanent) naming the filesystem when the filter excludes it.
     Result<void> check_access(const std::string& fs) const;
+    // What send() needs from validation and the step's protection (applied before it returns).
+    struct PreparedSend {
+        zfs::ValidatedSendArgs validated;
+        GuaranteeKind kind = GuaranteeKind::nothing;
+        bool holds_listing = false;  // zfs can list hold tags
+    };
+    // Validates the request against ZFS and applies the step's protection (sender_pre_send).
+    boost::asio::awaitable<Result<PreparedSend>> prepare_send(StepRequest req);
     boost::asio::awaitable<Result<void>> execute(const std::vector<AbstractionAction>& actions,
                                                  const StepRequest& req);
 

@@ -1,7 +1,8 @@
 // A replication step through the local endpoints on two zfs-sim hosts: the sender's stream is
 // copied into the receiver's, as the driver (or the transport) will. Names below root_fs and
 // the client identity, placeholders for missing parents, the last-received hold moving with
-// each step, the requested GUID checked, receiving into a placeholder.
+// each step, the requested GUID checked, receiving into a placeholder, receive properties
+// overridden and inherited.
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
 
@@ -188,6 +189,45 @@ TEST_F(LocalEndpoints, NamesCannotEscapeTheClientRoot) {
         EXPECT_FALSE(m.has_value()) << "'" << bad << "' mapped to " << (m ? *m : "");
     }
     EXPECT_EQ(*r.map("p/a"), "q/sink/client1/p/a");
+}
+
+// recv.properties (reference 6.2): with `send: props` the stream carries the filesystem's
+// properties, which arrive as received ones; `inherit` (recv -x) keeps one out, so the sink's
+// own inherited value applies; `override` (recv -o) sets one locally, above what is sent. Both
+// hold for the full step and for an incremental one that sends changed values.
+TEST_F(LocalEndpoints, ReceivePropertiesOverrideAndInherit) {
+    sh("src",
+       "set user:keep=sent p/a/b && $Z set user:drop=sent p/a/b && $Z set user:over=sent p/a/b && "
+       "$Z snapshot p/a/b@s4");
+    sh("dst", "set user:drop=sink q/sink");
+    SenderConfig sc{*JobId::make("push"), {}, {}};
+    sc.policy.send_properties = true;
+    ASSERT_TRUE(sc.filesystems.add("p<", true).has_value());
+    sender_ = std::make_unique<LocalSender>(*src_, std::move(sc), Logger());
+    zfs::RecvOptions options;
+    options.set_properties.emplace_back("user:over", "forced");
+    options.exclude_properties.push_back("user:drop");
+    LocalReceiver r(*dst_,
+                    ReceiverConfig{*JobId::make("sink"), "q/sink", "client1",
+                                   PlaceholderEncryptionPolicy::inherit, options},
+                    Logger());
+    const std::string props =
+        "get -H -o property,value,source user:keep,user:drop,user:over q/sink/client1/p/a/b";
+
+    auto full = step(r, std::nullopt, "s4");
+    ASSERT_TRUE(full.has_value()) << full.error().message();
+    EXPECT_EQ(sh("dst", props),
+              "user:keep\tsent\treceived\n"
+              "user:drop\tsink\tinherited from q/sink\n"
+              "user:over\tforced\tlocal\n");
+
+    sh("src", "set user:keep=changed p/a/b && $Z set user:over=changed p/a/b && $Z snapshot p/a/b@s5");
+    auto incremental = step(r, "s4", "s5");
+    ASSERT_TRUE(incremental.has_value()) << incremental.error().message();
+    EXPECT_EQ(sh("dst", props),
+              "user:keep\tchanged\treceived\n"
+              "user:drop\tsink\tinherited from q/sink\n"
+              "user:over\tforced\tlocal\n");
 }
 
 }  // namespace

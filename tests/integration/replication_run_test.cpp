@@ -1,7 +1,8 @@
 // Whole replication runs between the local endpoints on two zfs-sim hosts: initial policies,
 // incrementals, coalescing, parents before children, retries of temporary errors limited to
 // what the failed attempt planned, permanent errors, cancellation into a resumable state, a
-// stale resume token cleared, and the report as zrepl's status JSON.
+// stale resume token cleared, an incremental from the cursor bookmark once the common snapshot
+// is gone, and the report as zrepl's status JSON.
 #include "replication/driver/replication.hpp"
 
 #include "replication/endpoint/abstractions.hpp"
@@ -23,6 +24,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 namespace zferry::replication {
 namespace {
@@ -233,6 +235,51 @@ TEST_F(ReplicationRunTest, InitialAllWithAndWithoutCoalescing) {
     EXPECT_EQ(names(*dst_, "q/other/p/a"), "s1 s2 s3 s4");
     EXPECT_EQ(fs_report(c, "p/a")->steps.size(), 2u) << "a full send of s1, then s1..s4 with -I";
     expect_same_guids("p/a");
+}
+
+// zrepl's one step per snapshot, estimated with one dry run: `send -nvP -I` prints each
+// snapshot's estimate from the one before, which is each step's; in zfs-sim an estimate is the
+// exact stream size, so every step's expected bytes are the bytes it moved.
+TEST_F(ReplicationRunTest, PerSnapshotStepsAreEstimatedWithOneDryRun) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"});
+    ReplicationOptions o;
+    o.coalesce = false;
+    auto first = make_run(*sender_, o);
+    run(first);
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    snapshots("p/a", {"s2"}, 1000);
+    snapshots("p/a", {"s3"}, 5000);
+    snapshots("p/a", {"s4"}, 9000);
+    const fs::path log = dir_ / "src.log";
+    auto logged = runner("src", {{"ZFS_SIM_LOG", log.string()}});
+    auto sender = make_sender(*logged);
+    auto r = make_run(*sender, o);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1 s2 s3 s4");
+    expect_same_guids("p/a");
+    const auto* a = fs_report(r, "p/a");
+    ASSERT_NE(a, nullptr);
+    ASSERT_EQ(a->steps.size(), 3u);
+    for (const auto& st : a->steps) {
+        EXPECT_GT(st.bytes_replicated, 1000u) << st.to;
+        EXPECT_EQ(st.bytes_expected, st.bytes_replicated) << st.to;
+    }
+    EXPECT_LT(a->steps[0].bytes_expected, a->steps[1].bytes_expected);
+    EXPECT_LT(a->steps[1].bytes_expected, a->steps[2].bytes_expected);
+    std::ifstream in(log);
+    std::vector<std::string> dry_runs;
+    for (std::string line; std::getline(in, line);) {
+        auto argv = boost::json::parse(line).at("argv").as_array();
+        if (argv.size() > 2 && argv[1].as_string() == "send" && argv[2].as_string() == "-n") {
+            std::string cmd;
+            for (std::size_t i = 1; i < argv.size(); ++i)
+                cmd += (i > 1 ? " " : "") + std::string(argv[i].as_string());
+            dry_runs.push_back(cmd);
+        }
+    }
+    EXPECT_EQ(dry_runs, std::vector<std::string>{"send -n -v -P -I p/a@s1 p/a@s4"});
 }
 
 TEST_F(ReplicationRunTest, InitialFailIsAPermanentPlanningErrorOfEachFilesystem) {
@@ -531,6 +578,80 @@ TEST_F(ReplicationRunTest, TheReportIsZreplsStatusJson) {
     EXPECT_FALSE(step.at("Resumed").as_bool());
     EXPECT_GT(step.at("BytesReplicated").to_number<std::uint64_t>(), 2000u);
     EXPECT_EQ(r.report().failed_filesystems_in_latest_attempt(), 0);
+}
+
+// The common snapshot destroyed on the sender after a replication (as a pruner may): the next
+// run is still incremental, from the replication cursor bookmark the last SendCompleted left,
+// never a full send, and the receiver ends with the sender's GUIDs.
+TEST_F(ReplicationRunTest, IncrementalFromTheCursorBookmarkAfterTheCommonSnapshotWasDestroyed) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1", "s2"});
+    auto first = make_run(*sender_);
+    run(first);
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s2");
+    const auto s2 = versions(*src_, "p/a").back();
+    ASSERT_EQ(s2.name, "s2");
+    char cursor[96];
+    std::snprintf(cursor, sizeof cursor, "zrepl_CURSOR_G_%016llx_J_push",
+                  static_cast<unsigned long long>(s2.guid));
+
+    sh("src", "destroy p/a@s1 && $Z destroy p/a@s2");
+    snapshots("p/a", {"s3", "s4", "s5"});
+    // s2 lives on only as the cursor, with s2's GUID.
+    std::map<std::string, std::uint64_t> sender_guids;
+    for (const auto& v : *test::run(ctx_, zfs::list_versions(*src_, "p/a"))) sender_guids[v.name] = v.guid;
+    ASSERT_EQ(sender_guids.count("s2"), 0u);
+    ASSERT_EQ(sender_guids.count(cursor), 1u);
+    EXPECT_EQ(sender_guids[cursor], s2.guid);
+    const fs::path log = dir_ / "src.log";
+    auto logged = runner("src", {{"ZFS_SIM_LOG", log.string()}});
+    auto sender = make_sender(*logged);
+    auto next = make_run(*sender);
+    run(next);
+    ASSERT_TRUE(next.succeeded()) << to_json(next.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s2 s3 s4 s5");
+    // Same GUIDs on both sides: s3-s5 as snapshots, s2 as the sender's cursor bookmark was.
+    std::vector<std::string> compared;
+    for (const auto& v : versions(*dst_, "q/p/a")) {
+        const std::string on_sender = v.name == "s2" ? std::string(cursor) : v.name;
+        ASSERT_EQ(sender_guids.count(on_sender), 1u) << on_sender;
+        EXPECT_EQ(sender_guids[on_sender], v.guid) << v.name;
+        compared.push_back(v.name);
+    }
+    EXPECT_EQ(compared.size(), 4u);
+    const auto* a = fs_report(next, "p/a");
+    ASSERT_NE(a, nullptr);
+    ASSERT_EQ(a->steps.size(), 2u) << to_json(next.report());
+    EXPECT_EQ(a->steps[0].from, std::string("#") + cursor) << "incremental from the cursor bookmark";
+    EXPECT_EQ(a->steps[0].to, "@s3");
+    EXPECT_EQ(a->steps[1].from, "@s3") << "then -I from the first snapshot both sides have";
+    EXPECT_EQ(a->steps[1].to, "@s5");
+
+    // What zfs was asked to send: the bookmark's incremental, the rest from s3, nothing full.
+    std::ifstream in(log);
+    std::vector<std::string> sends;
+    for (std::string line; std::getline(in, line);) {
+        auto argv = boost::json::parse(line).at("argv").as_array();
+        // (a bare `send` is the capability probe of the new runner)
+        if (argv.size() < 3 || argv[1].as_string() != "send") continue;
+        std::string cmd;
+        for (std::size_t i = 1; i < argv.size(); ++i)
+            cmd += (i > 1 ? " " : "") + std::string(argv[i].as_string());
+        if (cmd.find(" -n") == std::string::npos) sends.push_back(cmd);
+    }
+    EXPECT_EQ(sends, (std::vector<std::string>{"send -i p/a#" + std::string(cursor) + " p/a@s3",
+                                               "send -I p/a@s3 p/a@s5"}));
+    // The cursor moved on: s2's bookmark went once s5's existed.
+    const auto s5 = versions(*src_, "p/a").back();
+    ASSERT_EQ(s5.name, "s5");
+    char moved[96];
+    std::snprintf(moved, sizeof moved, "zrepl_CURSOR_G_%016llx_J_push",
+                  static_cast<unsigned long long>(s5.guid));
+    std::vector<std::string> bookmarks;
+    for (const auto& v : *test::run(ctx_, zfs::list_versions(*src_, "p/a")))
+        if (v.type == zfs::VersionType::bookmark) bookmarks.push_back(v.name);
+    EXPECT_EQ(bookmarks, std::vector<std::string>{moved});
 }
 
 }  // namespace

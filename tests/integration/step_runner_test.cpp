@@ -204,5 +204,62 @@ TEST_F(StepRunner, BandwidthLimitsHoldTheNarrowerRateOverTheWholeStep) {
         seconds, bytes / seconds / rate, static_cast<double>(first_byte_at_us) / 1e6);
 }
 
+// An incremental step prepares both sides at once: when the sender refuses (a forged GUID here,
+// or a failing hold), the receive already started is stopped, leaves no partial state and no
+// child, and the receiver's data and holds are as before.
+TEST_F(StepRunner, AnIncrementalStepTheSenderRefusesStopsTheStartedReceive) {
+    const fs::path log = dir_ / "dst.log";
+    auto dst = runner("dst", {{"ZFS_SIM_LOG", log.string()}});
+    auto recv = receiver(*dst);
+    auto first = test::run(ctx_, run_step(*sender_, *recv, "p/a", full_s1(), {}));
+    ASSERT_TRUE(first.has_value()) << first.error().message();
+    sh("src", "snapshot p/a@s2");
+    auto vs = test::run(ctx_, zfs::list_versions(*src_, "p/a"));
+    ASSERT_TRUE(vs.has_value());
+    ASSERT_EQ(vs->size(), 3u) << "s1, s2 and the cursor bookmark";
+    auto snapshot = [&](const std::string& name) {
+        for (const auto& v : *vs)
+            if (v.type == zfs::VersionType::snapshot && v.name == name) return v;
+        ADD_FAILURE() << "no snapshot " << name;
+        return zfs::FilesystemVersion{};
+    };
+    const auto s1 = snapshot("s1"), s2 = snapshot("s2");
+    const auto received_before = test::run(ctx_, zfs::list_versions(*dst, "q/p/a"));
+    ASSERT_TRUE(received_before.has_value());
+
+    for (const bool forged : {true, false}) {
+        SCOPED_TRACE(forged ? "forged GUID" : "failing hold");
+        Step step{s1, s2, {}, ""};
+        std::unique_ptr<LocalSender> sender;
+        std::unique_ptr<zfs::ZfsRunner> failing;
+        LocalSender* s = sender_.get();
+        if (forged) {
+            step.to.guid ^= 1;
+        } else {
+            failing = runner("src", {{"ZFS_SIM_FAIL_SUBCOMMAND", "hold"}});
+            SenderConfig sc{*JobId::make("push"), {}, {}};
+            ASSERT_TRUE(sc.filesystems.add("p<", true).has_value());
+            sender = std::make_unique<LocalSender>(*failing, std::move(sc), Logger());
+            s = sender.get();
+        }
+        fs::remove(log);
+        auto r = test::run(ctx_, run_step(*s, *recv, "p/a", step, {}));
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(r.error().message().rfind("sender: ", 0), 0u) << r.error().message();
+        EXPECT_TRUE(no_children());
+        std::ifstream in(log);
+        std::stringstream text;
+        text << in.rdbuf();
+        EXPECT_NE(text.str().find(R"("recv")"), std::string::npos)
+            << "the receive ran beside the sender's preparation: " << text.str();
+        auto token = test::run(ctx_, zfs::receive_resume_token(*dst, "q/p/a"));
+        ASSERT_TRUE(token.has_value()) << token.error().message();
+        EXPECT_FALSE(token->has_value()) << "a receive stopped before any byte leaves nothing to resume";
+        auto after = test::run(ctx_, zfs::list_versions(*dst, "q/p/a"));
+        ASSERT_TRUE(after.has_value());
+        EXPECT_EQ(*after, *received_before) << "the receiver's snapshots and holds are unchanged";
+    }
+}
+
 }  // namespace
 }  // namespace zferry::replication

@@ -273,5 +273,25 @@ TEST(DrySendInfo, TreatsAbsurdEstimatesAsUnknownAndOverflowAsError) {
         << "zfs-fuse's refusal of -n has no info line";
 }
 
+TEST(DrySendInfo, AnIncrementalPackageHasOneLinePerSnapshot) {
+    // OpenZFS 2.2 `send -nvP -I @s1 p/a@s4` (short `from` names as some versions print them).
+    auto r = parse_dry_send_infos(
+        "incremental\ts1\tp/a@s2\t323\nincremental\ts2\tp/a@s3\t9223372036854775807\n"
+        "incremental\tp/a@s3\tp/a@s4\t321\nsize\t966\n");
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0].from, "s1");
+    EXPECT_EQ((*r)[0].to, "p/a@s2");
+    EXPECT_EQ((*r)[0].size_estimate, 323u);
+    EXPECT_EQ((*r)[1].size_estimate, 0u) << "an absurd estimate is unknown";
+    EXPECT_EQ((*r)[2].from, "p/a@s3");
+    EXPECT_EQ((*r)[2].size_estimate, 321u);
+    auto overflow =
+        parse_dry_send_infos("incremental\ts1\tp/a@s2\t1\nincremental\ts2\tp/a@s3\t99999999999999999999\n");
+    ASSERT_FALSE(overflow);
+    EXPECT_NE(overflow.error().message().find("line 2"), std::string::npos) << overflow.error().message();
+    EXPECT_FALSE(parse_dry_send_infos("size\t966\n")) << "no estimate line";
+}
+
 }  // namespace
 }  // namespace zferry::zfs

@@ -304,7 +304,7 @@ int cmd_bookmark(Store& st, const Context& c) {
         throw SimError("invalid bookmark name '" + dst + "': must contain a '#'\n");
     if (auto why = name_problem(dst, Kind::bookmark); !why.empty())
         throw SimError("cannot create bookmark '" + dst + "': " + why + "\n");
-    Locked l(st, {fs});
+    Locked l(st, {src, dst});  // the source, the bookmark and their filesystem, nothing else
     Dataset* s = l.s.find(src);
     if (s == nullptr) {
         std::string what = src.find('@') != std::string::npos ? "snapshot" : "bookmark";

@@ -59,7 +59,13 @@ int cmd_destroy(Store& st, const Context& c) {
     const std::string arg = o.operands[0];
     bool recursive = o.has('r') || o.has('R');
     Store::Guard guard(st);
-    State s = st.load_for_update({arg.substr(0, arg.find_first_of("@#"))});
+    // Bookmarks: only the named ones (and their filesystem) are touched.
+    std::vector<std::string> roots;
+    if (auto hash = arg.find('#'); hash != std::string::npos && !recursive)
+        for (auto& b : split_commas(arg.substr(hash + 1))) roots.push_back(arg.substr(0, hash) + "#" + b);
+    else
+        roots.push_back(arg.substr(0, arg.find_first_of("@#")));
+    State s = st.load_for_update(roots);
 
     if (auto hash = arg.find('#'); hash != std::string::npos) {
         std::string fs = arg.substr(0, hash);

@@ -29,8 +29,10 @@ int hold_release(Store& st, const Context& c, bool hold) {
     const std::string& tag = o.operands[0];
     Store::Guard guard(st);
     std::vector<std::string> roots;
+    // Without -r only the named snapshots (and their filesystems) are touched: the
+    // filesystems' other snapshots need not be parsed.
     for (std::size_t i = 1; i < o.operands.size(); ++i)
-        roots.push_back(o.operands[i].substr(0, o.operands[i].find('@')));
+        roots.push_back(o.has('r') ? o.operands[i].substr(0, o.operands[i].find('@')) : o.operands[i]);
     State s = st.load_for_update(roots);
     int rc = 0;
     bool changed = false;

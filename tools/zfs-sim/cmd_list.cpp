@@ -285,7 +285,9 @@ int cmd_get(Store& st, const Context& c) {
     std::vector<std::string> operands(o.operands.begin() + 1, o.operands.end());
 
     st.lock();
-    State s = operands.empty() ? st.load() : st.load_subset(operands);
+    State s = operands.empty() ? st.load()
+              : recursive      ? st.load_subset(operands)
+                               : st.load_ancestry(operands);
     st.unlock();
     int rc = 0;
     std::vector<Dataset*> ds = select(s, operands, recursive, maxdepth, types, o.has('t'), rc);

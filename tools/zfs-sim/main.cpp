@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <map>
 
 namespace {
@@ -51,6 +52,10 @@ void log_invocation(int argc, char** argv) {
     for (int i = 0; i < argc; ++i) a.emplace_back(argv[i]);
     boost::json::object o;
     o["argv"] = std::move(a);
+    // When it started (microseconds, CLOCK_REALTIME): gaps between invocations time a caller's phases.
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    o["t_us"] = static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
     std::string line = boost::json::serialize(o) + "\n";
     int fd = ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return;

@@ -202,27 +202,32 @@ State Store::load() const { return load_filtered(nullptr, false); }
 
 State Store::load_subset(const std::vector<std::string>& roots) const { return load_filtered(&roots, false); }
 
+State Store::load_ancestry(const std::vector<std::string>& names) const {
+    return load_filtered(&names, false, false);
+}
+
 State Store::load_for_update(const std::vector<std::string>& roots) const {
     return load_filtered(&roots, true);
 }
 
 namespace {
 
-// Whether `name` is one of `roots`, below one, or an ancestor of one.
-bool related(std::string_view name, const std::vector<std::string>& roots) {
+// Whether `name` is one of `roots`, an ancestor of one, or (with `descendants`) below one.
+bool related(std::string_view name, const std::vector<std::string>& roots, bool descendants) {
     auto delim = [](char c) { return c == '/' || c == '@' || c == '#'; };
     for (const std::string& r : roots) {
         std::size_t n = std::min(name.size(), r.size());
         if (name.compare(0, n, std::string_view(r).substr(0, n)) != 0) continue;
         if (name.size() == r.size()) return true;
-        if (name.size() > r.size() ? delim(name[r.size()]) : delim(r[name.size()])) return true;
+        if (name.size() > r.size() ? descendants && delim(name[r.size()]) : delim(r[name.size()]))
+            return true;
     }
     return false;
 }
 
 }  // namespace
 
-State Store::load_filtered(const std::vector<std::string>* roots, bool keep_rest) const {
+State Store::load_filtered(const std::vector<std::string>* roots, bool keep_rest, bool descendants) const {
     State s;
     std::string path = dir_ + "/state";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -246,7 +251,7 @@ State Store::load_filtered(const std::vector<std::string>* roots, bool keep_rest
             s.txg = to_u64(line.substr(4));
             return;
         }
-        if (roots != nullptr && !related(line.substr(0, line.find('\t')), *roots)) {
+        if (roots != nullptr && !related(line.substr(0, line.find('\t')), *roots, descendants)) {
             if (keep_rest) {
                 s.passthrough.append(line);
                 s.passthrough += '\n';

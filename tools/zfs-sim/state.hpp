@@ -86,6 +86,9 @@ public:
     // Read-only view: only the datasets at or below `roots` and their ancestors (what list,
     // get and holds on those names can show). Never save() such a state.
     State load_subset(const std::vector<std::string>& roots) const;
+    // Read-only view of the datasets named and their ancestors, without anything below them
+    // (what a non-recursive get shows: no property depends on a dataset's descendants).
+    State load_ancestry(const std::vector<std::string>& names) const;
     // For a command that changes only datasets related to `roots` (see load_subset): the rest
     // is kept as text and written back unchanged by save().
     State load_for_update(const std::vector<std::string>& roots) const;
@@ -102,7 +105,7 @@ public:
     void gc(const State& s) const;
 
 private:
-    State load_filtered(const std::vector<std::string>* roots, bool keep_rest) const;
+    State load_filtered(const std::vector<std::string>* roots, bool keep_rest, bool descendants = true) const;
     std::string dir_;
     int lock_fd_ = -1;
 };
