@@ -7,6 +7,8 @@
 #include "transport/mux_label.hpp"
 #include "transport/tcp_conn.hpp"
 
+#include <memory>
+
 namespace zferry::transport {
 
 // Each step within its own `timeout`; the connection is back on idle timeouts afterwards.
@@ -20,5 +22,13 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
 // progress buys a slow peer more time.
 asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn);
 asio::awaitable<Result<MuxLabel>> read_label_within_deadline(TcpConn& conn);
+
+// A client's whole preamble: connects to `server`, exchanges banners and writes `label`,
+// each step within `timeout`. Errors name the server; a refused or timed-out connect is
+// temporary, a handshake mismatch permanent. `outcome`, if given, receives the handshake's.
+asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine,
+                                                                   asio::ip::tcp::endpoint server,
+                                                                   MuxLabel label, ConnOptions options,
+                                                                   std::chrono::milliseconds timeout);
 
 }  // namespace zferry::transport
