@@ -1,0 +1,307 @@
+// The remote endpoints end to end over loopback TCP between two zfs-sim hosts: a push
+// (local sender, remote receiver served by a sink) and a pull (remote sender served by a
+// source, local receiver), initial and incremental, GUIDs compared; a client identity confined
+// to its own root_fs/<identity>; a source refusing what its filter excludes; an unmapped peer
+// refused; the server stopped with every connection task joined.
+#include "replication/remote/remote_endpoint.hpp"
+#include "replication/remote/endpoint_server.hpp"
+
+#include "replication/driver/replication.hpp"
+#include "replication/endpoint/local_receiver.hpp"
+#include "replication/endpoint/local_sender.hpp"
+#include "tests/integration/test_support.hpp"
+#include "zfs/listing_ops.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <filesystem>
+#include <sstream>
+
+namespace zferry::replication::remote {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+bool no_children() {
+    int st = 0;
+    return ::waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD;
+}
+
+asio::awaitable<void> close_sender(RemoteSender* s) { co_await s->close(); }
+asio::awaitable<void> close_receiver(RemoteReceiver* r) { co_await r->close(); }
+asio::awaitable<void> stop_server(EndpointServer* s) { co_await s->stop(); }
+
+class RemoteEndpointTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ::signal(SIGPIPE, SIG_IGN);
+        log_init({LogLevel::info, LogFormat::human, &captured_});
+        char tmpl[] = "/tmp/zferry-remote-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        engine_ = IoEngine::make_reactor(ctx_);
+        src_ = runner("src");
+        dst_ = runner("dst");
+        sh("src", "sim-create-pool p && $Z create p/a && $Z create p/a/b && $Z create p/secret");
+        sh("dst", "sim-create-pool q && $Z create q/sink");
+        snapshots("p/secret", {"x1"});
+    }
+    void TearDown() override {
+        for (auto& s : servers_) test::run(ctx_, stop_server(s.get()));
+        servers_.clear();
+        EXPECT_TRUE(no_children()) << "every zfs child reaped";
+        log_init({});
+        fs::remove_all(dir_);
+    }
+    std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host) {
+        zfs::ZfsRunnerOptions o;
+        o.binary = ZFS_SIM_BIN;
+        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}};
+        return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
+    }
+    void sh(const std::string& host, const std::string& cmds) {
+        const std::string cmd = "Z=" ZFS_SIM_BIN " ZFS_SIM_STATE=" + (dir_ / host).string() +
+                                " bash -c '$Z " + cmds + "' >/dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
+    }
+    void snapshots(const std::string& fs, std::initializer_list<const char*> names) {
+        for (const char* n : names)
+            sh("src", "sim-write " + fs + " /dev/stdin < <(head -c 3000 /dev/urandom) && $Z snapshot " + fs +
+                          "@" + n);
+    }
+    std::vector<zfs::FilesystemVersion> versions(zfs::ZfsRunner& r, const std::string& fs) {
+        auto vs = test::run(ctx_, zfs::list_versions(r, fs));
+        if (!vs) return {};
+        std::erase_if(*vs, [](const auto& v) { return v.type != zfs::VersionType::snapshot; });
+        return *vs;
+    }
+    std::string names(zfs::ZfsRunner& r, const std::string& fs) {
+        std::string out;
+        for (const auto& v : versions(r, fs)) out += (out.empty() ? "" : " ") + v.name;
+        return out;
+    }
+    // Every snapshot the receiver has under `root` carries the sender's GUID.
+    void expect_same_guids(const std::string& fs, const std::string& root) {
+        auto src = versions(*src_, fs);
+        auto dst = versions(*dst_, root + "/" + fs);
+        ASSERT_FALSE(dst.empty()) << root << "/" << fs;
+        for (const auto& v : dst) {
+            auto it = std::find_if(src.begin(), src.end(), [&](const auto& s) { return s.name == v.name; });
+            ASSERT_NE(it, src.end()) << v.name;
+            EXPECT_EQ(it->guid, v.guid) << v.name;
+        }
+    }
+
+    SenderConfig sender_config() {
+        SenderConfig sc{*JobId::make("src"), {}, {}};
+        EXPECT_TRUE(sc.filesystems.add("p/a<", true).has_value());
+        return sc;
+    }
+    // A sink on dst: root_fs q/sink, each client below its identity.
+    EndpointServer& sink_server(std::string identity) {
+        ServedEndpoint served;
+        served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
+            ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
+            return std::unique_ptr<Receiver>(
+                std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
+        };
+        return server(std::move(served), std::move(identity));
+    }
+    // A source on src serving p/a and below.
+    EndpointServer& source_server(std::string identity) {
+        ServedEndpoint served;
+        served.sender = [this](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
+            return std::unique_ptr<Sender>(
+                std::make_unique<LocalSender>(*src_, sender_config(), std::move(log)));
+        };
+        return server(std::move(served), std::move(identity));
+    }
+    EndpointServer& server(ServedEndpoint served, std::string identity) {
+        EndpointServerOptions o;
+        auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(served), o, Logger());
+        // 127.0.0.1 is this test's only client; an empty identity stands for an unmapped peer.
+        s->identify = [identity](const asio::ip::address& a) -> Result<std::string> {
+            if (identity.empty())
+                return Error(Errc::invalid_argument,
+                             "no client identity for " + a.to_string() + " in the clients map");
+            return identity;
+        };
+        auto listening = s->listen({asio::ip::make_address("127.0.0.1"), 0});
+        EXPECT_TRUE(listening) << listening.error().message();
+        servers_.push_back(std::move(s));
+        return *servers_.back();
+    }
+    RemoteOptions remote_options(const EndpointServer& s) {
+        RemoteOptions o;
+        o.server = s.local_endpoint();
+        o.connect_timeout = std::chrono::milliseconds(3000);
+        return o;
+    }
+    ReplicationOptions run_options() {
+        ReplicationOptions o;
+        o.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
+        o.reconnect_backoff_min = std::chrono::milliseconds(5);
+        o.coalesce = false;  // a coalesced step has no SendReq field (see remote_endpoint.hpp)
+        return o;
+    }
+    std::string log_text() const { return captured_.str(); }
+
+    std::ostringstream captured_;  // outlives the log configuration TearDown resets
+    asio::io_context ctx_;
+    fs::path dir_;
+    std::unique_ptr<IoEngine> engine_;
+    std::unique_ptr<zfs::ZfsRunner> src_, dst_;
+    std::vector<std::unique_ptr<EndpointServer>> servers_;
+};
+
+TEST_F(RemoteEndpointTest, PushToASinkInitialThenIncremental) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1", "s2"});
+    auto& sink = sink_server("client1");
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2") << "most_recent: a full send of the newest";
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a"), "s1");
+    expect_same_guids("p/a/b", "q/sink/client1");
+
+    snapshots("p/a/b", {"s3", "s4"});
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2 s3 s4");
+    expect_same_guids("p/a/b", "q/sink/client1");
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/secret"), "") << "outside the sender's filter";
+
+    auto pinged = test::run(ctx_, receiver.wait_for_connectivity());
+    EXPECT_TRUE(pinged) << pinged.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u) << "every connection task joined";
+    // Handler lines carry the client identity and the request.
+    EXPECT_NE(log_text().find("client=client1"), std::string::npos) << log_text();
+}
+
+TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
+    snapshots("p/a", {"s1", "s2"});
+    snapshots("p/a/b", {"s1"});
+    auto& source = source_server("backup");
+    sh("dst", "create q/pull");
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+    LocalReceiver receiver(
+        *dst_,
+        ReceiverConfig{
+            *JobId::make("pull"), "q/pull", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2");
+    expect_same_guids("p/a", "q/pull");
+
+    snapshots("p/a", {"s3"});
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2 s3");
+    expect_same_guids("p/a", "q/pull");
+    auto cursor = test::run(ctx_, sender.replication_cursor("p/a"));
+    ASSERT_TRUE(cursor) << cursor.error().message();
+    ASSERT_TRUE(cursor->has_value()) << "SendCompleted moved the source's cursor";
+    EXPECT_EQ(**cursor, versions(*src_, "p/a").back().guid);
+
+    test::run(ctx_, close_sender(&sender));
+    test::run(ctx_, stop_server(&source));
+    EXPECT_EQ(source.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, ASourceRefusesFilesystemsOutsideItsFilter) {
+    snapshots("p/a", {"s1"});
+    auto& source = source_server("backup");
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+
+    auto listed = test::run(ctx_, sender.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    for (const auto& f : *listed) EXPECT_NE(f.path, "p/secret");
+
+    auto secret = test::run(ctx_, sender.list_versions("p/secret"));
+    ASSERT_FALSE(secret);
+    EXPECT_FALSE(secret.error().temporary()) << secret.error().message();
+
+    // The data channel refuses the send itself, before any byte of the stream.
+    auto x1 = versions(*src_, "p/secret");
+    ASSERT_EQ(x1.size(), 1u);
+    StepRequest req;
+    req.filesystem = "p/secret";
+    req.to = x1[0];
+    auto sent = test::run(ctx_, sender.send(req));
+    ASSERT_FALSE(sent) << "a send outside the filter";
+    EXPECT_FALSE(sent.error().temporary()) << sent.error().message();
+    EXPECT_NE(sent.error().message().find("p/secret"), std::string::npos) << sent.error().message();
+
+    test::run(ctx_, close_sender(&sender));
+    test::run(ctx_, stop_server(&source));
+    EXPECT_EQ(source.active_connections(), 0u);
+    // The refusal was logged with the client's identity and the method.
+    const auto log = log_text();
+    auto line_at = log.find("/Replication/ListFilesystemVersions");
+    ASSERT_NE(line_at, std::string::npos) << log;
+    auto line_end = log.find('\n', line_at);
+    auto line_start = log.rfind('\n', line_at);
+    auto line = log.substr(line_start + 1, line_end - line_start - 1);
+    EXPECT_NE(line.find("client=backup"), std::string::npos) << line;
+}
+
+TEST_F(RemoteEndpointTest, AClientCannotTouchAnotherClientsDatasets) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    auto& sink1 = sink_server("client1");
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver one(ctx_, *engine_, remote_options(sink1), Logger());
+    ReplicationRun run(sender, one, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    const auto before = versions(*dst_, "q/sink/client1/p/a");
+    ASSERT_EQ(before.size(), 1u);
+
+    // The same host, mapped to another identity: it sees nothing of client1's and its
+    // requests land below q/sink/client2.
+    auto& sink2 = sink_server("client2");
+    RemoteReceiver two(ctx_, *engine_, remote_options(sink2), Logger());
+    auto listed = test::run(ctx_, two.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    EXPECT_TRUE(listed->empty()) << listed->front().path;
+    auto destroyed = test::run(ctx_, two.destroy_snapshots("p/a", before));
+    if (destroyed) {
+        ASSERT_EQ(destroyed->size(), 1u);
+    }
+    auto escape = test::run(ctx_, two.list_versions("../client1/p/a"));
+    EXPECT_FALSE(escape) << "a name that is no dataset name is refused";
+    EXPECT_EQ(versions(*dst_, "q/sink/client1/p/a").size(), 1u) << "client1's snapshot is still there";
+    EXPECT_EQ(versions(*dst_, "q/sink/client1/p/a")[0].guid, before[0].guid);
+
+    test::run(ctx_, close_receiver(&one));
+    test::run(ctx_, close_receiver(&two));
+}
+
+TEST_F(RemoteEndpointTest, AnUnmappedPeerIsClosedAndLogged) {
+    auto& sink = sink_server("");
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_FALSE(listed) << "the server closed the connection before the handshake";
+    EXPECT_TRUE(listed.error().temporary()) << listed.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_NE(log_text().find("refusing connection: no client identity for 127.0.0.1"), std::string::npos)
+        << log_text();
+}
+
+}  // namespace
+}  // namespace zferry::replication::remote
