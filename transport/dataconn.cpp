@@ -192,12 +192,6 @@ bool resource_shortage(const error_code& ec) {
            ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
 }
 
-std::string describe_endpoint(const asio::ip::tcp::endpoint& ep) {
-    std::string addr = ep.address().to_string();
-    if (ep.address().is_v6()) addr = "[" + addr + "]";
-    return addr + ":" + std::to_string(ep.port());
-}
-
 }  // namespace
 
 asio::awaitable<void> DataconnServer::accept_loop() {
@@ -431,10 +425,14 @@ asio::awaitable<bool> DataconnServer::carry_out(StreamConn& conn, RequestContext
 
 DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip::tcp::endpoint server,
                                DataconnOptions options, Logger log)
-    : ctx_(ctx), engine_(engine), server_(server), options_(options), log_(std::move(log)) {}
+    : DataconnClient(ctx, engine, std::make_shared<TcpWireConnector>(server), options, std::move(log)) {}
+
+DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine,
+                               std::shared_ptr<WireConnector> connector, DataconnOptions options, Logger log)
+    : ctx_(ctx), engine_(engine), connector_(std::move(connector)), options_(options), log_(std::move(log)) {}
 
 asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
-    auto conn = co_await connect_labelled(engine_, server_, MuxLabel::zrepl_data, options_.conn,
+    auto conn = co_await connect_labelled(engine_, *connector_, MuxLabel::zrepl_data, options_.conn,
                                           options_.handshake_timeout);
     if (!conn) co_return conn.error();
     auto frames = std::make_unique<FrameConn>(std::move(*conn), pool_, options_.frames);

@@ -189,6 +189,9 @@ class DataconnClient {
 public:
     DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip::tcp::endpoint server,
                    DataconnOptions options, Logger log);
+    // Over any transport: every request's connection comes from `connector`.
+    DataconnClient(asio::io_context& ctx, IoEngine& engine, std::shared_ptr<WireConnector> connector,
+                   DataconnOptions options, Logger log);
 
     asio::awaitable<Result<std::string>> ping(std::string request);
     // Sends a /v1/send request; the stream is written into `sink` (a pipe's write end, not
@@ -216,7 +219,7 @@ private:
 
     asio::io_context& ctx_;
     IoEngine& engine_;
-    asio::ip::tcp::endpoint server_;
+    std::shared_ptr<WireConnector> connector_;
     DataconnOptions options_;
     Logger log_;
     BufferPool pool_{15, 22, BufferPool::NoFit::allocate};

@@ -84,19 +84,12 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
     co_return r;
 }
 
-asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine,
-                                                                   asio::ip::tcp::endpoint server,
+asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
                                                                    MuxLabel label, ConnOptions options,
                                                                    std::chrono::milliseconds timeout) {
-    auto ex = co_await asio::this_coro::executor;
-    asio::ip::tcp::socket socket(ex);
-    std::string where = server.address().to_string() + ":" + std::to_string(server.port());
-    if (server.address().is_v6())
-        where = "[" + server.address().to_string() + "]:" + std::to_string(server.port());
-    auto result = co_await with_timeout(socket.async_connect(server, use_ec), timeout);
-    if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
-    if (auto [ec] = *result; ec) co_return Error(ec, "connecting to " + where);
-    auto conn = std::make_unique<TcpConn>(engine, std::move(socket), options);
+    auto wire = co_await connector.connect(timeout);
+    if (!wire) co_return wire.error();
+    auto conn = std::make_unique<TcpConn>(engine, std::move(wire->socket), options);
     auto hs = co_await exchange_banners(*conn, timeout);
     if (!hs) co_return hs.error();
     auto written = co_await write_label(*conn, label, timeout);

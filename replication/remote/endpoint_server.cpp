@@ -18,12 +18,6 @@ namespace grpc = transport::grpc;
 
 namespace {
 
-std::string describe(const asio::ip::tcp::endpoint& ep) {
-    std::string addr = ep.address().to_string();
-    if (ep.address().is_v6()) addr = "[" + addr + "]";
-    return addr + ":" + std::to_string(ep.port());
-}
-
 // The transport keeps its own descriptor of the stream's pipe end and closes it when it is
 // done; the stream object keeps the original for finish()/abort().
 Result<UniqueFd> duplicate(int fd, const std::string& what) {
@@ -135,7 +129,8 @@ private:
     const ServedEndpoint& served_;
 };
 
-EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine, ServedEndpoint served,
+EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine,
+                               std::unique_ptr<transport::WireListener> listener, ServedEndpoint served,
                                EndpointServerOptions options, Logger log)
     : ctx_(ctx),
       engine_(engine),
@@ -145,29 +140,14 @@ EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine, ServedEn
       handler_(std::make_unique<DataHandler>(served_)),
       data_(std::make_unique<transport::DataconnServer>(ctx, engine, *handler_, options_.data, log_)),
       drain_(ctx.get_executor()),
-      acceptor_(ctx),
+      listener_(std::move(listener)),
       accept_task_(ctx.get_executor()) {}
 
-EndpointServer::~EndpointServer() {
-    error_code ignored;
-    acceptor_.close(ignored);
-}
+EndpointServer::~EndpointServer() { listener_->close(); }
 
-Result<void> EndpointServer::listen(const asio::ip::tcp::endpoint& ep) {
-    error_code ec;
-    acceptor_.open(ep.protocol(), ec);
-    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_.bind(ep, ec);
-    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return Error(ec, "listening on " + describe(ep));
-    log_.info("replication endpoint server listening on {}", describe(local_endpoint()));
+void EndpointServer::start() {
+    log_.info("replication endpoint server accepting on {}", transport::describe_endpoint(local_endpoint()));
     accept_task_.start(accept_loop());
-    return {};
-}
-
-asio::ip::tcp::endpoint EndpointServer::local_endpoint() const {
-    error_code ec;
-    return acceptor_.local_endpoint(ec);
 }
 
 std::size_t EndpointServer::active_connections() const noexcept {
@@ -182,44 +162,31 @@ void EndpointServer::reap() {
 
 asio::awaitable<void> EndpointServer::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(use_ec);
-        if (ec == asio::error::operation_aborted || stopping_ || !acceptor_.is_open()) co_return;
-        if (ec) {
-            log_.warn("accepting a connection failed: {}; retrying in 100 ms", ec.message());
+        auto wire = co_await listener_->accept();
+        if (stopping_) co_return;
+        if (!wire) {
+            if (wire.error().code() == asio::error::operation_aborted) co_return;
+            log_.warn("{}; retrying in 100 ms", wire.error().message());
             asio::steady_timer t(ctx_, std::chrono::milliseconds(100));
             co_await t.async_wait(use_ec);
             continue;
         }
         reap();
-        error_code rec;
-        const auto remote = socket.remote_endpoint(rec);
-        if (rec) continue;
-        Result<std::string> id = Error(Errc::invalid_argument, "no client identity map configured");
-        if (identify) {
-            try {
-                id = identify(remote.address());
-            } catch (const std::exception& e) {
-                id = Error(Errc::internal, std::string("identifying the client failed: ") + e.what());
-            }
-        }
-        if (id) {
-            if (auto valid = zfs::component_namecheck(*id); !valid)
-                id = Error(Errc::invalid_argument,
-                           "client identity '" + *id +
-                               "' is not a valid dataset name component: " + valid.error().message());
-        }
-        if (!id) {
-            log_.with("peer", describe(remote)).warn("refusing connection: {}", id.error().message());
+        if (auto valid = zfs::component_namecheck(wire->identity); !valid) {
+            log_.with("peer", wire->peer)
+                .warn("refusing connection: client identity '{}' is not a valid dataset name component: {}",
+                      wire->identity, valid.error().message());
             continue;  // closed before a byte is read or written
         }
         auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
-        task->start(serve(std::move(socket), std::move(*id)));
+        task->start(serve(std::move(*wire)));
         conns_.push_back(std::move(task));
     }
 }
 
-asio::awaitable<void> EndpointServer::serve(asio::ip::tcp::socket socket, std::string identity) {
-    auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(socket), options_.conn);
+asio::awaitable<void> EndpointServer::serve(transport::Wire wire) {
+    std::string identity = std::move(wire.identity);
+    auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire.socket), options_.conn);
     Logger log = log_.with("peer", conn->peer()).with("client", identity);
     conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
     auto hs = co_await transport::exchange_banners_within_deadline(*conn);
@@ -290,8 +257,7 @@ asio::awaitable<void> EndpointServer::stop() {
     const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
     stopping_ = true;
-    error_code ignored;
-    acceptor_.close(ignored);
+    listener_->close();
     co_await accept_task_.join();
     drain_.drain();
     for (auto& t : conns_) t->cancel();

@@ -1,6 +1,7 @@
 // The server half of the remote endpoints: one listener for zrepl's two connection kinds.
-// Every accepted connection is identified (the transport's client identity; an unknown peer
-// is closed before a byte is read or written, and logged), then does the version handshake
+// Every connection comes from a transport's WireListener with its client identity (the
+// transport closes and logs peers it cannot identify; an identity that is no valid dataset
+// name component is refused here), then does the version handshake
 // and reads its mux label under one deadline, and is served by
 //  - `zrepl_control`: zrepl's Replication gRPC service (replication_service.hpp) on an
 //    endpoint made for this connection's client identity;
@@ -21,6 +22,7 @@
 #include "replication/endpoint/endpoint.hpp"
 #include "transport/dataconn.hpp"
 #include "transport/grpc/grpc_server.hpp"
+#include "transport/wire.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -49,29 +51,25 @@ struct EndpointServerOptions {
 
 class EndpointServer {
 public:
-    EndpointServer(boost::asio::io_context& ctx, IoEngine& engine, ServedEndpoint served,
+    EndpointServer(boost::asio::io_context& ctx, IoEngine& engine,
+                   std::unique_ptr<transport::WireListener> listener, ServedEndpoint served,
                    EndpointServerOptions options, Logger log);
     ~EndpointServer();
     EndpointServer(const EndpointServer&) = delete;
     EndpointServer& operator=(const EndpointServer&) = delete;
 
-    // Binds and starts accepting (port 0: any free port, see local_endpoint()).
-    Result<void> listen(const boost::asio::ip::tcp::endpoint& ep);
-    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    // Starts accepting from the listener.
+    void start();
+    boost::asio::ip::tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
     boost::asio::awaitable<void> stop();
     // Connection tasks not yet joined.
     std::size_t active_connections() const noexcept;
-
-    // The transport's client identity of a peer address (the tcp `clients:` map). An error
-    // refuses the peer (logged with its address). Must be set before listen(); the result
-    // must be one valid dataset name component, or the peer is refused.
-    std::function<Result<std::string>(const boost::asio::ip::address&)> identify;
 
 private:
     class DataHandler;
 
     boost::asio::awaitable<void> accept_loop();
-    boost::asio::awaitable<void> serve(boost::asio::ip::tcp::socket socket, std::string identity);
+    boost::asio::awaitable<void> serve(transport::Wire wire);
     boost::asio::awaitable<void> serve_control(std::unique_ptr<transport::TcpConn> conn, std::string identity,
                                                Logger log);
     void reap();
@@ -84,7 +82,7 @@ private:
     std::unique_ptr<DataHandler> handler_;
     std::unique_ptr<transport::DataconnServer> data_;
     transport::grpc::DrainSignal drain_;
-    boost::asio::ip::tcp::acceptor acceptor_;
+    std::unique_ptr<transport::WireListener> listener_;
     OwnedTask accept_task_;
     std::list<std::unique_ptr<OwnedTask>> conns_;
     bool stopping_ = false;

@@ -116,9 +116,8 @@ RemoteConnection::RemoteConnection(asio::io_context& ctx, IoEngine& engine, Remo
     : ctx_(ctx),
       engine_(engine),
       options_(std::move(options)),
-      log_(log.with("server",
-                    options_.server.address().to_string() + ":" + std::to_string(options_.server.port()))),
-      data_(ctx, engine, options_.server, options_.data, log_),
+      log_(log.with("server", options_.connector->describe())),
+      data_(ctx, engine, options_.connector, options_.data, log_),
       connecting_(ctx.get_executor(), 1) {}
 
 RemoteConnection::~RemoteConnection() {
@@ -141,7 +140,7 @@ asio::awaitable<Result<control::ControlClient*>> RemoteConnection::control() {
         retired_.push_back(Retired{std::move(grpc_), std::move(client_), std::move(run_task_)});
     }
     auto conn =
-        co_await transport::connect_labelled(engine_, options_.server, transport::MuxLabel::zrepl_control,
+        co_await transport::connect_labelled(engine_, *options_.connector, transport::MuxLabel::zrepl_control,
                                              options_.control_conn, options_.connect_timeout);
     if (!conn) co_return Error(conn.error()).wrap("control connection");
     auto socket = (*conn)->release_socket();

@@ -35,7 +35,8 @@
 namespace zferry::replication::remote {
 
 struct RemoteOptions {
-    boost::asio::ip::tcp::endpoint server;
+    // The transport to the server (tcp: transport::TcpWireConnector), for every connection.
+    std::shared_ptr<transport::WireConnector> connector;
     // Connect, handshake and label, each (control and data).
     std::chrono::milliseconds connect_timeout{10000};
     transport::ConnOptions control_conn;

@@ -6,6 +6,7 @@
 #include "replication/remote/remote_endpoint.hpp"
 #include "replication/remote/endpoint_server.hpp"
 
+#include "daemon/config/tcp_client_map.hpp"
 #include "replication/driver/replication.hpp"
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
@@ -101,42 +102,45 @@ protected:
         return sc;
     }
     // A sink on dst: root_fs q/sink, each client below its identity.
-    EndpointServer& sink_server(std::string identity) {
+    using Clients = std::vector<std::pair<std::string, std::string>>;
+    EndpointServer& sink_server(Clients clients) {
         ServedEndpoint served;
         served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
             ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
             return std::unique_ptr<Receiver>(
                 std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
         };
-        return server(std::move(served), std::move(identity));
+        return server(std::move(served), std::move(clients));
     }
     // A source on src serving p/a and below.
-    EndpointServer& source_server(std::string identity) {
+    EndpointServer& source_server(Clients clients) {
         ServedEndpoint served;
         served.sender = [this](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
             return std::unique_ptr<Sender>(
                 std::make_unique<LocalSender>(*src_, sender_config(), std::move(log)));
         };
-        return server(std::move(served), std::move(identity));
+        return server(std::move(served), std::move(clients));
     }
-    EndpointServer& server(ServedEndpoint served, std::string identity) {
-        EndpointServerOptions o;
-        auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(served), o, Logger());
-        // 127.0.0.1 is this test's only client; an empty identity stands for an unmapped peer.
-        s->identify = [identity](const asio::ip::address& a) -> Result<std::string> {
-            if (identity.empty())
-                return Error(Errc::invalid_argument,
-                             "no client identity for " + a.to_string() + " in the clients map");
-            return identity;
-        };
-        auto listening = s->listen({asio::ip::make_address("127.0.0.1"), 0});
+    // The tcp transport with zrepl's `clients:` map; this test's client is 127.0.0.1.
+    EndpointServer& server(ServedEndpoint served, Clients clients) {
+        auto map = config::TcpClientMap::make(clients);
+        EXPECT_TRUE(map) << map.error().message();
+        auto shared = std::make_shared<config::TcpClientMap>(std::move(*map));
+        auto listener = std::make_unique<transport::TcpWireListener>(
+            ctx_.get_executor(),
+            [shared](const asio::ip::address& a) { return shared->identity(a.to_string()); }, Logger());
+        auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
         EXPECT_TRUE(listening) << listening.error().message();
+        EndpointServerOptions o;
+        auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(listener), std::move(served), o,
+                                                  Logger());
+        s->start();
         servers_.push_back(std::move(s));
         return *servers_.back();
     }
     RemoteOptions remote_options(const EndpointServer& s) {
         RemoteOptions o;
-        o.server = s.local_endpoint();
+        o.connector = std::make_shared<transport::TcpWireConnector>(s.local_endpoint());
         o.connect_timeout = std::chrono::milliseconds(3000);
         return o;
     }
@@ -160,7 +164,7 @@ protected:
 TEST_F(RemoteEndpointTest, PushToASinkInitialThenIncremental) {
     snapshots("p/a", {"s1"});
     snapshots("p/a/b", {"s1", "s2"});
-    auto& sink = sink_server("client1");
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
     LocalSender sender(*src_, sender_config(), Logger());
     RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
 
@@ -191,7 +195,7 @@ TEST_F(RemoteEndpointTest, PushToASinkInitialThenIncremental) {
 TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
     snapshots("p/a", {"s1", "s2"});
     snapshots("p/a/b", {"s1"});
-    auto& source = source_server("backup");
+    auto& source = source_server({{"127.0.0.1", "backup"}});
     sh("dst", "create q/pull");
     RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
     LocalReceiver receiver(
@@ -224,7 +228,7 @@ TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
 
 TEST_F(RemoteEndpointTest, ASourceRefusesFilesystemsOutsideItsFilter) {
     snapshots("p/a", {"s1"});
-    auto& source = source_server("backup");
+    auto& source = source_server({{"127.0.0.1", "backup"}});
     RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
 
     auto listed = test::run(ctx_, sender.list_filesystems());
@@ -262,7 +266,7 @@ TEST_F(RemoteEndpointTest, ASourceRefusesFilesystemsOutsideItsFilter) {
 TEST_F(RemoteEndpointTest, AClientCannotTouchAnotherClientsDatasets) {
     snapshots("p/a", {"s1"});
     snapshots("p/a/b", {"s1"});
-    auto& sink1 = sink_server("client1");
+    auto& sink1 = sink_server({{"127.0.0.1", "client1"}});
     LocalSender sender(*src_, sender_config(), Logger());
     RemoteReceiver one(ctx_, *engine_, remote_options(sink1), Logger());
     ReplicationRun run(sender, one, run_options(), Logger());
@@ -273,7 +277,7 @@ TEST_F(RemoteEndpointTest, AClientCannotTouchAnotherClientsDatasets) {
 
     // The same host, mapped to another identity: it sees nothing of client1's and its
     // requests land below q/sink/client2.
-    auto& sink2 = sink_server("client2");
+    auto& sink2 = sink_server({{"127.0.0.1", "client2"}});
     RemoteReceiver two(ctx_, *engine_, remote_options(sink2), Logger());
     auto listed = test::run(ctx_, two.list_filesystems());
     ASSERT_TRUE(listed) << listed.error().message();
@@ -292,15 +296,29 @@ TEST_F(RemoteEndpointTest, AClientCannotTouchAnotherClientsDatasets) {
 }
 
 TEST_F(RemoteEndpointTest, AnUnmappedPeerIsClosedAndLogged) {
-    auto& sink = sink_server("");
+    auto& sink = sink_server({{"127.0.0.2", "other"}, {"10.0.0.0/8", "ten-*"}});
     RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
     auto listed = test::run(ctx_, receiver.list_filesystems());
     ASSERT_FALSE(listed) << "the server closed the connection before the handshake";
     EXPECT_TRUE(listed.error().temporary()) << listed.error().message();
     test::run(ctx_, close_receiver(&receiver));
     test::run(ctx_, stop_server(&sink));
-    EXPECT_NE(log_text().find("refusing connection: no client identity for 127.0.0.1"), std::string::npos)
+    EXPECT_NE(log_text().find("refusing connection: 127.0.0.1 is not in the clients map"), std::string::npos)
         << log_text();
+}
+
+TEST_F(RemoteEndpointTest, ANetworkEntryMakesTheAddressPartOfTheIdentity) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    auto& sink = sink_server({{"127.0.0.0/8", "lo-*"}, {"127.0.0.2", "other"}});
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    ReplicationRun run(sender, receiver, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    EXPECT_EQ(names(*dst_, "q/sink/lo-127.0.0.1/p/a"), "s1");
+    expect_same_guids("p/a", "q/sink/lo-127.0.0.1");
+    test::run(ctx_, close_receiver(&receiver));
 }
 
 }  // namespace
