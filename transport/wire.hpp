@@ -38,6 +38,12 @@ public:
     // asks again).
     virtual asio::awaitable<Result<Wire>> accept() = 0;
     virtual void close() noexcept = 0;
+    // close(), then waits for every task the transport runs (handshakes, relays); the owner
+    // awaits it after the connections it accepted were closed.
+    virtual asio::awaitable<void> shutdown() {
+        close();
+        co_return;
+    }
     virtual asio::ip::tcp::endpoint local_endpoint() const = 0;
 };
 
@@ -48,6 +54,9 @@ public:
     // come back) and name the server.
     virtual asio::awaitable<Result<Wire>> connect(std::chrono::milliseconds timeout) = 0;
     virtual std::string describe() const = 0;
+    // Waits for every task the transport runs for its connections (relays); the owner awaits
+    // it after its connections were closed.
+    virtual asio::awaitable<void> shutdown() { co_return; }
 };
 
 // "127.0.0.1:8888", "[::1]:8888".

@@ -187,7 +187,7 @@ asio::awaitable<void> EndpointServer::accept_loop() {
 asio::awaitable<void> EndpointServer::serve(transport::Wire wire) {
     std::string identity = std::move(wire.identity);
     auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire.socket), options_.conn);
-    Logger log = log_.with("peer", conn->peer()).with("client", identity);
+    Logger log = log_.with("peer", wire.peer).with("client", identity);
     conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
     auto hs = co_await transport::exchange_banners_within_deadline(*conn);
     if (!hs) {
@@ -264,6 +264,7 @@ asio::awaitable<void> EndpointServer::stop() {
     for (auto& t : conns_) co_await t->join();
     conns_.clear();
     co_await data_->stop();
+    co_await listener_->shutdown();
     log_.info("replication endpoint server stopped");
     co_await asio::this_coro::throw_if_cancelled(throw_before);
 }

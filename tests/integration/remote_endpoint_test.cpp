@@ -6,11 +6,13 @@
 #include "replication/remote/remote_endpoint.hpp"
 #include "replication/remote/endpoint_server.hpp"
 
+#include "core/async.hpp"
 #include "daemon/config/tcp_client_map.hpp"
 #include "replication/driver/replication.hpp"
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
 #include "tests/integration/test_support.hpp"
+#include "transport/tls_wire.hpp"
 #include "zfs/listing_ops.hpp"
 
 #include <gtest/gtest.h>
@@ -19,6 +21,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
 namespace zferry::replication::remote {
@@ -35,6 +38,7 @@ bool no_children() {
 asio::awaitable<void> close_sender(RemoteSender* s) { co_await s->close(); }
 asio::awaitable<void> close_receiver(RemoteReceiver* r) { co_await r->close(); }
 asio::awaitable<void> stop_server(EndpointServer* s) { co_await s->stop(); }
+asio::awaitable<void> shutdown_connector(transport::WireConnector* c) { co_await c->shutdown(); }
 
 class RemoteEndpointTest : public ::testing::Test {
 protected:
@@ -137,6 +141,61 @@ protected:
         s->start();
         servers_.push_back(std::move(s));
         return *servers_.back();
+    }
+    // Certificates made by the openssl CLI: a CA, the server (CN server.test), clients
+    // client1 and intruder from that CA, and a client1 from another CA.
+    void make_certificates() {
+        const auto script = dir_ / "certs.sh";
+        std::ofstream(script) << R"(set -e
+cd "$1"
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $key -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2
+openssl req -x509 $key -keyout other-ca.key -out other-ca.crt -subj /CN=other-ca -days 2
+issue() {
+  openssl req $key -keyout $1.key -out $1.csr -subj /CN=$2
+  printf 'subjectAltName=DNS:%s
+' "$2" > $1.ext
+  openssl x509 -req -in $1.csr -CA $3.crt -CAkey $3.key -CAcreateserial -out $1.crt -days 2 -extfile $1.ext
+}
+issue server server.test ca
+issue client1 client1 ca
+issue intruder intruder ca
+issue foreign client1 other-ca
+)";
+        const std::string cmd = "bash " + script.string() + " " + dir_.string() + " >/dev/null 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI";
+    }
+    transport::TlsFiles files(const std::string& name, const std::string& ca = "ca") {
+        return {(dir_ / (ca + ".crt")).string(), (dir_ / (name + ".crt")).string(),
+                (dir_ / (name + ".key")).string()};
+    }
+    EndpointServer& tls_sink_server(std::vector<std::string> client_cns) {
+        ServedEndpoint served;
+        served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
+            ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
+            return std::unique_ptr<Receiver>(
+                std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
+        };
+        transport::TlsServerConfig tc{files("server"), std::move(client_cns),
+                                      std::chrono::milliseconds(2000)};
+        auto listener =
+            std::make_unique<transport::TlsWireListener>(ctx_.get_executor(), std::move(tc), Logger());
+        auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
+        EXPECT_TRUE(listening) << listening.error().message();
+        auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(listener), std::move(served),
+                                                  EndpointServerOptions{}, Logger());
+        s->start();
+        servers_.push_back(std::move(s));
+        return *servers_.back();
+    }
+    std::shared_ptr<transport::TlsWireConnector> tls_connector(const EndpointServer& s, transport::TlsFiles f,
+                                                               std::string server_cn = "server.test") {
+        transport::TlsClientConfig cc{std::move(f), std::move(server_cn), std::chrono::milliseconds(2000)};
+        auto c = std::make_shared<transport::TlsWireConnector>(ctx_.get_executor(), s.local_endpoint(),
+                                                               std::move(cc), Logger());
+        auto loaded = c->load();
+        EXPECT_TRUE(loaded) << loaded.error().message();
+        return c;
     }
     RemoteOptions remote_options(const EndpointServer& s) {
         RemoteOptions o;
@@ -319,6 +378,113 @@ TEST_F(RemoteEndpointTest, ANetworkEntryMakesTheAddressPartOfTheIdentity) {
     EXPECT_EQ(names(*dst_, "q/sink/lo-127.0.0.1/p/a"), "s1");
     expect_same_guids("p/a", "q/sink/lo-127.0.0.1");
     test::run(ctx_, close_receiver(&receiver));
+}
+
+TEST_F(RemoteEndpointTest, PushOverMutualTlsWithTheCertificateCnAsIdentity) {
+    make_certificates();
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1", "s2"});
+    auto& sink = tls_sink_server({"client1"});
+    auto connector = tls_connector(sink, files("client1"));
+    auto o = remote_options(sink);
+    o.connector = connector;
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, o, Logger());
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    snapshots("p/a/b", {"s3"});
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2 s3");
+    expect_same_guids("p/a/b", "q/sink/client1");
+    expect_same_guids("p/a", "q/sink/client1");
+
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, shutdown_connector(connector.get()));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, TlsRefusesWrongCaUnlistedCnNoCertificateAndAWrongServerName) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"});
+    struct Case {
+        std::string what;
+        transport::TlsFiles files;
+        std::string server_cn;
+        std::string server_log;  // expected in the server's log; empty: refused by the client
+    };
+    std::vector<Case> cases;
+    cases.push_back(
+        {"a certificate from another CA", files("foreign"), "server.test", "certificate verify failed"});
+    cases.push_back({"a CN not in client_cns", files("intruder"), "server.test",
+                     "client certificate CN 'intruder' is not in client_cns"});
+    transport::TlsFiles none{(dir_ / "ca.crt").string(), "", ""};
+    cases.push_back({"no client certificate", none, "server.test", "peer did not return a certificate"});
+    cases.push_back({"a server whose certificate is for another name", files("client1"), "wrong.test", ""});
+    for (const auto& c : cases) {
+        auto connector = tls_connector(sink, c.files, c.server_cn);
+        auto o = remote_options(sink);
+        o.connector = connector;
+        RemoteReceiver receiver(ctx_, *engine_, o, Logger());
+        auto listed = test::run(ctx_, receiver.list_filesystems());
+        EXPECT_FALSE(listed) << c.what;
+        if (c.server_log.empty()) {
+            ASSERT_FALSE(listed);
+            EXPECT_FALSE(listed.error().temporary()) << c.what << ": " << listed.error().message();
+            EXPECT_NE(listed.error().message().find("certificate verify failed"), std::string::npos)
+                << listed.error().message();
+        } else {
+            EXPECT_NE(log_text().find("refusing TLS connection"), std::string::npos) << c.what << "\n"
+                                                                                     << log_text();
+            EXPECT_NE(log_text().find(c.server_log), std::string::npos) << c.what << "\n" << log_text();
+        }
+        test::run(ctx_, close_receiver(&receiver));
+        test::run(ctx_, shutdown_connector(connector.get()));
+    }
+    EXPECT_EQ(names(*dst_, "q/sink"), "") << "nothing was received";
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+asio::awaitable<std::pair<error_code, std::string>> read_until_closed(asio::ip::tcp::socket* s) {
+    std::string got;
+    char buf[4096];
+    for (;;) {
+        auto [ec, n] = co_await s->async_read_some(asio::buffer(buf), use_ec);
+        got.append(buf, n);
+        if (ec) co_return std::pair{ec, got};
+    }
+}
+
+TEST_F(RemoteEndpointTest, TlsClosesASilentPeerAtTheHandshakeDeadlineAndRefusesPlaintext) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"});
+    {
+        asio::ip::tcp::socket silent(ctx_);
+        silent.connect(sink.local_endpoint());
+        const auto start = std::chrono::steady_clock::now();
+        auto closed = test::run(ctx_, with_timeout(read_until_closed(&silent), std::chrono::seconds(10)));
+        ASSERT_TRUE(closed) << "the server closed the silent connection";
+        const auto waited = std::chrono::steady_clock::now() - start;
+        EXPECT_GE(waited, std::chrono::milliseconds(1500));
+        EXPECT_NE(log_text().find("refusing TLS connection: no handshake within 2000 ms"), std::string::npos)
+            << log_text();
+    }
+    {
+        // What a zrepl client speaking plain tcp (or a port scanner) sends first.
+        asio::ip::tcp::socket plain(ctx_);
+        plain.connect(sink.local_endpoint());
+        asio::write(plain, asio::buffer(std::string("0000000051 ZREPL_ZFS_REPLICATION PROTOVERSION=0007\n")));
+        auto closed = test::run(ctx_, with_timeout(read_until_closed(&plain), std::chrono::seconds(10)));
+        ASSERT_TRUE(closed);
+        EXPECT_NE(log_text().find("refusing TLS connection: handshake failed"), std::string::npos)
+            << log_text();
+    }
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
 }
 
 }  // namespace
