@@ -259,7 +259,14 @@ asio::awaitable<void> EndpointServer::stop() {
     stopping_ = true;
     listener_->close();
     co_await accept_task_.join();
+    // Control connections go away gracefully (GOAWAY; calls in flight finish); whatever still
+    // runs after the grace (a transfer, a call that does not end) is cancelled.
     drain_.drain();
+    const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    while (active_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+        asio::steady_timer tick(ctx_, std::chrono::milliseconds(20));
+        co_await tick.async_wait(use_ec);
+    }
     for (auto& t : conns_) t->cancel();
     for (auto& t : conns_) co_await t->join();
     conns_.clear();

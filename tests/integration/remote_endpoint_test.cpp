@@ -247,8 +247,14 @@ TEST_F(RemoteEndpointTest, PushToASinkInitialThenIncremental) {
     test::run(ctx_, close_receiver(&receiver));
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u) << "every connection task joined";
-    // Handler lines carry the client identity and the request.
-    EXPECT_NE(log_text().find("client=client1"), std::string::npos) << log_text();
+    // The endpoint's own lines carry the client identity and the request that caused them.
+    const auto log = log_text();
+    const auto at = log.find("created placeholder q/sink/client1/p");
+    ASSERT_NE(at, std::string::npos) << log;
+    const auto start = log.rfind('\n', at) + 1;
+    const auto line = log.substr(start, log.find('\n', at) - start);
+    EXPECT_NE(line.find("client=client1"), std::string::npos) << line;
+    EXPECT_NE(line.find("request=/v1/recv"), std::string::npos) << line;
 }
 
 TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
@@ -485,6 +491,24 @@ TEST_F(RemoteEndpointTest, TlsClosesASilentPeerAtTheHandshakeDeadlineAndRefusesP
     }
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, StoppingTheServerEndsOpenClientConnectionsAndJoinsTheirTasks) {
+    snapshots("p/a", {"s1"});
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    EXPECT_EQ(sink.active_connections(), 1u) << "the control connection stays open";
+    const auto start = std::chrono::steady_clock::now();
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4))
+        << "the client leaves on GOAWAY; the server does not wait for the whole grace";
+    auto after = test::run(ctx_, receiver.list_filesystems());
+    EXPECT_FALSE(after) << "nobody listens any more";
+    if (!after) EXPECT_TRUE(after.error().temporary()) << after.error().message();
+    test::run(ctx_, close_receiver(&receiver));
 }
 
 }  // namespace
