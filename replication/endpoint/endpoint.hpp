@@ -78,6 +78,10 @@ public:
     // The GUID the job's newest cursor v2 bookmarks; nullopt: none.
     virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(
         std::string fs) = 0;
+    // Whether send() takes coalesced steps (`intermediates`, a `send -I`). A sender across
+    // zrepl's protocol cannot (its SendReq has no field for it); the driver then plans one
+    // step per snapshot.
+    virtual bool sends_coalesced_steps() const noexcept { return true; }
 };
 
 // zrepl's ReceiveReq: the step's target snapshot, whether a stale partial receive must be

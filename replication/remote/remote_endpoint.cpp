@@ -214,7 +214,7 @@ asio::awaitable<Result<SendReply>> RemoteSender::send(StepRequest req) {
         co_return Error(Errc::invalid_argument,
                         what +
                             ": a coalesced step (send -I) cannot be requested over zrepl's protocol; "
-                            "replicate with coalescing off");
+                            "it is planned per snapshot for remote senders");
     auto pipe = zfs::make_peer_stream_pipe(true, what);
     if (!pipe) co_return pipe.error();
     auto ex = co_await asio::this_coro::executor;

@@ -14,8 +14,8 @@
 // temporary, a handshake mismatch and a server's refusal ("HANDLER ERROR") permanent.
 //
 // Not carried: `StepRequest::intermediates` (zrepl's SendReq has no field for a coalesced
-// `send -I` step), so a coalesced step is refused before anything is sent; remote jobs
-// replicate with coalescing off.
+// `send -I` step): RemoteSender says so (sends_coalesced_steps), the driver plans one step per
+// snapshot, and a coalesced step that comes anyway is refused before anything is sent.
 #pragma once
 
 #include "core/async.hpp"
@@ -107,6 +107,7 @@ public:
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
+    bool sends_coalesced_steps() const noexcept override { return false; }
 
     boost::asio::awaitable<void> close() { co_await conn_.close(); }
 

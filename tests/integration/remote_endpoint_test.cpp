@@ -207,7 +207,6 @@ issue foreign client1 other-ca
         ReplicationOptions o;
         o.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
         o.reconnect_backoff_min = std::chrono::milliseconds(5);
-        o.coalesce = false;  // a coalesced step has no SendReq field (see remote_endpoint.hpp)
         return o;
     }
     std::string log_text() const { return captured_.str(); }
@@ -275,11 +274,14 @@ TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
     EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2");
     expect_same_guids("p/a", "q/pull");
 
-    snapshots("p/a", {"s3"});
+    snapshots("p/a", {"s3", "s4"});
     ReplicationRun second(sender, receiver, run_options(), Logger());
     test::run(ctx_, second.run());
     ASSERT_TRUE(second.succeeded()) << to_json(second.report());
-    EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2 s3");
+    EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2 s3 s4");
+    for (const auto& f : second.report().attempts.back().filesystems)
+        if (f.name == "p/a")
+            EXPECT_EQ(f.steps.size(), 2u) << "one step per snapshot: a remote sender takes no send -I";
     expect_same_guids("p/a", "q/pull");
     auto cursor = test::run(ctx_, sender.replication_cursor("p/a"));
     ASSERT_TRUE(cursor) << cursor.error().message();
