@@ -16,6 +16,8 @@
 #include "zfs/listing_ops.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
 
 #include <sys/wait.h>
 
@@ -61,10 +63,12 @@ protected:
         log_init({});
         fs::remove_all(dir_);
     }
-    std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host) {
+    std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host,
+                                           std::vector<std::pair<std::string, std::string>> env = {}) {
         zfs::ZfsRunnerOptions o;
         o.binary = ZFS_SIM_BIN;
         o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}};
+        for (auto& e : env) o.env.push_back(std::move(e));
         return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
     }
     void sh(const std::string& host, const std::string& cmds) {
@@ -72,10 +76,11 @@ protected:
                                 " bash -c '$Z " + cmds + "' >/dev/null";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
     }
-    void snapshots(const std::string& fs, std::initializer_list<const char*> names) {
+    void snapshots(const std::string& fs, std::initializer_list<const char*> names,
+                   std::size_t bytes = 3000) {
         for (const char* n : names)
-            sh("src", "sim-write " + fs + " /dev/stdin < <(head -c 3000 /dev/urandom) && $Z snapshot " + fs +
-                          "@" + n);
+            sh("src", "sim-write " + fs + " /dev/stdin < <(head -c " + std::to_string(bytes) +
+                          " /dev/urandom) && $Z snapshot " + fs + "@" + n);
     }
     std::vector<zfs::FilesystemVersion> versions(zfs::ZfsRunner& r, const std::string& fs) {
         auto vs = test::run(ctx_, zfs::list_versions(r, fs));
@@ -511,6 +516,53 @@ TEST_F(RemoteEndpointTest, StoppingTheServerEndsOpenClientConnectionsAndJoinsThe
     EXPECT_FALSE(after) << "nobody listens any more";
     if (!after) EXPECT_TRUE(after.error().temporary()) << after.error().message();
     test::run(ctx_, close_receiver(&receiver));
+}
+
+TEST_F(RemoteEndpointTest, APushCancelledMidStreamResumesOverTheNetwork) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"}, 3'000'000);
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto stalling = runner("src", {{"ZFS_SIM_STALL_SEND_AFTER", "1000000"}});
+    LocalSender stalled_sender(*stalling, sender_config(), Logger());
+    ReplicationRun r(stalled_sender, receiver, run_options(), Logger());
+    asio::cancellation_signal cancel;
+    bool finished = false;
+    asio::co_spawn(ctx_, r.run(),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr) { finished = true; }));
+    ctx_.restart();
+    auto bytes = [&]() -> std::uint64_t {
+        const auto& as = r.report().attempts;
+        if (as.empty() || as.back().filesystems.empty() || as.back().filesystems[0].steps.empty()) return 0;
+        return as.back().filesystems[0].steps[0].bytes_replicated;
+    };
+    while (bytes() < 1'000'000) ctx_.run_one();
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!finished) ctx_.run_one();
+    EXPECT_FALSE(r.succeeded());
+    // The server's receive was stopped with its partial state (zfs recv -s); the receiver
+    // reports the token over the control channel.
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    std::string token;
+    for (const auto& f : *listed)
+        if (f.path == "p/a") token = f.resume_token;
+    EXPECT_FALSE(token.empty()) << "the partial receive stays for a resume";
+
+    LocalSender sender(*src_, sender_config(), Logger());
+    ReplicationRun resumed(sender, receiver, run_options(), Logger());
+    test::run(ctx_, resumed.run());
+    ASSERT_TRUE(resumed.succeeded()) << to_json(resumed.report());
+    const auto& fss = resumed.report().attempts.back().filesystems;
+    ASSERT_EQ(fss.size(), 1u);
+    ASSERT_EQ(fss[0].steps.size(), 1u);
+    EXPECT_TRUE(fss[0].steps[0].resumed);
+    EXPECT_LT(fss[0].steps[0].bytes_replicated, 2'500'000u) << "the first million bytes were not sent again";
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a"), "s1");
+    expect_same_guids("p/a", "q/sink/client1");
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
 }
 
 }  // namespace
