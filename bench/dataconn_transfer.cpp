@@ -1,9 +1,11 @@
 // dataconn_transfer: zferry's dataconn as a pipe-to-pipe transfer tool, for the side-by-side
 // comparison (bench/compare.py) and throughput measurements.
-//   dataconn_transfer server --port P [--mode splice|readv] [--engine reactor|uring]
-//       serves one /v1/recv request on 127.0.0.1:P, writing the stream to stdout, then exits.
-//   dataconn_transfer client --port P [--mode ...] [--engine ...]
-//       sends stdin (until EOF) as one /v1/recv request to 127.0.0.1:P.
+//   dataconn_transfer server --port P [--address A] [--mode splice|readv] [--engine reactor|uring]
+//       serves one /v1/recv request on A:P (default 127.0.0.1), writing the stream to stdout,
+//       then exits.
+//   dataconn_transfer client --port P [--address A] [--mode ...] [--engine ...]
+//       sends stdin (until EOF) as one /v1/recv request to A:P.
+// (--address is for the chaos tests, which run both ends in network namespaces of their own.)
 // The full protocol runs: version handshake, mux label, frames, heartbeats, streams.
 // Without --mode: zferry's defaults (send readv, receive splice); --mode forces one mode on
 // both directions. Without --engine: kDefaultEngine.
@@ -55,7 +57,8 @@ public:
 int usage() {
     std::fprintf(
         stderr,
-        "usage: dataconn_transfer server|client --port P [--mode splice|readv] [--engine reactor|uring]\n");
+        "usage: dataconn_transfer server|client --port P [--address A] [--mode splice|readv] [--engine "
+        "reactor|uring]\n");
     return 2;
 }
 
@@ -65,12 +68,15 @@ int main(int argc, char** argv) {
     if (argc < 2) return usage();
     std::string role = argv[1];
     int port = -1;
+    std::string address = "127.0.0.1";
     DataconnOptions options;  // defaults unless --mode / --engine say otherwise
     EngineKind engine_kind = kDefaultEngine;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
         if (k == "--port")
             port = std::stoi(v);
+        else if (k == "--address")
+            address = v;
         else if (k == "--mode" && (v == "splice" || v == "readv"))
             options.stream = StreamOptions::both(v == "splice" ? PayloadMode::splice : PayloadMode::readv);
         else if (k == "--engine" && parse_engine_kind(v, engine_kind)) {
@@ -83,7 +89,13 @@ int main(int argc, char** argv) {
     asio::io_context ctx;
     Error fell_back;
     auto engine = IoEngine::make(ctx, engine_kind, &fell_back);
-    asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    boost::system::error_code bad;
+    auto ip = asio::ip::make_address(address, bad);
+    if (bad) {
+        std::fprintf(stderr, "dataconn_transfer: --address %s: %s\n", address.c_str(), bad.message().c_str());
+        return 2;
+    }
+    asio::ip::tcp::endpoint ep(ip, static_cast<unsigned short>(port));
     int rc = 1;
 
     if (role == "server") {

@@ -4,6 +4,10 @@
 //   raw_splice send HOST PORT   stdin pipe -> splice -> TCP socket (connects to HOST:PORT)
 //   raw_splice recv PORT        listens on 127.0.0.1:PORT, accepts one connection,
 //                               TCP socket -> splice -> stdout pipe
+//   raw_splice copy-send HOST PORT / copy-recv PORT
+//                               the same with read(2)/write(2) of 1 MiB blocks instead of
+//                               splice: the other raw baseline (on some kernels splicing a
+//                               pipe into a socket is slower than copying)
 //   raw_splice produce N        writes N bytes of a cheap pseudo-random pattern to stdout
 //   raw_splice consume N        reads stdin to EOF, prints "<bytes> <checksum-hex>"; exits 1
 //                               if the byte count is not N
@@ -44,7 +48,10 @@ constexpr int kPipeSize = 1 << 20;          // the default pipe-max-size
 }
 
 [[noreturn]] void usage() {
-    std::fprintf(stderr, "usage: raw_splice send HOST PORT | recv PORT | produce N | consume N | expect N\n");
+    std::fprintf(
+        stderr,
+        "usage: raw_splice send HOST PORT | recv PORT | copy-send HOST PORT | copy-recv PORT | produce N | "
+        "consume N | expect N\n");
     std::exit(2);
 }
 
@@ -196,6 +203,29 @@ int consume(uint64_t n) {
     return 0;
 }
 
+// Moves everything from `in` to `out` with read(2) and write(2) of up to 1 MiB.
+uint64_t copy_all(int in, int out, const char* what) {
+    static std::vector<unsigned char> buf(kChunk);
+    uint64_t total = 0;
+    for (;;) {
+        ssize_t r = read(in, buf.data(), buf.size());
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            die(what);
+        }
+        if (r == 0) return total;
+        for (ssize_t off = 0; off < r;) {
+            ssize_t w = write(out, buf.data() + off, size_t(r - off));
+            if (w < 0) {
+                if (errno == EINTR) continue;
+                die(what);
+            }
+            off += w;
+        }
+        total += uint64_t(r);
+    }
+}
+
 // Moves everything from `in` to `out` with splice(2); one side must be a pipe.
 uint64_t splice_all(int in, int out, const char* what) {
     uint64_t total = 0;
@@ -210,7 +240,7 @@ uint64_t splice_all(int in, int out, const char* what) {
     }
 }
 
-int send_mode(const char* host, const char* port) {
+int send_mode(const char* host, const char* port, bool copy) {
     if (!is_pipe(0)) {
         std::fprintf(stderr, "raw_splice: send: stdin must be a pipe (splice needs one)\n");
         return 2;
@@ -228,14 +258,17 @@ int send_mode(const char* host, const char* port) {
     if (sock < 0) die("send: socket");
     if (connect(sock, res->ai_addr, res->ai_addrlen) < 0) die("send: connect");
     freeaddrinfo(res);
-    splice_all(0, sock, "send: splice");
+    if (copy)
+        copy_all(0, sock, "copy-send: read/write");
+    else
+        splice_all(0, sock, "send: splice");
     // An orderly FIN, then close: the receiver sees EOF after the last byte.
     if (shutdown(sock, SHUT_WR) < 0) die("send: shutdown");
     close(sock);
     return 0;
 }
 
-int recv_mode(const char* port) {
+int recv_mode(const char* port, bool copy) {
     if (!is_pipe(1)) {
         std::fprintf(stderr, "raw_splice: recv: stdout must be a pipe (splice needs one)\n");
         return 2;
@@ -254,7 +287,10 @@ int recv_mode(const char* port) {
     int sock = accept4(lsock, nullptr, nullptr, SOCK_CLOEXEC);
     if (sock < 0) die("recv: accept");
     close(lsock);
-    splice_all(sock, 1, "recv: splice");
+    if (copy)
+        copy_all(sock, 1, "copy-recv: read/write");
+    else
+        splice_all(sock, 1, "recv: splice");
     close(sock);
     return 0;
 }
@@ -264,8 +300,10 @@ int recv_mode(const char* port) {
 int main(int argc, char** argv) {
     if (argc < 3) usage();
     std::string mode = argv[1];
-    if (mode == "send" && argc == 4) return send_mode(argv[2], argv[3]);
-    if (mode == "recv" && argc == 3) return recv_mode(argv[2]);
+    if (mode == "send" && argc == 4) return send_mode(argv[2], argv[3], false);
+    if (mode == "recv" && argc == 3) return recv_mode(argv[2], false);
+    if (mode == "copy-send" && argc == 4) return send_mode(argv[2], argv[3], true);
+    if (mode == "copy-recv" && argc == 3) return recv_mode(argv[2], true);
     if (mode == "produce" && argc == 3) return produce(parse_u64(argv[2]));
     if (mode == "consume" && argc == 3) return consume(parse_u64(argv[2]));
     if (mode == "expect" && argc == 3) return expect(parse_u64(argv[2]));

@@ -32,7 +32,7 @@ std::vector<std::vector<std::string>> release_batches(std::string_view tag,
                                                       const std::vector<std::string>& snapshots,
                                                       std::size_t max_bytes) {
     std::vector<std::vector<std::string>> out;
-    const std::size_t base = sizeof("release") + tag.size() + 1;
+    const std::size_t base = sizeof("release") + sizeof("--") + tag.size() + 1;
     std::vector<std::string> cur;
     std::size_t size = base;
     for (const auto& s : snapshots) {
@@ -43,6 +43,7 @@ std::vector<std::vector<std::string>> release_batches(std::string_view tag,
         }
         if (cur.empty()) {
             cur.emplace_back("release");
+            cur.emplace_back("--");
             cur.emplace_back(tag);
         }
         cur.push_back(s);

@@ -12,12 +12,14 @@ boost::asio::awaitable<Result<FilesystemVersion>> create_bookmark(ZfsRunner& run
                                                                   std::string name) {
     const std::string target = source.filesystem + "#" + name;
     const std::string what = "creating bookmark " + target + " of " + source.full_name();
-    if (auto r = detail::check_name(what, source.full_name(),
-                                    source.type == VersionType::snapshot ? EntityType::snapshot : EntityType::bookmark);
+    if (auto r = detail::check_name(
+            what, source.full_name(),
+            source.type == VersionType::snapshot ? EntityType::snapshot : EntityType::bookmark);
         !r)
         co_return r.error();
     if (auto r = detail::check_name(what, target, EntityType::bookmark); !r) co_return r.error();
-    if (source.guid == 0) co_return Error(Errc::invalid_argument, what + ": the source's guid is unknown (0)");
+    if (source.guid == 0)
+        co_return Error(Errc::invalid_argument, what + ": the source's guid is unknown (0)");
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
     if (!caps->bookmarks)
@@ -29,7 +31,7 @@ boost::asio::awaitable<Result<FilesystemVersion>> create_bookmark(ZfsRunner& run
     bm.name = name;
     bm.userrefs.reset();
 
-    std::vector<std::string> out_argv{"bookmark", source.full_name(), target};
+    std::vector<std::string> out_argv{"bookmark", "--", source.full_name(), target};
     auto out = co_await runner.run(std::move(out_argv));
     if (!out) co_return Error(out.error()).wrap(what);
     if (out->ok()) co_return bm;
@@ -37,25 +39,32 @@ boost::asio::awaitable<Result<FilesystemVersion>> create_bookmark(ZfsRunner& run
         // "cannot open 'X': dataset does not exist", or OpenZFS's "cannot create bookmark
         // '...': snapshot does not exist" (also "dataset does not exist" on some versions).
         if (auto p = detail::missing_dataset(out->result.err))
-            co_return Error(make_error_code(ZfsErrc::dataset_not_found), what + ": " + *p + " does not exist");
-        if (out->result.err.find("does not exist") != std::string::npos)
             co_return Error(make_error_code(ZfsErrc::dataset_not_found),
-                            what + ": " + source.full_name() + " does not exist (" + detail::zfs_reason(*out) + ")");
+                            what + ": " + *p + " does not exist");
+        if (out->result.err.find("does not exist") != std::string::npos)
+            co_return Error(
+                make_error_code(ZfsErrc::dataset_not_found),
+                what + ": " + source.full_name() + " does not exist (" + detail::zfs_reason(*out) + ")");
         co_return detail::command_error(ZfsErrc::command_failed, what, *out);
     }
     // Exists: ours (a retry) if it has the source's GUID.
-    std::vector<std::string> got_argv{"get", "-H", "-p", "-o", "value", "guid", target};
+    std::vector<std::string> got_argv{"get", "-H", "-p", "-o", "value", "--", "guid", target};
     auto got = co_await runner.run(std::move(got_argv));
     if (!got) co_return Error(got.error()).wrap(what + ": bookmark exists; reading its guid");
-    if (!got->ok()) co_return detail::command_error(ZfsErrc::command_failed, what + ": bookmark exists; reading its guid", *got);
+    if (!got->ok())
+        co_return detail::command_error(ZfsErrc::command_failed, what + ": bookmark exists; reading its guid",
+                                        *got);
     std::string_view v = got->result.out;
     while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.remove_suffix(1);
     auto guid = tsv::parse_u64(v);
-    if (!guid) co_return Error(Errc::parse_error, what + ": bookmark exists; its guid '" + std::string(v) + "' is not a number");
+    if (!guid)
+        co_return Error(Errc::parse_error,
+                        what + ": bookmark exists; its guid '" + std::string(v) + "' is not a number");
     if (*guid != source.guid)
-        co_return Error(make_error_code(ZfsErrc::dataset_exists),
-                        fmt::format("{}: a bookmark of that name exists with guid {:#018x}, not the source's {:#018x}",
-                                    what, *guid, source.guid));
+        co_return Error(
+            make_error_code(ZfsErrc::dataset_exists),
+            fmt::format("{}: a bookmark of that name exists with guid {:#018x}, not the source's {:#018x}",
+                        what, *guid, source.guid));
     co_return bm;
 }
 
@@ -65,7 +74,7 @@ boost::asio::awaitable<Result<void>> destroy_bookmark(ZfsRunner& runner, std::st
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
     if (!caps->bookmarks) co_return Result<void>{};
-    std::vector<std::string> out_argv{"destroy", bookmark};
+    std::vector<std::string> out_argv{"destroy", "--", bookmark};
     auto out = co_await runner.run(std::move(out_argv));
     if (!out) co_return Error(out.error()).wrap(what);
     if (out->ok()) co_return Result<void>{};

@@ -65,7 +65,7 @@ boost::asio::awaitable<Result<DestroyReport>> destroy_snapshots(ZfsRunner& runne
             work.emplace_back(batch.begin() + half, batch.end());
             work.emplace_back(batch.begin(), batch.begin() + half);
         };
-        std::vector<std::string> out_argv{"destroy", arg};
+        std::vector<std::string> out_argv{"destroy", "--", arg};
         auto out = co_await runner.run(std::move(out_argv));
         if (!out) {
             if (batch.size() > 1 && detail::is_argument_list_too_long(out.error())) {

@@ -10,7 +10,7 @@ std::vector<std::string> list_filesystems_argv(std::span<const std::string> prop
     for (const auto& p : props) cols += "," + p;
     std::vector<std::string> argv = {"list", "-H"};
     if (parsable) argv.emplace_back("-p");
-    for (const char* a : {"-o", cols.c_str(), "-r", "-t", "filesystem,volume"}) argv.emplace_back(a);
+    for (const char* a : {"-o", cols.c_str(), "-r", "-t", "filesystem,volume", "--"}) argv.emplace_back(a);
     if (!root.empty()) argv.emplace_back(root);
     return argv;
 }

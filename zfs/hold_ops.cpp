@@ -93,7 +93,7 @@ boost::asio::awaitable<Result<void>> hold(ZfsRunner& runner, std::string snapsho
     const std::string what = "holding " + snapshot + " with tag '" + tag + "'";
     if (auto r = detail::check_name(what, snapshot, EntityType::snapshot); !r) co_return r.error();
     if (auto r = check_tag(what, tag); !r) co_return r.error();
-    std::vector<std::string> out_argv{"hold", tag, snapshot};
+    std::vector<std::string> out_argv{"hold", "--", tag, snapshot};
     auto out = co_await runner.run(std::move(out_argv));
     if (!out) co_return Error(out.error()).wrap(what);
     if (out->ok() || is_hold_tag_exists(out->result.err)) co_return Result<void>{};
@@ -111,6 +111,7 @@ boost::asio::awaitable<Result<void>> hold_all(ZfsRunner& runner, std::vector<std
     if (auto r = check_tag(what, tag); !r) co_return r.error();
     std::vector<std::string> argv;
     argv.push_back("hold");
+    argv.push_back("--");
     argv.push_back(tag);
     argv.insert(argv.end(), snapshots.begin(), snapshots.end());
     auto out = co_await runner.run(std::move(argv));
@@ -130,7 +131,7 @@ boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
     if (auto r = check_snapshots(what, snapshots); !r) co_return r.error();
     std::vector<std::vector<std::string>> work;  // snapshot lists, last one first
     for (auto& argv : release_batches(tag, snapshots, max_arg_bytes))
-        work.emplace_back(std::make_move_iterator(argv.begin() + 2), std::make_move_iterator(argv.end()));
+        work.emplace_back(std::make_move_iterator(argv.begin() + 3), std::make_move_iterator(argv.end()));
     std::reverse(work.begin(), work.end());
     while (!work.empty()) {
         auto batch = std::move(work.back());
@@ -138,7 +139,7 @@ boost::asio::awaitable<Result<void>> release(ZfsRunner& runner, std::string tag,
         const std::string step =
             what + " from " + batch.front() +
             (batch.size() > 1 ? " and " + std::to_string(batch.size() - 1) + " more" : "");
-        std::vector<std::string> argv = {"release", tag};
+        std::vector<std::string> argv = {"release", "--", tag};
         argv.insert(argv.end(), batch.begin(), batch.end());
         auto out = co_await runner.run(std::move(argv));
         const bool too_long =
@@ -202,9 +203,9 @@ boost::asio::awaitable<Result<std::vector<SnapshotHolds>>> list_holds(ZfsRunner&
     for (auto& batch : chunk(snapshots, kDefaultArgBudget)) {
         std::vector<std::string> argv;
         if (caps->holds_listing)
-            argv = {"holds", "-H"};
+            argv = {"holds", "-H", "--"};
         else
-            argv = {"get", "-Hp", "-o", "name,value", "userrefs"};
+            argv = {"get", "-Hp", "-o", "name,value", "--", "userrefs"};
         argv.insert(argv.end(), batch.begin(), batch.end());
         auto out = co_await runner.run(std::move(argv));
         if (!out) co_return Error(out.error()).wrap(what);

@@ -14,9 +14,9 @@ namespace {
 bool is_string_property(std::string_view p) {
     if (p.find(':') != std::string_view::npos) return true;  // user property
     static constexpr std::string_view kStrings[] = {
-        "name",     "type",     "mountpoint", "canmount", "origin", "compression", "checksum", "atime",
-        "readonly", "mounted",  "sharenfs",   "sharesmb", "snapdir", "dedup",      "exec",     "setuid",
-        "devices",  "xattr",    "zoned",      "copies",   "logbias", "primarycache", "secondarycache"};
+        "name",     "type",    "mountpoint", "canmount", "origin",  "compression",  "checksum",      "atime",
+        "readonly", "mounted", "sharenfs",   "sharesmb", "snapdir", "dedup",        "exec",          "setuid",
+        "devices",  "xattr",   "zoned",      "copies",   "logbias", "primarycache", "secondarycache"};
     return std::find(std::begin(kStrings), std::end(kStrings), p) != std::end(kStrings);
 }
 
@@ -76,9 +76,8 @@ Error not_found(std::string_view what, std::string_view name) {
 
 }  // namespace
 
-boost::asio::awaitable<Result<std::vector<FilesystemListEntry>>> list_filesystems(ZfsRunner& runner,
-                                                                                  std::string root,
-                                                                                  std::vector<std::string> props) {
+boost::asio::awaitable<Result<std::vector<FilesystemListEntry>>> list_filesystems(
+    ZfsRunner& runner, std::string root, std::vector<std::string> props) {
     const std::string what = root.empty() ? "listing filesystems" : "listing filesystems under " + root;
     if (!root.empty())
         if (auto r = detail::check_name(what, root, EntityType::filesystem); !r) co_return r.error();
@@ -91,17 +90,20 @@ boost::asio::awaitable<Result<std::vector<FilesystemListEntry>>> list_filesystem
     bool via_get = false;
     if (caps->list_parsable) {
         argv = list_filesystems_argv(props, root, true);
-    } else if (std::all_of(props.begin(), props.end(), [](const std::string& p) { return is_string_property(p); })) {
-        detail::log_degraded_once(runner, "list_filesystems",
-                                  "no `zfs list -p`: filesystems are listed without -p (string properties only)");
+    } else if (std::all_of(props.begin(), props.end(),
+                           [](const std::string& p) { return is_string_property(p); })) {
+        detail::log_degraded_once(
+            runner, "list_filesystems",
+            "no `zfs list -p`: filesystems are listed without -p (string properties only)");
         argv = list_filesystems_argv(props, root, false);
     } else {
-        detail::log_degraded_once(runner, "list_filesystems_get",
-                                  "no `zfs list -p`: filesystem properties are read with one `zfs get -Hp -r`");
+        detail::log_degraded_once(
+            runner, "list_filesystems_get",
+            "no `zfs list -p`: filesystem properties are read with one `zfs get -Hp -r`");
         via_get = true;
         std::string list;
         for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
-        argv = {"get", "-H", "-p", "-o", "name,property,value", list, "-r"};
+        argv = {"get", "-H", "-p", "-o", "name,property,value", "-r", "--", list};
         if (!root.empty()) argv.push_back(root);
     }
     auto out = co_await runner.run(std::move(argv));
@@ -117,8 +119,8 @@ boost::asio::awaitable<Result<std::vector<FilesystemListEntry>>> list_filesystem
 }
 
 boost::asio::awaitable<Result<std::vector<FilesystemVersion>>> list_versions(ZfsRunner& runner,
-                                                                            std::string filesystem,
-                                                                            VersionsQuery q) {
+                                                                             std::string filesystem,
+                                                                             VersionsQuery q) {
     const std::string what = "listing versions of " + filesystem;
     if (auto r = detail::check_name(what, filesystem, EntityType::filesystem); !r) co_return r.error();
     auto caps = co_await detail::capabilities(runner, what);
@@ -136,13 +138,14 @@ boost::asio::awaitable<Result<std::vector<FilesystemVersion>>> list_versions(Zfs
         argv = {"list", "-H", "-p", "-o", "name,guid,createtxg,creation,userrefs", "-r"};
         if (!q.recursive) argv.insert(argv.end(), {"-d", "1"});
         std::string types = bookmarks ? (q.snapshots ? "bookmark,snapshot" : "bookmark") : "snapshot";
-        argv.insert(argv.end(), {"-t", types, "-s", "createtxg", filesystem});
+        argv.insert(argv.end(), {"-t", types, "-s", "createtxg", "--", filesystem});
     } else {
-        detail::log_degraded_once(runner, "list_versions_get",
-                                  "no `zfs list -p`: versions are read with one `zfs get -Hp -r` per listing");
-        argv = {"get", "-H", "-p", "-o", "name,property,value", "guid,createtxg,creation,userrefs", "-r"};
+        detail::log_degraded_once(
+            runner, "list_versions_get",
+            "no `zfs list -p`: versions are read with one `zfs get -Hp -r` per listing");
+        argv = {"get", "-H", "-p", "-o", "name,property,value", "-r"};
         if (!q.recursive) argv.insert(argv.end(), {"-d", "1"});
-        argv.push_back(filesystem);
+        argv.insert(argv.end(), {"--", "guid,createtxg,creation,userrefs", filesystem});
     }
     auto out = co_await runner.run(std::move(argv));
     if (!out) co_return Error(out.error()).wrap(what);
@@ -150,28 +153,31 @@ boost::asio::awaitable<Result<std::vector<FilesystemVersion>>> list_versions(Zfs
         if (is_dataset_not_found(out->result.err, filesystem)) co_return not_found(what, filesystem);
         co_return detail::command_error(ZfsErrc::command_failed, what, *out);
     }
-    auto parsed = via_get ? parse_versions_get_listing(out->result.out) : parse_versions_listing(out->result.out);
+    auto parsed =
+        via_get ? parse_versions_get_listing(out->result.out) : parse_versions_listing(out->result.out);
     if (!parsed) co_return Error(parsed.error()).wrap(what);
     auto versions = std::move(*parsed);
     if (!q.snapshots)
         std::erase_if(versions, [](const FilesystemVersion& v) { return v.type == VersionType::snapshot; });
-    std::stable_sort(versions.begin(), versions.end(), [](const FilesystemVersion& a, const FilesystemVersion& b) {
-        if (a.filesystem != b.filesystem) return a.filesystem < b.filesystem;
-        return a.createtxg < b.createtxg;
-    });
+    std::stable_sort(versions.begin(), versions.end(),
+                     [](const FilesystemVersion& a, const FilesystemVersion& b) {
+                         if (a.filesystem != b.filesystem) return a.filesystem < b.filesystem;
+                         return a.createtxg < b.createtxg;
+                     });
     co_return versions;
 }
 
-std::map<std::string, std::vector<FilesystemVersion>> group_by_filesystem(std::vector<FilesystemVersion> versions) {
+std::map<std::string, std::vector<FilesystemVersion>> group_by_filesystem(
+    std::vector<FilesystemVersion> versions) {
     std::map<std::string, std::vector<FilesystemVersion>> out;
     for (auto& v : versions) {
         auto& list = out[v.filesystem];
         list.push_back(std::move(v));
     }
     for (auto& [fs, list] : out)
-        std::stable_sort(list.begin(), list.end(), [](const FilesystemVersion& a, const FilesystemVersion& b) {
-            return a.createtxg < b.createtxg;
-        });
+        std::stable_sort(
+            list.begin(), list.end(),
+            [](const FilesystemVersion& a, const FilesystemVersion& b) { return a.createtxg < b.createtxg; });
     return out;
 }
 

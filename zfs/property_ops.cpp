@@ -23,9 +23,10 @@ bool contains(std::string_view s, std::string_view w) { return s.find(w) != std:
 
 }  // namespace
 
-boost::asio::awaitable<Result<std::vector<DatasetProperties>>> get_properties(ZfsRunner& runner, std::string path,
-                                                                             std::vector<std::string> props,
-                                                                             GetPropertiesOptions opts) {
+boost::asio::awaitable<Result<std::vector<DatasetProperties>>> get_properties(ZfsRunner& runner,
+                                                                              std::string path,
+                                                                              std::vector<std::string> props,
+                                                                              GetPropertiesOptions opts) {
     std::string list;
     for (const auto& p : props) list += (list.empty() ? "" : ",") + p;
     const std::string what = "getting " + list + " of " + path;
@@ -45,6 +46,7 @@ boost::asio::awaitable<Result<std::vector<DatasetProperties>>> get_properties(Zf
             if (caps->list_parsable) argv.insert(argv.end(), {"-t", "filesystem,volume"});
         }
     }
+    argv.push_back("--");
     argv.push_back(list);
     argv.push_back(path);
     auto out = co_await runner.run(std::move(argv));
@@ -59,18 +61,22 @@ boost::asio::awaitable<Result<std::vector<DatasetProperties>>> get_properties(Zf
     auto parsed = parse_properties(out->result.out, props);
     if (!parsed) co_return Error(parsed.error()).wrap(what);
     if (opts.filesystems_only)
-        std::erase_if(*parsed, [](const DatasetProperties& d) { return d.name.find_first_of("@#") != std::string::npos; });
+        std::erase_if(*parsed, [](const DatasetProperties& d) {
+            return d.name.find_first_of("@#") != std::string::npos;
+        });
     co_return std::move(*parsed);
 }
 
-boost::asio::awaitable<Result<PropertyValue>> get_property(ZfsRunner& runner, std::string path, std::string prop) {
+boost::asio::awaitable<Result<PropertyValue>> get_property(ZfsRunner& runner, std::string path,
+                                                           std::string prop) {
     std::vector<std::string> props{prop};
     auto r = co_await get_properties(runner, path, std::move(props));
     if (!r) co_return r.error();
     for (const auto& d : *r)
         if (d.name == path)
             if (const auto* v = d.find(prop)) co_return *v;
-    co_return Error(Errc::parse_error, "getting " + prop + " of " + path + ": zfs get printed no value for it");
+    co_return Error(Errc::parse_error,
+                    "getting " + prop + " of " + path + ": zfs get printed no value for it");
 }
 
 boost::asio::awaitable<Result<void>> set_properties(ZfsRunner& runner, std::string path,
@@ -88,6 +94,7 @@ boost::asio::awaitable<Result<void>> set_properties(ZfsRunner& runner, std::stri
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
 
+    // No "--" for `zfs set` (see set_property_argv): its first argument is a name-checked k=v.
     std::vector<std::vector<std::string>> commands;
     if (caps->resumable_recv || props.size() == 1) {
         std::vector<std::string> argv = {"set"};
@@ -111,7 +118,8 @@ boost::asio::awaitable<Result<void>> set_properties(ZfsRunner& runner, std::stri
     co_return Result<void>{};
 }
 
-boost::asio::awaitable<Result<PlaceholderState>> get_placeholder_state(ZfsRunner& runner, std::string filesystem) {
+boost::asio::awaitable<Result<PlaceholderState>> get_placeholder_state(ZfsRunner& runner,
+                                                                       std::string filesystem) {
     if (auto r = detail::check_name("getting the placeholder state of " + filesystem, filesystem,
                                     EntityType::filesystem);
         !r)
@@ -133,7 +141,8 @@ boost::asio::awaitable<Result<PlaceholderState>> get_placeholder_state(ZfsRunner
     co_return st;
 }
 
-boost::asio::awaitable<Result<void>> set_placeholder(ZfsRunner& runner, std::string filesystem, bool placeholder) {
+boost::asio::awaitable<Result<void>> set_placeholder(ZfsRunner& runner, std::string filesystem,
+                                                     bool placeholder) {
     if (auto r = detail::check_name("setting the placeholder flag of " + filesystem, filesystem,
                                     EntityType::filesystem);
         !r)
@@ -153,17 +162,21 @@ boost::asio::awaitable<Result<void>> create_placeholder(ZfsRunner& runner, std::
                                      "mountpoint=none"};
     // Raw send and the encryption property arrived together (OpenZFS 0.8); without them
     // nothing is encrypted and `encryption` is an unknown property.
-    if (encryption == PlaceholderEncryption::off && caps->raw_send) argv.insert(argv.end(), {"-o", "encryption=off"});
+    if (encryption == PlaceholderEncryption::off && caps->raw_send)
+        argv.insert(argv.end(), {"-o", "encryption=off"});
+    argv.push_back("--");
     argv.push_back(filesystem);
     auto out = co_await runner.run(std::move(argv));
     if (!out) co_return Error(out.error()).wrap(what);
     if (out->ok()) co_return Result<void>{};
     const auto& err = out->result.err;
     if (contains(err, "dataset already exists"))
-        co_return Error(make_error_code(ZfsErrc::dataset_exists), what + ": " + filesystem + " already exists");
+        co_return Error(make_error_code(ZfsErrc::dataset_exists),
+                        what + ": " + filesystem + " already exists");
     if (contains(err, "parent does not exist") || dataset_not_found_path(err)) {
         auto slash = filesystem.rfind('/');
-        co_return not_found(what + ": its parent", slash == std::string::npos ? filesystem : filesystem.substr(0, slash));
+        co_return not_found(what + ": its parent",
+                            slash == std::string::npos ? filesystem : filesystem.substr(0, slash));
     }
     co_return detail::command_error(ZfsErrc::command_failed, what, *out);
 }

@@ -12,6 +12,7 @@ boost::asio::awaitable<Result<void>> rollback(ZfsRunner& runner, std::string sna
     if (auto r = detail::check_name(what, snapshot, EntityType::snapshot); !r) co_return r.error();
     std::vector<std::string> argv = {"rollback"};
     if (destroy_newer) argv.push_back("-r");
+    argv.push_back("--");
     argv.push_back(snapshot);
     auto out = co_await runner.run(std::move(argv));
     if (!out) co_return Error(out.error()).wrap(what);

@@ -10,6 +10,7 @@ std::vector<std::string> common_send_args(const SendPolicy& p, const SendSpec& s
         args.push_back(s.intermediates ? "-I" : "-i");
         args.push_back(s.filesystem + s.from);
     }
+    args.push_back("--");
     args.push_back(s.filesystem + s.to);
     return args;
 }
@@ -55,12 +56,13 @@ std::vector<std::string> recv_argv(const RecvOptions& o, std::string_view target
         argv.emplace_back("-x");
         argv.push_back(k);
     }
+    argv.emplace_back("--");
     argv.emplace_back(target_snapshot);
     return argv;
 }
 
 std::vector<std::string> recv_abort_argv(std::string_view filesystem) {
-    return {"recv", "-A", std::string(filesystem)};
+    return {"recv", "-A", "--", std::string(filesystem)};
 }
 
 }  // namespace zferry::zfs

@@ -105,9 +105,13 @@ bool contains(std::string_view s, std::string_view what) { return s.find(what) !
 // argv lists are built outside coroutines: GCC 12 rejects braced lists of string literals
 // in a coroutine body ("array used as initializer").
 std::vector<std::string> resume_token_argv(std::string_view filesystem) {
-    return {"get", "-Hp", "-o", "value", "receive_resume_token", std::string(filesystem)};
+    return {"get", "-Hp", "-o", "value", "--", "receive_resume_token", std::string(filesystem)};
 }
 
+// `zfs set` is the one command without "--": zfs-fuse and OpenZFS before 2.2 parse no
+// options for it and refuse any first argument that starts with '-' ("invalid option '-'").
+// That first argument is `k=v` with a name-checked k (never a leading '-'), and the
+// filesystem is name-checked too.
 std::vector<std::string> set_property_argv(const std::string& k, const std::string& v,
                                            const std::string& fs) {
     return {"set", k + "=" + v, fs};
@@ -115,7 +119,7 @@ std::vector<std::string> set_property_argv(const std::string& k, const std::stri
 
 // The guard's one lookup: the filesystem and the versions, GUIDs and encryption at once.
 std::vector<std::string> guard_get_argv(bool with_encryption, std::vector<std::string> names) {
-    std::vector<std::string> args = {"get", "-Hp", "-o", "name,property,value,source",
+    std::vector<std::string> args = {"get", "-Hp", "-o", "name,property,value,source", "--",
                                      // A ZFS without raw sends has no encryption (and no such
                                      // property: zfs-fuse refuses the whole call).
                                      with_encryption ? "guid,encryption" : "guid"};
@@ -378,6 +382,15 @@ asio::awaitable<Result<RecvStream>> start_recv(ZfsRunner& runner, const RecvOpti
     auto caps = co_await runner.capabilities();
     if (!caps) co_return caps.error();
     if (auto c = check_recv_capabilities(*caps, options, true); !c) co_return c.error();
+
+    // Every -o/-x name is checked: zfs must never read one as an option, and the fallback
+    // below puts k=v first on a `zfs set` line.
+    for (const auto& [k, v] : options.set_properties)
+        if (auto c = property_namecheck(k); !c)
+            co_return Error(c.error()).wrap("zfs recv -o for '" + target + "'");
+    for (const auto& k : options.exclude_properties)
+        if (auto c = property_namecheck(k); !c)
+            co_return Error(c.error()).wrap("zfs recv -x for '" + target + "'");
 
     RecvOptions effective = options;
     std::vector<std::pair<std::string, std::string>> after;

@@ -5,7 +5,7 @@
 namespace zferry::zfs {
 
 namespace {
-std::vector<std::string> snapshot_argv(const std::string& full) { return {"snapshot", full}; }
+std::vector<std::string> snapshot_argv(const std::string& full) { return {"snapshot", "--", full}; }
 }  // namespace
 
 boost::asio::awaitable<Result<void>> create_snapshot(ZfsRunner& runner, std::string filesystem,

@@ -116,6 +116,7 @@ asio::awaitable<Result<ZfsOutput>> ZfsRunner::run(std::vector<std::string> args)
         co_return std::move(r).error();
     }
     log_finished(s->opts.log, s->opts.binary, args, *r);
+    if (s->opts.on_finished && !args.empty()) s->opts.on_finished(args.front(), r->duration);
     co_return ZfsOutput{std::move(args), std::move(*r)};
 }
 
@@ -132,7 +133,8 @@ asio::awaitable<Result<ZfsProcess>> ZfsRunner::start(std::vector<std::string> ar
         co_return std::move(child).error();
     }
     s->opts.log.debug("{} started (pid {})", join_args(s->opts.binary, args), child->pid());
-    co_return ZfsProcess(std::move(args), std::move(*child), std::move(*permit), s->opts.log, started);
+    co_return ZfsProcess(std::move(args), std::move(*child), std::move(*permit), s->opts.log, started,
+                         s->opts.on_finished);
 }
 
 asio::awaitable<Result<Capabilities>> ZfsRunner::capabilities() {
@@ -172,8 +174,10 @@ asio::awaitable<Result<Capabilities>> ZfsRunner::capabilities() {
 // ---- ZfsProcess --------------------------------------------------------------------------------
 
 ZfsProcess::ZfsProcess(std::vector<std::string> args, ChildProcess child, ProcessLimiter::Permit permit,
-                       Logger log, std::chrono::steady_clock::time_point started)
+                       Logger log, std::chrono::steady_clock::time_point started,
+                       std::function<void(std::string_view, std::chrono::nanoseconds)> on_finished)
     : args_(std::move(args)),
+      on_finished_(std::move(on_finished)),
       child_(std::move(child)),
       permit_(std::move(permit)),
       log_(std::move(log)),
@@ -195,6 +199,7 @@ asio::awaitable<Result<ZfsOutput>> ZfsProcess::wait() {
         co_return std::move(r).error();
     }
     log_finished(log_, "zfs", args_, *r);
+    if (on_finished_ && !args_.empty()) on_finished_(args_.front(), r->duration);
     co_return ZfsOutput{args_, std::move(*r)};
 }
 

@@ -14,9 +14,11 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +40,9 @@ struct ZfsRunnerOptions {
     std::size_t max_stdout = std::size_t{512} << 20;  // captured output limit
     std::chrono::milliseconds kill_grace{2000};       // cancellation: TERM, then KILL
     Logger log;
+    // Told of every zfs process that exited (short commands and streams alike): its verb
+    // (args[0]) and wall-clock runtime. The daemon feeds zrepl_zfscmd_runtime from it.
+    std::function<void(std::string_view verb, std::chrono::nanoseconds runtime)> on_finished;
 };
 
 // Output of a finished zfs invocation (any exit status).
@@ -66,8 +71,10 @@ public:
 private:
     friend class ZfsRunner;
     ZfsProcess(std::vector<std::string> args, ChildProcess child, ProcessLimiter::Permit permit, Logger log,
-               std::chrono::steady_clock::time_point started);
+               std::chrono::steady_clock::time_point started,
+               std::function<void(std::string_view, std::chrono::nanoseconds)> on_finished);
     std::vector<std::string> args_;
+    std::function<void(std::string_view, std::chrono::nanoseconds)> on_finished_;
     std::optional<ChildProcess> child_;
     ProcessLimiter::Permit permit_;
     Logger log_;

@@ -1,12 +1,14 @@
 #include "replication/driver/step_runner.hpp"
 
 #include "core/async.hpp"
+#include "core/throttle.hpp"
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
 #include <vector>
 
 namespace zferry::replication {
@@ -21,14 +23,27 @@ struct CopyResult {
     bool cancelled = false;
 };
 
-// Copies until end of file or an error; the descriptors stay owned by the streams.
-asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void(std::uint64_t)>& progress) {
+// Copies until end of file or an error; the descriptors stay owned by the streams. Each read
+// is at most what the bandwidth limits grant (their bucket capacity bounds a chunk), and what
+// a short read leaves unused goes back to them.
+asio::awaitable<CopyResult> copy(int in_fd, int out_fd, const std::function<void(std::uint64_t)>& progress,
+                                 std::array<Throttle*, 2> limits) {
     auto ex = co_await asio::this_coro::executor;
     asio::posix::stream_descriptor in(ex, in_fd), out(ex, out_fd);
     std::vector<char> buf(std::size_t{1} << 20);
+    const bool limited = limits[0] != nullptr || limits[1] != nullptr;
     CopyResult r;
     for (;;) {
-        auto [rec, n] = co_await in.async_read_some(asio::buffer(buf), use_ec);
+        std::size_t want = buf.size();
+        if (limited) {
+            want = co_await acquire_all(limits, buf.size());
+            if (want == 0) {
+                r.cancelled = true;
+                break;
+            }
+        }
+        auto [rec, n] = co_await in.async_read_some(asio::buffer(buf.data(), want), use_ec);
+        if (limited) refund_all(limits, want, n);
         if (n > 0) {
             auto [wec, m] = co_await asio::async_write(out, asio::buffer(buf.data(), n), use_ec);
             r.bytes += m;
@@ -79,7 +94,10 @@ asio::awaitable<Result<StepOutcome>> run_step(Sender& sender, Receiver& receiver
         co_await asio::this_coro::throw_if_cancelled(throw_before);
         co_return Error(session.error()).wrap("receiver");
     }
-    auto copied = co_await copy(sent->stream.fd(), session->stream.fd(), progress);
+    std::array<Throttle*, 2> limits;  // (no braced temporaries in coroutines: GCC 12)
+    limits[0] = sender.send_bandwidth_limit();
+    limits[1] = receiver.recv_bandwidth_limit();
+    auto copied = co_await copy(sent->stream.fd(), session->stream.fd(), progress, limits);
     // Cleanup runs to the end even when this coroutine was cancelled: a half-stopped transfer
     // would leave a zfs child or a busy dataset behind.
     Result<StepOutcome> outcome = StepOutcome{copied.bytes, sent->used_resume_token};

@@ -16,6 +16,10 @@
 #include <string>
 #include <vector>
 
+namespace zferry {
+class Throttle;  // core/throttle.hpp: a bandwidth limit
+}
+
 namespace zferry::replication {
 
 struct FilesystemInfo {
@@ -82,6 +86,9 @@ public:
     // zrepl's protocol cannot (its SendReq has no field for it); the driver then plans one
     // step per snapshot.
     virtual bool sends_coalesced_steps() const noexcept { return true; }
+    // The job's `send.bandwidth_limit` where this side moves the stream (null: none). A
+    // remote sender limits on its own host, so it has none here.
+    virtual Throttle* send_bandwidth_limit() noexcept { return nullptr; }
 };
 
 // zrepl's ReceiveReq: the step's target snapshot, whether a stale partial receive must be
@@ -110,6 +117,8 @@ public:
     // After the whole stream was written: waits for `zfs recv`, checks that the received
     // snapshot has the requested GUID, and applies the guarantee (last-received hold).
     virtual boost::asio::awaitable<Result<void>> finish_receive(ReceiveSession& session) = 0;
+    // The job's `recv.bandwidth_limit` where this side moves the stream (null: none).
+    virtual Throttle* recv_bandwidth_limit() noexcept { return nullptr; }
 };
 
 }  // namespace zferry::replication

@@ -13,6 +13,8 @@
 
 #include <optional>
 
+#include <memory>
+
 namespace zferry::replication {
 
 // recv.placeholder.encryption: unspecified refuses to create a placeholder (except the
@@ -25,6 +27,8 @@ struct ReceiverConfig {
     std::optional<std::string> client_identity;  // sinks: root_fs/<identity>; pull jobs: none
     PlaceholderEncryptionPolicy placeholder_encryption = PlaceholderEncryptionPolicy::unspecified;
     zfs::RecvOptions options;  // -o / -x properties; -s and -u are set by the receiver
+    // recv.bandwidth_limit, shared by every step of the job (null: unlimited).
+    std::shared_ptr<Throttle> bandwidth_limit;
 };
 
 class LocalReceiver final : public Receiver {
@@ -38,6 +42,7 @@ public:
         std::string fs, std::vector<zfs::FilesystemVersion> snapshots) override;
     boost::asio::awaitable<Result<ReceiveSession>> receive(ReceiveRequest req) override;
     boost::asio::awaitable<Result<void>> finish_receive(ReceiveSession& session) override;
+    Throttle* recv_bandwidth_limit() noexcept override { return config_.bandwidth_limit.get(); }
 
     // root_fs[/identity]: everything this receiver touches is strictly below it.
     const std::string& client_root() const noexcept { return client_root_; }

@@ -10,12 +10,16 @@
 #include "replication/logic/job_id.hpp"
 #include "zfs/zfs_runner.hpp"
 
+#include <memory>
+
 namespace zferry::replication {
 
 struct SenderConfig {
     JobId job;
     FilesystemFilter filesystems;
     zfs::SendPolicy policy;
+    // send.bandwidth_limit, shared by every step of the job (null: unlimited).
+    std::shared_ptr<Throttle> bandwidth_limit;
 };
 
 class LocalSender final : public Sender {
@@ -31,6 +35,7 @@ public:
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
+    Throttle* send_bandwidth_limit() noexcept override { return config_.bandwidth_limit.get(); }
 
 private:
     // Errc::invalid_argument (permanent) naming the filesystem when the filter excludes it.

@@ -46,7 +46,8 @@ protected:
     std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host) {
         zfs::ZfsRunnerOptions o;
         o.binary = ZFS_SIM_BIN;
-        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}};
+        // zfs-sim refuses a name not preceded by "--": zferry never lets zfs read one as an option.
+        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}, {"ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1"}};
         return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
     }
     std::string sh(const std::string& host, const std::string& cmds) {

@@ -99,7 +99,8 @@ protected:
         dir_ = ::mkdtemp(tmpl);
         zfs::ZfsRunnerOptions o;
         o.binary = ZFS_SIM_BIN;
-        o.env = {{"ZFS_SIM_STATE", (dir_ / "state").string()}};
+        // zfs-sim refuses a name not preceded by "--": zferry never lets zfs read one as an option.
+        o.env = {{"ZFS_SIM_STATE", (dir_ / "state").string()}, {"ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1"}};
         runner_ = std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
         sh("sim-create-pool p && $Z create p/a && $Z create p/other && "
            "for s in s1 s2 s3; do printf $s | $Z sim-write p/a && $Z snapshot p/a@$s || exit 1; done && "

@@ -122,7 +122,8 @@ protected:
                                            std::vector<std::pair<std::string, std::string>> env = {}) {
         zfs::ZfsRunnerOptions o;
         o.binary = ZFS_SIM_BIN;
-        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}};
+        // zfs-sim refuses a name not preceded by "--": zferry never lets zfs read one as an option.
+        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}, {"ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1"}};
         for (auto& e : env) o.env.push_back(std::move(e));
         return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
     }

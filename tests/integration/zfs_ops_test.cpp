@@ -105,7 +105,9 @@ protected:
                                            std::vector<std::pair<std::string, std::string>> extra_env = {}) {
         ZfsRunnerOptions o;
         o.binary = binary;
-        o.env = {{"ZFS_SIM_STATE", state_}, {"ZFS_SIM_BIN", ZFS_SIM_BIN}};
+        // zfs-sim refuses a name not preceded by "--": zferry never lets zfs read one as an option.
+        o.env = {
+            {"ZFS_SIM_STATE", state_}, {"ZFS_SIM_BIN", ZFS_SIM_BIN}, {"ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1"}};
         for (auto& e : extra_env) o.env.push_back(std::move(e));
         return std::make_unique<ZfsRunner>(ctx_.get_executor(), std::move(o));
     }

@@ -102,6 +102,34 @@ TEST_F(ZfsRunnerTest, RunsZfsAndReturnsOutputAndFailures) {
     EXPECT_EQ(r.invocations(), 4u);
 }
 
+// Every exited zfs process is reported with its verb and runtime: short commands and a
+// streaming child alike (the daemon's zrepl_zfscmd_runtime histogram).
+TEST_F(ZfsRunnerTest, EveryFinishedCommandIsReportedWithItsVerbAndRuntime) {
+    std::vector<std::pair<std::string, std::chrono::nanoseconds>> seen;
+    opts_.on_finished = [&](std::string_view verb, std::chrono::nanoseconds t) {
+        seen.emplace_back(verb, t);
+    };
+    ZfsRunner r(ctx_.get_executor(), opts_);
+    ASSERT_TRUE(run(r, {"sim-create-pool", "p"}));
+    ASSERT_TRUE(run(r, {"snapshot", "--", "p@s1"}));
+    ASSERT_TRUE(run(r, {"snapshot", "--", "p@s1"}));  // fails (exists): still reported
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    int pid = -1;
+    auto streamed = zferry::test::run(ctx_, start_and_wait(r, fds[1], pid));
+    ::close(fds[0]);
+    ASSERT_TRUE(streamed) << streamed.error().message();
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen[0].first, "sim-create-pool");
+    EXPECT_EQ(seen[1].first, "snapshot");
+    EXPECT_EQ(seen[2].first, "snapshot");
+    EXPECT_EQ(seen[3].first, "list") << "the streaming child, reported when it was reaped";
+    for (const auto& [verb, t] : seen) {
+        EXPECT_GT(t.count(), 0) << verb;
+        EXPECT_LT(t, std::chrono::seconds(30)) << verb;
+    }
+}
+
 TEST_F(ZfsRunnerTest, MissingBinaryIsAPermanentErrorNamingIt) {
     opts_.binary = (dir_ / "no-such-zfs").string();
     ZfsRunner r(ctx_.get_executor(), opts_);

@@ -163,6 +163,7 @@ protected:
         o.binary = std::move(binary);
         o.env = std::move(env);
         o.env.emplace_back("ZFS_SIM_STATE", state);
+        o.env.emplace_back("ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1");  // every name after "--"
         o.kill_grace = kill_grace;
         return std::make_unique<ZfsRunner>(ctx_.get_executor(), std::move(o));
     }
@@ -324,11 +325,11 @@ TEST_F(SendRecv, SendFlagsAndRecvOptionsReachZfs) {
     o.exclude_properties = {"user:x"};
     auto send = run(start_send(*src_, p, SendSpec{"p/a", "", "@s4", ""}));
     ASSERT_TRUE(send) << send.error().message();
-    EXPECT_EQ(send->args(), (std::vector<std::string>{"send", "-p", "-L", "-c", "-e", "p/a@s4"}));
+    EXPECT_EQ(send->args(), (std::vector<std::string>{"send", "-p", "-L", "-c", "-e", "--", "p/a@s4"}));
     auto recv = run(start_recv(*dst_, o, "q/a"));
     ASSERT_TRUE(recv) << recv.error().message();
     EXPECT_EQ(recv->args(), (std::vector<std::string>{"recv", "-F", "-s", "-u", "-o", "zrepl:placeholder=off",
-                                                      "-x", "user:x", "q/a"}));
+                                                      "-x", "user:x", "--", "q/a"}));
     copy_stream(send->fd(), recv->fd());
     auto received = run(recv->finish());
     ASSERT_TRUE(received) << received.error().message();
@@ -816,7 +817,7 @@ TEST_F(SendRecvOnZfsFuseLike, DegradedPathsWork) {
     EXPECT_EQ(sh("zd get -Hp -o property,value,source zrepl:placeholder,user:note q/a"),
               "zrepl:placeholder\ton\tlocal\nuser:note\tx\tlocal\n");
     const auto inv = invocations();
-    EXPECT_NE(inv.find("recv -u q/a\n"), std::string::npos) << inv;
+    EXPECT_NE(inv.find("recv -u -- q/a\n"), std::string::npos) << inv;
     EXPECT_NE(inv.find("set zrepl:placeholder=on q/a\n"), std::string::npos) << inv;
     EXPECT_NE(inv.find("set user:note=x q/a\n"), std::string::npos) << inv;
     EXPECT_EQ(inv.find("would refuse"), std::string::npos) << inv;

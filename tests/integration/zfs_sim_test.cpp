@@ -367,6 +367,26 @@ TEST_F(ZfsSim, FaultInjection) {
     EXPECT_TRUE(log[0].starts_with(R"({"argv":[)")) << log[0];
 }
 
+// The tests of zferry's zfs layer run zfs-sim in this mode, so a command line that lets zfs
+// read a name as an option fails them.
+TEST_F(ZfsSim, RequireEndOfOptionsRefusesANameBeforeDoubleDash) {
+    two_pools();
+    Res r = sh("ZFS_SIM_REQUIRE_END_OF_OPTIONS=1 $Z list -H -o name p/a");
+    EXPECT_EQ(r.rc, 2) << r.err;
+    EXPECT_NE(r.err.find("operand 'p/a' is not preceded by '--'"), std::string::npos) << r.err;
+    r = sh("ZFS_SIM_REQUIRE_END_OF_OPTIONS=1 $Z list -H -o name -- p/a");
+    EXPECT_EQ(r.rc, 0) << r.err;
+    EXPECT_EQ(r.out, "p/a\n");
+    r = sh("ZFS_SIM_REQUIRE_END_OF_OPTIONS=1 $Z hold t p/a@s1");
+    EXPECT_EQ(r.rc, 2) << "the tag is an operand too";
+    EXPECT_EQ(prop("p/a@s1", "userrefs"), "0") << "a refused command changes nothing";
+    r = sh("ZFS_SIM_REQUIRE_END_OF_OPTIONS=1 $Z set user:x=1 p/a");
+    EXPECT_EQ(r.rc, 0) << "set takes no \"--\" (zfs-fuse and OpenZFS < 2.2 refuse it): " << r.err;
+    EXPECT_EQ(prop("p/a", "user:x"), "1");
+    r = sh("$Z list -H -o name p/a");
+    EXPECT_EQ(r.rc, 0) << "without the variable, names may come anywhere, as with zfs: " << r.err;
+}
+
 TEST_F(ZfsSim, DryRunSizesMatchTheStream) {
     two_pools();
     Res r = z("send -n -v -P p/a@s1");

@@ -28,18 +28,19 @@ TEST(SendArgv, MapsPolicyAndVersions) {
         std::string want;
     };
     const Case cases[] = {
-        {{}, {"pool/a", "", "@s2", ""}, "send pool/a@s2"},
-        {{}, {"pool/a", "@s1", "@s2", ""}, "send -i pool/a@s1 pool/a@s2"},
-        {{}, {"pool/a", "#cursor", "@s2", ""}, "send -i pool/a#cursor pool/a@s2"},
-        {all, {"pool/a", "@s1", "@s2", ""}, "send -w -p -b -L -c -e -S -i pool/a@s1 pool/a@s2"},
-        {raw_only, {"pool/a", "", "@s2", ""}, "send -w pool/a@s2"},
+        {{}, {"pool/a", "", "@s2", ""}, "send -- pool/a@s2"},
+        {{}, {"pool/a", "@s1", "@s2", ""}, "send -i pool/a@s1 -- pool/a@s2"},
+        {{}, {"pool/a", "#cursor", "@s2", ""}, "send -i pool/a#cursor -- pool/a@s2"},
+        {all, {"pool/a", "@s1", "@s2", ""}, "send -w -p -b -L -c -e -S -i pool/a@s1 -- pool/a@s2"},
+        {raw_only, {"pool/a", "", "@s2", ""}, "send -w -- pool/a@s2"},
         {all, {"pool/a", "@s1", "@s2", "1-abc-10-00"}, "send -t 1-abc-10-00"},
-        {{}, {"pool/a", "@s1", "@s4", "", true}, "send -I pool/a@s1 pool/a@s4"},
+        {{}, {"pool/a", "@s1", "@s4", "", true}, "send -I pool/a@s1 -- pool/a@s4"},
         {all, {"pool/a", "@s1", "@s4", "1-abc-10-00", true}, "send -t 1-abc-10-00"},
     };
     for (const auto& c : cases)
         EXPECT_EQ(join(send_argv(c.policy, c.spec)), c.want) << "for " << c.spec.filesystem << c.spec.to;
-    EXPECT_EQ(join(dry_send_argv({}, {"pool/a", "@s1", "@s2", ""})), "send -n -v -P -i pool/a@s1 pool/a@s2");
+    EXPECT_EQ(join(dry_send_argv({}, {"pool/a", "@s1", "@s2", ""})),
+              "send -n -v -P -i pool/a@s1 -- pool/a@s2");
     EXPECT_EQ(join(dry_send_argv(all, {"pool/a", "", "@s2", "TOKEN"})), "send -n -v -P -t TOKEN")
         << "a token carries everything; no other send argument may accompany it";
 }
@@ -50,9 +51,9 @@ TEST(RecvArgv, OrdersFlagsThenPropertiesThenTarget) {
     o.set_properties = {{"zrepl:placeholder", "off"}, {"canmount", "noauto"}};
     o.exclude_properties = {"mountpoint"};
     EXPECT_EQ(join(recv_argv(o, "pool/r/a@s1")),
-              "recv -F -s -u -o zrepl:placeholder=off -o canmount=noauto -x mountpoint pool/r/a@s1");
-    EXPECT_EQ(join(recv_argv({}, "pool/r/a@s1")), "recv pool/r/a@s1");
-    EXPECT_EQ(join(recv_abort_argv("pool/r/a")), "recv -A pool/r/a");
+              "recv -F -s -u -o zrepl:placeholder=off -o canmount=noauto -x mountpoint -- pool/r/a@s1");
+    EXPECT_EQ(join(recv_argv({}, "pool/r/a@s1")), "recv -- pool/r/a@s1");
+    EXPECT_EQ(join(recv_abort_argv("pool/r/a")), "recv -A -- pool/r/a");
 }
 
 TEST(DestroyBatches, SortsDeduplicatesAndSplitsAtTheByteLimit) {
@@ -89,13 +90,14 @@ TEST(ReleaseBatches, KeepsEachArgvWithinTheBudget) {
     auto batches = release_batches("zrepl_STEP_J_job", snaps, limit);
     std::size_t count = 0;
     for (const auto& argv : batches) {
-        ASSERT_GE(argv.size(), 3u);
+        ASSERT_GE(argv.size(), 4u);
         EXPECT_EQ(argv[0], "release");
-        EXPECT_EQ(argv[1], "zrepl_STEP_J_job");
+        EXPECT_EQ(argv[1], "--") << "a tag or name is never read as an option";
+        EXPECT_EQ(argv[2], "zrepl_STEP_J_job");
         std::size_t bytes = 0;
         for (const auto& a : argv) bytes += a.size() + 1;
         EXPECT_LE(bytes, limit) << "a release command line exceeds the budget";
-        count += argv.size() - 2;
+        count += argv.size() - 3;
     }
     EXPECT_EQ(count, snaps.size()) << "every snapshot is released once";
     EXPECT_GT(batches.size(), 1u) << "300 snapshots do not fit in 512 bytes";

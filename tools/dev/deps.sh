@@ -12,6 +12,10 @@ PACKAGES=(
   libnghttp2-dev
   # tests and benchmarks: real ZFS, network namespaces, peers for the comparison
   zfs-fuse iproute2 iperf3 socat mbuffer openssh-server openssh-client python3
+  # the chaos tests' faults: loss and silence as nftables rules in their namespaces
+  nftables
+  # the metrics tests: promtool checks the /metrics exposition, curl scrapes it
+  prometheus curl
   # the replication bench's baseline: syncoid (package sanoid), what users run today
   sanoid
   # gRPC interop peer (Google's gRPC core) for /usr/bin/python3, and protoc's python output

@@ -185,7 +185,7 @@ int cmd_create(Store& st, const Context& c) {
 }
 
 int cmd_set(Store& st, const Context& c) {
-    Options o = parse_options(c.args, "u");
+    Options o = parse_options(c.args, "u", {}, Operands::anywhere);
     if (o.operands.size() < 2)
         throw UsageError(o.operands.empty() ? "missing arguments" : "missing dataset name(s)");
     std::vector<std::pair<std::string, std::string>> kvs;

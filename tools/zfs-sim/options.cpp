@@ -2,6 +2,8 @@
 
 #include "tools/zfs-sim/sim_error.hpp"
 
+#include <cstdlib>
+
 namespace zfssim {
 
 bool Options::has(char c) const { return count(c) > 0; }
@@ -27,12 +29,18 @@ std::string Options::last(char c) const {
 }
 
 Options parse_options(const std::vector<std::string>& args, const std::string& optstring,
-                      const std::map<std::string, char>& longopts) {
+                      const std::map<std::string, char>& longopts, Operands operands) {
+    const char* require = std::getenv("ZFS_SIM_REQUIRE_END_OF_OPTIONS");
+    const bool strict = operands == Operands::strict && require != nullptr && *require != '\0';
     Options o;
     bool ended = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
         if (ended || a.size() < 2 || a[0] != '-') {
+            if (strict && !ended)
+                throw UsageError("operand '" + a +
+                                 "' is not preceded by '--' (ZFS_SIM_REQUIRE_END_OF_OPTIONS: every name "
+                                 "must come after the end of options)");
             o.operands.push_back(a);
             continue;
         }

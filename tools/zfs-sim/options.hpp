@@ -19,8 +19,14 @@ struct Options {
     std::string last(char c) const;
 };
 
+// Where operands may appear. With ZFS_SIM_REQUIRE_END_OF_OPTIONS set (tests of zferry's
+// command lines), `strict` operands must follow a "--": a name is then never read as an
+// option. `anywhere` is for `zfs set`, which parses no options in zfs-fuse and OpenZFS < 2.2
+// and refuses a "--".
+enum class Operands { strict, anywhere };
+
 // optstring as for getopt ("rHpo:d:"); long options map "--raw" to a short letter.
 Options parse_options(const std::vector<std::string>& args, const std::string& optstring,
-                      const std::map<std::string, char>& longopts = {});
+                      const std::map<std::string, char>& longopts = {}, Operands operands = Operands::strict);
 
 }  // namespace zfssim

@@ -1,0 +1,49 @@
+#include "daemon/metrics/zrepl_metrics.hpp"
+
+namespace zferry::daemon {
+
+using metrics::exponential_buckets;
+
+ZreplMetrics::ZreplMetrics(metrics::Registry& r, double start_unix_seconds, std::string_view version)
+    : start_time_(
+          r.gauge("zrepl_start_time", "zferry daemon start time (unix seconds)", {"raw", "version_info"})),
+      zfscmd_runtime_(r.histogram("zrepl_zfscmd_runtime", "wall-clock runtime of zfs commands in seconds",
+                                  {"jobid", "zfsbinary", "zfsverb"}, exponential_buckets(0.001, 4, 10))),
+      bytes_replicated_(r.counter("zrepl_replication_bytes_replicated",
+                                  "number of bytes replicated from sender to receiver per filesystem",
+                                  {"zrepl_job", "filesystem"})),
+      filesystem_errors_(
+          r.gauge("zrepl_replication_filesystem_errors",
+                  "number of filesystems that failed replication in the latest replication attempt, or "
+                  "-1 if the job failed before enumerating the filesystems",
+                  {"zrepl_job"})),
+      last_successful_(
+          r.gauge("zrepl_replication_last_successful",
+                  "timestamp of the last replication run where all filesystems were successfully "
+                  "replicated",
+                  {"zrepl_job"})),
+      pruning_time_(r.histogram("zrepl_pruning_time", "seconds spent in pruner", {"zrepl_job", "prune_side"},
+                                exponential_buckets(0.01, 4, 10))) {
+    start_time_.with({std::string(version), std::string(version)}).set(start_unix_seconds);
+}
+
+void ZreplMetrics::zfs_command(std::string_view job, std::string_view binary, std::string_view verb,
+                               double seconds) {
+    zfscmd_runtime_.with({std::string(job), std::string(binary), std::string(verb)}).observe(seconds);
+}
+
+void ZreplMetrics::bytes_replicated(std::string_view job, std::string_view filesystem, double bytes) {
+    bytes_replicated_.with({std::string(job), std::string(filesystem)}).inc(bytes);
+}
+
+void ZreplMetrics::replication_finished(std::string_view job, std::size_t filesystem_errors, bool success,
+                                        double unix_seconds) {
+    filesystem_errors_.with({std::string(job)}).set(static_cast<double>(filesystem_errors));
+    if (success) last_successful_.with({std::string(job)}).set(unix_seconds);
+}
+
+void ZreplMetrics::pruning_took(std::string_view job, std::string_view side, double seconds) {
+    pruning_time_.with({std::string(job), std::string(side)}).observe(seconds);
+}
+
+}  // namespace zferry::daemon

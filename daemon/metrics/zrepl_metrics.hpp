@@ -1,0 +1,38 @@
+// The metrics zferry exports under zrepl's names and labels (reference §6.1, §6.5), so that
+// zrepl's Grafana dashboard keeps working. Only what zferry measures is registered; each
+// family has one update function that the daemon calls with plain values.
+#pragma once
+
+#include "core/metrics.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace zferry::daemon {
+
+class ZreplMetrics {
+public:
+    // Registers the families; zrepl_start_time is set to `start_unix_seconds`.
+    ZreplMetrics(metrics::Registry& registry, double start_unix_seconds, std::string_view version);
+
+    // zrepl_zfscmd_runtime{jobid,zfsbinary,zfsverb} (seconds, wall clock).
+    void zfs_command(std::string_view job, std::string_view binary, std::string_view verb, double seconds);
+    // zrepl_replication_bytes_replicated{zrepl_job,filesystem} (a counter: add what moved).
+    void bytes_replicated(std::string_view job, std::string_view filesystem, double bytes);
+    // At the end of a replication: zrepl_replication_filesystem_errors{zrepl_job} and, when
+    // it succeeded, zrepl_replication_last_successful{zrepl_job} (unix seconds).
+    void replication_finished(std::string_view job, std::size_t filesystem_errors, bool success,
+                              double unix_seconds);
+    // zrepl_pruning_time{zrepl_job,prune_side} (seconds per pruning run).
+    void pruning_took(std::string_view job, std::string_view side, double seconds);
+
+private:
+    metrics::Family<metrics::Gauge>& start_time_;
+    metrics::Family<metrics::Histogram>& zfscmd_runtime_;
+    metrics::Family<metrics::Counter>& bytes_replicated_;
+    metrics::Family<metrics::Gauge>& filesystem_errors_;
+    metrics::Family<metrics::Gauge>& last_successful_;
+    metrics::Family<metrics::Histogram>& pruning_time_;
+};
+
+}  // namespace zferry::daemon
