@@ -192,12 +192,6 @@ bool resource_shortage(const error_code& ec) {
            ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
 }
 
-std::string describe_endpoint(const asio::ip::tcp::endpoint& ep) {
-    std::string addr = ep.address().to_string();
-    if (ep.address().is_v6()) addr = "[" + addr + "]";
-    return addr + ":" + std::to_string(ep.port());
-}
-
 }  // namespace
 
 asio::awaitable<void> DataconnServer::accept_loop() {
@@ -279,6 +273,20 @@ asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> conn, std::
         ctx.log.warn("closing connection: label {} is not served by the dataconn server", label_name(*label));
         co_return;
     }
+    co_await serve_labelled(std::move(conn), std::move(ctx), slot);
+}
+
+asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> conn, std::string identity) {
+    PendingSlot slot;
+    RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
+    // The caller's listener bounded the handshake and the label; the request gets the same
+    // deadline again.
+    conn->set_absolute_deadline(Clock::now() + options_.limits.preamble_timeout);
+    co_await serve_labelled(std::move(conn), std::move(ctx), slot);
+}
+
+asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
+                                                     PendingSlot& slot) {
     auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
     auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
     StreamConn sc(std::move(hb), pool_, options_.stream);
@@ -417,20 +425,17 @@ asio::awaitable<bool> DataconnServer::carry_out(StreamConn& conn, RequestContext
 
 DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip::tcp::endpoint server,
                                DataconnOptions options, Logger log)
-    : ctx_(ctx), engine_(engine), server_(server), options_(options), log_(std::move(log)) {}
+    : DataconnClient(ctx, engine, std::make_shared<TcpWireConnector>(server), options, std::move(log)) {}
+
+DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine,
+                               std::shared_ptr<WireConnector> connector, DataconnOptions options, Logger log)
+    : ctx_(ctx), engine_(engine), connector_(std::move(connector)), options_(options), log_(std::move(log)) {}
 
 asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
-    asio::ip::tcp::socket socket(ctx_);
-    auto result = co_await with_timeout(socket.async_connect(server_, use_ec), options_.handshake_timeout);
-    std::string where = server_.address().to_string() + ":" + std::to_string(server_.port());
-    if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
-    if (auto [ec] = *result; ec) co_return Error(ec, "connecting to " + where);
-    auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
-    auto hs = co_await exchange_banners(*conn, options_.handshake_timeout);
-    if (!hs) co_return hs.error();
-    auto label = co_await write_label(*conn, MuxLabel::zrepl_data, options_.handshake_timeout);
-    if (!label) co_return label.error();
-    auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
+    auto conn = co_await connect_labelled(engine_, *connector_, MuxLabel::zrepl_data, options_.conn,
+                                          options_.handshake_timeout);
+    if (!conn) co_return conn.error();
+    auto frames = std::make_unique<FrameConn>(std::move(*conn), pool_, options_.frames);
     auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
     co_return std::make_unique<StreamConn>(std::move(hb), pool_, options_.stream);
 }
@@ -452,9 +457,11 @@ asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
     co_return co_await errors_on_cancel(ping_request(std::move(request)));
 }
 
-asio::awaitable<Result<std::string>> DataconnClient::send(std::string request, int sink,
-                                                          std::uint64_t* bytes) {
-    co_return co_await errors_on_cancel(send_request(std::move(request), sink, bytes));
+asio::awaitable<Result<std::string>> DataconnClient::send(
+    std::string request, int sink, std::uint64_t* bytes,
+    std::function<void(const std::string&)> on_response) {
+    co_return co_await errors_on_cancel(
+        send_request(std::move(request), sink, bytes, std::move(on_response)));
 }
 
 asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, int source,
@@ -471,14 +478,16 @@ asio::awaitable<Result<std::string>> DataconnClient::ping_request(std::string re
     co_return out;
 }
 
-asio::awaitable<Result<std::string>> DataconnClient::send_request(std::string request, int sink,
-                                                                  std::uint64_t* bytes) {
+asio::awaitable<Result<std::string>> DataconnClient::send_request(
+    std::string request, int sink, std::uint64_t* bytes,
+    std::function<void(const std::string&)> on_response) {
     if (auto ec = set_nonblocking(sink)) co_return Error(ec, "send: sink pipe");
     auto c = co_await start_request(kEndpointSend, request);
     if (!c) co_return c.error();
     auto& conn = **c;
     auto out = co_await read_response(conn);
     if (out) {
+        if (on_response) on_response(*out);
         auto pipe = engine_.attach(sink);
         auto n = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
         if (!n)

@@ -119,6 +119,12 @@ public:
     // read or written, and the refusal is logged with the peer's address and the error.
     std::function<Result<std::string>(const asio::ip::address&)> identify;
 
+    // Serves one connection whose handshake and `zrepl_data` label another listener has read
+    // (a listener that serves control and data on one port), for the client `identity`. The
+    // request is read under limits.preamble_timeout. The caller owns the task running this
+    // and joins it before the server goes; stop() does not know about it.
+    asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity);
+
 private:
     // A connection in its preamble. `conn` stays valid until serve() unregisters it.
     struct Pending {
@@ -130,6 +136,7 @@ private:
     // Unregisters a pending connection when its preamble ends, however serve() leaves.
     class PendingSlot {
     public:
+        PendingSlot() = default;  // a connection whose preamble was not counted here
         PendingSlot(PendingList& list, PendingList::iterator it) : list_(&list), it_(it) {}
         PendingSlot(const PendingSlot&) = delete;
         PendingSlot& operator=(const PendingSlot&) = delete;
@@ -141,8 +148,8 @@ private:
         bool shed() const noexcept { return list_ && it_->shed; }
 
     private:
-        PendingList* list_;
-        PendingList::iterator it_;
+        PendingList* list_ = nullptr;
+        PendingList::iterator it_{};
     };
 
     asio::awaitable<void> accept_loop();
@@ -154,6 +161,9 @@ private:
     std::size_t count_pending(const asio::ip::address* only) const noexcept;
     asio::awaitable<void> serve(std::unique_ptr<TcpConn> conn, std::string identity,
                                 PendingList::iterator pending);
+    // After the label: frames, heartbeats, the request, and the close, always awaited.
+    asio::awaitable<void> serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
+                                         PendingSlot& slot);
     // Reads the request and drives the protocol's decisions (dataconn_protocol.hpp).
     asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx, PendingSlot& pending);
     asio::awaitable<void> serve_send(StreamConn& conn, RequestContext& ctx, std::string request);
@@ -179,11 +189,17 @@ class DataconnClient {
 public:
     DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip::tcp::endpoint server,
                    DataconnOptions options, Logger log);
+    // Over any transport: every request's connection comes from `connector`.
+    DataconnClient(asio::io_context& ctx, IoEngine& engine, std::shared_ptr<WireConnector> connector,
+                   DataconnOptions options, Logger log);
 
     asio::awaitable<Result<std::string>> ping(std::string request);
     // Sends a /v1/send request; the stream is written into `sink` (a pipe's write end, not
     // closed by us). Returns the structured response; *bytes gets the stream size.
-    asio::awaitable<Result<std::string>> send(std::string request, int sink, std::uint64_t* bytes = nullptr);
+    // `on_response`, if set, gets the structured response as soon as it arrives, before the
+    // stream (a caller that hands the stream on needs the response first).
+    asio::awaitable<Result<std::string>> send(std::string request, int sink, std::uint64_t* bytes = nullptr,
+                                              std::function<void(const std::string&)> on_response = {});
     // Sends a /v1/recv request with the stream read from `source` (a pipe's read end, until EOF).
     asio::awaitable<Result<std::string>> recv(std::string request, int source,
                                               std::uint64_t* bytes = nullptr);
@@ -192,7 +208,8 @@ private:
     // The requests themselves; the public calls run them so that cancellation cannot skip
     // the close (see errors_on_cancel in dataconn.cpp).
     asio::awaitable<Result<std::string>> ping_request(std::string request);
-    asio::awaitable<Result<std::string>> send_request(std::string request, int sink, std::uint64_t* bytes);
+    asio::awaitable<Result<std::string>> send_request(std::string request, int sink, std::uint64_t* bytes,
+                                                      std::function<void(const std::string&)> on_response);
     asio::awaitable<Result<std::string>> recv_request(std::string request, int source, std::uint64_t* bytes);
     asio::awaitable<Result<std::unique_ptr<StreamConn>>> connect();
     // Connects and sends the request (endpoint header, structured request); on failure the
@@ -202,7 +219,7 @@ private:
 
     asio::io_context& ctx_;
     IoEngine& engine_;
-    asio::ip::tcp::endpoint server_;
+    std::shared_ptr<WireConnector> connector_;
     DataconnOptions options_;
     Logger log_;
     BufferPool pool_{15, 22, BufferPool::NoFit::allocate};

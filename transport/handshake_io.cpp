@@ -1,5 +1,7 @@
 #include "transport/handshake_io.hpp"
 
+#include "core/async.hpp"
+
 #include <algorithm>
 #include <array>
 
@@ -80,6 +82,19 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
     auto r = co_await read_label_within_deadline(conn);
     conn.clear_absolute_deadline();
     co_return r;
+}
+
+asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
+                                                                   MuxLabel label, ConnOptions options,
+                                                                   std::chrono::milliseconds timeout) {
+    auto wire = co_await connector.connect(timeout);
+    if (!wire) co_return wire.error();
+    auto conn = std::make_unique<TcpConn>(engine, std::move(wire->socket), options);
+    auto hs = co_await exchange_banners(*conn, timeout);
+    if (!hs) co_return hs.error();
+    auto written = co_await write_label(*conn, label, timeout);
+    if (!written) co_return written.error();
+    co_return conn;
 }
 
 }  // namespace zferry::transport

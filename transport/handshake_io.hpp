@@ -6,6 +6,9 @@
 #include "transport/handshake.hpp"
 #include "transport/mux_label.hpp"
 #include "transport/tcp_conn.hpp"
+#include "transport/wire.hpp"
+
+#include <memory>
 
 namespace zferry::transport {
 
@@ -20,5 +23,12 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
 // progress buys a slow peer more time.
 asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn);
 asio::awaitable<Result<MuxLabel>> read_label_within_deadline(TcpConn& conn);
+
+// A client's whole preamble: a wire from `connector`, banners exchanged, `label` written,
+// each step within `timeout`. Errors name the server; a refused or timed-out connect is
+// temporary, a handshake mismatch permanent.
+asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
+                                                                   MuxLabel label, ConnOptions options,
+                                                                   std::chrono::milliseconds timeout);
 
 }  // namespace zferry::transport

@@ -217,6 +217,28 @@ error_code TcpConn::close_write() noexcept {
     return {};
 }
 
+Result<asio::ip::tcp::socket> TcpConn::release_socket() {
+    if (raw_fd_ < 0) return Error(TransportErrc::connection_closed, "releasing the socket of " + peer_);
+    if (read_.pending || write_.pending)
+        return Error(Errc::internal, "releasing the socket of " + peer_ + " with an operation pending");
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(raw_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+        return Error(error_code(errno, boost::system::system_category()), "releasing the socket of " + peer_);
+    const auto protocol = addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
+    watchdog_.cancel();
+    fd_.reset();
+    const int fd = std::exchange(raw_fd_, -1);
+    asio::ip::tcp::socket socket(executor_);
+    error_code ec;
+    socket.assign(protocol, fd, ec);
+    if (ec) {
+        ::close(fd);
+        return Error(ec, "releasing the socket of " + peer_);
+    }
+    return socket;
+}
+
 void TcpConn::close() noexcept {
     if (!fd_ && raw_fd_ < 0) return;  // closed already (shutdown, then the destructor)
     error_code ignored;

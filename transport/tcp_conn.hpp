@@ -53,6 +53,11 @@ public:
     // Cancels pending operations and closes the socket. Idempotent.
     void close() noexcept;
     bool is_open() const noexcept { return raw_fd_ >= 0; }
+    // Hands the socket back to Asio for a protocol driven by its own socket I/O (the gRPC
+    // control channel after the preamble). No operation may be pending; the connection is
+    // closed afterwards. Whatever this connection read was consumed exactly (the preamble
+    // readers never read ahead), so the returned socket starts at the next protocol byte.
+    Result<asio::ip::tcp::socket> release_socket();
 
     // Progress made elsewhere (a heartbeat from the peer) proves the peer alive: grant the
     // pending write another idle timeout.

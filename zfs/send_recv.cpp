@@ -190,6 +190,12 @@ SendStream::SendStream(UniqueFd fd, std::size_t capacity, std::vector<std::strin
       kill_grace_(kill_grace),
       fd_(std::move(fd)) {}
 
+SendStream::SendStream(UniqueFd fd, std::size_t capacity, std::string description,
+                       std::unique_ptr<StreamPeer> peer)
+    : capacity_(capacity), peer_(std::move(peer)), fd_(std::move(fd)) {
+    args_.push_back(std::move(description));
+}
+
 SendStream::SendStream(SendStream&&) noexcept = default;
 SendStream& SendStream::operator=(SendStream&&) noexcept = default;
 // fd_ is declared last, so it closes first: a child blocked writing sees EPIPE while
@@ -204,6 +210,16 @@ asio::awaitable<Result<void>> SendStream::finish() {
     int unread = 0;
     if (fd_ && ::ioctl(fd_.get(), FIONREAD, &unread) != 0) unread = 0;
     fd_.reset();
+    if (peer_) {
+        auto peer = std::move(peer_);
+        auto r = co_await peer->finish();
+        if (!r) co_return r;
+        if (unread > 0)
+            co_return Error(Errc::connection_closed,
+                            args_.front() + ": finished with " + std::to_string(unread) +
+                                " stream bytes unread in the pipe (the reader stopped early)");
+        co_return Result<void>{};
+    }
     if (!proc_) co_return Error(Errc::invalid_argument, join_args(args_) + ": already finished or aborted");
     auto out = co_await proc_->wait();
     proc_.reset();
@@ -223,7 +239,28 @@ asio::awaitable<Result<void>> SendStream::finish() {
     co_return Error(Errc::stream_source_error, out->describe());
 }
 
-asio::awaitable<void> SendStream::abort() { co_await stop_transfer(fd_, proc_, kill_grace_); }
+asio::awaitable<void> SendStream::abort() {
+    if (peer_) {
+        fd_.reset();
+        auto peer = std::move(peer_);
+        co_await peer->abort();
+        co_return;
+    }
+    co_await stop_transfer(fd_, proc_, kill_grace_);
+}
+
+Result<StreamPipe> make_peer_stream_pipe(bool for_send, const std::string& what) {
+    auto pipe = make_stream_pipe(what);
+    if (!pipe) return pipe.error();
+    StreamPipe out;
+    out.read = std::move(pipe->read);
+    out.write = std::move(pipe->write);
+    UniqueFd& ours = for_send ? out.read : out.write;
+    out.capacity = raise_pipe_capacity(ours.get(), kStreamPipeCapacity);
+    if (auto ec = set_nonblocking(ours.get()))
+        return Error(ec, "making the pipe for " + what + " non-blocking");
+    return out;
+}
 
 asio::awaitable<Result<SendStream>> start_send(ZfsRunner& runner, const SendPolicy& policy,
                                                const SendSpec& spec) {
@@ -263,6 +300,12 @@ RecvStream::RecvStream(ZfsRunner& runner, UniqueFd fd, std::size_t capacity, std
       properties_after_(std::move(properties_after)),
       fd_(std::move(fd)) {}
 
+RecvStream::RecvStream(UniqueFd fd, std::size_t capacity, std::string description,
+                       std::unique_ptr<StreamPeer> peer)
+    : capacity_(capacity), peer_(std::move(peer)), filesystem_(description), fd_(std::move(fd)) {
+    args_.push_back(std::move(description));
+}
+
 RecvStream::RecvStream(RecvStream&&) noexcept = default;
 RecvStream& RecvStream::operator=(RecvStream&&) noexcept = default;
 RecvStream::~RecvStream() = default;
@@ -271,6 +314,10 @@ int RecvStream::pid() const noexcept { return proc_ ? proc_->pid() : -1; }
 
 asio::awaitable<Result<void>> RecvStream::finish() {
     fd_.reset();
+    if (peer_) {
+        auto peer = std::move(peer_);
+        co_return co_await peer->finish();
+    }
     if (!proc_) co_return Error(Errc::invalid_argument, join_args(args_) + ": already finished or aborted");
     auto out = co_await proc_->wait();
     proc_.reset();
@@ -312,6 +359,16 @@ asio::awaitable<Result<void>> RecvStream::finish() {
 }
 
 asio::awaitable<void> RecvStream::abort() {
+    if (peer_) {
+        fd_.reset();
+        auto peer = std::move(peer_);
+        co_await peer->abort();
+        co_return;
+    }
+    if (!runner_) {
+        fd_.reset();
+        co_return;
+    }
     co_await stop_transfer(fd_, proc_, runner_->options().kill_grace);
 }
 

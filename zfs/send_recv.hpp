@@ -48,10 +48,36 @@ Result<void> check_send_capabilities(const Capabilities& caps, const SendPolicy&
 Result<void> check_recv_capabilities(const Capabilities& caps, const RecvOptions& options,
                                      bool properties_after_receive);
 
+// What writes into a SendStream's pipe or reads from a RecvStream's when it is not a `zfs`
+// child of this host: a transport moving the stream from or to a zfs on another machine (the
+// remote endpoints). The stream closes its pipe end before it calls either.
+class StreamPeer {
+public:
+    virtual ~StreamPeer() = default;
+    // The transfer's outcome once the pipe end was closed: success only when every byte went
+    // through and the other side's zfs succeeded.
+    virtual boost::asio::awaitable<Result<void>> finish() = 0;
+    // Stops the transfer and waits until it has stopped; never hangs, idempotent, runs even
+    // when the caller was cancelled.
+    virtual boost::asio::awaitable<void> abort() = 0;
+};
+
+// Creates the pipe for a stream moved by a StreamPeer: both ends close-on-exec, the capacity
+// raised, the end kept by the stream object (read for a send, write for a receive)
+// non-blocking. `what` names the stream in errors.
+struct StreamPipe {
+    UniqueFd read, write;
+    std::size_t capacity = 0;
+};
+Result<StreamPipe> make_peer_stream_pipe(bool for_send, const std::string& what);
+
 // A running `zfs send` writing into a pipe whose read end this object owns.
 class SendStream {
 public:
     SendStream() = default;  // empty: no process, fd() == -1
+    // A stream written by a peer (a remote sender's transport); `description` names it in
+    // errors.
+    SendStream(UniqueFd fd, std::size_t capacity, std::string description, std::unique_ptr<StreamPeer> peer);
     SendStream(SendStream&& o) noexcept;
     SendStream& operator=(SendStream&& o) noexcept;
     SendStream(const SendStream&) = delete;
@@ -92,6 +118,7 @@ private:
     std::size_t capacity_ = 0;
     std::vector<std::string> args_;
     std::unique_ptr<ZfsProcess> proc_;  // reset once waited for; null when moved from
+    std::unique_ptr<StreamPeer> peer_;  // instead of proc_: the stream comes from elsewhere
     std::chrono::milliseconds kill_grace_{};
     UniqueFd fd_;  // last: destroyed first (see ~SendStream)
 };
@@ -106,6 +133,8 @@ boost::asio::awaitable<Result<SendStream>> start_send(ZfsRunner& runner, const S
 class RecvStream {
 public:
     RecvStream() = default;  // empty: no process, fd() == -1
+    // A stream read by a peer (a remote receiver's transport).
+    RecvStream(UniqueFd fd, std::size_t capacity, std::string description, std::unique_ptr<StreamPeer> peer);
     RecvStream(RecvStream&& o) noexcept;
     RecvStream& operator=(RecvStream&& o) noexcept;
     RecvStream(const RecvStream&) = delete;
@@ -152,6 +181,7 @@ private:
     std::size_t capacity_ = 0;
     std::vector<std::string> args_;
     std::unique_ptr<ZfsProcess> proc_;  // reset once waited for; null when moved from
+    std::unique_ptr<StreamPeer> peer_;  // instead of proc_: the stream goes elsewhere
     std::string filesystem_;
     std::vector<std::pair<std::string, std::string>> properties_after_;
     RecvFailure failure_;

@@ -234,6 +234,40 @@ Result<StepRequest> from_pdu(const ::SendReq& r) {
     return out;
 }
 
+::ReceiveReq to_pdu(const ReceiveRequest& r) {
+    ::ReceiveReq out;
+    out.set_filesystem(r.filesystem);
+    *out.mutable_to() = to_pdu(r.to);
+    out.set_clearresumetoken(r.clear_resume_token);
+    auto* p = out.mutable_replicationconfig()->mutable_protection();
+    p->set_initial(to_pdu(r.protection.initial));
+    p->set_incremental(to_pdu(r.protection.incremental));
+    return out;
+}
+
+Result<ReceiveRequest> from_pdu(const ::ReceiveReq& r) {
+    ReceiveRequest out;
+    if (r.filesystem().empty()) return bad_request("receive request without a filesystem");
+    out.filesystem = r.filesystem();
+    if (!r.has_to()) return bad_request("receive request for " + out.filesystem + " without To");
+    auto to = from_pdu(r.to(), out.filesystem);
+    if (!to) return to.error();
+    if (to->type != zfs::VersionType::snapshot)
+        return bad_request("receive request for " + out.filesystem + ": To must be a snapshot, not " +
+                           to->full_name());
+    out.to = std::move(*to);
+    out.clear_resume_token = r.clearresumetoken();
+    if (!r.has_replicationconfig() || !r.replicationconfig().has_protection())
+        return bad_request("receive request for " + out.filesystem +
+                           " without replication config protection");
+    auto initial = from_pdu(r.replicationconfig().protection().initial());
+    if (!initial) return initial.error();
+    auto incremental = from_pdu(r.replicationconfig().protection().incremental());
+    if (!incremental) return incremental.error();
+    out.protection = Protection{*initial, *incremental};
+    return out;
+}
+
 ::ReplicationCursorRes cursor_to_pdu(std::optional<std::uint64_t> guid) {
     ::ReplicationCursorRes out;
     if (guid)

@@ -52,6 +52,13 @@ Result<GuaranteeKind> from_pdu(::ReplicationGuaranteeKind k);
 // protection.
 Result<StepRequest> from_pdu(const ::SendReq& r);
 
+// zrepl's ReceiveReq (the dataconn /v1/recv request). `incremental` does not travel (zrepl's
+// message has no field for it): the receiving host decides it from its own state.
+::ReceiveReq to_pdu(const ReceiveRequest& r);
+// Errc::invalid_argument for a missing filesystem or To, a To that is no snapshot, a missing
+// or invalid protection. `incremental` is false.
+Result<ReceiveRequest> from_pdu(const ::ReceiveReq& r);
+
 ::ReplicationCursorRes cursor_to_pdu(std::optional<std::uint64_t> guid);
 // Errc::protocol_error when neither Guid nor Notexist is set.
 Result<std::optional<std::uint64_t>> cursor_from_pdu(const ::ReplicationCursorRes& r);

@@ -159,7 +159,7 @@ asio::awaitable<void> ReplicationRun::plan_one(Attempt* at, std::size_t i) {
     PlanInput in;
     in.sender_is_placeholder = f.sender.is_placeholder;
     in.initial = options_.initial;
-    in.coalesce = options_.coalesce;
+    in.coalesce = options_.coalesce && sender_.sends_coalesced_steps();
     in.snapshot_filter = options_.snapshot_filter;
     if (auto it = unfinished_targets_.find(name); it != unfinished_targets_.end())
         in.limit_to_guid = it->second;

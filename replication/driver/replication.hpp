@@ -31,7 +31,7 @@ namespace zferry::replication {
 struct ReplicationOptions {
     Protection protection;
     InitialReplicationPolicy initial = InitialReplicationPolicy::most_recent;
-    bool coalesce = true;                       // replication.coalesce (zferry's own)
+    bool coalesce = true;  // replication.coalesce (zferry's own); off when the sender cannot
     std::optional<std::regex> snapshot_filter;  // only snapshots matching it are replicated
     int max_attempts = 3;                       // ZREPL_REPLICATION_MAX_ATTEMPTS
     std::chrono::steady_clock::duration reconnect_hard_fail_timeout = std::chrono::minutes(10);

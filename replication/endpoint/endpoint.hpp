@@ -94,6 +94,10 @@ public:
     // The GUID the job's newest cursor v2 bookmarks; nullopt: none.
     virtual boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(
         std::string fs) = 0;
+    // Whether send() takes coalesced steps (`intermediates`, a `send -I`). A sender across
+    // zrepl's protocol cannot (its SendReq has no field for it); the driver then plans one
+    // step per snapshot.
+    virtual bool sends_coalesced_steps() const noexcept { return true; }
     // The job's `send.bandwidth_limit` where this side moves the stream (null: none). A
     // remote sender limits on its own host, so it has none here.
     virtual Throttle* send_bandwidth_limit() noexcept { return nullptr; }

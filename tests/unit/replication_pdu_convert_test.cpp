@@ -237,6 +237,68 @@ TEST(PduConvertSendReq, RefusesIncompleteRequests) {
     }
 }
 
+ReceiveRequest receive_request(bool clear) {
+    ReceiveRequest r;
+    r.filesystem = "pool/a";
+    r.to = version(zfs::VersionType::snapshot, "s2", 22, 2, 1700000060);
+    r.clear_resume_token = clear;
+    r.protection = Protection{GuaranteeKind::nothing, GuaranteeKind::resumability};
+    r.incremental = true;
+    return r;
+}
+
+TEST(PduConvertReceiveReq, RoundTripsWithoutTheIncrementalFlag) {
+    for (bool clear : {false, true}) {
+        const auto r = receive_request(clear);
+        ::ReceiveReq wire;
+        ASSERT_TRUE(wire.ParseFromString(to_pdu(r).SerializeAsString()));
+        EXPECT_EQ(wire.clearresumetoken(), clear);
+        auto back = from_pdu(wire);
+        ASSERT_TRUE(back.has_value()) << back.error().message();
+        EXPECT_EQ(back->filesystem, r.filesystem);
+        EXPECT_EQ(back->to, r.to);
+        EXPECT_EQ(back->clear_resume_token, clear);
+        EXPECT_EQ(back->protection, r.protection);
+        EXPECT_FALSE(back->incremental)
+            << "zrepl's ReceiveReq has no field for it; the receiving host decides";
+    }
+}
+
+TEST(PduConvertReceiveReq, RefusesIncompleteRequests) {
+    auto expect_refused = [](const ::ReceiveReq& req, const std::string& text) {
+        auto r = from_pdu(req);
+        ASSERT_FALSE(r.has_value()) << text;
+        EXPECT_FALSE(r.error().temporary());
+        EXPECT_NE(r.error().message().find(text), std::string::npos) << r.error().message();
+    };
+    const auto good = to_pdu(receive_request(false));
+    {
+        auto req = good;
+        req.clear_filesystem();
+        expect_refused(req, "receive request without a filesystem");
+    }
+    {
+        auto req = good;
+        req.clear_to();
+        expect_refused(req, "without To");
+    }
+    {
+        auto req = good;
+        req.mutable_to()->set_type(::FilesystemVersion::Bookmark);
+        expect_refused(req, "To must be a snapshot");
+    }
+    {
+        auto req = good;
+        req.clear_replicationconfig();
+        expect_refused(req, "without replication config protection");
+    }
+    {
+        auto req = good;
+        req.mutable_replicationconfig()->mutable_protection()->set_initial(::GuaranteeInvalid);
+        expect_refused(req, "guarantee kind 0 is invalid");
+    }
+}
+
 TEST(PduConvertCursor, RoundTripsGuidAndNotexist) {
     auto g = cursor_from_pdu(cursor_to_pdu(0xabcdefull));
     ASSERT_TRUE(g.has_value());

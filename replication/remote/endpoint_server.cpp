@@ -1,0 +1,279 @@
+#include "replication/remote/endpoint_server.hpp"
+
+#include "core/async.hpp"
+#include "replication/control/pdu_convert.hpp"
+#include "replication/control/replication_service.hpp"
+#include "replication/pdu/pdu.pb.h"
+#include "transport/handshake_io.hpp"
+#include "zfs/dataset_path.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <fcntl.h>
+
+namespace zferry::replication::remote {
+
+namespace asio = boost::asio;
+namespace grpc = transport::grpc;
+
+namespace {
+
+// The transport keeps its own descriptor of the stream's pipe end and closes it when it is
+// done; the stream object keeps the original for finish()/abort().
+Result<UniqueFd> duplicate(int fd, const std::string& what) {
+    int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (d < 0)
+        return Error(error_code(errno, boost::system::system_category()), "duplicating the pipe of " + what);
+    return UniqueFd(d);
+}
+
+asio::awaitable<Result<void>> finish_send(std::shared_ptr<Sender> sender,
+                                          std::shared_ptr<zfs::SendStream> stream) {
+    (void)sender;  // kept alive until its stream is finished
+    co_return co_await stream->finish();
+}
+
+asio::awaitable<Result<std::string>> finish_recv(std::shared_ptr<Receiver> receiver,
+                                                 std::shared_ptr<ReceiveSession> session,
+                                                 Result<std::uint64_t> transfer) {
+    if (!transfer) {
+        co_await session->stream.abort();
+        co_return transfer.error();
+    }
+    auto done = co_await receiver->finish_receive(*session);
+    if (!done) co_return done.error();
+    co_return ReceiveRes().SerializeAsString();
+}
+
+Error parse_failure(std::string_view what) {
+    return Error(Errc::protocol_error, "the request is not a " + std::string(what));
+}
+
+}  // namespace
+
+// Dataconn requests on an endpoint made for the request's client identity.
+class EndpointServer::DataHandler final : public transport::DataconnHandler {
+public:
+    explicit DataHandler(const ServedEndpoint& served) : served_(served) {}
+
+    asio::awaitable<Result<std::string>> ping(transport::RequestContext& ctx, std::string request) override {
+        PingReq req;
+        if (!req.ParseFromString(request)) co_return parse_failure("PingReq");
+        ctx.log.debug("data ping");
+        PingRes res;
+        res.set_echo(req.message());
+        co_return res.SerializeAsString();
+    }
+
+    asio::awaitable<Result<transport::SendReply>> send(transport::RequestContext& ctx,
+                                                       std::string request) override {
+        if (!served_.sender)
+            co_return Error(Errc::invalid_argument, "this server receives and does not send (no /v1/send)");
+        SendReq pdu;
+        if (!pdu.ParseFromString(request)) co_return parse_failure("SendReq");
+        auto step = control::from_pdu(pdu);
+        if (!step) co_return step.error();
+        auto made = served_.sender(ctx.client_identity, ctx.log);
+        if (!made) co_return made.error();
+        std::shared_ptr<Sender> sender = std::move(*made);
+        auto sent = co_await sender->send(std::move(*step));
+        if (!sent) co_return sent.error();
+        auto stream = std::make_shared<zfs::SendStream>(std::move(sent->stream));
+        auto fd = duplicate(stream->fd(), "the send stream");
+        if (!fd) {
+            co_await stream->abort();
+            co_return fd.error();
+        }
+        SendRes res;
+        res.set_usedresumetoken(sent->used_resume_token);
+        transport::SendReply reply;
+        reply.structured = res.SerializeAsString();
+        reply.stream = std::move(*fd);
+        reply.wait_source = [sender, stream] { return finish_send(sender, stream); };
+        co_return reply;
+    }
+
+    asio::awaitable<Result<transport::RecvSession>> recv(transport::RequestContext& ctx,
+                                                         std::string request) override {
+        if (!served_.receiver)
+            co_return Error(Errc::invalid_argument, "this server sends and does not receive (no /v1/recv)");
+        ReceiveReq pdu;
+        if (!pdu.ParseFromString(request)) co_return parse_failure("ReceiveReq");
+        auto req = control::from_pdu(pdu);
+        if (!req) co_return req.error();
+        auto made = served_.receiver(ctx.client_identity, ctx.log);
+        if (!made) co_return made.error();
+        std::shared_ptr<Receiver> receiver = std::move(*made);
+        // zrepl's ReceiveReq does not say whether the step is incremental; it is when the
+        // filesystem already has a snapshot here (the stream would not apply otherwise).
+        auto versions = co_await receiver->list_versions(req->filesystem);
+        if (versions)
+            for (const auto& v : *versions) req->incremental |= v.type == zfs::VersionType::snapshot;
+        auto started = co_await receiver->receive(std::move(*req));
+        if (!started) co_return started.error();
+        auto session = std::make_shared<ReceiveSession>(std::move(*started));
+        auto fd = duplicate(session->stream.fd(), "the receive stream");
+        if (!fd) {
+            co_await session->stream.abort();
+            co_return fd.error();
+        }
+        transport::RecvSession out;
+        out.stream = std::move(*fd);
+        out.finish = [receiver, session](Result<std::uint64_t> transfer) {
+            return finish_recv(receiver, session, std::move(transfer));
+        };
+        co_return out;
+    }
+
+private:
+    const ServedEndpoint& served_;
+};
+
+EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine,
+                               std::unique_ptr<transport::WireListener> listener, ServedEndpoint served,
+                               EndpointServerOptions options, Logger log)
+    : ctx_(ctx),
+      engine_(engine),
+      served_(std::move(served)),
+      options_(std::move(options)),
+      log_(std::move(log)),
+      handler_(std::make_unique<DataHandler>(served_)),
+      data_(std::make_unique<transport::DataconnServer>(ctx, engine, *handler_, options_.data, log_)),
+      drain_(ctx.get_executor()),
+      listener_(std::move(listener)),
+      accept_task_(ctx.get_executor()) {}
+
+EndpointServer::~EndpointServer() { listener_->close(); }
+
+void EndpointServer::start() {
+    log_.info("replication endpoint server accepting on {}", transport::describe_endpoint(local_endpoint()));
+    accept_task_.start(accept_loop());
+}
+
+std::size_t EndpointServer::active_connections() const noexcept {
+    std::size_t n = 0;
+    for (const auto& t : conns_) n += t->running();
+    return n;
+}
+
+void EndpointServer::reap() {
+    conns_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
+}
+
+asio::awaitable<void> EndpointServer::accept_loop() {
+    for (;;) {
+        auto wire = co_await listener_->accept();
+        if (stopping_) co_return;
+        if (!wire) {
+            if (wire.error().code() == asio::error::operation_aborted) co_return;
+            log_.warn("{}; retrying in 100 ms", wire.error().message());
+            asio::steady_timer t(ctx_, std::chrono::milliseconds(100));
+            co_await t.async_wait(use_ec);
+            continue;
+        }
+        reap();
+        if (auto valid = zfs::component_namecheck(wire->identity); !valid) {
+            log_.with("peer", wire->peer)
+                .warn("refusing connection: client identity '{}' is not a valid dataset name component: {}",
+                      wire->identity, valid.error().message());
+            continue;  // closed before a byte is read or written
+        }
+        auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
+        task->start(serve(std::move(*wire)));
+        conns_.push_back(std::move(task));
+    }
+}
+
+asio::awaitable<void> EndpointServer::serve(transport::Wire wire) {
+    std::string identity = std::move(wire.identity);
+    auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire.socket), options_.conn);
+    Logger log = log_.with("peer", wire.peer).with("client", identity);
+    conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
+    auto hs = co_await transport::exchange_banners_within_deadline(*conn);
+    if (!hs) {
+        log.warn("closing connection: {}", hs.error().message());
+        co_return;
+    }
+    auto label = co_await transport::read_label_within_deadline(*conn);
+    if (!label) {
+        log.warn("closing connection: {}", label.error().message());
+        co_return;
+    }
+    conn->clear_absolute_deadline();
+    switch (*label) {
+        case transport::MuxLabel::zrepl_data:
+            co_await data_->serve_connection(std::move(conn), std::move(identity));
+            co_return;
+        case transport::MuxLabel::zrepl_control:
+            co_await serve_control(std::move(conn), std::move(identity), std::move(log));
+            co_return;
+        default:
+            log.warn("closing connection: label {} is not served here", transport::label_name(*label));
+            co_return;
+    }
+}
+
+asio::awaitable<void> EndpointServer::serve_control(std::unique_ptr<transport::TcpConn> conn,
+                                                    std::string identity, Logger log) {
+    auto socket = conn->release_socket();
+    conn.reset();
+    if (!socket) {
+        log.warn("closing control connection: {}", socket.error().message());
+        co_return;
+    }
+    // The endpoint of this connection, bound to its client identity.
+    grpc::ServiceDispatch dispatch;
+    std::unique_ptr<Sender> sender;
+    std::unique_ptr<Receiver> receiver;
+    if (served_.sender) {
+        auto made = served_.sender(identity, log);
+        if (!made) {
+            log.warn("closing control connection: {}", made.error().message());
+            co_return;
+        }
+        sender = std::move(*made);
+        control::add_sender_methods(dispatch, *sender);
+    } else if (served_.receiver) {
+        auto made = served_.receiver(identity, log);
+        if (!made) {
+            log.warn("closing control connection: {}", made.error().message());
+            co_return;
+        }
+        receiver = std::move(*made);
+        control::add_endpoint_methods(dispatch, *receiver);
+    } else {
+        control::add_ping(dispatch);
+    }
+    grpc::GrpcServerOptions o;
+    o.session = options_.control;
+    o.client_identity = identity;
+    o.drain = &drain_;
+    o.shutdown_grace = options_.shutdown_grace;
+    auto r = co_await grpc::serve_grpc_connection(std::move(*socket), dispatch, o, log);
+    if (!r) log.info("control connection ended: {}", r.error().message());
+}
+
+asio::awaitable<void> EndpointServer::stop() {
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    stopping_ = true;
+    listener_->close();
+    co_await accept_task_.join();
+    // Control connections go away gracefully (GOAWAY; calls in flight finish); whatever still
+    // runs after the grace (a transfer, a call that does not end) is cancelled.
+    drain_.drain();
+    const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+    while (active_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+        asio::steady_timer tick(ctx_, std::chrono::milliseconds(20));
+        co_await tick.async_wait(use_ec);
+    }
+    for (auto& t : conns_) t->cancel();
+    for (auto& t : conns_) co_await t->join();
+    conns_.clear();
+    co_await data_->stop();
+    co_await listener_->shutdown();
+    log_.info("replication endpoint server stopped");
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
+}
+
+}  // namespace zferry::replication::remote

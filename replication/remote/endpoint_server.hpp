@@ -1,0 +1,91 @@
+// The server half of the remote endpoints: one listener for zrepl's two connection kinds.
+// Every connection comes from a transport's WireListener with its client identity (the
+// transport closes and logs peers it cannot identify; an identity that is no valid dataset
+// name component is refused here), then does the version handshake
+// and reads its mux label under one deadline, and is served by
+//  - `zrepl_control`: zrepl's Replication gRPC service (replication_service.hpp) on an
+//    endpoint made for this connection's client identity;
+//  - `zrepl_data`: the dataconn server (/v1/ping, /v1/send, /v1/recv) on an endpoint made for
+//    the request's client identity.
+// A source serves a Sender (its filesystem filter decides what a client may see and send), a
+// sink a Receiver (below root_fs/<client identity>): the factory binds the identity, so a
+// request can never reach another client's datasets. Every handler's log line carries the
+// client identity and the method (gRPC) or request (dataconn).
+//
+// stop(): the acceptor closes, control connections are drained (GOAWAY, calls in flight get
+// the shutdown grace), then every connection task is cancelled and joined.
+#pragma once
+
+#include "core/io_engine.hpp"
+#include "core/log.hpp"
+#include "core/owned_task.hpp"
+#include "replication/endpoint/endpoint.hpp"
+#include "transport/dataconn.hpp"
+#include "transport/grpc/grpc_server.hpp"
+#include "transport/wire.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <functional>
+#include <list>
+#include <memory>
+
+namespace zferry::replication::remote {
+
+// What the server serves to a client identity; exactly one of the two is set. `log` carries
+// the client identity (and, for dataconn, the request). An error refuses the client.
+struct ServedEndpoint {
+    std::function<Result<std::unique_ptr<Sender>>(const std::string& identity, Logger log)> sender;
+    std::function<Result<std::unique_ptr<Receiver>>(const std::string& identity, Logger log)> receiver;
+};
+
+struct EndpointServerOptions {
+    transport::ConnOptions conn;
+    // One deadline for the handshake and the label, counted from the accept.
+    std::chrono::milliseconds preamble_timeout{10000};
+    transport::DataconnOptions data;
+    transport::grpc::ServerSessionOptions control;
+    std::chrono::milliseconds shutdown_grace{5000};
+};
+
+class EndpointServer {
+public:
+    EndpointServer(boost::asio::io_context& ctx, IoEngine& engine,
+                   std::unique_ptr<transport::WireListener> listener, ServedEndpoint served,
+                   EndpointServerOptions options, Logger log);
+    ~EndpointServer();
+    EndpointServer(const EndpointServer&) = delete;
+    EndpointServer& operator=(const EndpointServer&) = delete;
+
+    // Starts accepting from the listener.
+    void start();
+    boost::asio::ip::tcp::endpoint local_endpoint() const { return listener_->local_endpoint(); }
+    boost::asio::awaitable<void> stop();
+    // Connection tasks not yet joined.
+    std::size_t active_connections() const noexcept;
+
+private:
+    class DataHandler;
+
+    boost::asio::awaitable<void> accept_loop();
+    boost::asio::awaitable<void> serve(transport::Wire wire);
+    boost::asio::awaitable<void> serve_control(std::unique_ptr<transport::TcpConn> conn, std::string identity,
+                                               Logger log);
+    void reap();
+
+    boost::asio::io_context& ctx_;
+    IoEngine& engine_;
+    ServedEndpoint served_;
+    EndpointServerOptions options_;
+    Logger log_;
+    std::unique_ptr<DataHandler> handler_;
+    std::unique_ptr<transport::DataconnServer> data_;
+    transport::grpc::DrainSignal drain_;
+    std::unique_ptr<transport::WireListener> listener_;
+    OwnedTask accept_task_;
+    std::list<std::unique_ptr<OwnedTask>> conns_;
+    bool stopping_ = false;
+};
+
+}  // namespace zferry::replication::remote

@@ -1,0 +1,569 @@
+// The remote endpoints end to end over loopback TCP between two zfs-sim hosts: a push
+// (local sender, remote receiver served by a sink) and a pull (remote sender served by a
+// source, local receiver), initial and incremental, GUIDs compared; a client identity confined
+// to its own root_fs/<identity>; a source refusing what its filter excludes; an unmapped peer
+// refused; the server stopped with every connection task joined.
+#include "replication/remote/remote_endpoint.hpp"
+#include "replication/remote/endpoint_server.hpp"
+
+#include "core/async.hpp"
+#include "daemon/config/tcp_client_map.hpp"
+#include "replication/driver/replication.hpp"
+#include "replication/endpoint/local_receiver.hpp"
+#include "replication/endpoint/local_sender.hpp"
+#include "tests/integration/test_support.hpp"
+#include "transport/tls_wire.hpp"
+#include "zfs/listing_ops.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace zferry::replication::remote {
+namespace {
+
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+bool no_children() {
+    int st = 0;
+    return ::waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD;
+}
+
+asio::awaitable<void> close_sender(RemoteSender* s) { co_await s->close(); }
+asio::awaitable<void> close_receiver(RemoteReceiver* r) { co_await r->close(); }
+asio::awaitable<void> stop_server(EndpointServer* s) { co_await s->stop(); }
+asio::awaitable<void> shutdown_connector(transport::WireConnector* c) { co_await c->shutdown(); }
+
+class RemoteEndpointTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ::signal(SIGPIPE, SIG_IGN);
+        log_init({LogLevel::info, LogFormat::human, &captured_});
+        char tmpl[] = "/tmp/zferry-remote-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        engine_ = IoEngine::make_reactor(ctx_);
+        src_ = runner("src");
+        dst_ = runner("dst");
+        sh("src", "sim-create-pool p && $Z create p/a && $Z create p/a/b && $Z create p/secret");
+        sh("dst", "sim-create-pool q && $Z create q/sink");
+        snapshots("p/secret", {"x1"});
+    }
+    void TearDown() override {
+        for (auto& s : servers_) test::run(ctx_, stop_server(s.get()));
+        servers_.clear();
+        EXPECT_TRUE(no_children()) << "every zfs child reaped";
+        log_init({});
+        fs::remove_all(dir_);
+    }
+    std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host,
+                                           std::vector<std::pair<std::string, std::string>> env = {}) {
+        zfs::ZfsRunnerOptions o;
+        o.binary = ZFS_SIM_BIN;
+        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}};
+        for (auto& e : env) o.env.push_back(std::move(e));
+        return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
+    }
+    void sh(const std::string& host, const std::string& cmds) {
+        const std::string cmd = "Z=" ZFS_SIM_BIN " ZFS_SIM_STATE=" + (dir_ / host).string() +
+                                " bash -c '$Z " + cmds + "' >/dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
+    }
+    void snapshots(const std::string& fs, std::initializer_list<const char*> names,
+                   std::size_t bytes = 3000) {
+        for (const char* n : names)
+            sh("src", "sim-write " + fs + " /dev/stdin < <(head -c " + std::to_string(bytes) +
+                          " /dev/urandom) && $Z snapshot " + fs + "@" + n);
+    }
+    std::vector<zfs::FilesystemVersion> versions(zfs::ZfsRunner& r, const std::string& fs) {
+        auto vs = test::run(ctx_, zfs::list_versions(r, fs));
+        if (!vs) return {};
+        std::erase_if(*vs, [](const auto& v) { return v.type != zfs::VersionType::snapshot; });
+        return *vs;
+    }
+    std::string names(zfs::ZfsRunner& r, const std::string& fs) {
+        std::string out;
+        for (const auto& v : versions(r, fs)) out += (out.empty() ? "" : " ") + v.name;
+        return out;
+    }
+    // Every snapshot the receiver has under `root` carries the sender's GUID.
+    void expect_same_guids(const std::string& fs, const std::string& root) {
+        auto src = versions(*src_, fs);
+        auto dst = versions(*dst_, root + "/" + fs);
+        ASSERT_FALSE(dst.empty()) << root << "/" << fs;
+        for (const auto& v : dst) {
+            auto it = std::find_if(src.begin(), src.end(), [&](const auto& s) { return s.name == v.name; });
+            ASSERT_NE(it, src.end()) << v.name;
+            EXPECT_EQ(it->guid, v.guid) << v.name;
+        }
+    }
+
+    SenderConfig sender_config() {
+        SenderConfig sc{*JobId::make("src"), {}, {}};
+        EXPECT_TRUE(sc.filesystems.add("p/a<", true).has_value());
+        return sc;
+    }
+    // A sink on dst: root_fs q/sink, each client below its identity.
+    using Clients = std::vector<std::pair<std::string, std::string>>;
+    EndpointServer& sink_server(Clients clients) {
+        ServedEndpoint served;
+        served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
+            ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
+            return std::unique_ptr<Receiver>(
+                std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
+        };
+        return server(std::move(served), std::move(clients));
+    }
+    // A source on src serving p/a and below.
+    EndpointServer& source_server(Clients clients) {
+        ServedEndpoint served;
+        served.sender = [this](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
+            return std::unique_ptr<Sender>(
+                std::make_unique<LocalSender>(*src_, sender_config(), std::move(log)));
+        };
+        return server(std::move(served), std::move(clients));
+    }
+    // The tcp transport with zrepl's `clients:` map; this test's client is 127.0.0.1.
+    EndpointServer& server(ServedEndpoint served, Clients clients) {
+        auto map = config::TcpClientMap::make(clients);
+        EXPECT_TRUE(map) << map.error().message();
+        auto shared = std::make_shared<config::TcpClientMap>(std::move(*map));
+        auto listener = std::make_unique<transport::TcpWireListener>(
+            ctx_.get_executor(),
+            [shared](const asio::ip::address& a) { return shared->identity(a.to_string()); }, Logger());
+        auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
+        EXPECT_TRUE(listening) << listening.error().message();
+        EndpointServerOptions o;
+        auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(listener), std::move(served), o,
+                                                  Logger());
+        s->start();
+        servers_.push_back(std::move(s));
+        return *servers_.back();
+    }
+    // Certificates made by the openssl CLI: a CA, the server (CN server.test), clients
+    // client1 and intruder from that CA, and a client1 from another CA.
+    void make_certificates() {
+        const auto script = dir_ / "certs.sh";
+        std::ofstream(script) << R"(set -e
+cd "$1"
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $key -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2
+openssl req -x509 $key -keyout other-ca.key -out other-ca.crt -subj /CN=other-ca -days 2
+issue() {
+  openssl req $key -keyout $1.key -out $1.csr -subj /CN=$2
+  printf 'subjectAltName=DNS:%s
+' "$2" > $1.ext
+  openssl x509 -req -in $1.csr -CA $3.crt -CAkey $3.key -CAcreateserial -out $1.crt -days 2 -extfile $1.ext
+}
+issue server server.test ca
+issue client1 client1 ca
+issue intruder intruder ca
+issue foreign client1 other-ca
+)";
+        const std::string cmd = "bash " + script.string() + " " + dir_.string() + " >/dev/null 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI";
+    }
+    transport::TlsFiles files(const std::string& name, const std::string& ca = "ca") {
+        return {(dir_ / (ca + ".crt")).string(), (dir_ / (name + ".crt")).string(),
+                (dir_ / (name + ".key")).string()};
+    }
+    EndpointServer& tls_sink_server(std::vector<std::string> client_cns) {
+        ServedEndpoint served;
+        served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
+            ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
+            return std::unique_ptr<Receiver>(
+                std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
+        };
+        transport::TlsServerConfig tc{files("server"), std::move(client_cns),
+                                      std::chrono::milliseconds(2000)};
+        auto listener =
+            std::make_unique<transport::TlsWireListener>(ctx_.get_executor(), std::move(tc), Logger());
+        auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
+        EXPECT_TRUE(listening) << listening.error().message();
+        auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(listener), std::move(served),
+                                                  EndpointServerOptions{}, Logger());
+        s->start();
+        servers_.push_back(std::move(s));
+        return *servers_.back();
+    }
+    std::shared_ptr<transport::TlsWireConnector> tls_connector(const EndpointServer& s, transport::TlsFiles f,
+                                                               std::string server_cn = "server.test") {
+        transport::TlsClientConfig cc{std::move(f), std::move(server_cn), std::chrono::milliseconds(2000)};
+        auto c = std::make_shared<transport::TlsWireConnector>(ctx_.get_executor(), s.local_endpoint(),
+                                                               std::move(cc), Logger());
+        auto loaded = c->load();
+        EXPECT_TRUE(loaded) << loaded.error().message();
+        return c;
+    }
+    RemoteOptions remote_options(const EndpointServer& s) {
+        RemoteOptions o;
+        o.connector = std::make_shared<transport::TcpWireConnector>(s.local_endpoint());
+        o.connect_timeout = std::chrono::milliseconds(3000);
+        return o;
+    }
+    ReplicationOptions run_options() {
+        ReplicationOptions o;
+        o.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
+        o.reconnect_backoff_min = std::chrono::milliseconds(5);
+        return o;
+    }
+    std::string log_text() const { return captured_.str(); }
+
+    std::ostringstream captured_;  // outlives the log configuration TearDown resets
+    asio::io_context ctx_;
+    fs::path dir_;
+    std::unique_ptr<IoEngine> engine_;
+    std::unique_ptr<zfs::ZfsRunner> src_, dst_;
+    std::vector<std::unique_ptr<EndpointServer>> servers_;
+};
+
+TEST_F(RemoteEndpointTest, PushToASinkInitialThenIncremental) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1", "s2"});
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2") << "most_recent: a full send of the newest";
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a"), "s1");
+    expect_same_guids("p/a/b", "q/sink/client1");
+
+    snapshots("p/a/b", {"s3", "s4"});
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2 s3 s4");
+    expect_same_guids("p/a/b", "q/sink/client1");
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/secret"), "") << "outside the sender's filter";
+
+    auto pinged = test::run(ctx_, receiver.wait_for_connectivity());
+    EXPECT_TRUE(pinged) << pinged.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u) << "every connection task joined";
+    // The endpoint's own lines carry the client identity and the request that caused them.
+    const auto log = log_text();
+    const auto at = log.find("created placeholder q/sink/client1/p");
+    ASSERT_NE(at, std::string::npos) << log;
+    const auto start = log.rfind('\n', at) + 1;
+    const auto line = log.substr(start, log.find('\n', at) - start);
+    EXPECT_NE(line.find("client=client1"), std::string::npos) << line;
+    EXPECT_NE(line.find("request=/v1/recv"), std::string::npos) << line;
+}
+
+TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
+    snapshots("p/a", {"s1", "s2"});
+    snapshots("p/a/b", {"s1"});
+    auto& source = source_server({{"127.0.0.1", "backup"}});
+    sh("dst", "create q/pull");
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+    LocalReceiver receiver(
+        *dst_,
+        ReceiverConfig{
+            *JobId::make("pull"), "q/pull", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2");
+    expect_same_guids("p/a", "q/pull");
+
+    snapshots("p/a", {"s3", "s4"});
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2 s3 s4");
+    for (const auto& f : second.report().attempts.back().filesystems)
+        if (f.name == "p/a")
+            EXPECT_EQ(f.steps.size(), 2u) << "one step per snapshot: a remote sender takes no send -I";
+    expect_same_guids("p/a", "q/pull");
+    auto cursor = test::run(ctx_, sender.replication_cursor("p/a"));
+    ASSERT_TRUE(cursor) << cursor.error().message();
+    ASSERT_TRUE(cursor->has_value()) << "SendCompleted moved the source's cursor";
+    EXPECT_EQ(**cursor, versions(*src_, "p/a").back().guid);
+
+    test::run(ctx_, close_sender(&sender));
+    test::run(ctx_, stop_server(&source));
+    EXPECT_EQ(source.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, ASourceRefusesFilesystemsOutsideItsFilter) {
+    snapshots("p/a", {"s1"});
+    auto& source = source_server({{"127.0.0.1", "backup"}});
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+
+    auto listed = test::run(ctx_, sender.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    for (const auto& f : *listed) EXPECT_NE(f.path, "p/secret");
+
+    auto secret = test::run(ctx_, sender.list_versions("p/secret"));
+    ASSERT_FALSE(secret);
+    EXPECT_FALSE(secret.error().temporary()) << secret.error().message();
+
+    // The data channel refuses the send itself, before any byte of the stream.
+    auto x1 = versions(*src_, "p/secret");
+    ASSERT_EQ(x1.size(), 1u);
+    StepRequest req;
+    req.filesystem = "p/secret";
+    req.to = x1[0];
+    auto sent = test::run(ctx_, sender.send(req));
+    ASSERT_FALSE(sent) << "a send outside the filter";
+    EXPECT_FALSE(sent.error().temporary()) << sent.error().message();
+    EXPECT_NE(sent.error().message().find("p/secret"), std::string::npos) << sent.error().message();
+
+    test::run(ctx_, close_sender(&sender));
+    test::run(ctx_, stop_server(&source));
+    EXPECT_EQ(source.active_connections(), 0u);
+    // The refusal was logged with the client's identity and the method.
+    const auto log = log_text();
+    auto line_at = log.find("/Replication/ListFilesystemVersions");
+    ASSERT_NE(line_at, std::string::npos) << log;
+    auto line_end = log.find('\n', line_at);
+    auto line_start = log.rfind('\n', line_at);
+    auto line = log.substr(line_start + 1, line_end - line_start - 1);
+    EXPECT_NE(line.find("client=backup"), std::string::npos) << line;
+}
+
+TEST_F(RemoteEndpointTest, AClientCannotTouchAnotherClientsDatasets) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    auto& sink1 = sink_server({{"127.0.0.1", "client1"}});
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver one(ctx_, *engine_, remote_options(sink1), Logger());
+    ReplicationRun run(sender, one, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    const auto before = versions(*dst_, "q/sink/client1/p/a");
+    ASSERT_EQ(before.size(), 1u);
+
+    // The same host, mapped to another identity: it sees nothing of client1's and its
+    // requests land below q/sink/client2.
+    auto& sink2 = sink_server({{"127.0.0.1", "client2"}});
+    RemoteReceiver two(ctx_, *engine_, remote_options(sink2), Logger());
+    auto listed = test::run(ctx_, two.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    EXPECT_TRUE(listed->empty()) << listed->front().path;
+    auto destroyed = test::run(ctx_, two.destroy_snapshots("p/a", before));
+    if (destroyed) {
+        ASSERT_EQ(destroyed->size(), 1u);
+    }
+    auto escape = test::run(ctx_, two.list_versions("../client1/p/a"));
+    EXPECT_FALSE(escape) << "a name that is no dataset name is refused";
+    EXPECT_EQ(versions(*dst_, "q/sink/client1/p/a").size(), 1u) << "client1's snapshot is still there";
+    EXPECT_EQ(versions(*dst_, "q/sink/client1/p/a")[0].guid, before[0].guid);
+
+    test::run(ctx_, close_receiver(&one));
+    test::run(ctx_, close_receiver(&two));
+}
+
+TEST_F(RemoteEndpointTest, AnUnmappedPeerIsClosedAndLogged) {
+    auto& sink = sink_server({{"127.0.0.2", "other"}, {"10.0.0.0/8", "ten-*"}});
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_FALSE(listed) << "the server closed the connection before the handshake";
+    EXPECT_TRUE(listed.error().temporary()) << listed.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_NE(log_text().find("refusing connection: 127.0.0.1 is not in the clients map"), std::string::npos)
+        << log_text();
+}
+
+TEST_F(RemoteEndpointTest, ANetworkEntryMakesTheAddressPartOfTheIdentity) {
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    auto& sink = sink_server({{"127.0.0.0/8", "lo-*"}, {"127.0.0.2", "other"}});
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    ReplicationRun run(sender, receiver, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    EXPECT_EQ(names(*dst_, "q/sink/lo-127.0.0.1/p/a"), "s1");
+    expect_same_guids("p/a", "q/sink/lo-127.0.0.1");
+    test::run(ctx_, close_receiver(&receiver));
+}
+
+TEST_F(RemoteEndpointTest, PushOverMutualTlsWithTheCertificateCnAsIdentity) {
+    make_certificates();
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1", "s2"});
+    auto& sink = tls_sink_server({"client1"});
+    auto connector = tls_connector(sink, files("client1"));
+    auto o = remote_options(sink);
+    o.connector = connector;
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, o, Logger());
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    snapshots("p/a/b", {"s3"});
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2 s3");
+    expect_same_guids("p/a/b", "q/sink/client1");
+    expect_same_guids("p/a", "q/sink/client1");
+
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, shutdown_connector(connector.get()));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, TlsRefusesWrongCaUnlistedCnNoCertificateAndAWrongServerName) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"});
+    struct Case {
+        std::string what;
+        transport::TlsFiles files;
+        std::string server_cn;
+        std::string server_log;  // expected in the server's log; empty: refused by the client
+    };
+    std::vector<Case> cases;
+    cases.push_back(
+        {"a certificate from another CA", files("foreign"), "server.test", "certificate verify failed"});
+    cases.push_back({"a CN not in client_cns", files("intruder"), "server.test",
+                     "client certificate CN 'intruder' is not in client_cns"});
+    transport::TlsFiles none{(dir_ / "ca.crt").string(), "", ""};
+    cases.push_back({"no client certificate", none, "server.test", "peer did not return a certificate"});
+    cases.push_back({"a server whose certificate is for another name", files("client1"), "wrong.test", ""});
+    for (const auto& c : cases) {
+        auto connector = tls_connector(sink, c.files, c.server_cn);
+        auto o = remote_options(sink);
+        o.connector = connector;
+        RemoteReceiver receiver(ctx_, *engine_, o, Logger());
+        auto listed = test::run(ctx_, receiver.list_filesystems());
+        EXPECT_FALSE(listed) << c.what;
+        if (c.server_log.empty()) {
+            ASSERT_FALSE(listed);
+            EXPECT_FALSE(listed.error().temporary()) << c.what << ": " << listed.error().message();
+            EXPECT_NE(listed.error().message().find("certificate verify failed"), std::string::npos)
+                << listed.error().message();
+        } else {
+            EXPECT_NE(log_text().find("refusing TLS connection"), std::string::npos) << c.what << "\n"
+                                                                                     << log_text();
+            EXPECT_NE(log_text().find(c.server_log), std::string::npos) << c.what << "\n" << log_text();
+        }
+        test::run(ctx_, close_receiver(&receiver));
+        test::run(ctx_, shutdown_connector(connector.get()));
+    }
+    EXPECT_EQ(names(*dst_, "q/sink"), "") << "nothing was received";
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+asio::awaitable<std::pair<error_code, std::string>> read_until_closed(asio::ip::tcp::socket* s) {
+    std::string got;
+    char buf[4096];
+    for (;;) {
+        auto [ec, n] = co_await s->async_read_some(asio::buffer(buf), use_ec);
+        got.append(buf, n);
+        if (ec) co_return std::pair{ec, got};
+    }
+}
+
+TEST_F(RemoteEndpointTest, TlsClosesASilentPeerAtTheHandshakeDeadlineAndRefusesPlaintext) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"});
+    {
+        asio::ip::tcp::socket silent(ctx_);
+        silent.connect(sink.local_endpoint());
+        const auto start = std::chrono::steady_clock::now();
+        auto closed = test::run(ctx_, with_timeout(read_until_closed(&silent), std::chrono::seconds(10)));
+        ASSERT_TRUE(closed) << "the server closed the silent connection";
+        const auto waited = std::chrono::steady_clock::now() - start;
+        EXPECT_GE(waited, std::chrono::milliseconds(1500));
+        EXPECT_NE(log_text().find("refusing TLS connection: no handshake within 2000 ms"), std::string::npos)
+            << log_text();
+    }
+    {
+        // What a zrepl client speaking plain tcp (or a port scanner) sends first.
+        asio::ip::tcp::socket plain(ctx_);
+        plain.connect(sink.local_endpoint());
+        asio::write(plain, asio::buffer(std::string("0000000051 ZREPL_ZFS_REPLICATION PROTOVERSION=0007\n")));
+        auto closed = test::run(ctx_, with_timeout(read_until_closed(&plain), std::chrono::seconds(10)));
+        ASSERT_TRUE(closed);
+        EXPECT_NE(log_text().find("refusing TLS connection: handshake failed"), std::string::npos)
+            << log_text();
+    }
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, StoppingTheServerEndsOpenClientConnectionsAndJoinsTheirTasks) {
+    snapshots("p/a", {"s1"});
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    EXPECT_EQ(sink.active_connections(), 1u) << "the control connection stays open";
+    const auto start = std::chrono::steady_clock::now();
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4))
+        << "the client leaves on GOAWAY; the server does not wait for the whole grace";
+    auto after = test::run(ctx_, receiver.list_filesystems());
+    EXPECT_FALSE(after) << "nobody listens any more";
+    if (!after) EXPECT_TRUE(after.error().temporary()) << after.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+}
+
+TEST_F(RemoteEndpointTest, APushCancelledMidStreamResumesOverTheNetwork) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"}, 3'000'000);
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto stalling = runner("src", {{"ZFS_SIM_STALL_SEND_AFTER", "1000000"}});
+    LocalSender stalled_sender(*stalling, sender_config(), Logger());
+    ReplicationRun r(stalled_sender, receiver, run_options(), Logger());
+    asio::cancellation_signal cancel;
+    bool finished = false;
+    asio::co_spawn(ctx_, r.run(),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr) { finished = true; }));
+    ctx_.restart();
+    auto bytes = [&]() -> std::uint64_t {
+        const auto& as = r.report().attempts;
+        if (as.empty() || as.back().filesystems.empty() || as.back().filesystems[0].steps.empty()) return 0;
+        return as.back().filesystems[0].steps[0].bytes_replicated;
+    };
+    while (bytes() < 1'000'000) ctx_.run_one();
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!finished) ctx_.run_one();
+    EXPECT_FALSE(r.succeeded());
+    // The server's receive was stopped with its partial state (zfs recv -s); the receiver
+    // reports the token over the control channel.
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    std::string token;
+    for (const auto& f : *listed)
+        if (f.path == "p/a") token = f.resume_token;
+    EXPECT_FALSE(token.empty()) << "the partial receive stays for a resume";
+
+    LocalSender sender(*src_, sender_config(), Logger());
+    ReplicationRun resumed(sender, receiver, run_options(), Logger());
+    test::run(ctx_, resumed.run());
+    ASSERT_TRUE(resumed.succeeded()) << to_json(resumed.report());
+    const auto& fss = resumed.report().attempts.back().filesystems;
+    ASSERT_EQ(fss.size(), 1u);
+    ASSERT_EQ(fss[0].steps.size(), 1u);
+    EXPECT_TRUE(fss[0].steps[0].resumed);
+    EXPECT_LT(fss[0].steps[0].bytes_replicated, 2'500'000u) << "the first million bytes were not sent again";
+    EXPECT_EQ(names(*dst_, "q/sink/client1/p/a"), "s1");
+    expect_same_guids("p/a", "q/sink/client1");
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace zferry::replication::remote

@@ -1,0 +1,299 @@
+#include "transport/tls_wire.hpp"
+
+#include "core/async.hpp"
+#include "transport/transport_error.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+
+namespace zferry::transport {
+
+namespace ssl = asio::ssl;
+using SslStream = ssl::stream<asio::ip::tcp::socket>;
+using LocalSocket = asio::local::stream_protocol::socket;
+
+namespace {
+
+Result<std::unique_ptr<ssl::context>> make_context(ssl::context::method method, const TlsFiles& files) {
+    auto ctx = std::make_unique<ssl::context>(method);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                     ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    if (SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1)
+        return Error(Errc::internal, "TLS: cannot require TLS 1.2 or newer");
+    error_code ec;
+    ctx->load_verify_file(files.ca, ec);
+    if (ec) return Error(ec, "TLS: loading the CA " + files.ca);
+    if (files.cert.empty() && method == ssl::context::tls_client)
+        return ctx;  // a client without a certificate
+    ctx->use_certificate_chain_file(files.cert, ec);
+    if (ec) return Error(ec, "TLS: loading the certificate " + files.cert);
+    ctx->use_private_key_file(files.key, ssl::context::pem, ec);
+    if (ec) return Error(ec, "TLS: loading the key " + files.key);
+    return ctx;
+}
+
+// The subject CN of the peer's verified certificate, empty if it has none.
+std::string peer_common_name(SSL* ssl) {
+    X509* cert = SSL_get1_peer_certificate(ssl);
+    if (!cert) return {};
+    char buf[256] = {};
+    const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
+    X509_free(cert);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+asio::awaitable<void> tls_to_local(SslStream& tls, LocalSocket& local) {
+    std::vector<char> buf(std::size_t{1} << 16);
+    for (;;) {
+        auto [ec, n] = co_await tls.async_read_some(asio::buffer(buf), use_ec);
+        if (n > 0) {
+            auto [wec, m] = co_await asio::async_write(local, asio::buffer(buf.data(), n), use_ec);
+            if (wec) break;
+        }
+        if (ec) break;
+    }
+    error_code ignored;
+    local.shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+asio::awaitable<void> local_to_tls(LocalSocket& local, SslStream& tls) {
+    std::vector<char> buf(std::size_t{1} << 16);
+    for (;;) {
+        auto [ec, n] = co_await local.async_read_some(asio::buffer(buf), use_ec);
+        if (n > 0) {
+            auto [wec, m] = co_await asio::async_write(tls, asio::buffer(buf.data(), n), use_ec);
+            if (wec) break;
+        }
+        if (ec) break;
+    }
+    // The peer reads the end of our data as the TCP half-close (both ends are zferry: a
+    // truncated TLS stream at this point is the end of the connection, not an attack on it).
+    error_code ignored;
+    tls.next_layer().shutdown(asio::socket_base::shutdown_send, ignored);
+}
+
+// Moves bytes both ways until both directions ended; owns the TLS stream and the local end.
+asio::awaitable<void> relay(std::unique_ptr<SslStream> tls, std::unique_ptr<LocalSocket> local) {
+    using namespace asio::experimental::awaitable_operators;
+    co_await asio::this_coro::throw_if_cancelled(false);
+    try {
+        co_await (tls_to_local(*tls, *local) && local_to_tls(*local, *tls));
+    } catch (const std::exception&) {
+        // cancellation at shutdown; both sockets close below
+    }
+    error_code ignored;
+    local->close(ignored);
+    tls->next_layer().close(ignored);
+}
+
+// A local socket pair: one end for the relay, the other as the Wire's socket.
+Result<std::pair<std::unique_ptr<LocalSocket>, asio::ip::tcp::socket>> make_pair(asio::any_io_executor ex) {
+    auto ours = std::make_unique<LocalSocket>(ex);
+    LocalSocket theirs(ex);
+    error_code ec;
+    asio::local::connect_pair(*ours, theirs, ec);
+    if (ec) return Error(ec, "TLS: creating the local socket pair");
+    const int fd = theirs.release(ec);
+    if (ec) return Error(ec, "TLS: releasing the local socket");
+    asio::ip::tcp::socket wire(ex);
+    wire.assign(asio::ip::tcp::v4(), fd, ec);
+    if (ec) {
+        ::close(fd);
+        return Error(ec, "TLS: adopting the local socket");
+    }
+    return std::pair{std::move(ours), std::move(wire)};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- listener
+
+TlsWireListener::TlsWireListener(asio::any_io_executor ex, TlsServerConfig config, Logger log)
+    : ex_(ex),
+      config_(std::move(config)),
+      log_(std::move(log)),
+      acceptor_(ex),
+      accept_task_(ex),
+      signal_(ex, 1) {}
+
+TlsWireListener::~TlsWireListener() { close(); }
+
+Result<void> TlsWireListener::listen(const asio::ip::tcp::endpoint& ep) {
+    auto ctx = make_context(ssl::context::tls_server, config_.files);
+    if (!ctx) return ctx.error();
+    ssl_ = std::move(*ctx);
+    ssl_->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Error(ec, "listening on " + describe_endpoint(ep));
+    accept_task_.start(accept_loop());
+    return {};
+}
+
+asio::ip::tcp::endpoint TlsWireListener::local_endpoint() const {
+    error_code ec;
+    return acceptor_.local_endpoint(ec);
+}
+
+void TlsWireListener::reap() {
+    tasks_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
+}
+
+asio::awaitable<void> TlsWireListener::accept_loop() {
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(use_ec);
+        if (closed_ || ec == asio::error::operation_aborted) co_return;
+        if (ec) {
+            log_.warn("TLS: accepting a connection failed: {}; retrying in 100 ms", ec.message());
+            asio::steady_timer t(ex_, std::chrono::milliseconds(100));
+            co_await t.async_wait(use_ec);
+            continue;
+        }
+        reap();
+        // Each handshake in its own task: a peer that stalls its handshake holds nobody else up.
+        auto task = std::make_unique<OwnedTask>(ex_);
+        task->start(serve(std::move(socket)));
+        tasks_.push_back(std::move(task));
+    }
+}
+
+asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
+    error_code rec;
+    const auto remote = socket.remote_endpoint(rec);
+    if (rec) co_return;
+    const std::string peer = describe_endpoint(remote);
+    Logger log = log_.with("peer", peer);
+    auto tls = std::make_unique<SslStream>(std::move(socket), *ssl_);
+    auto done = co_await with_timeout(tls->async_handshake(ssl::stream_base::server, use_ec),
+                                      config_.handshake_timeout);
+    if (!done) {
+        log.warn("refusing TLS connection: no handshake within {} ms", config_.handshake_timeout.count());
+        co_return;
+    }
+    if (auto [ec] = *done; ec) {
+        log.warn("refusing TLS connection: handshake failed: {}", ec.message());
+        co_return;
+    }
+    const std::string cn = peer_common_name(tls->native_handle());
+    if (std::find(config_.client_cns.begin(), config_.client_cns.end(), cn) == config_.client_cns.end()) {
+        log.warn("refusing TLS connection: client certificate CN '{}' is not in client_cns", cn);
+        co_return;
+    }
+    auto pair = make_pair(ex_);
+    if (!pair) {
+        log.warn("refusing TLS connection: {}", pair.error().message());
+        co_return;
+    }
+    if (closed_) co_return;
+    ready_.push_back(Wire{std::move(pair->second), cn, peer});
+    error_code ok;
+    (void)signal_.try_send(ok);
+    co_await relay(std::move(tls), std::move(pair->first));
+}
+
+asio::awaitable<Result<Wire>> TlsWireListener::accept() {
+    for (;;) {
+        if (!ready_.empty()) {
+            Wire w = std::move(ready_.front());
+            ready_.pop_front();
+            co_return w;
+        }
+        if (closed_) co_return Error(asio::error::operation_aborted, "TLS listener closed");
+        auto [ec] = co_await signal_.async_receive(use_ec);
+        if (ec) co_return Error(asio::error::operation_aborted, "TLS listener: waiting for a connection");
+    }
+}
+
+void TlsWireListener::close() noexcept {
+    closed_ = true;
+    error_code ignored;
+    acceptor_.close(ignored);
+    (void)signal_.try_send(ignored);
+}
+
+asio::awaitable<void> TlsWireListener::shutdown() {
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    close();
+    co_await accept_task_.join();
+    for (auto& t : tasks_) t->cancel();
+    for (auto& t : tasks_) co_await t->join();
+    tasks_.clear();
+    ready_.clear();
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
+}
+
+// ---------------------------------------------------------------------------- connector
+
+TlsWireConnector::TlsWireConnector(asio::any_io_executor ex, asio::ip::tcp::endpoint server,
+                                   TlsClientConfig config, Logger log)
+    : ex_(ex), server_(server), config_(std::move(config)), log_(std::move(log)) {}
+
+TlsWireConnector::~TlsWireConnector() {
+    for (auto& r : relays_) r->cancel();
+}
+
+Result<void> TlsWireConnector::load() {
+    auto ctx = make_context(ssl::context::tls_client, config_.files);
+    if (!ctx) return ctx.error();
+    ssl_ = std::move(*ctx);
+    ssl_->set_verify_mode(ssl::verify_peer);
+    return {};
+}
+
+void TlsWireConnector::reap() {
+    relays_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
+}
+
+asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::milliseconds timeout) {
+    const std::string where = describe_endpoint(server_);
+    if (!ssl_)
+        co_return Error(Errc::invalid_argument, "TLS connector for " + where + ": certificates not loaded");
+    reap();
+    asio::ip::tcp::socket socket(ex_);
+    auto result = co_await with_timeout(socket.async_connect(server_, use_ec), timeout);
+    if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
+    if (auto [ec] = *result; ec) co_return Error(ec, "connecting to " + where);
+    auto tls = std::make_unique<SslStream>(std::move(socket), *ssl_);
+    tls->set_verify_callback(ssl::host_name_verification(config_.server_cn));
+    SSL_set_tlsext_host_name(tls->native_handle(), config_.server_cn.c_str());
+    auto done = co_await with_timeout(tls->async_handshake(ssl::stream_base::client, use_ec),
+                                      std::min(timeout, config_.handshake_timeout));
+    if (!done) co_return Error(TransportErrc::timeout, "TLS handshake with " + where);
+    if (auto [ec] = *done; ec) {
+        log_.with("server", where).warn("TLS handshake failed: {}", ec.message());
+        // A certificate the server or we refuse does not get better by retrying.
+        co_return Error(TransportErrc::handshake_mismatch,
+                        "TLS handshake with " + where + ": " + ec.message());
+    }
+    auto pair = make_pair(ex_);
+    if (!pair) co_return pair.error();
+    auto task = std::make_unique<OwnedTask>(ex_);
+    task->start(relay(std::move(tls), std::move(pair->first)));
+    relays_.push_back(std::move(task));
+    co_return Wire{std::move(pair->second), std::string(), where};
+}
+
+asio::awaitable<void> TlsWireConnector::shutdown() {
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    for (auto& r : relays_) r->cancel();
+    for (auto& r : relays_) co_await r->join();
+    relays_.clear();
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
+}
+
+}  // namespace zferry::transport

@@ -1,0 +1,97 @@
+// The tls transport (zrepl's `tls`): mutual TLS with OpenSSL through Asio's ssl::stream, TLS
+// 1.2 or newer only, every certificate checked against the configured CA. The server requires
+// a client certificate; the client's identity is the certificate's CN, which must be in
+// `client_cns` (the user of the wire checks that it is one valid dataset name component). The client checks
+// the server's certificate for `server_cn`. The handshake has a deadline; every refusal is logged with the
+// peer's address and OpenSSL's reason.
+//
+// Above the handshake the bytes go through a relay: the layers above get one end of a local
+// stream socket pair (a kernel socket, as every Wire), and a relay task owned by the listener
+// or connector moves bytes between the other end and the TLS stream. That costs a copy per
+// direction; splice stays possible on the local socket.
+#pragma once
+
+#include "core/owned_task.hpp"
+#include "transport/wire.hpp"
+
+#include <boost/asio/experimental/channel.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include <deque>
+#include <list>
+#include <memory>
+#include <vector>
+
+namespace zferry::transport {
+
+struct TlsFiles {
+    std::string ca;    // PEM: the CA every peer certificate must chain to
+    std::string cert;  // PEM: our certificate (chain); a client may have none (the server refuses it)
+    std::string key;   // PEM: its private key
+};
+
+struct TlsServerConfig {
+    TlsFiles files;
+    std::vector<std::string> client_cns;  // the CNs allowed in
+    std::chrono::milliseconds handshake_timeout{10000};
+};
+
+struct TlsClientConfig {
+    TlsFiles files;
+    std::string server_cn;  // the name the server's certificate must carry
+    std::chrono::milliseconds handshake_timeout{10000};
+};
+
+class TlsWireListener final : public WireListener {
+public:
+    TlsWireListener(asio::any_io_executor ex, TlsServerConfig config, Logger log);
+    ~TlsWireListener() override;
+    // Loads the CA, certificate and key (errors name the file), then binds and accepts.
+    Result<void> listen(const asio::ip::tcp::endpoint& ep);
+
+    asio::awaitable<Result<Wire>> accept() override;
+    void close() noexcept override;
+    asio::awaitable<void> shutdown() override;
+    asio::ip::tcp::endpoint local_endpoint() const override;
+
+private:
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    void reap();
+
+    asio::any_io_executor ex_;
+    TlsServerConfig config_;
+    Logger log_;
+    std::unique_ptr<asio::ssl::context> ssl_;
+    asio::ip::tcp::acceptor acceptor_;
+    OwnedTask accept_task_;
+    std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes, then relays
+    std::deque<Wire> ready_;
+    asio::experimental::channel<void(error_code)> signal_;
+    bool closed_ = false;
+};
+
+class TlsWireConnector final : public WireConnector {
+public:
+    TlsWireConnector(asio::any_io_executor ex, asio::ip::tcp::endpoint server, TlsClientConfig config,
+                     Logger log);
+    ~TlsWireConnector() override;
+    // Loads the CA, certificate and key; errors name the file.
+    Result<void> load();
+
+    asio::awaitable<Result<Wire>> connect(std::chrono::milliseconds timeout) override;
+    asio::awaitable<void> shutdown() override;
+    std::string describe() const override { return describe_endpoint(server_); }
+
+private:
+    void reap();
+
+    asio::any_io_executor ex_;
+    asio::ip::tcp::endpoint server_;
+    TlsClientConfig config_;
+    Logger log_;
+    std::unique_ptr<asio::ssl::context> ssl_;
+    std::list<std::unique_ptr<OwnedTask>> relays_;
+};
+
+}  // namespace zferry::transport
