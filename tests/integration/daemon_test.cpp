@@ -1,0 +1,468 @@
+// `zferry daemon` run as a child process on zfs-sim, with a configuration written by the test
+// and a private control socket, driven by `zferry status` and `zferry signal` as an
+// administrator would: a push job replicating to a sink in the same daemon (local transport),
+// a manual job that waits for its wakeup, SIGTERM in the middle of a transfer, and a
+// configuration the daemon refuses. Every process a test starts is stopped by the test: the
+// test process is a child subreaper, so even a zfs child the daemon left behind would be
+// found (and fail the test) instead of escaping to init.
+#include <gtest/gtest.h>
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+struct CmdResult {
+    int rc = -1;
+    std::string out, err;
+};
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Paths are our own temporary directory: no spaces or quotes.
+CmdResult sh(const std::string& cmd, const fs::path& err_file) {
+    CmdResult r;
+    FILE* p = ::popen((cmd + " 2>" + err_file.string()).c_str(), "r");
+    if (!p) return r;
+    std::array<char, 4096> buf;
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+    const int status = ::pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = read_file(err_file);
+    return r;
+}
+
+class DaemonTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+        char tmpl[] = "/tmp/zferry-daemon-XXXXXX";
+        dir_ = ::mkdtemp(tmpl);
+        fs::create_directory(dir_ / "run");
+        fs::permissions(dir_ / "run", fs::perms::owner_all, fs::perm_options::replace);
+        ::setenv("ZFS_SIM_STATE", (dir_ / "zfs").c_str(), 1);
+        zfs("sim-create-pool p && $Z create p/a && $Z create p/a/b && $Z sim-create-pool q && $Z create "
+            "q/sink");
+    }
+    void TearDown() override {
+        stop_daemon(SIGKILL);
+        // Anything left (a daemon's orphaned zfs child) is a child of ours: reap it.
+        reap_all();
+        ::unsetenv("ZFS_SIM_STATE");
+        fs::remove_all(dir_);
+    }
+
+    void zfs(const std::string& cmds, const std::string& input = {}) {
+        const std::string cmd = input + "Z=" ZFS_SIM_BIN " bash -c '$Z " + cmds + "' >/dev/null";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
+    }
+    std::string zfs_out(const std::string& args) { return sh(ZFS_SIM_BIN " " + args, dir_ / "zfs.err").out; }
+    // Data and a snapshot on the sender.
+    void snapshot(const std::string& fs, const std::string& name, std::size_t bytes = 2000) {
+        // A pipeline, not a process substitution: its `head` would outlive bash and become ours.
+        zfs("sim-write " + fs + " /dev/stdin; $Z snapshot " + fs + "@" + name,
+            "head -c " + std::to_string(bytes) + " /dev/urandom | ");
+    }
+    std::string guid(const std::string& snap) { return zfs_out("get -H -p -o value guid " + snap); }
+
+    std::string sockpath() const { return (dir_ / "run" / "control").string(); }
+    fs::path config_path() const { return dir_ / "zferry.yml"; }
+
+    // A push job (filesystems p/a<) into a sink below q/sink, local transport.
+    void write_config(const std::string& snapshotting) {
+        std::ofstream out(config_path());
+        out << "global:\n"
+               "  logging:\n"
+               "    - type: stdout\n"
+               "      level: info\n"
+               "      format: human\n"
+               "  control:\n"
+               "    sockpath: "
+            << sockpath()
+            << "\n"
+               "jobs:\n"
+               "  - name: push1\n"
+               "    type: push\n"
+               "    connect:\n"
+               "      type: local\n"
+               "      listener_name: backup\n"
+               "      client_identity: host1\n"
+               "    filesystems:\n"
+               "      \"p/a<\": true\n"
+               "    snapshotting:\n"
+            << snapshotting
+            << "    pruning:\n"
+               "      keep_sender:\n"
+               "        - type: not_replicated\n"
+               "        - type: last_n\n"
+               "          count: 10\n"
+               "      keep_receiver:\n"
+               "        - type: last_n\n"
+               "          count: 10\n"
+               "  - name: sink1\n"
+               "    type: sink\n"
+               "    root_fs: q/sink\n"
+               "    recv:\n"
+               "      placeholder:\n"
+               "        encryption: inherit\n"
+               "    serve:\n"
+               "      type: local\n"
+               "      listener_name: backup\n";
+    }
+
+    // Starts the daemon with extra environment (fault injection for zfs-sim).
+    void start_daemon(std::vector<std::string> env_extra = {}) {
+        std::vector<std::string> args = {ZFERRY_BINARY, "daemon",    "--config",       config_path().string(),
+                                         "--zfs",       ZFS_SIM_BIN, "--stop-timeout", "20"};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        std::vector<std::string> env;
+        for (char** e = environ; *e; ++e) env.emplace_back(*e);
+        for (auto& e : env_extra) env.push_back(e);
+        std::vector<char*> envp;
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        const std::string log = (dir_ / "daemon.log").string();
+        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        ASSERT_EQ(::posix_spawn(&pid_, ZFERRY_BINARY, &fa, nullptr, argv.data(), envp.data()), 0);
+        posix_spawn_file_actions_destroy(&fa);
+        ASSERT_TRUE(wait_for([&] { return fs::exists(sockpath()); }, 10s)) << daemon_log();
+    }
+    // Sends `sig` and waits for the exit; the exit status (-1: killed by a signal or none running).
+    int stop_daemon(int sig = SIGTERM) {
+        if (pid_ <= 0) return -1;
+        ::kill(pid_, sig);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    // Waits up to `bound` for the daemon to exit by itself; its exit status, or nullopt.
+    std::optional<int> wait_exit(std::chrono::milliseconds bound) {
+        const auto until = std::chrono::steady_clock::now() + bound;
+        while (std::chrono::steady_clock::now() < until) {
+            int status = 0;
+            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+                pid_ = -1;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            }
+            std::this_thread::sleep_for(20ms);
+        }
+        return std::nullopt;
+    }
+    // Kills and reaps every child left (found by their parent pid in /proc).
+    static void reap_all() {
+        for (const auto& e : fs::directory_iterator("/proc")) {
+            const std::string name = e.path().filename().string();
+            if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+            std::ifstream stat(e.path() / "stat");
+            std::string line;
+            std::getline(stat, line);
+            const auto close = line.rfind(')');
+            if (close == std::string::npos) continue;
+            char state = 0;
+            int ppid = 0;
+            if (std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) == 2 && ppid == ::getpid())
+                ::kill(std::stoi(name), SIGKILL);
+        }
+        int st = 0;
+        while (::waitpid(-1, &st, 0) > 0) {
+        }
+    }
+    std::string daemon_log() const { return read_file(dir_ / "daemon.log"); }
+
+    CmdResult zferry(const std::string& args) {
+        return sh(std::string(ZFERRY_BINARY) + " " + args + " --config " + config_path().string(),
+                  dir_ / "cli.err");
+    }
+    json::value status() {
+        auto r = zferry("status --json");
+        if (r.rc != 0) return nullptr;
+        boost::system::error_code ec;
+        auto v = json::parse(r.out, ec);
+        return ec ? json::value(nullptr) : v;
+    }
+    // The push job's part of the status (null when the daemon does not answer).
+    json::value push_status() {
+        auto s = status();
+        if (!s.is_object()) return nullptr;
+        return s.at("Jobs").at("push1").at("push");
+    }
+    static bool replication_done(const json::value& push) {
+        if (!push.is_object() || push.at("Replication").is_null()) return false;
+        const auto& r = push.at("Replication");
+        if (r.at("FinishAt").is_null()) return false;
+        const auto& attempts = r.at("Attempts").as_array();
+        return !attempts.empty() && attempts.back().at("State") == "done";
+    }
+    // The replication done and the pruning after it too: the job waits for its next wakeup.
+    static bool invocation_done(const json::value& push) {
+        return replication_done(push) && push.at("State") == "waiting";
+    }
+    static std::int64_t invocations(const json::value& push) {
+        return push.is_object() ? push.at("Invocations").to_number<std::int64_t>() : -1;
+    }
+    static bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds bound) {
+        const auto until = std::chrono::steady_clock::now() + bound;
+        while (std::chrono::steady_clock::now() < until) {
+            if (cond()) return true;
+            std::this_thread::sleep_for(50ms);
+        }
+        return cond();
+    }
+
+    fs::path dir_;
+    pid_t pid_ = -1;
+};
+
+// The children of the test process (their command lines), from /proc.
+std::string children() {
+    std::string out;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(e.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        const auto close = line.rfind(')');
+        char state = 0;
+        int ppid = 0;
+        if (close == std::string::npos ||
+            std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) != 2 || ppid != ::getpid())
+            continue;
+        std::string cmd = read_file(e.path() / "cmdline");
+        std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+        out += name + " " + line.substr(0, close + 1) + " state " + state + ": " + cmd + "\n";
+    }
+    return out;
+}
+
+// The test process has no child left (daemon and every zfs child reaped); else who is left.
+::testing::AssertionResult no_children() {
+    const std::string left = children();
+    int st = 0;
+    if (::waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "children left:\n" << left;
+}
+
+TEST_F(DaemonTest, SnapshotRoundThenWakeupReplicatePushToSinkAndStatusShowsTheReport) {
+    write_config(
+        "      type: periodic\n"
+        "      prefix: zf_\n"
+        "      interval: 1h\n");
+    start_daemon();
+    // The periodic sync-up snapshots at once (no zf_ snapshot yet); the round wakes the push.
+    json::value push;
+    ASSERT_TRUE(wait_for([&] { return invocation_done(push = push_status()); }, 20s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    const std::string snaps = zfs_out("list -H -o name -t snapshot -r q/sink/host1/p/a");
+    ASSERT_NE(snaps.find("q/sink/host1/p/a@zf_"), std::string::npos) << snaps;
+    ASSERT_NE(snaps.find("q/sink/host1/p/a/b@zf_"), std::string::npos) << snaps;
+    const std::string first = snaps.substr(snaps.find('@'), snaps.find('\n') - snaps.find('@'));
+    EXPECT_EQ(guid("p/a" + first), guid("q/sink/host1/p/a" + first)) << "the sink has the sender's snapshot";
+
+    // A snapshot taken by hand goes over on `signal wakeup`.
+    snapshot("p/a", "byhand");
+    auto sig = zferry("signal wakeup push1");
+    ASSERT_EQ(sig.rc, 0) << sig.err;
+    ASSERT_TRUE(
+        wait_for([&] { return invocations(push = push_status()) >= 2 && invocation_done(push); }, 20s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    EXPECT_EQ(guid("p/a@byhand"), guid("q/sink/host1/p/a@byhand"));
+    // The finished report in zrepl's names, and the pruning of both sides after it.
+    const auto& fss = push.at("Replication").at("Attempts").as_array().back().at("Filesystems").as_array();
+    ASSERT_FALSE(fss.empty());
+    EXPECT_EQ(fss[0].at("State"), "done");
+    EXPECT_EQ(push.at("PruningSender").at("State"), "Done") << json::serialize(push.at("PruningSender"));
+    EXPECT_EQ(push.at("PruningReceiver").at("State"), "Done") << json::serialize(push.at("PruningReceiver"));
+    EXPECT_EQ(push.at("State"), "waiting");
+
+    // The text view names the job, its filesystems and their state.
+    auto text = zferry("status");
+    ASSERT_EQ(text.rc, 0) << text.err;
+    EXPECT_NE(text.out.find("Job push1 (push): waiting"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("p/a/b"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("done"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("Job sink1 (sink): serving"), std::string::npos) << text.out;
+    auto version = zferry("version --show daemon");
+    EXPECT_EQ(version.rc, 0) << version.err;
+    EXPECT_EQ(version.out, std::string("daemon: zferry version ") + ZFERRY_VERSION + "\n");
+
+    // Log lines carry the job and, for replication, the filesystem.
+    const auto log = daemon_log();
+    EXPECT_NE(log.find("job=push1"), std::string::npos) << log;
+    EXPECT_NE(log.find("filesystem=p/a"), std::string::npos) << log;
+
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+    EXPECT_TRUE(no_children());
+    EXPECT_FALSE(fs::exists(sockpath())) << "the control socket is removed at exit";
+}
+
+TEST_F(DaemonTest, AManualJobDoesNothingUntilSignalledAndRefusesUnknownJobs) {
+    snapshot("p/a", "s1");
+    snapshot("p/a/b", "s1");
+    write_config("      type: manual\n");
+    start_daemon();
+    std::this_thread::sleep_for(1500ms);
+    auto push = push_status();
+    ASSERT_TRUE(push.is_object()) << daemon_log();
+    EXPECT_EQ(invocations(push), 0) << json::serialize(push);
+    EXPECT_TRUE(push.at("Replication").is_null());
+    EXPECT_EQ(push.at("State"), "waiting");
+    EXPECT_EQ(zfs_out("list -H -o name -t snapshot -r q/sink"), "") << "nothing replicated before the wakeup";
+
+    auto bad = zferry("signal wakeup nosuchjob");
+    EXPECT_EQ(bad.rc, 1);
+    EXPECT_NE(bad.err.find("no job named \"nosuchjob\""), std::string::npos) << bad.err;
+    auto sink = zferry("signal wakeup sink1");
+    EXPECT_EQ(sink.rc, 1);
+    EXPECT_NE(sink.err.find("sink job, which has nothing to wake up"), std::string::npos) << sink.err;
+
+    ASSERT_EQ(zferry("signal wakeup push1").rc, 0);
+    ASSERT_TRUE(wait_for([&] { return replication_done(push = push_status()); }, 20s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    EXPECT_EQ(invocations(push), 1);
+    EXPECT_EQ(guid("p/a@s1"), guid("q/sink/host1/p/a@s1"));
+    EXPECT_EQ(guid("p/a/b@s1"), guid("q/sink/host1/p/a/b@s1"));
+    EXPECT_TRUE(push.at("Snapshotting").is_null()) << "manual snapshotting: no snapshotter runs";
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+    EXPECT_TRUE(no_children());
+}
+
+TEST_F(DaemonTest, SigtermDuringATransferStopsWithinBoundsAndLeavesAResumableReceive) {
+    zfs("destroy -r p/a/b");
+    snapshot("p/a", "big", 3'000'000);
+    write_config("      type: manual\n");
+    // The sender stalls after a million bytes, so SIGTERM finds the step in flight.
+    start_daemon({"ZFS_SIM_STALL_SEND_AFTER=1000000"});
+    ASSERT_EQ(zferry("signal wakeup push1").rc, 0);
+    auto replicated = [&] {
+        auto push = push_status();
+        if (!push.is_object() || push.at("Replication").is_null()) return std::uint64_t{0};
+        const auto& as = push.at("Replication").at("Attempts").as_array();
+        if (as.empty() || as.back().at("Filesystems").as_array().empty()) return std::uint64_t{0};
+        const auto& steps = as.back().at("Filesystems").as_array()[0].at("Steps").as_array();
+        return steps.empty() ? std::uint64_t{0}
+                             : steps[0].at("Info").at("BytesReplicated").to_number<std::uint64_t>();
+    };
+    ASSERT_TRUE(wait_for([&] { return replicated() >= 1'000'000; }, 20s)) << daemon_log();
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(pid_, SIGTERM), 0);
+    auto rc = wait_exit(10s);
+    ASSERT_TRUE(rc.has_value()) << "the daemon did not stop within 10 s\n" << daemon_log();
+    EXPECT_EQ(*rc, 0) << daemon_log();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    EXPECT_TRUE(no_children()) << "a zfs child outlived the daemon";
+    const auto token = zfs_out("get -H -o value receive_resume_token q/sink/host1/p/a");
+    EXPECT_FALSE(token.empty() || token == "-\n") << "the partial receive stays resumable: " << token;
+
+    // A daemon without the fault resumes the step instead of sending it again.
+    start_daemon();
+    ASSERT_EQ(zferry("signal wakeup push1").rc, 0);
+    json::value push;
+    ASSERT_TRUE(wait_for([&] { return replication_done(push = push_status()); }, 20s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    const auto& step = push.at("Replication")
+                           .at("Attempts")
+                           .as_array()
+                           .back()
+                           .at("Filesystems")
+                           .as_array()[0]
+                           .at("Steps")
+                           .as_array()[0];
+    EXPECT_EQ(step.at("Info").at("Resumed"), true) << json::serialize(step);
+    EXPECT_EQ(guid("p/a@big"), guid("q/sink/host1/p/a@big"));
+    EXPECT_EQ(stop_daemon(SIGTERM), 0);
+    EXPECT_TRUE(no_children());
+}
+
+TEST_F(DaemonTest, AnInvalidConfigurationIsRefusedNamingFileLineAndKey) {
+    {
+        std::ofstream out(config_path());
+        out << "jobs:\n"
+               "  - name: snap1\n"
+               "    type: snap\n"
+               "    filesystems: {\"p/a\": true}\n"
+               "    snapshotting:\n"
+               "      type: periodic\n"
+               "      prefix: zf_\n"
+               "      interval: 10 parsecs\n"
+               "    pruning:\n"
+               "      keep: []\n";
+    }
+    auto r =
+        sh(std::string(ZFERRY_BINARY) + " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
+           dir_ / "cli.err");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find(config_path().string() + ":8:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("job \"snap1\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("snapshotting.interval"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(sockpath())) << "nothing started";
+}
+
+TEST_F(DaemonTest, ARemoteTransportNotYetAvailableIsRefusedNamingJobAndTransport) {
+    {
+        std::ofstream out(config_path());
+        out << "global:\n  control:\n    sockpath: " << sockpath()
+            << "\n"
+               "jobs:\n"
+               "  - name: push2\n"
+               "    type: push\n"
+               "    connect: {type: tcp, address: \"127.0.0.1:8888\"}\n"
+               "    filesystems: {\"p/a\": true}\n"
+               "    snapshotting: {type: manual}\n"
+               "    pruning: {keep_sender: [], keep_receiver: []}\n";
+    }
+    auto r =
+        sh(std::string(ZFERRY_BINARY) + " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
+           dir_ / "cli.err");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("job \"push2\": connect type \"tcp\" is not available"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(sockpath()));
+}
+
+TEST_F(DaemonTest, AMissingRootFsIsRefusedAtStartup) {
+    write_config("      type: manual\n");
+    zfs("destroy -r q/sink");
+    auto r =
+        sh(std::string(ZFERRY_BINARY) + " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
+           dir_ / "cli.err");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("job \"sink1\": root_fs \"q/sink\" must exist"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(sockpath()));
+}
+
+}  // namespace
