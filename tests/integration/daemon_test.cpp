@@ -57,6 +57,8 @@ CmdResult sh(const std::string& cmd, const fs::path& err_file) {
     return r;
 }
 
+std::string children(pid_t parent);
+
 class DaemonTest : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -133,6 +135,19 @@ protected:
                "    serve:\n"
                "      type: local\n"
                "      listener_name: backup\n";
+    }
+
+    void write_raw_config(const std::string& jobs) {
+        std::ofstream out(config_path());
+        out << "global:\n  logging:\n    - {type: stdout, level: info, format: human}\n  control:\n    "
+               "sockpath: "
+            << sockpath() << "\njobs:\n"
+            << jobs;
+    }
+    json::value job_status(const std::string& job, const std::string& type) {
+        auto s = status();
+        if (!s.is_object()) return nullptr;
+        return s.at("Jobs").at(job).at(type);
     }
 
     // Starts the daemon with extra environment (fault injection for zfs-sim).
@@ -244,8 +259,8 @@ protected:
     pid_t pid_ = -1;
 };
 
-// The children of the test process (their command lines), from /proc.
-std::string children() {
+// The children of `parent` (their command lines), from /proc.
+std::string children(pid_t parent) {
     std::string out;
     for (const auto& e : fs::directory_iterator("/proc")) {
         const std::string name = e.path().filename().string();
@@ -257,21 +272,27 @@ std::string children() {
         char state = 0;
         int ppid = 0;
         if (close == std::string::npos ||
-            std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) != 2 || ppid != ::getpid())
+            std::sscanf(line.c_str() + close + 1, " %c %d", &state, &ppid) != 2 || ppid != parent)
             continue;
         std::string cmd = read_file(e.path() / "cmdline");
         std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-        out += name + " " + line.substr(0, close + 1) + " state " + state + ": " + cmd + "\n";
+        out += name + " " + line.substr(0, close + 1) + " state " + state + " ppid " + std::to_string(ppid) +
+               ": " + cmd + "\n";
     }
     return out;
 }
 
 // The test process has no child left (daemon and every zfs child reaped); else who is left.
 ::testing::AssertionResult no_children() {
-    const std::string left = children();
+    const std::string left = children(::getpid());
     int st = 0;
     if (::waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << "children left:\n" << left;
+}
+::testing::AssertionResult no_children_of(pid_t pid) {
+    const std::string left = children(pid);
+    if (left.empty()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "children of " << pid << " left:\n" << left;
 }
 
 TEST_F(DaemonTest, SnapshotRoundThenWakeupReplicatePushToSinkAndStatusShowsTheReport) {
@@ -406,6 +427,109 @@ TEST_F(DaemonTest, SigtermDuringATransferStopsWithinBoundsAndLeavesAResumableRec
     EXPECT_EQ(step.at("Info").at("Resumed"), true) << json::serialize(step);
     EXPECT_EQ(guid("p/a@big"), guid("q/sink/host1/p/a@big"));
     EXPECT_EQ(stop_daemon(SIGTERM), 0);
+    EXPECT_TRUE(no_children());
+}
+
+TEST_F(DaemonTest, ResetCancelsTheRunningTransferAndTheDaemonKeepsServing) {
+    zfs("destroy -r p/a/b");
+    snapshot("p/a", "big", 3'000'000);
+    write_config("      type: manual\n");
+    start_daemon({"ZFS_SIM_STALL_SEND_AFTER=1000000"});
+    ASSERT_EQ(zferry("signal wakeup push1").rc, 0);
+    json::value push;
+    auto in_flight = [&] {
+        push = push_status();
+        if (!push.is_object() || push.at("Replication").is_null()) return false;
+        const auto& as = push.at("Replication").at("Attempts").as_array();
+        if (as.empty() || as.back().at("Filesystems").as_array().empty()) return false;
+        const auto& steps = as.back().at("Filesystems").as_array()[0].at("Steps").as_array();
+        return !steps.empty() &&
+               steps[0].at("Info").at("BytesReplicated").to_number<std::uint64_t>() >= 1'000'000;
+    };
+    ASSERT_TRUE(wait_for(in_flight, 20s)) << daemon_log();
+    EXPECT_EQ(push.at("State"), "replicating");
+    ASSERT_EQ(zferry("signal reset push1").rc, 0);
+    ASSERT_TRUE(
+        wait_for([&] { return (push = push_status()).is_object() && push.at("State") == "waiting"; }, 10s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    EXPECT_FALSE(push.at("Replication").at("FinishAt").is_null()) << "the cancelled run's report is final";
+    EXPECT_NE(push.at("Replication").at("Attempts").as_array().back().at("State"), "done");
+    EXPECT_TRUE(push.at("PruningSender").is_null()) << "a reset skips the rest of the invocation";
+    EXPECT_TRUE(no_children_of(pid_)) << "the step's zfs send and recv are reaped";
+    const auto token = zfs_out("get -H -o value receive_resume_token q/sink/host1/p/a");
+    EXPECT_FALSE(token.empty() || token == "-\n") << token;
+    EXPECT_EQ(zferry("status").rc, 0) << "the daemon still answers";
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+    EXPECT_TRUE(no_children());
+}
+
+TEST_F(DaemonTest, PullFromASourceInTheSameDaemon) {
+    snapshot("p/a", "s1");
+    snapshot("p/a/b", "s1");
+    zfs("create q/pull");
+    write_raw_config(
+        "  - name: src1\n"
+        "    type: source\n"
+        "    serve: {type: local, listener_name: src}\n"
+        "    filesystems: {\"p/a<\": true}\n"
+        "    snapshotting: {type: manual}\n"
+        "  - name: pull1\n"
+        "    type: pull\n"
+        "    connect: {type: local, listener_name: src, client_identity: puller}\n"
+        "    root_fs: q/pull\n"
+        "    interval: manual\n"
+        "    recv: {placeholder: {encryption: inherit}}\n"
+        "    pruning:\n"
+        "      keep_sender: [{type: not_replicated}]\n"
+        "      keep_receiver: [{type: last_n, count: 5}]\n");
+    start_daemon();
+    json::value pull;
+    ASSERT_TRUE(wait_for([&] { return (pull = job_status("pull1", "pull")).is_object(); }, 5s))
+        << daemon_log();
+    EXPECT_EQ(pull.at("Invocations"), 0) << "interval: manual waits for the signal";
+    ASSERT_EQ(zferry("signal wakeup pull1").rc, 0);
+    ASSERT_TRUE(wait_for([&] { return invocation_done(pull = job_status("pull1", "pull")); }, 20s))
+        << json::serialize(pull) << "\n"
+        << daemon_log();
+    EXPECT_EQ(guid("p/a@s1"), guid("q/pull/p/a@s1")) << "a pull receives below root_fs, no identity";
+    EXPECT_EQ(guid("p/a/b@s1"), guid("q/pull/p/a/b@s1"));
+    EXPECT_EQ(job_status("src1", "source").at("State"), "serving");
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+    EXPECT_TRUE(no_children());
+}
+
+TEST_F(DaemonTest, ASnapJobSnapshotsThenPrunes) {
+    zfs("destroy -r p/a/b");
+    snapshot("p/a", "zfold");
+    snapshot("p/a", "manual");
+    std::this_thread::sleep_for(1100ms);  // the round's snapshot is strictly newer than zfold
+    write_raw_config(
+        "  - name: snap1\n"
+        "    type: snap\n"
+        "    filesystems: {\"p/a\": true}\n"
+        "    snapshotting: {type: periodic, prefix: zf_, interval: 1h}\n"
+        "    pruning:\n"
+        "      keep:\n"
+        "        - {type: last_n, count: 1, regex: \"^zf\"}\n"
+        "        - {type: regex, regex: \"^manual$\"}\n");
+    start_daemon();
+    json::value snap;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            snap = job_status("snap1", "snap");
+            return snap.is_object() && !snap.at("Pruning").is_null() &&
+                   snap.at("Pruning").at("State") == "Done" && snap.at("State") == "waiting";
+        },
+        20s))
+        << json::serialize(snap) << "\n"
+        << daemon_log();
+    const std::string names = zfs_out("list -H -o name -t snapshot -r p/a");
+    EXPECT_EQ(names.find("p/a@zfold"), std::string::npos) << "the older zf snapshot is pruned: " << names;
+    EXPECT_NE(names.find("p/a@manual"), std::string::npos) << names;
+    EXPECT_NE(names.find("p/a@zf_"), std::string::npos) << "the round's snapshot stays: " << names;
+    EXPECT_EQ(snap.at("Snapshotting").at("state"), "waiting");
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
     EXPECT_TRUE(no_children());
 }
 
