@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <charconv>
+
 namespace zferry::daemon {
 
 namespace asio = boost::asio;
@@ -18,6 +20,33 @@ Daemon::Daemon(asio::any_io_executor ex, config::Config config, DaemonOptions op
 }
 
 Daemon::~Daemon() = default;
+
+namespace {
+
+// Go's "host:port" of `listen` ("" or no host: every interface); the host an IP address.
+Result<asio::ip::tcp::endpoint> parse_listen(const std::string& address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos)
+        return Error(Errc::invalid_argument,
+                     "global.monitoring listen \"" + address + "\": expected host:port");
+    std::string host = address.substr(0, colon);
+    const std::string port_text = address.substr(colon + 1);
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || port > 65535)
+        return Error(Errc::invalid_argument,
+                     "global.monitoring listen \"" + address + "\": the port is not a number up to 65535");
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty()) host = "0.0.0.0";
+    boost::system::error_code aec;
+    auto ip = asio::ip::make_address(host, aec);
+    if (aec)
+        return Error(Errc::invalid_argument, "global.monitoring listen \"" + address +
+                                                 "\": the host must be an IP address (got \"" + host + "\")");
+    return asio::ip::tcp::endpoint(ip, static_cast<unsigned short>(port));
+}
+
+}  // namespace
 
 asio::awaitable<Result<void>> Daemon::check_root_fs() {
     for (const auto& j : config_.jobs) {
@@ -36,6 +65,8 @@ asio::awaitable<Result<void>> Daemon::check_root_fs() {
 
 asio::awaitable<Result<void>> Daemon::start() {
     started_ = std::chrono::system_clock::now();
+    zrepl_metrics_ = std::make_unique<ZreplMetrics>(
+        registry_, std::chrono::duration<double>(started_.time_since_epoch()).count(), options_.version);
     for (const auto& j : config_.jobs) {
         const auto* serve = j.serve();
         if (serve && std::holds_alternative<config::LocalServe>(*serve))
@@ -46,9 +77,14 @@ asio::awaitable<Result<void>> Daemon::start() {
         zfs::ZfsRunnerOptions ro;
         ro.binary = options_.zfs_binary;
         ro.log = log_.with("job", j.name).with("subsystem", "zfs.cmd");
+        ro.on_finished = [m = zrepl_metrics_.get(), job = j.name, binary = options_.zfs_binary](
+                             std::string_view verb, std::chrono::nanoseconds took) {
+            m->zfs_command(job, binary, verb, std::chrono::duration<double>(took).count());
+        };
         runners_.push_back(std::make_unique<zfs::ZfsRunner>(ex_, std::move(ro)));
         auto job = Job::make(j, listeners_, *runners_.back(), options_.jobs, log_);
         if (!job) co_return job.error();
+        (*job)->set_metrics(zrepl_metrics_.get());
         jobs_.push_back(std::move(*job));
     }
     if (auto r = co_await check_root_fs(); !r) co_return r.error();
@@ -61,7 +97,16 @@ asio::awaitable<Result<void>> Daemon::start() {
                                          log_.with("job", "_control"));
     if (!control) co_return control.error();
     control_ = std::move(*control);
+    for (const auto& m : config_.global.monitoring) {
+        auto ep = parse_listen(m.listen);
+        if (!ep) co_return ep.error();
+        auto server = std::make_unique<MetricsServer>(
+            ex_, [this] { return metrics(); }, log_.with("job", "_prometheus"));
+        if (auto bound = server->listen(*ep); !bound) co_return bound.error();
+        metrics_servers_.push_back(std::move(server));
+    }
     control_->start();
+    for (auto& m : metrics_servers_) m->start();
     for (auto& j : jobs_) j->start(ex_);
     log_.info("daemon started with {} job(s) from {}", jobs_.size(), config_.file);
     co_return Result<void>{};
@@ -70,12 +115,14 @@ asio::awaitable<Result<void>> Daemon::start() {
 asio::awaitable<void> Daemon::stop() {
     log_.info("stopping");
     if (control_) co_await control_->stop();
+    for (auto& m : metrics_servers_) co_await m->stop();
     // Active jobs first, so a push stops replicating before its sink's side goes.
     for (auto& j : jobs_)
         if (j->type() == "push" || j->type() == "pull") co_await j->stop();
     for (auto& j : jobs_)
         if (j->type() != "push" && j->type() != "pull") co_await j->stop();
     control_.reset();
+    metrics_servers_.clear();
     log_.info("stopped");
 }
 

@@ -8,9 +8,12 @@
 
 #include "core/error.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/jobs/job.hpp"
+#include "daemon/metrics/metrics_server.hpp"
+#include "daemon/metrics/zrepl_metrics.hpp"
 #include "zfs/zfs_runner.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -38,6 +41,8 @@ public:
     // zrepl's /status: {"Jobs": {NAME: job status}, "Global": {...}}.
     boost::json::value status() const;
     Result<void> signal(const std::string& job, const std::string& op);
+    // zrepl's metric names in Prometheus's text format (what /metrics serves).
+    std::string metrics() const { return registry_.expose(); }
 
 private:
     boost::asio::awaitable<Result<void>> check_root_fs();
@@ -46,11 +51,14 @@ private:
     config::Config config_;
     DaemonOptions options_;
     Logger log_;
+    metrics::Registry registry_;
+    std::unique_ptr<ZreplMetrics> zrepl_metrics_;           // registered on registry_ at start()
     std::unique_ptr<zfs::ZfsRunner> runner_;                // startup checks
     std::vector<std::unique_ptr<zfs::ZfsRunner>> runners_;  // one per job, before the jobs (they use them)
     LocalListeners listeners_;
     std::vector<std::unique_ptr<Job>> jobs_;
     std::unique_ptr<ControlServer> control_;
+    std::vector<std::unique_ptr<MetricsServer>> metrics_servers_;
     std::chrono::system_clock::time_point started_;
 };
 

@@ -5,6 +5,8 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
 
+#include <map>
+
 namespace zferry::daemon {
 
 namespace asio = boost::asio;
@@ -27,6 +29,10 @@ namespace {
 
 snapshotting::WallClock wall_clock() {
     return [] { return std::chrono::system_clock::now(); };
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
 bool is_manual(const config::Snapshotting& s) {
@@ -167,7 +173,9 @@ asio::awaitable<void> Job::invocation() {
         prune_local_ = std::make_unique<pruning::Pruner>(
             *local_target_, nullptr, pruning::PrunerConfig{name_, "local", keep_, nullptr, false},
             l.with("subsystem", "pruning").with("prune_side", "local"));
+        const auto t = std::chrono::steady_clock::now();
         co_await prune_local_->run();
+        pruning_took("local", t);
         co_return;
     }
     state_ = JobState::replicating;
@@ -179,9 +187,10 @@ asio::awaitable<void> Job::invocation() {
         l.warn("replication cancelled; the next wakeup resumes it");
         co_return;
     }
-    if (run_->succeeded())
+    replication_finished();
+    if (run_->succeeded()) {
         l.info("replication done");
-    else
+    } else
         l.error("replication failed: {}",
                 run_->final_error() ? run_->final_error()->message() : "unknown error");
     state_ = JobState::pruning_sender;
@@ -189,7 +198,9 @@ asio::awaitable<void> Job::invocation() {
         *sender_target_, sender_peer_.get(),
         pruning::PrunerConfig{name_, "sender", keep_sender_, nullptr, false},
         l.with("subsystem", "pruning").with("prune_side", "sender"));
+    auto t = std::chrono::steady_clock::now();
     co_await prune_sender_->run();
+    pruning_took("sender", t);
     if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
         co_return;
     state_ = JobState::pruning_receiver;
@@ -197,7 +208,9 @@ asio::awaitable<void> Job::invocation() {
         *receiver_target_, receiver_peer_.get(),
         pruning::PrunerConfig{name_, "receiver", keep_receiver_, nullptr, false},
         l.with("subsystem", "pruning").with("prune_side", "receiver"));
+    t = std::chrono::steady_clock::now();
     co_await prune_receiver_->run();
+    pruning_took("receiver", t);
     l.info("invocation done");
 }
 
@@ -259,6 +272,25 @@ json::object Job::status() const {
     out["type"] = type_;
     out[type_] = std::move(inner);
     return out;
+}
+
+void Job::pruning_took(const char* side, std::chrono::steady_clock::time_point since) {
+    if (metrics_) metrics_->pruning_took(name_, side, seconds_since(since));
+}
+
+void Job::replication_finished() {
+    if (!metrics_ || !run_) return;
+    const auto& report = run_->report();
+    // The counter gets what this run moved, every attempt's steps included.
+    std::map<std::string, std::uint64_t> bytes;
+    for (const auto& a : report.attempts)
+        for (const auto& f : a.filesystems) bytes[f.name] += f.bytes_replicated();
+    for (const auto& [fs, n] : bytes)
+        if (n > 0) metrics_->bytes_replicated(name_, fs, static_cast<double>(n));
+    const int failed = report.failed_filesystems_in_latest_attempt();
+    metrics_->replication_finished(
+        name_, failed < 0 ? 0 : static_cast<std::size_t>(failed), run_->succeeded(),
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
 }  // namespace zferry::daemon

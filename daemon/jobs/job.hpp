@@ -17,6 +17,7 @@
 #include "daemon/jobs/endpoint_prune.hpp"
 #include "daemon/jobs/job_endpoints.hpp"
 #include "daemon/jobs/wakeup_schedule.hpp"
+#include "daemon/metrics/zrepl_metrics.hpp"
 #include "daemon/pruning/local_prune_target.hpp"
 #include "daemon/pruning/pruner.hpp"
 #include "daemon/snapshotting/snapshotter.hpp"
@@ -61,6 +62,9 @@ public:
     // zrepl's job status: {"type": T, T: {...}} with zferry's "State" and "Invocations" added.
     boost::json::object status() const;
 
+    // Where the job reports zrepl's per-job metrics (label zrepl_job); none: not exported.
+    void set_metrics(ZreplMetrics* metrics) noexcept { metrics_ = metrics; }
+
 private:
     Job() = default;
     boost::asio::awaitable<void> drive();
@@ -90,6 +94,11 @@ private:
     std::unique_ptr<EndpointPruneTarget> sender_target_, receiver_target_;
     std::unique_ptr<EndpointPrunePeer> sender_peer_, receiver_peer_;
     std::unique_ptr<pruning::Pruner> prune_sender_, prune_receiver_;
+
+    // metrics
+    ZreplMetrics* metrics_ = nullptr;
+    void pruning_took(const char* side, std::chrono::steady_clock::time_point since);
+    void replication_finished();
 
     // snap
     std::vector<pruning::KeepRule> keep_;

@@ -8,10 +8,13 @@
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -529,6 +533,77 @@ TEST_F(DaemonTest, ASnapJobSnapshotsThenPrunes) {
     EXPECT_NE(names.find("p/a@manual"), std::string::npos) << names;
     EXPECT_NE(names.find("p/a@zf_"), std::string::npos) << "the round's snapshot stays: " << names;
     EXPECT_EQ(snap.at("Snapshotting").at("state"), "waiting");
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+    EXPECT_TRUE(no_children());
+}
+
+// A free TCP port on the loopback interface (bound and released; the daemon binds it next).
+int free_loopback_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+TEST_F(DaemonTest, PrometheusMetricsWithZreplsNamesPassPromtool) {
+    const int port = free_loopback_port();
+    ASSERT_GT(port, 0);
+    write_config(
+        "      type: periodic\n"
+        "      prefix: zf_\n"
+        "      interval: 1h\n");
+    {
+        // The same configuration with a prometheus listener on loopback.
+        std::string text = read_file(config_path());
+        const std::string monitoring =
+            "  monitoring:\n    - type: prometheus\n      listen: \"127.0.0.1:" + std::to_string(port) +
+            "\"\n";
+        text.insert(text.find("  control:\n"), monitoring);
+        std::ofstream(config_path()) << text;
+    }
+    start_daemon();
+    json::value push;
+    ASSERT_TRUE(wait_for([&] { return invocation_done(push = push_status()); }, 20s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    const fs::path scraped = dir_ / "metrics.txt";
+    auto curl =
+        sh("curl -sS -f -o " + scraped.string() + " http://127.0.0.1:" + std::to_string(port) + "/metrics",
+           dir_ / "curl.err");
+    ASSERT_EQ(curl.rc, 0) << curl.err;
+    const std::string metrics = read_file(scraped);
+    for (const char* expected :
+         {"# TYPE zrepl_replication_bytes_replicated counter",
+          "zrepl_replication_bytes_replicated{zrepl_job=\"push1\",filesystem=\"p/a\"} ",
+          "zrepl_replication_filesystem_errors{zrepl_job=\"push1\"} 0",
+          "zrepl_replication_last_successful{zrepl_job=\"push1\"} ",
+          "zrepl_pruning_time_count{zrepl_job=\"push1\",prune_side=\"sender\"} 1",
+          "zrepl_pruning_time_count{zrepl_job=\"push1\",prune_side=\"receiver\"} 1",
+          "zrepl_zfscmd_runtime_count{jobid=\"push1\"", "zrepl_start_time{raw=\""})
+        EXPECT_NE(metrics.find(expected), std::string::npos) << expected << " in\n" << metrics;
+    auto check = sh("promtool check metrics < " + scraped.string() + " 2>&1", dir_ / "promtool.err");
+    ASSERT_NE(check.rc, 127)
+        << "promtool is missing (Debian package prometheus; tools/dev/deps.sh installs it)";
+    ASSERT_NE(check.rc, 1) << "promtool could not parse the exposition: " << check.out;
+    // The one lint finding allowed is zrepl's own naming: its counter has no _total suffix, and
+    // the name stays zrepl's so that its Grafana dashboard keeps working.
+    std::istringstream lines(check.out);
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty())
+            EXPECT_EQ(line,
+                      "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix");
+    auto other =
+        sh("curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) + "/other",
+           dir_ / "curl.err");
+    EXPECT_EQ(other.out, "404");
     EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
     EXPECT_TRUE(no_children());
 }
