@@ -608,6 +608,46 @@ TEST_F(DaemonTest, PrometheusMetricsWithZreplsNamesPassPromtool) {
     EXPECT_TRUE(no_children());
 }
 
+TEST_F(DaemonTest, RunDryRunPrintsThePlanAndChangesNothing) {
+    snapshot("p/a", "s1");
+    snapshot("p/a", "s2");
+    snapshot("p/a/b", "s1");
+    write_config(
+        "      type: periodic\n"
+        "      prefix: zf_\n"
+        "      interval: 1h\n");
+    {
+        std::ofstream out(config_path(), std::ios::app);
+        out << "  - name: snap1\n"
+               "    type: snap\n"
+               "    filesystems: {\"p/a\": true}\n"
+               "    snapshotting: {type: manual}\n"
+               "    pruning: {keep: [{type: last_n, count: 1}]}\n";
+    }
+    const std::string before = read_file(dir_ / "zfs" / "state");
+    ASSERT_FALSE(before.empty());
+    auto push = zferry("run --dry-run push1 --zfs " ZFS_SIM_BIN);
+    EXPECT_EQ(push.rc, 0) << push.out << push.err;
+    EXPECT_NE(push.out.find("would snapshot p/a@zf_"), std::string::npos) << push.out;
+    EXPECT_NE(push.out.find("would snapshot p/a/b@zf_"), std::string::npos) << push.out;
+    EXPECT_NE(push.out.find("p/a: full send of @s2 ("), std::string::npos) << push.out;
+    EXPECT_NE(push.out.find(" bytes)"), std::string::npos) << "with the sender's estimate: " << push.out;
+    EXPECT_NE(push.out.find("p/a/b: full send of @s1 ("), std::string::npos) << push.out;
+    EXPECT_NE(push.out.find("pruning receiver:\n  no filesystems\n"), std::string::npos) << push.out;
+    EXPECT_NE(push.out.find("pruning sender:\n  p/a: not pruned: replication cursor"), std::string::npos)
+        << push.out;
+    auto snap = zferry("run --dry-run snap1 --zfs " ZFS_SIM_BIN);
+    EXPECT_EQ(snap.rc, 0) << snap.out << snap.err;
+    EXPECT_NE(snap.out.find("manual: no snapshots are taken"), std::string::npos) << snap.out;
+    EXPECT_NE(snap.out.find("would destroy p/a@s1\n"), std::string::npos) << snap.out;
+    EXPECT_EQ(snap.out.find("would destroy p/a@s2"), std::string::npos) << snap.out;
+    EXPECT_EQ(read_file(dir_ / "zfs" / "state"), before) << "a dry run changes nothing on either side";
+    auto refused = zferry("run push1");
+    EXPECT_EQ(refused.rc, 2);
+    EXPECT_NE(refused.err.find("only --dry-run is supported"), std::string::npos) << refused.err;
+    EXPECT_TRUE(no_children());
+}
+
 TEST_F(DaemonTest, AnInvalidConfigurationIsRefusedNamingFileLineAndKey) {
     {
         std::ofstream out(config_path());

@@ -20,6 +20,8 @@ struct ExitCode {
 
 // `zferry version [--show client|daemon]`.
 void register_version(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
+// `zferry run --dry-run JOB`.
+void register_run(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 // `zferry daemon`.
 void register_daemon(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 // `zferry status` and `zferry signal wakeup|reset JOB` (the control socket's clients).

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
                    "/usr/local/etc/zrepl/zrepl.yml, the first that exists)");
     zferry::cli::register_version(app, rc, global);
     zferry::cli::register_daemon(app, rc, global);
+    zferry::cli::register_run(app, rc, global);
     zferry::cli::register_control_clients(app, rc, global);
     zferry::cli::register_test(app, rc);
     zferry::cli::register_zfs_abstraction(app, rc);
