@@ -648,6 +648,34 @@ TEST_F(DaemonTest, RunDryRunPrintsThePlanAndChangesNothing) {
     EXPECT_TRUE(no_children());
 }
 
+TEST_F(DaemonTest, TheControlSocketRefusesHugeRequestsAndAPublicDirectory) {
+    write_config("      type: manual\n");
+    start_daemon();
+    const fs::path big = dir_ / "big.json";
+    std::ofstream(big) << "{\"Name\":\"push1\",\"Op\":\"wakeup\",\"pad\":\"" << std::string(200 * 1024, 'x')
+                       << "\"}";
+    auto r = sh("curl -sS --unix-socket " + sockpath() + " -o " + (dir_ / "reply").string() +
+                    " -w '%{http_code}' -X POST --data-binary @" + big.string() + " http://unix/signal",
+                dir_ / "curl.err");
+    EXPECT_EQ(r.out, "413") << r.err;
+    EXPECT_NE(read_file(dir_ / "reply").find("request too large"), std::string::npos);
+    EXPECT_EQ(invocations(push_status()), 0) << "the oversized request changed nothing";
+    EXPECT_NE(daemon_log().find("refused a request larger than"), std::string::npos) << daemon_log();
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+
+    // A control directory others can enter is refused: whoever connects can reset jobs.
+    fs::permissions(dir_ / "run",
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec,
+                    fs::perm_options::replace);
+    auto refused =
+        sh(std::string(ZFERRY_BINARY) + " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
+           dir_ / "cli.err");
+    EXPECT_EQ(refused.rc, 1);
+    EXPECT_NE(refused.err.find("has mode 0755: it must be private"), std::string::npos) << refused.err;
+    EXPECT_TRUE(no_children());
+}
+
 TEST_F(DaemonTest, AnInvalidConfigurationIsRefusedNamingFileLineAndKey) {
     {
         std::ofstream out(config_path());
