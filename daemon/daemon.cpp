@@ -1,6 +1,9 @@
 #include "daemon/daemon.hpp"
 
+#include "replication/endpoint/abstractions.hpp"
 #include "zfs/listing_ops.hpp"
+
+#include <map>
 
 #include <boost/json.hpp>
 
@@ -63,6 +66,30 @@ asio::awaitable<Result<void>> Daemon::check_root_fs() {
     co_return Result<void>{};
 }
 
+asio::awaitable<void> Daemon::report_stale_abstractions() {
+    // Holds and cursors of jobs this configuration does not have (a job renamed or removed):
+    // they keep snapshots from being destroyed for ever. Reported, never released on our own.
+    const replication::AbstractionQuery query;
+    auto listing = co_await replication::list_abstractions(*runner_, query);
+    if (!listing) {
+        log_.warn("could not look for abstractions of jobs that are not configured: {}",
+                  listing.error().message());
+        co_return;
+    }
+    std::map<std::string, std::size_t> unknown;
+    for (const auto& a : listing->found)
+        if (a.job && !config_.find_job(a.job->str())) ++unknown[a.job->str()];
+    for (const auto& [job, n] : unknown) {
+        stale_jobs_.push_back(job);
+        log_.warn(
+            "{} hold(s) or cursor(s) of job \"{}\", which is not in the configuration (renamed or removed?), "
+            "keep "
+            "snapshots from being destroyed; `zferry zfs-abstraction list --job '{}'` shows them and "
+            "`zferry zfs-abstraction release-all --job '{}'` removes them",
+            n, job, job, job);
+    }
+}
+
 asio::awaitable<Result<void>> Daemon::start() {
     started_ = std::chrono::system_clock::now();
     zrepl_metrics_ = std::make_unique<ZreplMetrics>(
@@ -88,6 +115,7 @@ asio::awaitable<Result<void>> Daemon::start() {
         jobs_.push_back(std::move(*job));
     }
     if (auto r = co_await check_root_fs(); !r) co_return r.error();
+    co_await report_stale_abstractions();
 
     ControlHandlers h;
     h.status = [this] { return status(); };
@@ -132,6 +160,9 @@ json::value Daemon::status() const {
     json::object global;
     global["Version"] = options_.version;
     global["ConfigFile"] = config_.file;
+    json::array stale;
+    for (const auto& j : stale_jobs_) stale.emplace_back(j);
+    global["StaleAbstractionJobs"] = std::move(stale);
     global["StartedAt"] =
         std::chrono::duration_cast<std::chrono::seconds>(started_.time_since_epoch()).count();
     json::object out;

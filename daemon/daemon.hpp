@@ -1,9 +1,9 @@
 // The daemon: one io_context, the jobs of one configuration as owned tasks, the control
 // socket. start() checks before anything runs (every job can be built: its transport is
 // available and its passive partner exists; every receiving root_fs exists) and refuses to
-// start otherwise; stop() stops the control socket, then every job (invocations cancelled,
-// their zfs children stopped and reaped, receivers left resumable, snapshotters ended), and
-// returns when nothing of the daemon runs any more.
+// start otherwise, and reports holds and cursors of jobs the configuration does not have; stop() stops the
+// control socket, then every job (invocations cancelled, their zfs children stopped and reaped, receivers
+// left resumable, snapshotters ended), and returns when nothing of the daemon runs any more.
 #pragma once
 
 #include "core/error.hpp"
@@ -46,6 +46,7 @@ public:
 
 private:
     boost::asio::awaitable<Result<void>> check_root_fs();
+    boost::asio::awaitable<void> report_stale_abstractions();
 
     boost::asio::any_io_executor ex_;
     config::Config config_;
@@ -60,6 +61,7 @@ private:
     std::unique_ptr<ControlServer> control_;
     std::vector<std::unique_ptr<MetricsServer>> metrics_servers_;
     std::chrono::system_clock::time_point started_;
+    std::vector<std::string> stale_jobs_;  // jobs with abstractions on the pools but not configured
 };
 
 }  // namespace zferry::daemon

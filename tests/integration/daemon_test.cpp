@@ -354,9 +354,10 @@ TEST_F(DaemonTest, SnapshotRoundThenWakeupReplicatePushToSinkAndStatusShowsTheRe
     EXPECT_FALSE(fs::exists(sockpath())) << "the control socket is removed at exit";
 }
 
-TEST_F(DaemonTest, AManualJobDoesNothingUntilSignalledAndRefusesUnknownJobs) {
+TEST_F(DaemonTest, AManualJobDoesNothingUntilSignalledRefusesUnknownJobsAndReportsStaleHolds) {
     snapshot("p/a", "s1");
     snapshot("p/a/b", "s1");
+    zfs("hold zrepl_STEP_J_oldname p/a@s1");  // a step hold of a job since renamed
     write_config("      type: manual\n");
     start_daemon();
     std::this_thread::sleep_for(1500ms);
@@ -366,6 +367,16 @@ TEST_F(DaemonTest, AManualJobDoesNothingUntilSignalledAndRefusesUnknownJobs) {
     EXPECT_TRUE(push.at("Replication").is_null());
     EXPECT_EQ(push.at("State"), "waiting");
     EXPECT_EQ(zfs_out("list -H -o name -t snapshot -r q/sink"), "") << "nothing replicated before the wakeup";
+
+    const auto s = status();
+    ASSERT_TRUE(s.is_object());
+    EXPECT_EQ(json::serialize(s.at("Global").at("StaleAbstractionJobs")), "[\"oldname\"]");
+    EXPECT_NE(
+        daemon_log().find("1 hold(s) or cursor(s) of job \"oldname\", which is not in the configuration"),
+        std::string::npos)
+        << daemon_log();
+    EXPECT_NE(zfs_out("holds -H p/a@s1").find("zrepl_STEP_J_oldname"), std::string::npos)
+        << "reported, not released";
 
     auto bad = zferry("signal wakeup nosuchjob");
     EXPECT_EQ(bad.rc, 1);
