@@ -340,6 +340,12 @@ TEST_F(DaemonTest, SnapshotRoundThenWakeupReplicatePushToSinkAndStatusShowsTheRe
     EXPECT_NE(text.out.find("p/a/b"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("done"), std::string::npos) << text.out;
     EXPECT_NE(text.out.find("Job sink1 (sink): serving"), std::string::npos) << text.out;
+    auto only_sink = zferry("status --mode dump --job sink1");
+    EXPECT_EQ(only_sink.out, "Job sink1 (sink): serving\n") << only_sink.err;
+    auto raw = zferry("status --mode raw");
+    boost::system::error_code ec;
+    EXPECT_TRUE(json::parse(raw.out, ec).is_object()) << raw.out;
+    EXPECT_EQ(zferry("status --mode interactive").rc, 2) << "not implemented, and says so";
     auto version = zferry("version --show daemon");
     EXPECT_EQ(version.rc, 0) << version.err;
     EXPECT_EQ(version.out, std::string("daemon: zferry version ") + ZFERRY_VERSION + "\n");

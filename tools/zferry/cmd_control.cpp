@@ -31,7 +31,7 @@ std::string sockpath(const std::string& cmd_config, const GlobalOptions& global,
 
 void register_control_clients(CLI::App& app, ExitCode& rc, const GlobalOptions& global) {
     struct StatusOptions {
-        std::string config, job;
+        std::string config, job, mode = "dump";
         bool json = false;
     };
     auto so = std::make_shared<StatusOptions>();
@@ -41,8 +41,20 @@ void register_control_clients(CLI::App& app, ExitCode& rc, const GlobalOptions& 
                            "bytes replicated of expected), snapshotting and pruning, errors with times");
     status->add_option("--config", so->config, "the configuration file (its control socket is asked)");
     status->add_option("--job", so->job, "only this job");
-    status->add_flag("--json", so->json, "print the daemon's status JSON as it is (zrepl's field names)");
+    status->add_flag("--json", so->json,
+                     "print the daemon's status JSON as it is (zrepl's field names); = --mode raw");
+    status->add_option("--mode", so->mode, "dump: the text view once; raw: the daemon's JSON (zrepl's modes)")
+        ->check(CLI::IsMember({"dump", "raw", "interactive"}))
+        ->capture_default_str();
     status->callback([so, &rc, &global] {
+        if (so->mode == "interactive") {
+            std::cerr
+                << "zferry status: the live (refreshing) view is not implemented yet; use --mode dump (for "
+                   "example under watch(1)) or --mode raw\n";
+            rc.value = 2;
+            return;
+        }
+        if (so->mode == "raw") so->json = true;
         auto sock = sockpath(so->config, global, "status");
         if (sock.empty()) {
             rc.value = 1;
