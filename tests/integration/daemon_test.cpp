@@ -659,6 +659,13 @@ TEST_F(DaemonTest, RunDryRunPrintsThePlanAndChangesNothing) {
     EXPECT_NE(snap.out.find("would destroy p/a@s1\n"), std::string::npos) << snap.out;
     EXPECT_EQ(snap.out.find("would destroy p/a@s2"), std::string::npos) << snap.out;
     EXPECT_EQ(read_file(dir_ / "zfs" / "state"), before) << "a dry run changes nothing on either side";
+    auto all = zferry("daemon --dry-run --zfs " ZFS_SIM_BIN);
+    EXPECT_EQ(all.rc, 0) << all.out << all.err;
+    EXPECT_NE(all.out.find("dry run of job push1 (push)"), std::string::npos) << all.out;
+    EXPECT_NE(all.out.find("dry run of job sink1 (sink)"), std::string::npos) << all.out;
+    EXPECT_NE(all.out.find("dry run of job snap1 (snap)"), std::string::npos) << all.out;
+    EXPECT_FALSE(fs::exists(sockpath())) << "a dry run starts no daemon";
+    EXPECT_EQ(read_file(dir_ / "zfs" / "state"), before) << "nor does the daemon's dry run change anything";
     auto refused = zferry("run push1");
     EXPECT_EQ(refused.rc, 2);
     EXPECT_NE(refused.err.find("only --dry-run is supported"), std::string::npos) << refused.err;

@@ -5,6 +5,7 @@
 
 #include "daemon/config/config_loader.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/jobs/dry_run.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,7 +31,33 @@ struct DaemonCliOptions {
     std::string zfs_binary = "zfs";
     unsigned stop_timeout_s = 30;
     unsigned snapshot_max_sleep_ms = 60000;
+    bool dry_run = false;
 };
+
+// `zferry daemon --dry-run`: every job's dry run (see daemon/jobs/dry_run.hpp), then exit.
+int dry_run_all(const config::Config& cfg, const std::string& zfs_binary) {
+    daemon::LocalListeners listeners;
+    for (const auto& j : cfg.jobs)
+        if (const auto* s = j.serve(); s && std::holds_alternative<config::LocalServe>(*s))
+            if (auto r = listeners.add(j); !r) {
+                std::cerr << "zferry daemon --dry-run: " << r.error().context() << "\n";
+                return 1;
+            }
+    asio::io_context ctx;
+    zfs::ZfsRunnerOptions ro;
+    ro.binary = zfs_binary;
+    zfs::ZfsRunner runner(ctx.get_executor(), std::move(ro));
+    bool ok = true;
+    for (const auto& j : cfg.jobs) {
+        auto f = asio::co_spawn(ctx, daemon::dry_run_job(j, listeners, runner, Logger()), asio::use_future);
+        ctx.restart();
+        ctx.run();
+        auto out = f.get();
+        std::cout << out.text << "\n";
+        ok = ok && out.ok;
+    }
+    return ok ? 0 : 1;
+}
 
 zferry::LogLevel log_level(const config::Config& c) {
     auto level = config::LogLevel::error;
@@ -83,6 +110,7 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
         std::cerr << "zferry daemon: not starting: " << cfg.error().message() << "\n";
         return 1;
     }
+    if (o.dry_run) return dry_run_all(*cfg, o.zfs_binary);
     LogOptions lo;
     lo.level = log_level(*cfg);
     lo.format = !cfg->global.logging.empty() && cfg->global.logging[0].format == config::LogFormat::json
@@ -148,6 +176,9 @@ void register_daemon(CLI::App& app, ExitCode& rc, const GlobalOptions& global) {
     cmd->add_option("--snapshot-max-sleep-ms", o->snapshot_max_sleep_ms,
                     "longest sleep of a snapshotter between looks at the wall clock")
         ->capture_default_str();
+    cmd->add_flag("--dry-run", o->dry_run,
+                  "print what one invocation of every job would do now (as zferry run --dry-run), change "
+                  "nothing, and exit");
     cmd->callback([o, &rc, &global] { rc.value = run_daemon(*o, global); });
 }
 
