@@ -1,6 +1,7 @@
 #include "daemon/jobs/job_settings.hpp"
 
 #include "core/overloaded.hpp"
+#include "core/throttle.hpp"
 #include "daemon/snapshotting/zone_loader.hpp"
 
 namespace zferry::daemon {
@@ -38,6 +39,12 @@ Result<std::vector<CommandHook>> hooks(const std::string& job, const std::vector
         out.push_back(std::move(h));
     }
     return out;
+}
+
+// A job direction's bandwidth_limit as a Throttle shared by all its steps; null: unlimited.
+std::shared_ptr<Throttle> throttle(const config::BandwidthLimit& b) {
+    if (!b.max_bytes_per_second) return nullptr;
+    return std::make_shared<Throttle>(*b.max_bytes_per_second, b.bucket_capacity_bytes);
 }
 
 }  // namespace
@@ -113,7 +120,7 @@ Result<replication::SenderConfig> sender_config(const std::string& job,
     p.compressed = send.compressed;
     p.embedded_data = send.embedded_data;
     p.saved = send.saved;
-    return replication::SenderConfig{std::move(*id), fs, p};
+    return replication::SenderConfig{std::move(*id), fs, p, throttle(send.bandwidth_limit)};
 }
 
 Result<replication::ReceiverConfig> receiver_config(const std::string& job, const std::string& root_fs,
@@ -139,6 +146,7 @@ Result<replication::ReceiverConfig> receiver_config(const std::string& job, cons
     }
     c.options.set_properties = recv.properties_override;
     c.options.exclude_properties = recv.properties_inherit;
+    c.bandwidth_limit = throttle(recv.bandwidth_limit);
     return c;
 }
 

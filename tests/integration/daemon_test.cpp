@@ -700,6 +700,33 @@ TEST_F(DaemonTest, TheControlSocketRefusesHugeRequestsAndAPublicDirectory) {
     EXPECT_TRUE(no_children());
 }
 
+TEST_F(DaemonTest, SendBandwidthLimitOfThePushJobBoundsTheTransfer) {
+    zfs("destroy -r p/a/b");
+    snapshot("p/a", "big", 1'500'000);
+    write_config("      type: manual\n");
+    {
+        // send.bandwidth_limit of the push job: 500 KiB/s with a 64 KiB bucket.
+        std::string text = read_file(config_path());
+        text.insert(text.find("    pruning:\n"),
+                    "    send:\n      bandwidth_limit: {max: \"500 KiB\", bucket_capacity: \"64 KiB\"}\n");
+        std::ofstream(config_path()) << text;
+    }
+    start_daemon();
+    const auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(zferry("signal wakeup push1").rc, 0);
+    json::value push;
+    ASSERT_TRUE(wait_for([&] { return replication_done(push = push_status()); }, 30s))
+        << json::serialize(push) << "\n"
+        << daemon_log();
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    // About 1.5 MB at 500 KiB/s is 2.9 s; generous bounds for a loaded machine.
+    EXPECT_GT(took, 2.0) << "the limit held the transfer back";
+    EXPECT_LT(took, 20.0);
+    EXPECT_EQ(guid("p/a@big"), guid("q/sink/host1/p/a@big"));
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
+    EXPECT_TRUE(no_children());
+}
+
 TEST_F(DaemonTest, AnInvalidConfigurationIsRefusedNamingFileLineAndKey) {
     {
         std::ofstream out(config_path());
