@@ -727,6 +727,28 @@ TEST_F(DaemonTest, SendBandwidthLimitOfThePushJobBoundsTheTransfer) {
     EXPECT_TRUE(no_children());
 }
 
+// What `cmake --install` ships: the example configuration is valid, the unit names the daemon.
+TEST(DistFiles, TheExampleConfigurationIsValidAndTheUnitStartsTheDaemon) {
+    const fs::path dist = fs::path(ZFERRY_SOURCE_DIR) / "dist";
+    const fs::path err = fs::temp_directory_path() / ("zferry_dist_err_" + std::to_string(::getpid()));
+    auto r = sh(std::string(ZFERRY_BINARY) + " configcheck --what jobs --format json --config " +
+                    (dist / "zferry.example.yml").string(),
+                err);
+    fs::remove(err);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    boost::system::error_code ec;
+    auto jobs = json::parse(r.out, ec);
+    ASSERT_FALSE(ec) << r.out;
+    ASSERT_EQ(jobs.as_array().size(), 2u);
+    EXPECT_EQ(jobs.as_array()[0].at("type"), "push");
+    EXPECT_EQ(jobs.as_array()[1].at("type"), "sink");
+    const std::string unit = read_file(dist / "zferry.service");
+    EXPECT_NE(unit.find("\nExecStart=/usr/local/bin/zferry daemon\n"), std::string::npos) << unit;
+    EXPECT_NE(unit.find("\nKillMode=mixed\n"), std::string::npos)
+        << "SIGTERM to zferry only, it stops its children";
+    EXPECT_NE(unit.find("\nRestart=on-failure\n"), std::string::npos);
+}
+
 TEST_F(DaemonTest, AnInvalidConfigurationIsRefusedNamingFileLineAndKey) {
     {
         std::ofstream out(config_path());
