@@ -8,17 +8,24 @@
 
 namespace zferry::cli {
 
-// Every register_* function adds a subcommand whose callback stores the exit code here.
-struct ExitCode {
-    int value = 0;
-};
-
 // Options given before the subcommand, as zrepl's persistent flags: `zferry --config PATH CMD`.
 struct GlobalOptions {
     std::string config;  // empty: config::default_config_path()
 };
 
-void register_version(CLI::App& app, ExitCode& rc);
+// Every register_* function adds a subcommand whose callback stores the exit code here.
+struct ExitCode {
+    int value = 0;
+};
+
+// `zferry version [--show client|daemon]`.
+void register_version(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
+// `zferry run --dry-run JOB`.
+void register_run(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
+// `zferry daemon`.
+void register_daemon(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
+// `zferry status` and `zferry signal wakeup|reset JOB` (the control socket's clients).
+void register_control_clients(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 // `zferry test decoderesumetoken ...` and, later, other `test` helpers.
 void register_test(CLI::App& app, ExitCode& rc);
 // `zferry zfs-abstraction list|release-all|release-stale` and the alias `zferry holds list`.

@@ -9,7 +9,10 @@ int main(int argc, char** argv) {
     app.add_option("--config", global.config,
                    "the configuration file (default: /etc/zferry/zferry.yml, /etc/zrepl/zrepl.yml, "
                    "/usr/local/etc/zrepl/zrepl.yml, the first that exists)");
-    zferry::cli::register_version(app, rc);
+    zferry::cli::register_version(app, rc, global);
+    zferry::cli::register_daemon(app, rc, global);
+    zferry::cli::register_run(app, rc, global);
+    zferry::cli::register_control_clients(app, rc, global);
     zferry::cli::register_test(app, rc);
     zferry::cli::register_zfs_abstraction(app, rc);
     zferry::cli::register_migrate(app, rc);
