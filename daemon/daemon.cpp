@@ -94,6 +94,12 @@ asio::awaitable<Result<void>> Daemon::start() {
     started_ = std::chrono::system_clock::now();
     zrepl_metrics_ = std::make_unique<ZreplMetrics>(
         registry_, std::chrono::duration<double>(started_.time_since_epoch()).count(), options_.version);
+    if (options_.io) {
+        Error fell_back;
+        engine_ = IoEngine::make(*options_.io, kDefaultEngine, &fell_back);
+        transport_.emplace(TransportContext{*options_.io, *engine_});
+        options_.jobs.transport = &*transport_;
+    }
     for (const auto& j : config_.jobs) {
         const auto* serve = j.serve();
         if (serve && std::holds_alternative<config::LocalServe>(*serve))

@@ -17,14 +17,18 @@
 #include "zfs/zfs_runner.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace zferry::daemon {
 
 struct DaemonOptions {
+    // The daemon's io_context: the remote transports (tcp, tls) run on it (null: local only).
+    boost::asio::io_context* io = nullptr;
     std::string zfs_binary = "zfs";
     std::string version;
     JobOptions jobs;
@@ -52,6 +56,9 @@ private:
     config::Config config_;
     DaemonOptions options_;
     Logger log_;
+    // The remote transports' data-path engine and context; before the jobs, which use them.
+    std::unique_ptr<IoEngine> engine_;
+    std::optional<TransportContext> transport_;
     metrics::Registry registry_;
     std::unique_ptr<ZreplMetrics> zrepl_metrics_;           // registered on registry_ at start()
     std::unique_ptr<zfs::ZfsRunner> runner_;                // startup checks

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Job>> Job::make(const config::Job& cfg, const LocalListen
     auto make_active = [&](const config::KeepRules& ks, const config::KeepRules& kr,
                            const config::ReplicationOptions& ro,
                            replication::InitialReplicationPolicy initial) -> Result<void> {
-        auto ep = connect_endpoints(cfg, listeners, runner, j->log_);
+        auto ep = connect_endpoints(cfg, listeners, runner, options.transport, j->log_);
         if (!ep) return ep.error();
         j->endpoints_ = std::move(*ep);
         auto s = keep_rules(cfg.name, "keep_sender", ks);
@@ -74,11 +74,29 @@ Result<std::unique_ptr<Job>> Job::make(const config::Job& cfg, const LocalListen
         j->keep_sender_ = std::move(*s);
         j->keep_receiver_ = std::move(*r);
         j->replication_options_ = replication_options(ro, initial);
+        if (j->endpoints_.remote && j->replication_options_.coalesce) {
+            // zrepl's SendReq cannot ask for `send -I`: a coalesced step would lose its
+            // intermediate snapshots on the way, so remote endpoints refuse it.
+            j->log_.info("replicating one step per snapshot: coalescing needs both sides local");
+            j->replication_options_.coalesce = false;
+        }
         j->sender_target_ = std::make_unique<EndpointPruneTarget>(*j->endpoints_.sender);
         j->receiver_target_ = std::make_unique<EndpointPruneTarget>(*j->endpoints_.receiver);
         j->sender_peer_ = std::make_unique<EndpointPrunePeer>(*j->endpoints_.receiver, *j->endpoints_.sender);
         j->receiver_peer_ = std::make_unique<EndpointPrunePeer>(*j->endpoints_.sender, *j->endpoints_.sender);
         j->log_ = j->log_.with("peer", j->endpoints_.peer);
+        return {};
+    };
+
+    // A sink or source on tcp or tls serves its clients through an endpoint server.
+    auto make_server = [&]() -> Result<void> {
+        const auto* serve = cfg.serve();
+        if (!serve || std::holds_alternative<config::LocalServe>(*serve)) return {};
+        if (!options.transport)
+            return Error(Errc::internal, "job \"" + cfg.name + "\": no transport context for serve");
+        auto s = PassiveServer::make(cfg, runner, *options.transport, j->log_);
+        if (!s) return s.error();
+        j->server_ = std::move(*s);
         return {};
     };
 
@@ -107,10 +125,12 @@ Result<std::unique_ptr<Job>> Job::make(const config::Job& cfg, const LocalListen
                              std::chrono::seconds(0), now);
     } else if (const auto* source = std::get_if<config::SourceJob>(&cfg.spec)) {
         if (auto r = check_serve(cfg); !r) return r.error();
+        if (auto r = make_server(); !r) return r.error();
         if (auto r = make_snapshotter(source->snapshotting, source->filesystems); !r) return r.error();
         j->state_ = JobState::serving;
     } else {
         if (auto r = check_serve(cfg); !r) return r.error();
+        if (auto r = make_server(); !r) return r.error();
         j->state_ = JobState::serving;
     }
     return j;
@@ -128,6 +148,10 @@ void Job::start(asio::any_io_executor ex) {
         wake_timer_.emplace(ex);
         main_.emplace(ex);
         main_->start(drive());
+    }
+    if (server_) {
+        server_->start();
+        log_.info("serving on {}", server_->describe());
     }
     log_.info("started ({})", type_);
 }
@@ -245,6 +269,8 @@ asio::awaitable<void> Job::stop() {
     if (invocation_) invocation_->cancel();
     if (snap_task_) co_await snap_task_->stop();
     if (main_) co_await main_->join();
+    if (server_) co_await server_->stop();
+    if (endpoints_.close) co_await endpoints_.close();
     state_ = JobState::stopped;
     log_.info("stopped");
 }

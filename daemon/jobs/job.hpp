@@ -38,6 +38,8 @@ const char* to_string(JobState s) noexcept;
 struct JobOptions {
     // The snapshotter's longest sleep between looks at the wall clock.
     std::chrono::milliseconds snapshot_max_sleep{std::chrono::seconds(60)};
+    // The io_context and engine of the remote transports (tcp, tls); null: only local works.
+    const TransportContext* transport = nullptr;
 };
 
 class Job {
@@ -85,6 +87,9 @@ private:
 
     std::unique_ptr<snapshotting::Snapshotter> snapshotter_;
     bool snapshotter_runs_ = false;  // not for manual snapshotting
+
+    // sink and source on tcp or tls
+    std::unique_ptr<PassiveServer> server_;
 
     // push and pull
     JobEndpoints endpoints_;

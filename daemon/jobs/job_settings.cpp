@@ -1,5 +1,6 @@
 #include "daemon/jobs/job_settings.hpp"
 
+
 #include "core/overloaded.hpp"
 #include "core/throttle.hpp"
 #include "daemon/snapshotting/zone_loader.hpp"

@@ -781,7 +781,8 @@ TEST_F(DaemonTest, ARemoteTransportNotYetAvailableIsRefusedNamingJobAndTransport
                "jobs:\n"
                "  - name: push2\n"
                "    type: push\n"
-               "    connect: {type: tcp, address: \"127.0.0.1:8888\"}\n"
+               "    connect: {type: ssh+stdinserver, host: backup.example, user: root, port: 22,\n"
+               "              identity_file: /etc/zrepl/ssh/identity}\n"
                "    filesystems: {\"p/a\": true}\n"
                "    snapshotting: {type: manual}\n"
                "    pruning: {keep_sender: [], keep_receiver: []}\n";
@@ -790,7 +791,7 @@ TEST_F(DaemonTest, ARemoteTransportNotYetAvailableIsRefusedNamingJobAndTransport
         sh(std::string(ZFERRY_BINARY) + " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
            dir_ / "cli.err");
     EXPECT_EQ(r.rc, 1);
-    EXPECT_NE(r.err.find("job \"push2\": connect type \"tcp\" is not available"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("job \"push2\": connect type \"ssh+stdinserver\" is not available"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(sockpath()));
 }
 

@@ -122,6 +122,7 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
 
     asio::io_context ctx;
     daemon::DaemonOptions dopts;
+    dopts.io = &ctx;
     dopts.zfs_binary = o.zfs_binary;
     dopts.version = ZFERRY_VERSION;
     dopts.jobs.snapshot_max_sleep = std::chrono::milliseconds(o.snapshot_max_sleep_ms);

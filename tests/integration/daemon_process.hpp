@@ -1,0 +1,140 @@
+// A `zferry daemon` child process for integration tests: started with a configuration file
+// and extra environment (its own zfs-sim state), logging into a file, driven through its
+// control socket with the CLI, stopped with a signal and reaped. Every process it starts, it
+// stops (the destructor kills what is still running).
+#pragma once
+
+#include <boost/json.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace zferry::test {
+
+struct CmdResult {
+    int rc = -1;
+    std::string out, err;
+};
+
+inline std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Paths are the test's own temporary directory: no spaces or quotes.
+inline CmdResult shell(const std::string& cmd, const std::filesystem::path& err_file) {
+    CmdResult r;
+    FILE* p = ::popen((cmd + " 2>" + err_file.string()).c_str(), "r");
+    if (!p) return r;
+    std::array<char, 4096> buf;
+    std::size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+    const int status = ::pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = read_file(err_file);
+    return r;
+}
+
+inline bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds bound) {
+    const auto until = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < until) {
+        if (cond()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return cond();
+}
+
+class DaemonProcess {
+public:
+    // `dir` holds this daemon's files: config (written by the caller), log, CLI stderr.
+    DaemonProcess(std::string binary, std::string zfs_binary, std::filesystem::path dir, std::string sockpath)
+        : binary_(std::move(binary)),
+          zfs_(std::move(zfs_binary)),
+          dir_(std::move(dir)),
+          sock_(std::move(sockpath)) {}
+    ~DaemonProcess() { stop(SIGKILL); }
+    DaemonProcess(const DaemonProcess&) = delete;
+    DaemonProcess& operator=(const DaemonProcess&) = delete;
+
+    std::filesystem::path config() const { return dir_ / "zferry.yml"; }
+    const std::string& sockpath() const { return sock_; }
+    std::string log() const { return read_file(dir_ / "daemon.log"); }
+
+    // Starts it; true once its control socket exists (within 10 s).
+    bool start(const std::vector<std::string>& env_extra) {
+        std::vector<std::string> args = {binary_, "daemon", "--config",       config().string(),
+                                         "--zfs", zfs_,     "--stop-timeout", "20"};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        std::vector<std::string> env;
+        for (char** e = environ; *e; ++e) env.emplace_back(*e);
+        for (const auto& e : env_extra) env.push_back(e);
+        std::vector<char*> envp;
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        const std::string log = (dir_ / "daemon.log").string();
+        posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        const int rc = ::posix_spawn(&pid_, binary_.c_str(), &fa, nullptr, argv.data(), envp.data());
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) return false;
+        return wait_for([&] { return std::filesystem::exists(sock_) || exited(); },
+                        std::chrono::seconds(10)) &&
+               std::filesystem::exists(sock_);
+    }
+    // Sends `sig`, waits for the exit: its exit status (-1: killed by a signal, or not running).
+    int stop(int sig = SIGTERM) {
+        if (pid_ <= 0) return -1;
+        ::kill(pid_, sig);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    CmdResult cli(const std::string& args) const {
+        return shell(binary_ + " " + args + " --config " + config().string(), dir_ / "cli.err");
+    }
+    // zrepl's /status as JSON (null when the daemon does not answer).
+    boost::json::value status() const {
+        auto r = cli("status --json");
+        if (r.rc != 0) return nullptr;
+        boost::system::error_code ec;
+        auto v = boost::json::parse(r.out, ec);
+        return ec ? boost::json::value(nullptr) : v;
+    }
+
+private:
+    bool exited() {
+        int status = 0;
+        if (pid_ > 0 && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+            pid_ = -1;
+            return true;
+        }
+        return false;
+    }
+    std::string binary_, zfs_;
+    std::filesystem::path dir_;
+    std::string sock_;
+    pid_t pid_ = -1;
+};
+
+}  // namespace zferry::test
