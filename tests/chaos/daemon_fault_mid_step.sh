@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# daemon_fault_mid_step.sh MODE ZFERRY ZFS_SIM: a push daemon and its sink (zfs-sim on both
+# sides: zfs-fuse cannot resume) are in the middle of a 24 MiB step when MODE strikes:
+#   cut       the link goes down for 15 s (longer than the 10 s heartbeat timeout), then back
+#             (a cable pulled, a router reboot)
+#   silence   every packet is dropped both ways for 15 s, no RST (a host that hangs, a firewall)
+#   kill-sink the sink daemon is SIGKILLed, and started again 3 s later
+#   kill-push the push daemon is SIGKILLed, started again 3 s later and woken up
+# Verdict: the replication completes by itself (or with the restarted pusher's wakeup), the
+# last attempt resumes the partial receive from the sink's resume token, so nothing before the
+# resume point is sent again; every snapshot has the sender's GUID; both daemons stop cleanly
+# on SIGTERM and no zfs child is left.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/daemon_lib.sh"
+mode=${1:?usage: daemon_fault_mid_step.sh cut|silence|kill-sink|kill-push ZFERRY ZFS_SIM}
+chaos_up
+daemons_setup "${2:?zferry binary}" "${3:?zfs-sim binary}"
+total=$((24 << 20))
+head -c $total /dev/urandom >"$CHAOS_TMP/data"
+zs sim-write p/a "$CHAOS_TMP/data"
+zs snapshot p/a@s1
+fault_rate 30mbit  # 24 MiB take about 7 s
+start_sink
+start_push
+"$ZFERRY" signal wakeup push1 --config "$SRC/zferry.yml" >/dev/null
+wait_until 30 'any(s["Info"]["BytesReplicated"] > 4 << 20 for a in attempts() for s in steps(a))'
+at=$(status_field 'max(s["Info"]["BytesReplicated"] for a in attempts() for s in steps(a))')
+case "$mode" in
+    cut)
+        fault_cut
+        sleep 15
+        fault_restore
+        ;;
+    silence)
+        fault_silence
+        sleep 15
+        fault_restore
+        ;;
+    kill-sink)
+        kill -KILL "$SINK_PID"
+        wait "$SINK_PID" 2>/dev/null || true
+        sleep 3
+        start_sink
+        ;;
+    kill-push)
+        kill -KILL "$PUSH_PID"
+        wait "$PUSH_PID" 2>/dev/null || true
+        sleep 3
+        start_push
+        "$ZFERRY" signal wakeup push1 --config "$SRC/zferry.yml" >/dev/null
+        ;;
+    *) die "unknown mode $mode" ;;
+esac
+wait_until 120 'p["Replication"]["FinishAt"] is not None and attempts()[-1]["State"] == "done" and p["State"] == "waiting"'
+same_guids s1
+resumed=$(status_field 'steps(attempts()[-1])[0]["Info"]["Resumed"]')
+after=$(status_field 'steps(attempts()[-1])[0]["Info"]["BytesReplicated"]')
+n=$(status_field 'len(attempts())')
+[ "$resumed" = True ] || die "the last attempt did not resume the partial receive (Resumed=$resumed)"
+[ "$after" -lt "$total" ] || die "the resumed step sent $after bytes, not less than the $total of the stream"
+stop_daemons
+no_zfs_children
+verdict "$mode after $at bytes of a $total-byte step: the pusher's last attempt (of $n) resumed and sent $after bytes; the snapshot arrived with the sender's GUID; both daemons stopped cleanly"
