@@ -8,8 +8,9 @@
 #   kill-push the push daemon is SIGKILLed, started again 3 s later and woken up
 # Verdict: the replication completes by itself (or with the restarted pusher's wakeup), the
 # last attempt resumes the partial receive from the sink's resume token, so nothing before the
-# resume point is sent again; every snapshot has the sender's GUID; both daemons stop cleanly
-# on SIGTERM and no zfs child is left.
+# resume point is sent again; every snapshot has the sender's GUID; no step hold is left and
+# the cursor and last-received hold are where they belong (zferry zfs-abstraction list); both
+# daemons stop cleanly on SIGTERM and no zfs child is left.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
 mode=${1:?usage: daemon_fault_mid_step.sh cut|silence|kill-sink|kill-push ZFERRY ZFS_SIM}
@@ -53,6 +54,7 @@ case "$mode" in
 esac
 wait_until 120 'p["Replication"]["FinishAt"] is not None and attempts()[-1]["State"] == "done" and p["State"] == "waiting"'
 same_guids s1
+abstractions_consistent 1
 resumed=$(status_field 'steps(attempts()[-1])[0]["Info"]["Resumed"]')
 after=$(status_field 'steps(attempts()[-1])[0]["Info"]["BytesReplicated"]')
 n=$(status_field 'len(attempts())')

@@ -149,3 +149,20 @@ same_guids() {
         [ -n "$a" ] && [ "$a" = "$b" ] || die "p/a@$snap: sender guid $a, receiver ${b:-missing}"
     done
 }
+
+# Abstractions after a finished replication: no step hold left on either side, one
+# replication cursor per replicated filesystem on the sender, one last-received hold per
+# filesystem on the receiver (zferry zfs-abstraction list, as an administrator would check).
+abstractions_consistent() {
+    local filesystems=$1 n
+    n=$(ZFS_SIM_STATE=$SRC/zfs "$ZFERRY" zfs-abstraction list --json --type step-hold --zfs "$ZFS_SIM" | grep -c . || true)
+    [ "$n" = 0 ] || die "$n step hold(s) leaked on the sender"
+    n=$(ZFS_SIM_STATE=$DST/zfs "$ZFERRY" zfs-abstraction list --json --type step-hold --zfs "$ZFS_SIM" | grep -c . || true)
+    [ "$n" = 0 ] || die "$n step hold(s) leaked on the receiver"
+    n=$(ZFS_SIM_STATE=$SRC/zfs "$ZFERRY" zfs-abstraction list --json --type replication-cursor-bookmark-v2 \
+        --job push1 --zfs "$ZFS_SIM" | grep -c . || true)
+    [ "$n" = "$filesystems" ] || die "$n replication cursors on the sender, expected $filesystems"
+    n=$(ZFS_SIM_STATE=$DST/zfs "$ZFERRY" zfs-abstraction list --json --type last-received-hold \
+        --zfs "$ZFS_SIM" | grep -c . || true)
+    [ "$n" = "$filesystems" ] || die "$n last-received holds on the receiver, expected $filesystems"
+}
