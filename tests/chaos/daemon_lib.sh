@@ -5,7 +5,8 @@
 #
 #   daemons_setup ZFERRY ZFS_SIM   hosts, configs (push: manual snapshotting, one filesystem p/a)
 #   zs ARGS / zd ARGS              zfs-sim on the sender / the receiver
-#   start_sink / start_push        start a daemon (SINK_PID / PUSH_PID), wait for its socket
+#   start_sink / start_push        start a daemon (SINK_PID / PUSH_PID), wait for its socket;
+#                                  the sink runs $SINK_ZFS instead of zfs-sim if set
 #   push_status                    the push job's status JSON
 #   status_field EXPR              a Python expression over `p` (the push job's status)
 #   wait_until SECONDS EXPR        polls status_field until it is True
@@ -69,7 +70,7 @@ start_sink() {
     rm -f "$RUN/sink"
     # (ip netns exec directly, not the in_b function: a backgrounded function is a subshell,
     # and $! would be that shell instead of the daemon.)
-    ip netns exec "$NS_B" env ZFS_SIM_STATE="$DST/zfs" "$ZFERRY" daemon --config "$DST/zferry.yml" --zfs "$ZFS_SIM" \
+    ip netns exec "$NS_B" env ZFS_SIM_STATE="$DST/zfs" "$ZFERRY" daemon --config "$DST/zferry.yml" --zfs "${SINK_ZFS:-$ZFS_SIM}" \
         --stop-timeout 20 >>"$DST/log" 2>&1 &
     SINK_PID=$!
     wait_socket "$RUN/sink"
