@@ -165,7 +165,7 @@ asio::awaitable<void> prune(DryRunOutput* out, const char* side, pruning::PruneT
 }  // namespace
 
 asio::awaitable<DryRunOutput> dry_run_job(config::Job job, LocalListeners listeners, zfs::ZfsRunner& runner,
-                                          Logger log) {
+                                          Logger log, const TransportContext* transport) {
     DryRunOutput out;
     out.text = "dry run of job " + job.name + " (" + std::string(job.type()) + "): nothing is changed\n";
     log = log.with("job", job.name).with("dry_run", "true");
@@ -192,7 +192,7 @@ asio::awaitable<DryRunOutput> dry_run_job(config::Job job, LocalListeners listen
         initial = p->initial_replication;
     }
     if (ro) {
-        auto ep = connect_endpoints(job, listeners, runner, log);
+        auto ep = connect_endpoints(job, listeners, runner, transport, log);
         if (!ep) {
             out.ok = false;
             out.text += "ERROR: " + ep.error().message() + "\n";
@@ -210,6 +210,7 @@ asio::awaitable<DryRunOutput> dry_run_job(config::Job job, LocalListeners listen
         EndpointPrunePeer sender_peer(*ep->receiver, *ep->sender), receiver_peer(*ep->sender, *ep->sender);
         co_await prune(&out, "sender", &sender_target, &sender_peer, std::move(*rs), job.name, log);
         co_await prune(&out, "receiver", &receiver_target, &receiver_peer, std::move(*rr), job.name, log);
+        if (ep->close) co_await ep->close();
     } else if (const auto* snap = std::get_if<config::SnapJob>(&job.spec)) {
         auto rules = keep_rules(job.name, "keep", snap->keep);
         if (!rules) {

@@ -22,7 +22,9 @@ struct DryRunOutput {
     bool ok = true;    // false when a listing or a plan failed (the text says which)
 };
 
+// `transport`: for jobs that connect over tcp or tls (null: those are reported as errors).
 boost::asio::awaitable<DryRunOutput> dry_run_job(config::Job job, LocalListeners listeners,
-                                                 zfs::ZfsRunner& runner, Logger log);
+                                                 zfs::ZfsRunner& runner, Logger log,
+                                                 const TransportContext* transport = nullptr);
 
 }  // namespace zferry::daemon

@@ -74,12 +74,6 @@ Result<std::unique_ptr<Job>> Job::make(const config::Job& cfg, const LocalListen
         j->keep_sender_ = std::move(*s);
         j->keep_receiver_ = std::move(*r);
         j->replication_options_ = replication_options(ro, initial);
-        if (j->endpoints_.remote && j->replication_options_.coalesce) {
-            // zrepl's SendReq cannot ask for `send -I`: a coalesced step would lose its
-            // intermediate snapshots on the way, so remote endpoints refuse it.
-            j->log_.info("replicating one step per snapshot: coalescing needs both sides local");
-            j->replication_options_.coalesce = false;
-        }
         j->sender_target_ = std::make_unique<EndpointPruneTarget>(*j->endpoints_.sender);
         j->receiver_target_ = std::make_unique<EndpointPruneTarget>(*j->endpoints_.receiver);
         j->sender_peer_ = std::make_unique<EndpointPrunePeer>(*j->endpoints_.receiver, *j->endpoints_.sender);

@@ -138,7 +138,6 @@ Result<JobEndpoints> connect_endpoints(const config::Job& job, const LocalListen
         if (!transport || std::holds_alternative<config::SshConnect>(*connect))
             return not_available(job, "connect", config::connect_type(*connect));
         JobEndpoints out;
-        out.remote = true;
         std::chrono::seconds dial_timeout{10};
         auto connector = connector_of(job, *connect, *transport, log, out.peer, dial_timeout);
         if (!connector) return connector.error();

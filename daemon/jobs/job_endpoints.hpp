@@ -4,7 +4,8 @@
 //    daemon, the passive job found by its `listener_name`, the sink's receiver below
 //    root_fs/<client_identity>);
 //  - `tcp` and `tls`: the remote endpoints (replication/remote) over that transport, the
-//    job's own side local;
+//    job's own side local (a push coalesces as a local one does: the receiver takes a
+//    `send -I` stream like any other; a pull cannot, zrepl's SendReq has no field for it);
 //  - `ssh+stdinserver` is refused at startup with an error that says so.
 // And for passive jobs (sink, source) that serve `tcp` or `tls`: PassiveServer, the endpoint
 // server on that listener, serving a receiver below root_fs/<client identity> (sink) or the
@@ -56,7 +57,6 @@ struct JobEndpoints {
     // Remote endpoints: closes their connections and joins their tasks (the owner awaits it
     // after the last use, before the endpoints go). Empty for local ones.
     std::function<boost::asio::awaitable<void>()> close;
-    bool remote = false;  // remote endpoints replicate without coalescing (see below)
 };
 
 // The endpoints of an active (push or pull) job; errors name the job and the transport.

@@ -1,6 +1,5 @@
 #include "daemon/jobs/job_settings.hpp"
 
-
 #include "core/overloaded.hpp"
 #include "core/throttle.hpp"
 #include "daemon/snapshotting/zone_loader.hpp"

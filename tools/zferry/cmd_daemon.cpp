@@ -1,6 +1,7 @@
 // `zferry daemon`: loads the configuration (nothing starts on an invalid one), runs the jobs
 // and the control socket on one io_context until SIGTERM or SIGINT, then stops everything in
 // order. SIGHUP does not reload: it logs that a restart is needed and changes nothing.
+#include "core/io_engine.hpp"
 #include "tools/zferry/commands.hpp"
 
 #include "daemon/config/config_loader.hpp"
@@ -47,9 +48,12 @@ int dry_run_all(const config::Config& cfg, const std::string& zfs_binary) {
     zfs::ZfsRunnerOptions ro;
     ro.binary = zfs_binary;
     zfs::ZfsRunner runner(ctx.get_executor(), std::move(ro));
+    auto engine = IoEngine::make(ctx);
+    const daemon::TransportContext transport{ctx, *engine};
     bool ok = true;
     for (const auto& j : cfg.jobs) {
-        auto f = asio::co_spawn(ctx, daemon::dry_run_job(j, listeners, runner, Logger()), asio::use_future);
+        auto f = asio::co_spawn(ctx, daemon::dry_run_job(j, listeners, runner, Logger(), &transport),
+                                asio::use_future);
         ctx.restart();
         ctx.run();
         auto out = f.get();

@@ -1,6 +1,7 @@
 // `zferry run --dry-run JOB`: what one invocation of the job would do now (snapshots, steps
 // with sizes, pruning), changing nothing. Without --dry-run it refuses: jobs run in the daemon
 // (`zferry signal wakeup JOB` starts one now).
+#include "core/io_engine.hpp"
 #include "tools/zferry/commands.hpp"
 
 #include "daemon/config/config_loader.hpp"
@@ -61,8 +62,10 @@ void register_run(CLI::App& app, ExitCode& rc, const GlobalOptions& global) {
         zfs::ZfsRunnerOptions ro;
         ro.binary = o->zfs_binary;
         zfs::ZfsRunner runner(ctx.get_executor(), std::move(ro));
-        auto f = boost::asio::co_spawn(ctx, daemon::dry_run_job(*job, listeners, runner, Logger()),
-                                       boost::asio::use_future);
+        auto engine = IoEngine::make(ctx);
+        const daemon::TransportContext transport{ctx, *engine};
+        auto f = boost::asio::co_spawn(
+            ctx, daemon::dry_run_job(*job, listeners, runner, Logger(), &transport), boost::asio::use_future);
         ctx.run();
         auto out = f.get();
         std::cout << out.text;
