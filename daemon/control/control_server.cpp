@@ -67,6 +67,23 @@ Result<void> clear_stale(const std::string& sockpath) {
     return {};
 }
 
+// Built outside the coroutine: GCC 12 mishandles braced temporaries in coroutine bodies.
+ControlReply too_large(std::size_t limit) {
+    ControlReply r;
+    r.status = 413;
+    r.content_type = "text/plain";
+    r.body = "request too large (limit " + std::to_string(limit) + " bytes)\n";
+    return r;
+}
+
+ControlRequest to_control_request(const http::request<http::string_body>& req) {
+    ControlRequest r;
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = req.body();
+    return r;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::any_io_executor ex,
@@ -130,14 +147,13 @@ asio::awaitable<void> ControlServer::serve(local::socket socket) {
     auto [ec, n] = co_await http::async_read(socket, buffer, parser, use_ec);
     ControlReply reply;
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
-        reply = {413, "text/plain",
-                 "request too large (limit " + std::to_string(limits_.max_request) + " bytes)\n"};
+        reply = too_large(limits_.max_request);
         log_.warn("control socket: refused a request larger than {} bytes", limits_.max_request);
     } else if (ec) {
         co_return;
     } else {
         const auto& req = parser.get();
-        ControlRequest r{std::string(req.method_string()), std::string(req.target()), req.body()};
+        ControlRequest r = to_control_request(req);
         reply = handle_control_request(r, handlers_);
         if (r.target != "/status") log_.info("control: {} {} -> {}", r.method, r.target, reply.status);
         if (reply.status != 200) {
@@ -146,7 +162,7 @@ asio::awaitable<void> ControlServer::serve(local::socket socket) {
             log_.warn("control: {} {} refused: {}", r.method, r.target, why);
         }
     }
-    http::response<http::string_body> res{static_cast<http::status>(reply.status), 11};
+    http::response<http::string_body> res(static_cast<http::status>(reply.status), 11);
     res.set(http::field::content_type, reply.content_type);
     res.body() = std::move(reply.body);
     res.keep_alive(false);

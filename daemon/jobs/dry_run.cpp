@@ -25,6 +25,29 @@ std::string printed(const T& v) {
     return os.str();
 }
 
+// Outside the coroutines (GCC 12 and braced temporaries in coroutine bodies).
+pruning::PrunerConfig dry_prune_config(std::string job, const char* side,
+                                       std::vector<pruning::KeepRule> rules) {
+    pruning::PrunerConfig c;
+    c.job = std::move(job);
+    c.side = side;
+    c.rules = std::move(rules);
+    c.dry_run = true;
+    return c;
+}
+
+replication::StepRequest step_request(const std::string& fs, const replication::Step& st,
+                                      const replication::Protection& protection) {
+    replication::StepRequest req;
+    req.filesystem = fs;
+    req.from = st.from;
+    req.to = st.to;
+    req.resume_token = st.resume_token;
+    req.protection = protection;
+    req.intermediates = st.is_compound();
+    return req;
+}
+
 asio::awaitable<void> snapshots(DryRunOutput* out, const config::Job* job, const config::Snapshotting* s,
                                 const replication::FilesystemFilter* filter, zfs::ZfsRunner* runner) {
     out->text += "snapshotting:\n";
@@ -121,8 +144,7 @@ asio::awaitable<void> replication_plan(DryRunOutput* out, JobEndpoints* ep,
             continue;
         }
         for (const auto& st : *steps) {
-            replication::StepRequest req{s.path,          st.from,         st.to,
-                                         st.resume_token, opts.protection, st.is_compound()};
+            auto req = step_request(s.path, st, opts.protection);
             auto size = co_await ep->sender->send_dry(std::move(req));
             std::string bytes = "size unknown";
             if (size && *size)
@@ -138,8 +160,7 @@ asio::awaitable<void> prune(DryRunOutput* out, const char* side, pruning::PruneT
                             pruning::PrunePeer* peer, std::vector<pruning::KeepRule> rules, std::string job,
                             Logger log) {
     out->text += std::string("pruning ") + side + ":\n";
-    pruning::Pruner p(*target, peer,
-                      pruning::PrunerConfig{std::move(job), side, std::move(rules), nullptr, true},
+    pruning::Pruner p(*target, peer, dry_prune_config(std::move(job), side, std::move(rules)),
                       std::move(log));
     co_await p.run();
     const auto& r = p.report();

@@ -40,7 +40,11 @@ asio::awaitable<Result<std::vector<pruning::PruneTarget::Refused>>> EndpointPrun
         if (r.error.empty()) continue;
         const bool held =
             r.error.find("hold") != std::string::npos || r.error.find("held") != std::string::npos;
-        refused.push_back({r.snapshot.name, r.error, held});
+        Refused x;
+        x.snapshot = r.snapshot.name;
+        x.reason = r.error;
+        x.held = held;
+        refused.push_back(std::move(x));
     }
     co_return refused;
 }

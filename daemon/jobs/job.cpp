@@ -183,14 +183,26 @@ asio::awaitable<void> Job::drive() {
     }
 }
 
+// Outside the coroutine: GCC 12 mishandles braced temporaries with string literals in
+// coroutine bodies.
+std::unique_ptr<pruning::Pruner> Job::make_pruner(pruning::PruneTarget& target, pruning::PrunePeer* peer,
+                                                  const char* side,
+                                                  const std::vector<pruning::KeepRule>& rules,
+                                                  const Logger& l) const {
+    pruning::PrunerConfig config;
+    config.job = name_;
+    config.side = side;
+    config.rules = rules;
+    return std::make_unique<pruning::Pruner>(target, peer, std::move(config),
+                                             l.with("subsystem", "pruning").with("prune_side", side));
+}
+
 asio::awaitable<void> Job::invocation() {
     ++invocations_;
     const Logger l = log_.with("invocation", std::to_string(invocations_));
     if (!endpoints_.sender) {
         state_ = JobState::pruning;
-        prune_local_ = std::make_unique<pruning::Pruner>(
-            *local_target_, nullptr, pruning::PrunerConfig{name_, "local", keep_, nullptr, false},
-            l.with("subsystem", "pruning").with("prune_side", "local"));
+        prune_local_ = make_pruner(*local_target_, nullptr, "local", keep_, l);
         const auto t = std::chrono::steady_clock::now();
         co_await prune_local_->run();
         pruning_took("local", t);
@@ -212,20 +224,14 @@ asio::awaitable<void> Job::invocation() {
         l.error("replication failed: {}",
                 run_->final_error() ? run_->final_error()->message() : "unknown error");
     state_ = JobState::pruning_sender;
-    prune_sender_ = std::make_unique<pruning::Pruner>(
-        *sender_target_, sender_peer_.get(),
-        pruning::PrunerConfig{name_, "sender", keep_sender_, nullptr, false},
-        l.with("subsystem", "pruning").with("prune_side", "sender"));
+    prune_sender_ = make_pruner(*sender_target_, sender_peer_.get(), "sender", keep_sender_, l);
     auto t = std::chrono::steady_clock::now();
     co_await prune_sender_->run();
     pruning_took("sender", t);
     if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
         co_return;
     state_ = JobState::pruning_receiver;
-    prune_receiver_ = std::make_unique<pruning::Pruner>(
-        *receiver_target_, receiver_peer_.get(),
-        pruning::PrunerConfig{name_, "receiver", keep_receiver_, nullptr, false},
-        l.with("subsystem", "pruning").with("prune_side", "receiver"));
+    prune_receiver_ = make_pruner(*receiver_target_, receiver_peer_.get(), "receiver", keep_receiver_, l);
     t = std::chrono::steady_clock::now();
     co_await prune_receiver_->run();
     pruning_took("receiver", t);

@@ -71,6 +71,10 @@ private:
     Job() = default;
     boost::asio::awaitable<void> drive();
     boost::asio::awaitable<void> invocation();
+    std::unique_ptr<pruning::Pruner> make_pruner(pruning::PruneTarget& target, pruning::PrunePeer* peer,
+                                                 const char* side,
+                                                 const std::vector<pruning::KeepRule>& rules,
+                                                 const Logger& l) const;
     void wake();
 
     std::string name_;
