@@ -279,7 +279,7 @@ TEST_F(ReplicationRunTest, PerSnapshotStepsAreEstimatedWithOneDryRun) {
             dry_runs.push_back(cmd);
         }
     }
-    EXPECT_EQ(dry_runs, std::vector<std::string>{"send -n -v -P -I p/a@s1 p/a@s4"});
+    EXPECT_EQ(dry_runs, std::vector<std::string>{"send -n -v -P -I p/a@s1 -- p/a@s4"});
 }
 
 TEST_F(ReplicationRunTest, InitialFailIsAPermanentPlanningErrorOfEachFilesystem) {
@@ -640,8 +640,8 @@ TEST_F(ReplicationRunTest, IncrementalFromTheCursorBookmarkAfterTheCommonSnapsho
             cmd += (i > 1 ? " " : "") + std::string(argv[i].as_string());
         if (cmd.find(" -n") == std::string::npos) sends.push_back(cmd);
     }
-    EXPECT_EQ(sends, (std::vector<std::string>{"send -i p/a#" + std::string(cursor) + " p/a@s3",
-                                               "send -I p/a@s3 p/a@s5"}));
+    EXPECT_EQ(sends, (std::vector<std::string>{"send -i p/a#" + std::string(cursor) + " -- p/a@s3",
+                                               "send -I p/a@s3 -- p/a@s5"}));
     // The cursor moved on: s2's bookmark went once s5's existed.
     const auto s5 = versions(*src_, "p/a").back();
     ASSERT_EQ(s5.name, "s5");
