@@ -165,45 +165,6 @@ TEST_F(StepRunner, CancelledStepStopsBothSidesAndStaysResumable) {
     EXPECT_TRUE(token->has_value()) << "the cancelled receive left a resumable partial state";
 }
 
-// send.bandwidth_limit and recv.bandwidth_limit on one step: the narrower one (the receiver's,
-// 1 MiB/s with zrepl's default 128 KiB bucket) holds over about 10 s. The upper bound is exact
-// (a bucket that starts full lets at most its capacity pass ahead of the rate); the lower
-// bound is generous, since a loaded machine may be slower than the limit.
-TEST_F(StepRunner, BandwidthLimitsHoldTheNarrowerRateOverTheWholeStep) {
-    sh("src", "create p/big && head -c 10485760 /dev/urandom > " + (dir_ / "big").string() +
-                  " && $Z sim-write p/big " + (dir_ / "big").string() + " && $Z snapshot p/big@s1");
-    const double rate = 1 << 20, capacity = 128 << 10;
-    SenderConfig sc{*JobId::make("push"), {}, {}};
-    ASSERT_TRUE(sc.filesystems.add("p<", true).has_value());
-    sc.bandwidth_limit = std::make_shared<Throttle>(4 * rate, capacity);
-    LocalSender sender(*src_, std::move(sc), Logger());
-    auto dst = runner("dst");
-    ReceiverConfig rc{*JobId::make("sink"), "q", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}};
-    rc.bandwidth_limit = std::make_shared<Throttle>(rate, capacity);
-    LocalReceiver recv(*dst, std::move(rc), Logger());
-    auto vs = test::run(ctx_, zfs::list_versions(*src_, "p/big"));
-    ASSERT_TRUE(vs.has_value() && vs->size() == 1);
-    const auto start = std::chrono::steady_clock::now();
-    std::uint64_t first_byte_at_us = 0;
-    auto r = test::run(
-        ctx_, run_step(sender, recv, "p/big", Step{std::nullopt, vs->at(0), {}, ""}, {}, [&](std::uint64_t) {
-            if (first_byte_at_us == 0)
-                first_byte_at_us =
-                    static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                                   std::chrono::steady_clock::now() - start)
-                                                   .count());
-        }));
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    ASSERT_TRUE(r.has_value()) << r.error().message();
-    ASSERT_GT(r->bytes, 10485760u);
-    const double bytes = static_cast<double>(r->bytes);
-    EXPECT_GE(seconds, (bytes - capacity) / rate) << "faster than the limit allows";
-    EXPECT_LE(seconds, 1.5 * bytes / rate + 2) << "far slower than the limit";
-    std::printf(
-        "bandwidth limit 1 MiB/s: %.0f bytes in %.2f s = %.4f x the limit (first byte after %.3f s)\n", bytes,
-        seconds, bytes / seconds / rate, static_cast<double>(first_byte_at_us) / 1e6);
-}
-
 // An incremental step prepares both sides at once: when the sender refuses (a forged GUID here,
 // or a failing hold), the receive already started is stopped, leaves no partial state and no
 // child, and the receiver's data and holds are as before.
@@ -259,6 +220,45 @@ TEST_F(StepRunner, AnIncrementalStepTheSenderRefusesStopsTheStartedReceive) {
         ASSERT_TRUE(after.has_value());
         EXPECT_EQ(*after, *received_before) << "the receiver's snapshots and holds are unchanged";
     }
+}
+
+// send.bandwidth_limit and recv.bandwidth_limit on one step: the narrower one (the receiver's,
+// 1 MiB/s with zrepl's default 128 KiB bucket) holds over about 10 s. The upper bound is exact
+// (a bucket that starts full lets at most its capacity pass ahead of the rate); the lower
+// bound is generous, since a loaded machine may be slower than the limit.
+TEST_F(StepRunner, BandwidthLimitsHoldTheNarrowerRateOverTheWholeStep) {
+    sh("src", "create p/big && head -c 10485760 /dev/urandom > " + (dir_ / "big").string() +
+                  " && $Z sim-write p/big " + (dir_ / "big").string() + " && $Z snapshot p/big@s1");
+    const double rate = 1 << 20, capacity = 128 << 10;
+    SenderConfig sc{*JobId::make("push"), {}, {}};
+    ASSERT_TRUE(sc.filesystems.add("p<", true).has_value());
+    sc.bandwidth_limit = std::make_shared<Throttle>(4 * rate, capacity);
+    LocalSender sender(*src_, std::move(sc), Logger());
+    auto dst = runner("dst");
+    ReceiverConfig rc{*JobId::make("sink"), "q", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}};
+    rc.bandwidth_limit = std::make_shared<Throttle>(rate, capacity);
+    LocalReceiver recv(*dst, std::move(rc), Logger());
+    auto vs = test::run(ctx_, zfs::list_versions(*src_, "p/big"));
+    ASSERT_TRUE(vs.has_value() && vs->size() == 1);
+    const auto start = std::chrono::steady_clock::now();
+    std::uint64_t first_byte_at_us = 0;
+    auto r = test::run(
+        ctx_, run_step(sender, recv, "p/big", Step{std::nullopt, vs->at(0), {}, ""}, {}, [&](std::uint64_t) {
+            if (first_byte_at_us == 0)
+                first_byte_at_us =
+                    static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                   std::chrono::steady_clock::now() - start)
+                                                   .count());
+        }));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ASSERT_TRUE(r.has_value()) << r.error().message();
+    ASSERT_GT(r->bytes, 10485760u);
+    const double bytes = static_cast<double>(r->bytes);
+    EXPECT_GE(seconds, (bytes - capacity) / rate) << "faster than the limit allows";
+    EXPECT_LE(seconds, 1.5 * bytes / rate + 2) << "far slower than the limit";
+    std::printf(
+        "bandwidth limit 1 MiB/s: %.0f bytes in %.2f s = %.4f x the limit (first byte after %.3f s)\n", bytes,
+        seconds, bytes / seconds / rate, static_cast<double>(first_byte_at_us) / 1e6);
 }
 
 }  // namespace
