@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scenario: a whole replication of 20 snapshots (one step each: remote jobs do not coalesce)
+# Scenario: a whole replication of 20 snapshots (one step each: `coalesce: false`)
 # from a push daemon to its sink through 5 % packet loss both ways, a 50 Mbit/s link and
 # 100 ms of added latency each way (delay_relay.py in the pusher's namespace, between it and
 # the sink: see there what it models and what not; this kernel has no netem). Models a poor
@@ -20,7 +20,7 @@ for i in $(seq -w 1 20); do
 done
 # conflict_resolution.initial_replication: all (below): the first step sends s01 in full,
 # then every other snapshot is its own incremental step: 20 steps through the lossy link.
-sed -i 's|    snapshotting: {type: manual}|    snapshotting: {type: manual}\n    conflict_resolution: {initial_replication: all}|' "$SRC/zferry.yml"
+sed -i 's|    snapshotting: {type: manual}|    snapshotting: {type: manual}\n    conflict_resolution: {initial_replication: all}\n    replication: {coalesce: false}|' "$SRC/zferry.yml"
 fault_rate 50mbit
 fault_loss 5
 start_sink

@@ -24,7 +24,8 @@ exec "$ZFS_SIM" "\$@"
 SH
 chmod +x "$CHAOS_TMP/zfs-failing-third-recv"
 SINK_ZFS=$CHAOS_TMP/zfs-failing-third-recv
-sed -i 's|    snapshotting: {type: manual}|    snapshotting: {type: manual}\n    conflict_resolution: {initial_replication: all}|' "$SRC/zferry.yml"
+# One step per snapshot (coalescing would send s2..s5 as one `send -I` step).
+sed -i 's|    snapshotting: {type: manual}|    snapshotting: {type: manual}\n    conflict_resolution: {initial_replication: all}\n    replication: {coalesce: false}|' "$SRC/zferry.yml"
 for i in 1 2 3 4 5; do
     head -c 4096 /dev/urandom >"$CHAOS_TMP/data"
     zs sim-write p/a "$CHAOS_TMP/data"
