@@ -5,6 +5,8 @@
 // configuration the daemon refuses. Every process a test starts is stopped by the test: the
 // test process is a child subreaper, so even a zfs child the daemon left behind would be
 // found (and fail the test) instead of escaping to init.
+#include "tests/integration/daemon_process.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
@@ -37,29 +39,10 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-struct CmdResult {
-    int rc = -1;
-    std::string out, err;
-};
+using zferry::test::CmdResult;
+using zferry::test::read_file;
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Paths are our own temporary directory: no spaces or quotes.
-CmdResult sh(const std::string& cmd, const fs::path& err_file) {
-    CmdResult r;
-    FILE* p = ::popen((cmd + " 2>" + err_file.string()).c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = read_file(err_file);
-    return r;
-}
+CmdResult sh(const std::string& cmd, const fs::path& err_file) { return zferry::test::shell(cmd, err_file); }
 
 std::string children(pid_t parent);
 
@@ -791,7 +774,9 @@ TEST_F(DaemonTest, ARemoteTransportNotYetAvailableIsRefusedNamingJobAndTransport
         sh(std::string(ZFERRY_BINARY) + " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
            dir_ / "cli.err");
     EXPECT_EQ(r.rc, 1);
-    EXPECT_NE(r.err.find("job \"push2\": connect type \"ssh+stdinserver\" is not available"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("job \"push2\": connect type \"ssh+stdinserver\" is not available"),
+              std::string::npos)
+        << r.err;
     EXPECT_FALSE(fs::exists(sockpath()));
 }
 
