@@ -187,6 +187,7 @@ asio::awaitable<void> EndpointServer::accept_loop() {
 asio::awaitable<void> EndpointServer::serve(transport::Wire wire) {
     std::string identity = std::move(wire.identity);
     auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire.socket), options_.conn);
+    if (!wire.peer.empty()) conn->set_peer(wire.peer);
     Logger log = log_.with("peer", wire.peer).with("client", identity);
     conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
     auto hs = co_await transport::exchange_banners_within_deadline(*conn);
