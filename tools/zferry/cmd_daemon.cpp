@@ -8,6 +8,7 @@
 #include "daemon/daemon.hpp"
 #include "daemon/jobs/dry_run.hpp"
 #include "daemon/jobs/test_clock.hpp"
+#include "daemon/logging/log_outlets.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -65,18 +66,6 @@ int dry_run_all(const config::Config& cfg, const std::string& zfs_binary) {
     return ok ? 0 : 1;
 }
 
-zferry::LogLevel log_level(const config::Config& c) {
-    auto level = config::LogLevel::error;
-    for (const auto& o : c.global.logging) level = std::min(level, o.level);
-    switch (level) {
-        case config::LogLevel::debug: return zferry::LogLevel::debug;
-        case config::LogLevel::info: return zferry::LogLevel::info;
-        case config::LogLevel::warn: return zferry::LogLevel::warn;
-        case config::LogLevel::error: return zferry::LogLevel::error;
-    }
-    return zferry::LogLevel::info;
-}
-
 // If stopping outlasts its bound (a zfs child that ignores SIGKILL in D state, a hook that
 // will not die), the daemon says so and exits anyway.
 class StopWatchdog {
@@ -117,12 +106,8 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
         return 1;
     }
     if (o.dry_run) return dry_run_all(*cfg, o.zfs_binary);
-    LogOptions lo;
-    lo.level = log_level(*cfg);
-    lo.format = !cfg->global.logging.empty() && cfg->global.logging[0].format == config::LogFormat::json
-                    ? zferry::LogFormat::json
-                    : zferry::LogFormat::human;
-    log_init(lo);
+    // global.logging: every outlet with its level and format (stdout, syslog, tcp).
+    log_init(daemon::log_options_from(cfg->global));
     ::signal(SIGPIPE, SIG_IGN);
     const Logger log = Logger().with("job", "_daemon");
 
