@@ -68,8 +68,9 @@ private:
 };
 
 // What the reader's message means to a side waiting for `wanted`: Ok when it is `wanted`;
-// SSHCON_PROXY_ERROR is TransportErrc::refused ("proxy error, check remote configuration": the
-// remote `stdinserver` did not reach its daemon); any other message handshake_malformed.
+// SSHCON_PROXY_ERROR is TransportErrc::connection_closed, temporary ("proxy error, check remote
+// configuration": the remote `stdinserver` did not reach its daemon, which may be restarting,
+// as a tcp sink that is down refuses connections); any other message handshake_malformed.
 Result<void> check_sshcon(SshconMessage wanted, SshconMessage got);
 
 // ---- passing stdin and stdout -------------------------------------------------------------
