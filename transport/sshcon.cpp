@@ -84,7 +84,7 @@ Result<void> check_sshcon(SshconMessage wanted, SshconMessage got) {
     if (got == wanted) return {};
     if (got == SshconMessage::proxy_error)
         return Error(
-            TransportErrc::refused,
+            TransportErrc::connection_closed,
             "ssh+stdinserver: proxy error, check remote configuration (the remote `stdinserver` could not "
             "reach its daemon: is it running, serving stdinserver for this identity, with the same "
             "sockdir?)");

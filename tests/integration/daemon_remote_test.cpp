@@ -402,19 +402,37 @@ protected:
         }
         return wait_for([&] { return sink_->log().find("serving on stdinserver") != std::string::npos; }, 5s);
     }
-    bool start_sshd() {
+    // `command`: what authorized_keys forces; by default the stdinserver for the sink's client1.
+    bool start_sshd(std::string command = {}) {
         sshd_ = std::make_unique<Sshd>(dir_ / "ssh");
-        const std::string command =
-            std::string(ZFERRY_BINARY) + " stdinserver --config " + sink_->config().string() + " client1";
+        if (command.empty())
+            command =
+                std::string(ZFERRY_BINARY) + " stdinserver --config " + sink_->config().string() + " client1";
         const bool ok = sshd_->start(command);
         if (!ok) ADD_FAILURE() << "sshd did not start:\n" << sshd_->log();
         return ok;
     }
-    std::string ssh_connect(const fs::path& key) const {
+    std::string ssh_connect(const fs::path& key, const std::string& dial_timeout = "10s") const {
         return "      type: ssh+stdinserver\n      host: 127.0.0.1\n      user: " + sshd_->user() +
                "\n      port: " + std::to_string(sshd_->port()) + "\n      identity_file: " + key.string() +
                "\n      options: [\"UserKnownHostsFile=" + sshd_->known_hosts().string() +
-               "\", \"StrictHostKeyChecking=yes\"]\n      dial_timeout: 10s\n";
+               "\", \"StrictHostKeyChecking=yes\"]\n      dial_timeout: " + dial_timeout + "\n";
+    }
+
+    // Wakes the push job and waits until its replication waits for connectivity.
+    json::value wait_for_reconnect() {
+        EXPECT_EQ(push_->cli("signal wakeup push1").rc, 0);
+        json::value push;
+        EXPECT_TRUE(wait_for(
+            [&] {
+                push = push_status();
+                return push.is_object() && !push.at("Replication").is_null() &&
+                       !push.at("Replication").at("WaitReconnectSince").is_null();
+            },
+            30s))
+            << json::serialize(push) << "\n"
+            << push_->log();
+        return push;
     }
 
     std::unique_ptr<Sshd> sshd_;
@@ -465,6 +483,48 @@ TEST_F(SshDaemons, AKeyTheServerDoesNotKnowIsAPermanentErrorWithSshsMessage) {
     EXPECT_TRUE(push.at("Replication").at("WaitReconnectSince").is_null()) << text;
     EXPECT_EQ(zfs_out("dst", "list -H -o name -r q/sink"), "q/sink\n") << "nothing may land";
     stop_both();
+    sshd_->stop();
+}
+
+TEST_F(SshDaemons, APusherWhoseSinkDaemonIsDownWaitsWithTheProxyErrorAndFinishesOnceItIsUp) {
+    snapshot("p/a", "s1");
+    snapshot("p/a/b", "s1");
+    // The sink's configuration exists (the stdinserver reads its sockdir), its daemon does not run.
+    write_sink_config("      type: stdinserver\n      client_identities: [client1]\n", stdinserver_global());
+    ASSERT_TRUE(start_sshd());
+    start_push(ssh_connect(sshd_->client_key()));
+    auto push = wait_for_reconnect();
+    const std::string text = json::serialize(push);
+    EXPECT_NE(text.find("proxy error, check remote configuration"), std::string::npos) << text;
+    EXPECT_NE(text.find("cannot connect to the daemon's socket " + sockdir() + "/client1"), std::string::npos)
+        << "the remote stdinserver's reason comes along:\n"
+        << text;
+    EXPECT_NE(text.find("(temporary, retrying can help)"), std::string::npos) << text;
+
+    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
+    ASSERT_TRUE(wait_for([&] { return replication_finished(push = push_status(), 1); }, 60s))
+        << json::serialize(push) << "\n"
+        << push_->log() << "\n"
+        << sink_->log();
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push);
+    expect_replicated("client1", {"p/a@s1", "p/a/b@s1"});
+    stop_both();
+    sshd_->stop();
+}
+
+TEST_F(SshDaemons, AServerThatNeverSendsTheBannerFailsTheDialTimeoutAndItsSshIsReaped) {
+    snapshot("p/a", "s1");
+    // A forced command that reads and says nothing (ends when the connection closes).
+    ASSERT_TRUE(start_sshd("cat >/dev/null"));
+    start_push(ssh_connect(sshd_->client_key(), "2s"));
+    auto push = wait_for_reconnect();
+    const std::string text = json::serialize(push);
+    EXPECT_NE(text.find("no SSHCON_HELO banner within the dial timeout (2000 ms)"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(temporary, retrying can help)"), std::string::npos) << text;
+    // Waiting for connectivity, the pusher stops promptly; the ssh children it started are
+    // reaped by it (TearDown fails on any process left behind).
+    EXPECT_EQ(push_->stop(SIGTERM), 0) << push_->log();
     sshd_->stop();
 }
 
