@@ -204,6 +204,15 @@ void SshWireConnector::reap() {
 }
 
 asio::awaitable<Result<Wire>> SshWireConnector::connect(std::chrono::milliseconds timeout) {
+    // A cancelled dial must still end and reap its ssh: inside dial() awaiting never throws.
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto wire = co_await dial(timeout);
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
+    co_return wire;
+}
+
+asio::awaitable<Result<Wire>> SshWireConnector::dial(std::chrono::milliseconds timeout) {
     reap();
     const std::string where = config_.user + "@" + config_.host + ":" + std::to_string(config_.port);
     int a[2];
@@ -234,6 +243,11 @@ asio::awaitable<Result<Wire>> SshWireConnector::connect(std::chrono::millisecond
     auto out = std::make_unique<Descriptor>(ex_, from_ssh.release());
 
     auto banner = co_await with_timeout(read_sshcon(*out), timeout);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) {
+        co_await end_child(child, std::chrono::milliseconds(0));
+        co_return Error(asio::error::operation_aborted, "ssh to " + where + ": cancelled while connecting");
+    }
     if (!banner) {
         co_await end_child(child, std::chrono::milliseconds(0));
         co_return Error(TransportErrc::timeout, "ssh to " + where +

@@ -55,6 +55,7 @@ public:
     std::string describe() const override;  // "ssh:user@host:port"
 
 private:
+    asio::awaitable<Result<Wire>> dial(std::chrono::milliseconds timeout);
     void reap();
 
     asio::any_io_executor ex_;
