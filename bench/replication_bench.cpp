@@ -1,12 +1,12 @@
-// Many small incremental snapshots of one filesystem, replicated four ways on the same pools,
-// so the figures compare: (a) the floor, a bare `zfs send -I first..last | zfs recv`; (b)
+// Many small incremental snapshots of one filesystem, replicated four ways on equal pools, so
+// the figures compare: (a) the floor, a bare `zfs send -I first..last | zfs recv`; (b)
 // zferry with coalescing (one `send -I` step with zrepl's guarantees); (c) zferry with
 // `coalesce: false` (zrepl's one step per snapshot, each with its holds, cursor move and
 // size estimate); and on zfs-fuse (d) syncoid from Debian's sanoid, which users run today
 // (`--no-sync-snap --no-resume --no-privilege-elevation`; none of zrepl's guarantees).
 //
-// Each variant has its own source filesystem (on zfs-sim also its own pair of hosts, with the
-// same pool names): created, snapshot s0 replicated (not timed),
+// Each variant has fresh pools of its own (on zfs-sim a pair of hosts, on zfs-fuse a daemon,
+// with the same pool names) and its own source filesystem: created, snapshot s0 replicated (not timed),
 // then snapshots s1..sN taken (not timed), then the timed incremental replication. zfs
 // invocations are counted by zferry's runners (and, for syncoid, by a `zfs` wrapper first in
 // its PATH); per step = invocations / steps of the run.
@@ -16,7 +16,8 @@
 //
 // Defaults: all back ends, N = 1000, M = 100 (zrepl's per-snapshot mode on zfs-fuse costs
 // about a second per snapshot; the row says how many it ran). zfs-fuse is started privately
-// with the platform tests' scripts (tests/platform/zfs_fuse_up.sh) and stopped at the end.
+// for each variant with the platform tests' scripts (tests/platform/zfs_fuse_up.sh) and
+// stopped after it. ZFERRY_BENCH_LOG=debug logs every zfs command with its duration.
 #include "replication/driver/replication.hpp"
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
@@ -33,6 +34,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -52,6 +54,7 @@ struct Backend {
     std::string zfs;                   // binary
     std::string src_state, dst_state;  // zfs-sim: two hosts; zfs-fuse: empty (one daemon)
     std::string src_pool, dst_pool;
+    std::string fuse_scripts;  // zfs-fuse: directory of zfs_fuse_up.sh / zfs_fuse_down.sh
 };
 
 struct Row {
@@ -96,6 +99,7 @@ bool sh_bash(const std::string& cmd) {
 std::unique_ptr<zfs::ZfsRunner> make_runner(asio::io_context& ctx, const Backend& b, bool src) {
     zfs::ZfsRunnerOptions o;
     o.binary = b.zfs;
+    o.log = Logger().with("host", src ? "src" : "dst");
     const std::string& state = src ? b.src_state : b.dst_state;
     if (!state.empty()) o.env = {{"ZFS_SIM_STATE", state}};
     return std::make_unique<zfs::ZfsRunner>(ctx.get_executor(), std::move(o));
@@ -251,31 +255,48 @@ int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const f
         rows.push_back(*r);
         return true;
     };
-    // On zfs-sim each variant gets hosts of its own (same pool names): zfs-sim rewrites a host's
-    // whole state file at every change, so a variant run later on shared hosts would pay for
-    // the earlier variants' thousands of snapshots (a receive of 1 000 snapshots took 40% more
-    // CPU beside another 1 000). On zfs-fuse the pools are shared, as a real pool would be.
-    auto hosts = [&](const char* variant) -> std::optional<Backend> {
-        if (b.src_state.empty()) return b;
-        Backend v = b;
-        v.src_state = (tmp / variant / "src").string();
-        v.dst_state = (tmp / variant / "dst").string();
-        fs::create_directories(tmp / variant);
-        if (!sh(zfs_cmd(v, true, "sim-create-pool " + v.src_pool) + " && " +
-                zfs_cmd(v, false, "sim-create-pool " + v.dst_pool)))
-            return std::nullopt;
-        return v;
-    };
-    auto floor_hosts = hosts("floor"), coalesced_hosts = hosts("coalesced"),
-         per_snapshot_hosts = hosts("per-snapshot");
-    if (!floor_hosts || !coalesced_hosts || !per_snapshot_hosts) return 1;
+    // Each variant gets hosts of its own (same pool names), so no variant pays for another's
+    // thousands of snapshots: zfs-sim rewrites a host's whole state file at every change (a
+    // receive of 1 000 snapshots took 40% more CPU beside another 1 000), and zfs-fuse slows
+    // down as a pool fills (a coalesced receive of 1 000 snapshots took 42 s on pools that
+    // already held the floor's 1 000, against 28 s on fresh ones). On zfs-fuse that is a fresh
+    // daemon with fresh pools per variant.
     bool ok = true;
-    if (wanted("floor")) ok = add(floor_variant(*floor_hosts, n), "floor") && ok;
-    if (wanted("zferry-coalesced"))
-        ok = add(zferry_variant(*coalesced_hosts, n, true), "zferry-coalesced") && ok;
-    if (wanted("zferry-per-snapshot"))
-        ok = add(zferry_variant(*per_snapshot_hosts, per_snapshot_n, false), "zferry-per-snapshot") && ok;
-    if (b.name == "zfs-fuse" && wanted("syncoid")) ok = add(syncoid_variant(b, n, tmp), "syncoid") && ok;
+    auto run = [&](const char* variant, const std::function<std::optional<Row>(const Backend&)>& body) {
+        if (!wanted(variant)) return;
+        std::optional<Row> r;
+        if (b.fuse_scripts.empty()) {
+            Backend v = b;
+            v.src_state = (tmp / variant / "src").string();
+            v.dst_state = (tmp / variant / "dst").string();
+            fs::create_directories(tmp / variant);
+            if (sh(zfs_cmd(v, true, "sim-create-pool " + v.src_pool) + " && " +
+                   zfs_cmd(v, false, "sim-create-pool " + v.dst_pool)))
+                r = body(v);
+        } else {
+            const std::string env = (tmp / (std::string(variant) + ".zfs-fuse.env")).string();
+            if (!sh("bash " + b.fuse_scripts + "zfs_fuse_up.sh " + env + " >&2")) {
+                std::fprintf(stderr,
+                             "replication_bench: could not start zfs-fuse (is another daemon running?)\n");
+            } else {
+                std::map<std::string, std::string> kv;
+                std::ifstream in(env);
+                for (std::string l; std::getline(in, l);)
+                    if (auto eq = l.find('='); eq != std::string::npos)
+                        kv[l.substr(0, eq)] = l.substr(eq + 1);
+                Backend v = b;
+                v.src_pool = kv["ZF_SRC_POOL"];
+                v.dst_pool = kv["ZF_DST_POOL"];
+                r = body(v);
+                sh("bash " + b.fuse_scripts + "zfs_fuse_down.sh " + env + " >&2");
+            }
+        }
+        ok = add(r, variant) && ok;
+    };
+    run("floor", [&](const Backend& v) { return floor_variant(v, n); });
+    run("zferry-coalesced", [&](const Backend& v) { return zferry_variant(v, n, true); });
+    run("zferry-per-snapshot", [&](const Backend& v) { return zferry_variant(v, per_snapshot_n, false); });
+    if (!b.fuse_scripts.empty()) run("syncoid", [&](const Backend& v) { return syncoid_variant(v, n, tmp); });
     const Row* floor = rows.empty() || rows[0].name != "floor" ? nullptr : &rows[0];
     for (const auto& r : rows) print(r, floor, json);
     return ok ? 0 : 1;
@@ -313,8 +334,14 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // ZFERRY_BENCH_LOG=debug logs every zfs command with its duration (to see where a run's
+    // time goes); the figures are taken at the default, warn.
     LogOptions lo;
     lo.level = LogLevel::warn;
+    if (const char* l = std::getenv("ZFERRY_BENCH_LOG"); l && !parse_log_level(l, lo.level)) {
+        std::fprintf(stderr, "ZFERRY_BENCH_LOG: unknown level '%s'\n", l);
+        return 2;
+    }
     log_init(lo);
     char tmpl[] = "/tmp/zferry-replication-bench-XXXXXX";
     const fs::path tmp = ::mkdtemp(tmpl);
@@ -326,21 +353,9 @@ int main(int argc, char** argv) {
         rc |= bench_backend(b, n, n, tmp, json, variants);
     }
     if (backend == "all" || backend == "zfs-fuse") {
-        const std::string env = (tmp / "zfs-fuse.env").string();
-        const std::string scripts = std::string(ZFERRY_SOURCE_DIR) + "/tests/platform/";
-        if (!sh("bash " + scripts + "zfs_fuse_up.sh " + env + " >&2")) {
-            std::fprintf(stderr,
-                         "replication_bench: could not start zfs-fuse (is another daemon running?)\n");
-            rc = 1;
-        } else {
-            std::map<std::string, std::string> kv;
-            std::ifstream in(env);
-            for (std::string l; std::getline(in, l);)
-                if (auto eq = l.find('='); eq != std::string::npos) kv[l.substr(0, eq)] = l.substr(eq + 1);
-            Backend b{"zfs-fuse", "zfs", "", "", kv["ZF_SRC_POOL"], kv["ZF_DST_POOL"]};
-            rc |= bench_backend(b, n, std::min(n, per_snapshot_fuse), tmp, json, variants);
-            sh("bash " + scripts + "zfs_fuse_down.sh " + env + " >&2");
-        }
+        Backend b{"zfs-fuse", "zfs", "", "", "", ""};
+        b.fuse_scripts = std::string(ZFERRY_SOURCE_DIR) + "/tests/platform/";
+        rc |= bench_backend(b, n, std::min(n, per_snapshot_fuse), tmp, json, variants);
     }
     if (json) std::fclose(json);
     fs::remove_all(tmp);

@@ -169,18 +169,18 @@ asio::awaitable<Result<SendReply>> LocalSender::send(StepRequest req) {
         std::vector<std::string> keep;
         if (req.from) keep.push_back(req.from->full_name());
         keep.push_back(req.to.full_name());
-        if (auto r = co_await release_from_held(req.filesystem, step_hold_tag(config_.job), keep); !r)
+        // The listing taken before this step's holds shows every hold of earlier steps.
+        if (auto r = co_await release_from_held(*listed, step_hold_tag(config_.job), keep); !r)
             l.warn("releasing stale step holds: {}", r.error().message());
     }
     co_return SendReply{!validated.resume_token.empty(), std::move(*stream)};
 }
 
-asio::awaitable<Result<void>> LocalSender::release_from_held(const std::string& fs, const std::string& tag,
-                                                             const std::vector<std::string>& keep) {
-    auto vs = co_await zfs::list_versions(runner_, fs);
-    if (!vs) co_return vs.error();
+asio::awaitable<Result<void>> LocalSender::release_from_held(
+    const std::vector<zfs::FilesystemVersion>& listing, const std::string& tag,
+    const std::vector<std::string>& keep) {
     std::vector<std::string> held;
-    for (const auto& v : *vs)
+    for (const auto& v : listing)
         if (v.type == zfs::VersionType::snapshot && v.userrefs.value_or(0) > 0 &&
             std::find(keep.begin(), keep.end(), v.full_name()) == keep.end())
             held.push_back(v.full_name());
@@ -193,19 +193,30 @@ asio::awaitable<Result<void>> LocalSender::send_completed_without_bookmarks(cons
     // The cursor: a hold on `to` first (the next incremental's source cannot go), then its
     // GUID in the filesystem's property, and only then the older cursor holds and every step
     // hold of the job go, so protection never lapses.
+    // One listing serves both releases: it is taken beside the cursor hold, and every snapshot
+    // it must show as held already was (older cursors and step holds of earlier steps; `to`
+    // carries this step's hold since the send was prepared, or no step hold at all for a step
+    // without guarantees). A tag missing on a listed snapshot releases as success.
     // (Named vectors, no braced lists in this coroutine: GCC 12 miscompiles them.)
     const std::string cursor_tag = cursor_hold_tag(config_.job);
     std::vector<std::string> keep_to;
     keep_to.push_back(req.to.full_name());
+    auto hold_to = [&]() -> asio::awaitable<Result<void>> {
+        if (kind == GuaranteeKind::nothing) co_return Result<void>{};
+        co_return co_await zfs::hold(runner_, req.to.full_name(), cursor_tag);
+    };
+    auto both = co_await in_parallel(hold_to(), zfs::list_versions(runner_, req.filesystem));
+    if (!std::get<0>(both)) co_return std::get<0>(both);
+    auto& listed = std::get<1>(both);
+    if (!listed) co_return listed.error();
     if (kind != GuaranteeKind::nothing) {
-        if (auto r = co_await zfs::hold(runner_, req.to.full_name(), cursor_tag); !r) co_return r;
         std::vector<std::pair<std::string, std::string>> props;
         props.emplace_back(cursor_property_name(config_.job), std::to_string(req.to.guid));
         if (auto r = co_await zfs::set_properties(runner_, req.filesystem, std::move(props)); !r) co_return r;
-        if (auto r = co_await release_from_held(req.filesystem, cursor_tag, keep_to); !r) co_return r;
+        if (auto r = co_await release_from_held(*listed, cursor_tag, keep_to); !r) co_return r;
     }
     const std::vector<std::string> keep_none;
-    co_return co_await release_from_held(req.filesystem, step_hold_tag(config_.job), keep_none);
+    co_return co_await release_from_held(*listed, step_hold_tag(config_.job), keep_none);
 }
 
 asio::awaitable<Result<void>> LocalSender::send_completed(StepRequest req) {

@@ -60,8 +60,10 @@ private:
     // cursor_hold_tag), step holds released by tag from every held snapshot.
     boost::asio::awaitable<Result<void>> send_completed_without_bookmarks(const StepRequest& req,
                                                                           GuaranteeKind kind);
-    // Releases `tag` from every held snapshot of `fs` except `keep` (full names).
-    boost::asio::awaitable<Result<void>> release_from_held(const std::string& fs, const std::string& tag,
+    // Releases `tag` from every snapshot of `listing` that was held when it was taken, except
+    // `keep` (full names): one `zfs release` for all of them, no listing of its own.
+    boost::asio::awaitable<Result<void>> release_from_held(const std::vector<zfs::FilesystemVersion>& listing,
+                                                           const std::string& tag,
                                                            const std::vector<std::string>& keep);
 
     zfs::ZfsRunner& runner_;

@@ -242,6 +242,10 @@ issue host1
     auto push = replicate(1);
     ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
     expect_replicated("host1", {"p/a@s1", "p/a/b@s1"});
+    // The sink's request lines name the TLS client's address, not the relay's socketpair.
+    const std::string sink_log = sink_->log();
+    EXPECT_NE(sink_log.find("peer=127.0.0.1:"), std::string::npos) << sink_log;
+    EXPECT_EQ(sink_log.find("peer=[::]:0"), std::string::npos) << sink_log;
     stop_both();
 }
 

@@ -787,4 +787,19 @@ TEST_F(DaemonTest, AMissingRootFsIsRefusedAtStartup) {
     EXPECT_FALSE(fs::exists(sockpath()));
 }
 
+// The test clock (daemon/jobs/test_clock.hpp) is loud: a file that is not an offset stops the
+// daemon before anything starts, naming the variable and the file.
+TEST_F(DaemonTest, ATestClockFileThatIsNotAnOffsetIsRefusedAtStartup) {
+    write_config("      type: manual\n");
+    std::ofstream(dir_ / "clock") << "tomorrow\n";
+    auto r = sh("ZFERRY_TEST_CLOCK_FILE=" + (dir_ / "clock").string() + " " + std::string(ZFERRY_BINARY) +
+                    " daemon --zfs " ZFS_SIM_BIN " --config " + config_path().string(),
+                dir_ / "cli.err");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("ZFERRY_TEST_CLOCK_FILE is set"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find((dir_ / "clock").string()), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("integer number of seconds"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(sockpath()));
+}
+
 }  // namespace

@@ -7,6 +7,7 @@
 #include "daemon/config/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/jobs/dry_run.hpp"
+#include "daemon/jobs/test_clock.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -130,6 +132,22 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
     dopts.zfs_binary = o.zfs_binary;
     dopts.version = ZFERRY_VERSION;
     dopts.jobs.snapshot_max_sleep = std::chrono::milliseconds(o.snapshot_max_sleep_ms);
+    // A test facility (daemon/jobs/test_clock.hpp): never set in production, loud when set.
+    if (const char* clock_file = std::getenv(daemon::kTestClockEnv); clock_file != nullptr && *clock_file) {
+        auto clock = daemon::make_test_clock(clock_file, log.with("subsystem", "test-clock"));
+        if (!clock) {
+            std::cerr << "zferry daemon: not starting: " << daemon::kTestClockEnv
+                      << " is set: " << clock.error().message() << "\n";
+            return 1;
+        }
+        log.warn(
+            "{}={}: the wall clock of the snapshotter is FAKED (system clock + the offset in that "
+            "file, now {} s); a test facility, unset it in production",
+            daemon::kTestClockEnv, clock_file,
+            std::chrono::duration_cast<std::chrono::seconds>((*clock)() - std::chrono::system_clock::now())
+                .count());
+        dopts.jobs.wall_clock = std::move(*clock);
+    }
     daemon::Daemon d(ctx.get_executor(), std::move(*cfg), dopts, log);
     StopWatchdog watchdog{std::chrono::seconds(o.stop_timeout_s)};
     // Signals are caught before start() so a SIGTERM during the startup checks stops cleanly.
