@@ -154,7 +154,7 @@ EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine,
 EndpointServer::~EndpointServer() { listener_->close(); }
 
 void EndpointServer::start() {
-    log_.info("replication endpoint server accepting on {}", transport::describe_endpoint(local_endpoint()));
+    log_.info("replication endpoint server accepting on {}", listener_->describe());
     accept_task_.start(accept_loop());
 }
 
