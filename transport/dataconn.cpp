@@ -103,7 +103,8 @@ DataconnServer::DataconnServer(asio::io_context& ctx, IoEngine& engine, Dataconn
       options_(options),
       log_(std::move(log)),
       acceptor_(ctx),
-      accept_task_(ctx.get_executor()) {}
+      accept_task_(ctx.get_executor()),
+      pending_(PendingLimits{options.limits.max_pending, options.limits.max_pending_per_address}) {}
 
 DataconnServer::~DataconnServer() {
     error_code ignored;
@@ -138,61 +139,19 @@ void DataconnServer::reap() {
     conns_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
 }
 
-std::size_t DataconnServer::count_pending(const asio::ip::address* only) const noexcept {
-    std::size_t n = 0;
-    for (const auto& p : pending_) n += !p.shed && (!only || p.address == *only);
-    return n;
-}
+std::size_t DataconnServer::pending_connections() const noexcept { return pending_.count(); }
 
-std::size_t DataconnServer::pending_connections() const noexcept { return count_pending(nullptr); }
-
-bool DataconnServer::shed_oldest(const asio::ip::address* only, std::string_view why) {
-    for (auto& p : pending_) {
-        if (p.shed || (only && p.address != *only)) continue;
-        p.shed = true;
-        log_.with("peer", p.conn->peer())
+PendingConnections::Slot DataconnServer::admit(TcpConn& conn, const asio::ip::address& address) {
+    return pending_.admit(address.to_string(), [this, c = &conn](std::string_view why) {
+        log_.with("peer", c->peer())
             .warn(
                 "closing a connection that has not sent its request yet: {}; a legitimate client reconnects",
                 why);
         // Closing the socket fails the connection's pending operations at once, so its task
         // ends through its ordinary error path and the descriptor is free now.
-        p.conn->close();
-        return true;
-    }
-    return false;
+        c->close();
+    });
 }
-
-DataconnServer::PendingList::iterator DataconnServer::admit(const asio::ip::address& address, TcpConn& conn) {
-    const auto& limits = options_.limits;
-    if (limits.max_pending_per_address > 0) {
-        while (count_pending(&address) >= limits.max_pending_per_address) {
-            if (!shed_oldest(&address, "more than " + std::to_string(limits.max_pending_per_address) +
-                                           " such connections from " + address.to_string()))
-                break;
-        }
-    }
-    if (limits.max_pending > 0) {
-        while (count_pending(nullptr) >= limits.max_pending) {
-            if (!shed_oldest(nullptr,
-                             "more than " + std::to_string(limits.max_pending) + " such connections"))
-                break;
-        }
-    }
-    pending_.push_back(Pending{address, &conn, false});
-    return std::prev(pending_.end());
-}
-
-namespace {
-
-// Out of descriptors or memory: what a flood of connections causes, and what closing one of
-// them cures.
-bool resource_shortage(const error_code& ec) {
-    return ec == boost::system::errc::too_many_files_open ||
-           ec == boost::system::errc::too_many_files_open_in_system ||
-           ec == boost::system::errc::no_buffer_space || ec == boost::system::errc::not_enough_memory;
-}
-
-}  // namespace
 
 asio::awaitable<void> DataconnServer::accept_loop() {
     for (;;) {
@@ -201,8 +160,8 @@ asio::awaitable<void> DataconnServer::accept_loop() {
         if (ec) {
             // Never spin on a failing accept, never give up on it: make room if a connection
             // that has not sent its request can be closed, otherwise pause.
-            if (resource_shortage(ec) &&
-                shed_oldest(nullptr, "accepting a new connection failed: " + ec.message()))
+            if (is_resource_shortage(ec) &&
+                pending_.shed_oldest(nullptr, "accepting a new connection failed: " + ec.message()))
                 continue;
             log_.warn("accepting a connection failed: {}; retrying in {} ms", ec.message(),
                       options_.limits.accept_backoff.count());
@@ -233,9 +192,9 @@ asio::awaitable<void> DataconnServer::accept_loop() {
             identity = remote.address().to_string();
         }
         auto conn = std::make_unique<TcpConn>(engine_, std::move(socket), options_.conn);
-        auto pending = admit(remote.address(), *conn);
+        auto slot = admit(*conn, remote.address());
         auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
-        task->start(serve(std::move(conn), std::move(identity), pending));
+        task->start(serve(std::move(conn), std::move(identity), std::move(slot)));
         conns_.push_back(std::move(task));
     }
 }
@@ -250,9 +209,11 @@ asio::awaitable<void> DataconnServer::stop() {
     conns_.clear();
 }
 
-asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> conn, std::string identity,
-                                            PendingList::iterator pending) {
-    PendingSlot slot(pending_, pending);
+asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> accepted, std::string identity,
+                                            PendingConnections::Slot admitted) {
+    // Locals, so that the slot (whose close function points at the connection) goes first.
+    auto conn = std::move(accepted);
+    auto slot = std::move(admitted);
     RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
     // One deadline for the handshake, the label and the request: no step's progress (nor a
     // heartbeat) buys a slow peer more time. serve_request lifts it once the request is in.
@@ -277,7 +238,7 @@ asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> conn, std::
 }
 
 asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> conn, std::string identity) {
-    PendingSlot slot;
+    PendingConnections::Slot slot;
     RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
     // The caller's listener bounded the handshake and the label; the request gets the same
     // deadline again.
@@ -286,7 +247,7 @@ asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> 
 }
 
 asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
-                                                     PendingSlot& slot) {
+                                                     PendingConnections::Slot& slot) {
     auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
     auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
     StreamConn sc(std::move(hb), pool_, options_.stream);
@@ -305,7 +266,7 @@ asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> co
 }
 
 asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestContext& ctx,
-                                                    PendingSlot& pending) {
+                                                    PendingConnections::Slot& pending) {
     auto header = co_await conn.read_message(frame_type::req_header, options_.limits.max_request_header);
     if (!header) {
         if (!pending.shed()) ctx.log.warn("reading request header: {}", header.error().message());

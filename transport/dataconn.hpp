@@ -11,6 +11,7 @@
 #include "core/unique_fd.hpp"
 #include "transport/dataconn_protocol.hpp"
 #include "transport/handshake_io.hpp"
+#include "transport/pending_connections.hpp"
 #include "transport/stream_conn.hpp"
 
 #include <functional>
@@ -126,46 +127,18 @@ public:
     asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity);
 
 private:
-    // A connection in its preamble. `conn` stays valid until serve() unregisters it.
-    struct Pending {
-        asio::ip::address address;
-        TcpConn* conn;
-        bool shed = false;  // closed to make room; no longer counted
-    };
-    using PendingList = std::list<Pending>;
-    // Unregisters a pending connection when its preamble ends, however serve() leaves.
-    class PendingSlot {
-    public:
-        PendingSlot() = default;  // a connection whose preamble was not counted here
-        PendingSlot(PendingList& list, PendingList::iterator it) : list_(&list), it_(it) {}
-        PendingSlot(const PendingSlot&) = delete;
-        PendingSlot& operator=(const PendingSlot&) = delete;
-        ~PendingSlot() { release(); }
-        void release() noexcept {
-            if (list_) list_->erase(it_);
-            list_ = nullptr;
-        }
-        bool shed() const noexcept { return list_ && it_->shed; }
-
-    private:
-        PendingList* list_ = nullptr;
-        PendingList::iterator it_{};
-    };
-
     asio::awaitable<void> accept_loop();
-    // Makes room for one more pending connection from `address` (closing the oldest as the
-    // limits say), then registers it.
-    PendingList::iterator admit(const asio::ip::address& address, TcpConn& conn);
-    // Closes the oldest pending connection (of `only`, if given); false if there is none.
-    bool shed_oldest(const asio::ip::address* only, std::string_view why);
-    std::size_t count_pending(const asio::ip::address* only) const noexcept;
-    asio::awaitable<void> serve(std::unique_ptr<TcpConn> conn, std::string identity,
-                                PendingList::iterator pending);
+    // Counts an accepted connection among the pending ones (closing the oldest as the limits
+    // say); the slot's close function closes `conn`.
+    PendingConnections::Slot admit(TcpConn& conn, const asio::ip::address& address);
+    asio::awaitable<void> serve(std::unique_ptr<TcpConn> accepted, std::string identity,
+                                PendingConnections::Slot admitted);
     // After the label: frames, heartbeats, the request, and the close, always awaited.
     asio::awaitable<void> serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
-                                         PendingSlot& slot);
+                                         PendingConnections::Slot& slot);
     // Reads the request and drives the protocol's decisions (dataconn_protocol.hpp).
-    asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx, PendingSlot& pending);
+    asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx,
+                                        PendingConnections::Slot& pending);
     asio::awaitable<void> serve_send(StreamConn& conn, RequestContext& ctx, std::string request);
     asio::awaitable<void> serve_recv(StreamConn& conn, RequestContext& ctx, std::string request);
     // Logs and writes what a decision says; false if a response could not be written.
@@ -180,8 +153,10 @@ private:
     BufferPool pool_{15, 22, BufferPool::NoFit::allocate};
     asio::ip::tcp::acceptor acceptor_;
     OwnedTask accept_task_;
+    // Connections accepted whose request has not been read yet; before conns_, whose tasks'
+    // slots point into it.
+    PendingConnections pending_;
     std::list<std::unique_ptr<OwnedTask>> conns_;
-    PendingList pending_;
     bool stopping_ = false;
 };
 

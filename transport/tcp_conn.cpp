@@ -60,6 +60,7 @@ TcpConn::TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions opt
 TcpConn::~TcpConn() {
     *alive_ = false;
     close();
+    release_fd();
 }
 
 template <class Op>
@@ -87,6 +88,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::timed(Dir d, Op op)
     // operation (and at the fd's reactor state): a later emit (close) must not reach it.
     st.signal.slot().clear();
     st.pending = false;
+    if (closed_ && !read_.pending && !write_.pending) release_fd();
     if (ec == asio::error::operation_aborted && st.timed_out && n == 0)
         ec = make_error_code(TransportErrc::timeout);
     co_return std::pair{ec, n};
@@ -148,7 +150,7 @@ void TcpConn::set_absolute_deadline(Clock::time_point at) noexcept {
 }
 
 asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::read_some(std::span<const iovec> iov) {
-    if (!fd_) co_return std::pair{error_code(asio::error::bad_descriptor), std::size_t{0}};
+    if (!fd_ || closed_) co_return std::pair{error_code(asio::error::bad_descriptor), std::size_t{0}};
     auto [ec, n] =
         co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(iov, std::move(token)); });
     if (!ec && n == 0) ec = asio::error::eof;
@@ -160,7 +162,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::readv_full(std::spa
     std::size_t first = 0, total = 0;
     consume(v, first, 0);
     while (first < v.size()) {
-        if (!fd_) co_return std::pair{error_code(asio::error::bad_descriptor), total};
+        if (!fd_ || closed_) co_return std::pair{error_code(asio::error::bad_descriptor), total};
         std::span<const iovec> rest(v.data() + first, v.size() - first);
         auto [ec, n] =
             co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(rest, std::move(token)); });
@@ -177,7 +179,7 @@ asio::awaitable<error_code> TcpConn::writev_full(std::span<const iovec> in) {
     std::size_t first = 0;
     consume(v, first, 0);
     while (first < v.size()) {
-        if (!fd_) co_return error_code(asio::error::bad_descriptor);
+        if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
         std::span<const iovec> rest(v.data() + first, v.size() - first);
         auto [ec, n] =
             co_await timed(Dir::write, [&](auto token) { return fd_->async_writev(rest, std::move(token)); });
@@ -189,7 +191,7 @@ asio::awaitable<error_code> TcpConn::writev_full(std::span<const iovec> in) {
 
 asio::awaitable<error_code> TcpConn::splice_to(AsyncFd& pipe, std::size_t len) {
     while (len > 0) {
-        if (!fd_) co_return error_code(asio::error::bad_descriptor);
+        if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
         auto [ec, n] = co_await timed(
             Dir::read, [&](auto token) { return pipe.async_splice_from(*fd_, len, std::move(token)); });
         len -= n;
@@ -201,7 +203,7 @@ asio::awaitable<error_code> TcpConn::splice_to(AsyncFd& pipe, std::size_t len) {
 
 asio::awaitable<error_code> TcpConn::splice_from(AsyncFd& pipe, std::size_t len) {
     while (len > 0) {
-        if (!fd_) co_return error_code(asio::error::bad_descriptor);
+        if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
         auto [ec, n] = co_await timed(
             Dir::write, [&](auto token) { return fd_->async_splice_from(pipe, len, std::move(token)); });
         len -= n;
@@ -212,13 +214,14 @@ asio::awaitable<error_code> TcpConn::splice_from(AsyncFd& pipe, std::size_t len)
 }
 
 error_code TcpConn::close_write() noexcept {
-    if (raw_fd_ < 0) return asio::error::bad_descriptor;
+    if (raw_fd_ < 0 || closed_) return asio::error::bad_descriptor;
     if (::shutdown(raw_fd_, SHUT_WR) < 0) return error_code(errno, boost::system::system_category());
     return {};
 }
 
 Result<asio::ip::tcp::socket> TcpConn::release_socket() {
-    if (raw_fd_ < 0) return Error(TransportErrc::connection_closed, "releasing the socket of " + peer_);
+    if (raw_fd_ < 0 || closed_)
+        return Error(TransportErrc::connection_closed, "releasing the socket of " + peer_);
     if (read_.pending || write_.pending)
         return Error(Errc::internal, "releasing the socket of " + peer_ + " with an operation pending");
     sockaddr_storage addr{};
@@ -240,12 +243,25 @@ Result<asio::ip::tcp::socket> TcpConn::release_socket() {
 }
 
 void TcpConn::close() noexcept {
-    if (!fd_ && raw_fd_ < 0) return;  // closed already (shutdown, then the destructor)
-    error_code ignored;
+    if (closed_ || (!fd_ && raw_fd_ < 0)) return;  // closed already (or released)
+    closed_ = true;
     if (fd_) fd_->cancel();
     read_.signal.emit(asio::cancellation_type::terminal);
     write_.signal.emit(asio::cancellation_type::terminal);
     watchdog_.cancel();
+    if (read_.pending || write_.pending) {
+        // The pending operation's completion is queued, but its cancellation handler still
+        // points at the engine's state for this fd, and a watchdog that expired in the same
+        // round (cancel() cannot recall it) emits into it: freeing that state now crashed a
+        // sink shedding connections in a storm. timed() releases once the operation is back;
+        // until then the socket is shut down, so the peer sees the close at once.
+        if (raw_fd_ >= 0) ::shutdown(raw_fd_, SHUT_RDWR);
+        return;
+    }
+    release_fd();
+}
+
+void TcpConn::release_fd() noexcept {
     fd_.reset();
     if (raw_fd_ >= 0) ::close(std::exchange(raw_fd_, -1));
 }

@@ -52,7 +52,7 @@ public:
     error_code close_write() noexcept;
     // Cancels pending operations and closes the socket. Idempotent.
     void close() noexcept;
-    bool is_open() const noexcept { return raw_fd_ >= 0; }
+    bool is_open() const noexcept { return raw_fd_ >= 0 && !closed_; }
     // Hands the socket back to Asio for a protocol driven by its own socket I/O (the gRPC
     // control channel after the preamble). No operation may be pending; the connection is
     // closed afterwards. Whatever this connection read was consumed exactly (the preamble
@@ -97,6 +97,11 @@ private:
     // The socket is released from Asio's reactor: the I/O engine owns its readiness.
     int raw_fd_ = -1;
     std::unique_ptr<AsyncFd> fd_;
+    // close() was called. While an operation is still pending, the fd and the engine's state
+    // for it stay (shut down) until that operation is back: its queued completion, a watchdog
+    // expiring in the same round, or the caller's cancellation may still reach them.
+    bool closed_ = false;
+    void release_fd() noexcept;
     ConnOptions options_;
     std::string peer_;
     Direction read_, write_;

@@ -149,7 +149,8 @@ EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine,
       data_(std::make_unique<transport::DataconnServer>(ctx, engine, *handler_, options_.data, log_)),
       drain_(ctx.get_executor()),
       listener_(std::move(listener)),
-      accept_task_(ctx.get_executor()) {}
+      accept_task_(ctx.get_executor()),
+      pending_(options_.pending) {}
 
 EndpointServer::~EndpointServer() { listener_->close(); }
 
@@ -168,12 +169,27 @@ void EndpointServer::reap() {
     conns_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
 }
 
+transport::PendingConnections::Slot EndpointServer::admit(transport::TcpConn& conn, const std::string& peer) {
+    return pending_.admit(transport::peer_address(peer), [this, c = &conn, peer](std::string_view why) {
+        log_.with("peer", peer)
+            .warn("closing a connection in its handshake: {}; a legitimate client reconnects", why);
+        // Fails the connection's pending operations at once: its task ends on its ordinary
+        // error path, and the descriptor is free now.
+        c->close();
+    });
+}
+
 asio::awaitable<void> EndpointServer::accept_loop() {
     for (;;) {
         auto wire = co_await listener_->accept();
         if (stopping_) co_return;
         if (!wire) {
             if (wire.error().code() == asio::error::operation_aborted) co_return;
+            // Out of descriptors: a connection still in its preamble makes room (never spin,
+            // never give up on accepting).
+            if (transport::is_resource_shortage(wire.error().code()) &&
+                pending_.shed_oldest(nullptr, wire.error().message()))
+                continue;
             log_.warn("{}; retrying in 100 ms", wire.error().message());
             asio::steady_timer t(ctx_, std::chrono::milliseconds(100));
             co_await t.async_wait(use_ec);
@@ -186,28 +202,36 @@ asio::awaitable<void> EndpointServer::accept_loop() {
                       wire->identity, valid.error().message());
             continue;  // closed before a byte is read or written
         }
+        auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire->socket), options_.conn);
+        // The transport's name for the peer: a TLS connection reaches us through a socketpair.
+        if (!wire->peer.empty()) conn->set_peer(wire->peer);
+        auto slot = admit(*conn, wire->peer);
         auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
-        task->start(serve(std::move(*wire)));
+        task->start(
+            serve(std::move(conn), std::move(wire->identity), std::move(wire->peer), std::move(slot)));
         conns_.push_back(std::move(task));
     }
 }
 
-asio::awaitable<void> EndpointServer::serve(transport::Wire wire) {
-    std::string identity = std::move(wire.identity);
-    auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire.socket), options_.conn);
-    if (!wire.peer.empty()) conn->set_peer(wire.peer);
-    Logger log = log_.with("peer", wire.peer).with("client", identity);
+asio::awaitable<void> EndpointServer::serve(std::unique_ptr<transport::TcpConn> accepted,
+                                            std::string identity, std::string peer,
+                                            transport::PendingConnections::Slot admitted) {
+    // Locals, so that the slot (whose close function points at the connection) goes first.
+    auto conn = std::move(accepted);
+    auto slot = std::move(admitted);
+    Logger log = log_.with("peer", peer).with("client", identity);
     conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
     auto hs = co_await transport::exchange_banners_within_deadline(*conn);
     if (!hs) {
-        log.warn("closing connection: {}", hs.error().message());
+        if (!slot.shed()) log.warn("closing connection: {}", hs.error().message());
         co_return;
     }
     auto label = co_await transport::read_label_within_deadline(*conn);
     if (!label) {
-        log.warn("closing connection: {}", label.error().message());
+        if (!slot.shed()) log.warn("closing connection: {}", label.error().message());
         co_return;
     }
+    slot.release();
     conn->clear_absolute_deadline();
     switch (*label) {
         case transport::MuxLabel::zrepl_data:

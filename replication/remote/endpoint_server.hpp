@@ -22,6 +22,7 @@
 #include "replication/endpoint/endpoint.hpp"
 #include "transport/dataconn.hpp"
 #include "transport/grpc/grpc_server.hpp"
+#include "transport/pending_connections.hpp"
 #include "transport/wire.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -44,6 +45,11 @@ struct EndpointServerOptions {
     transport::ConnOptions conn;
     // One deadline for the handshake and the label, counted from the accept.
     std::chrono::milliseconds preamble_timeout{10000};
+    // Connections in their handshake and label, in total and per source address: a newcomer
+    // beyond a limit closes the oldest such connection, and so does an accept that failed for
+    // lack of descriptors (EMFILE): a flood of slow or silent connections can neither take
+    // every descriptor nor keep a legitimate client out.
+    transport::PendingLimits pending;
     transport::DataconnOptions data;
     transport::grpc::ServerSessionOptions control;
     std::chrono::milliseconds shutdown_grace{5000};
@@ -64,12 +70,18 @@ public:
     boost::asio::awaitable<void> stop();
     // Connection tasks not yet joined.
     std::size_t active_connections() const noexcept;
+    // Connections in their handshake and label (at most options.pending.max_pending).
+    std::size_t pending_connections() const noexcept { return pending_.count(); }
 
 private:
     class DataHandler;
 
     boost::asio::awaitable<void> accept_loop();
-    boost::asio::awaitable<void> serve(transport::Wire wire);
+    // Counts an accepted connection among the pending ones (closing the oldest as the limits
+    // say); the slot's close function closes `conn`.
+    transport::PendingConnections::Slot admit(transport::TcpConn& conn, const std::string& peer);
+    boost::asio::awaitable<void> serve(std::unique_ptr<transport::TcpConn> accepted, std::string identity,
+                                       std::string peer, transport::PendingConnections::Slot admitted);
     boost::asio::awaitable<void> serve_control(std::unique_ptr<transport::TcpConn> conn, std::string identity,
                                                Logger log);
     void reap();
@@ -84,6 +96,8 @@ private:
     transport::grpc::DrainSignal drain_;
     std::unique_ptr<transport::WireListener> listener_;
     OwnedTask accept_task_;
+    // Before conns_: the connection tasks' slots point into it.
+    transport::PendingConnections pending_;
     std::list<std::unique_ptr<OwnedTask>> conns_;
     bool stopping_ = false;
 };

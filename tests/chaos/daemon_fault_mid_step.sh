@@ -60,6 +60,7 @@ after=$(status_field 'steps(attempts()[-1])[0]["Info"]["BytesReplicated"]')
 n=$(status_field 'len(attempts())')
 [ "$resumed" = True ] || die "the last attempt did not resume the partial receive (Resumed=$resumed)"
 [ "$after" -lt "$total" ] || die "the resumed step sent $after bytes, not less than the $total of the stream"
+resources_back_to_baseline
 stop_daemons
 no_zfs_children
-verdict "$mode after $at bytes of a $total-byte step: the pusher's last attempt (of $n) resumed and sent $after bytes; the snapshot arrived with the sender's GUID; both daemons stopped cleanly"
+verdict "$mode after $at bytes of a $total-byte step: the pusher's last attempt (of $n) resumed and sent $after bytes; the snapshot arrived with the sender's GUID; both daemons stopped cleanly; $RESOURCES"

@@ -6,12 +6,16 @@
 #   daemons_setup ZFERRY ZFS_SIM   hosts, configs (push: manual snapshotting, one filesystem p/a)
 #   zs ARGS / zd ARGS              zfs-sim on the sender / the receiver
 #   start_sink / start_push        start a daemon (SINK_PID / PUSH_PID), wait for its socket;
-#                                  the sink runs $SINK_ZFS instead of zfs-sim if set; the
+#                                  the sink runs $SINK_ZFS instead of zfs-sim if set, and with
+#                                  a soft and hard descriptor limit of $SINK_NOFILE if set; the
 #                                  pusher gets $PUSH_ENV (VAR=value words) and $PUSH_ARGS
 #   push_status                    the push job's status JSON
 #   status_field EXPR              a Python expression over `p` (the push job's status)
 #   wait_until SECONDS EXPR        polls status_field until it is True
 #   stop_daemons                   SIGTERM both, each must exit 0
+#   resources_baseline / resources_back_to_baseline
+#                                  each daemon's VmRSS and open fds, sampled by start_sink and
+#                                  start_push at their first idle moment, compared at the end
 
 daemons_setup() {
     ZFERRY=$1
@@ -71,10 +75,11 @@ start_sink() {
     rm -f "$RUN/sink"
     # (ip netns exec directly, not the in_b function: a backgrounded function is a subshell,
     # and $! would be that shell instead of the daemon.)
-    ip netns exec "$NS_B" env ZFS_SIM_STATE="$DST/zfs" "$ZFERRY" daemon --config "$DST/zferry.yml" --zfs "${SINK_ZFS:-$ZFS_SIM}" \
+    ip netns exec "$NS_B" ${SINK_NOFILE:+prlimit --nofile="$SINK_NOFILE" --} env ZFS_SIM_STATE="$DST/zfs" "$ZFERRY" daemon --config "$DST/zferry.yml" --zfs "${SINK_ZFS:-$ZFS_SIM}" \
         --stop-timeout 20 >>"$DST/log" 2>&1 &
     SINK_PID=$!
     wait_socket "$RUN/sink"
+    resources_baseline sink "$SINK_PID"
 }
 start_push() {
     rm -f "$RUN/push"
@@ -83,6 +88,58 @@ start_push() {
         --zfs "$ZFS_SIM" --stop-timeout 20 ${PUSH_ARGS:-} >>"$SRC/log" 2>&1 &
     PUSH_PID=$!
     wait_socket "$RUN/push"
+    resources_baseline push "$PUSH_PID"
+}
+
+# A daemon's resident memory (KiB) and open descriptors, from /proc.
+proc_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+proc_fds() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+# The baseline of daemon ROLE (sink or push): its first idle moment, i.e. once its control
+# socket answers (jobs started, listeners up, nothing replicated yet). A daemon restarted in
+# the middle of a scenario is busy at once (the pusher retries), so the first start's
+# baseline stays the role's: same binary, same configuration.
+declare -A BASE_RSS BASE_FDS
+resources_baseline() {
+    local role=$1 pid=$2 i
+    [ -z "${BASE_RSS[$role]:-}" ] || return 0
+    for i in $(seq 1 50); do
+        "$ZFERRY" status --json --config "$([ "$role" = sink ] && echo "$DST" || echo "$SRC")/zferry.yml" \
+            >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    sleep 0.5
+    BASE_RSS[$role]=$(proc_rss_kib "$pid")
+    BASE_FDS[$role]=$(proc_fds "$pid")
+}
+
+# At the end of a scenario (replication finished, jobs idle again, before the stop): each
+# daemon's RSS and fd count are back near their baseline. Generous on memory (allocator and
+# buffer pools keep what a transfer used: up to 2x the baseline + 32 MiB), tight on
+# descriptors (baseline + 8: a kept control connection, a log file; never one per request).
+# Prints both samples; RESOURCES gets a short summary for the verdict.
+resources_back_to_baseline() {
+    local role pid rss fds base_rss base_fds i summary=""
+    for role in sink push; do
+        pid=$([ "$role" = sink ] && echo "$SINK_PID" || echo "$PUSH_PID")
+        base_rss=${BASE_RSS[$role]:?no baseline for the $role daemon}
+        base_fds=${BASE_FDS[$role]}
+        # Connections closed a moment ago may still be on their way out.
+        for i in $(seq 1 50); do
+            fds=$(proc_fds "$pid")
+            [ "$fds" -le $((base_fds + 8)) ] && break
+            sleep 0.1
+        done
+        rss=$(proc_rss_kib "$pid")
+        echo "resources: $role daemon RSS $(mib "$base_rss") at its first idle moment, $(mib "$rss") at the end; fds $base_fds, then $fds"
+        [ "$rss" -le $((2 * base_rss + 32768)) ] ||
+            die "the $role daemon's RSS grew from $(mib "$base_rss") to $(mib "$rss") (limit 2x + 32 MiB)"
+        [ "$fds" -le $((base_fds + 8)) ] ||
+            die "the $role daemon holds $fds descriptors at the end, $base_fds at its first idle moment: $(ls -l "/proc/$pid/fd" | tail -n +2 | awk '{print $NF}' | sort | uniq -c | sort -rn | head -5 | tr '\n' ';')"
+        summary="$summary${summary:+, }$role RSS $(mib "$base_rss")->$(mib "$rss") fds $base_fds->$fds"
+    done
+    RESOURCES=$summary
 }
 
 push_status() { "$ZFERRY" status --json --config "$SRC/zferry.yml" 2>/dev/null; }

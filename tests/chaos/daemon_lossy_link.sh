@@ -45,8 +45,9 @@ same_guids "${snaps[@]:10}"
 kept=$(zd list -H -o name -t snapshot -r q/sink/host1/p/a | wc -l)
 [ "$kept" = 10 ] || die "the receiver keeps $kept snapshots after pruning, expected 10"
 abstractions_consistent 1
+resources_back_to_baseline
 stop_daemons
 kill "$RELAY_PID" 2>/dev/null || true
 wait "$RELAY_PID" 2>/dev/null || true
 no_zfs_children
-verdict "20 snapshots ($steps steps, $n attempt(s)) through 5 % loss, 100 ms each way and 50 Mbit/s in $took s, every GUID equal, abstractions consistent, clean stops"
+verdict "20 snapshots ($steps steps, $n attempt(s)) through 5 % loss, 100 ms each way and 50 Mbit/s in $took s, every GUID equal, abstractions consistent, clean stops; $RESOURCES"

@@ -50,6 +50,7 @@ wait_until 60 'p["Invocations"] >= 2 and p["Replication"]["FinishAt"] is not Non
 [ "$(status_field 'attempts()[-1]["State"]')" = done ] || die "the next run did not finish: $(push_status)"
 same_guids s1 s2 s3 s4 s5
 abstractions_consistent 1
+resources_back_to_baseline
 stop_daemons
 no_zfs_children
-verdict "recv failed on step 3 of 5 (\"${err:0:80}...\"): s1 and s2 stayed with the cursor at s2; the next run replicated s3..s5; abstractions consistent"
+verdict "recv failed on step 3 of 5 (\"${err:0:80}...\"): s1 and s2 stayed with the cursor at s2; the next run replicated s3..s5; abstractions consistent; $RESOURCES"

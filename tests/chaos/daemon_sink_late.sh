@@ -20,6 +20,7 @@ wait_until 120 'p["Replication"]["FinishAt"] is not None and attempts()[-1]["Sta
 n=$(status_field 'len(attempts())')
 same_guids s1
 abstractions_consistent 1
+resources_back_to_baseline
 stop_daemons
 no_zfs_children
-verdict "woken with the sink down (\"$why\"), the pusher waited and finished in attempt $n once the sink came up"
+verdict "woken with the sink down (\"$why\"), the pusher waited and finished in attempt $n once the sink came up; $RESOURCES"

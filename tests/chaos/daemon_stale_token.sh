@@ -42,6 +42,7 @@ case "$line" in *"toname"*"p/a@s1"*) ;; *) die "the warning does not name the to
 left=$(zd get -H -p -o value receive_resume_token q/sink/host1/p/a)
 [ "$left" = - ] || die "a resume token is still on the sink: $left"
 abstractions_consistent 1
+resources_back_to_baseline
 stop_daemons
 no_zfs_children
-verdict "a partial receive of a snapshot the sender destroyed: one warning (${line##*\[W\] }), discarded, s2 replicated, abstractions consistent"
+verdict "a partial receive of a snapshot the sender destroyed: one warning (${line##*\[W\] }), discarded, s2 replicated, abstractions consistent; $RESOURCES"

@@ -9,8 +9,12 @@
 #include "transport/mux_label.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/write.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -890,6 +894,40 @@ TEST_P(Adversarial, OutOfDescriptorsShedsInsteadOfSpinningOrDying) {
         << "accept paused instead of shedding, or spun: " << captured_log.str();
     ASSERT_TRUE(r) << "the server stopped serving: " << r.error().message();
     EXPECT_EQ(*r, "hi");
+}
+
+// A connection closed in the same round as its deadline expires (in the chaos storm: the
+// oldest connection in its preamble shed by an accept just as its 10 s preamble deadline
+// passed). Before the fix the queued watchdog still emitted into the read's cancellation
+// handler, whose engine state the close had freed: the sink crashed in epoll_reactor's
+// cancel_ops_by_key about once in twenty storms.
+TEST_P(Adversarial, ADeadlineExpiringAsTheConnectionClosesIsHarmless) {
+    asio::ip::tcp::acceptor acceptor(ctx, {asio::ip::make_address("127.0.0.1"), 0});
+    asio::ip::tcp::socket client(ctx);
+    client.connect(acceptor.local_endpoint());
+    auto conn = std::make_unique<TcpConn>(*engine, acceptor.accept(), options.conn);
+    std::array<char, 16> buf{};
+    iovec iov{buf.data(), buf.size()};
+    std::optional<std::pair<error_code, std::size_t>> got;
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            got = co_await conn->read_some({&iov, 1});
+        },
+        asio::detached);
+    ctx.poll();  // the read waits for readability, under its watchdog
+    ASSERT_FALSE(got);
+    // Both timers expired: the earlier one's handler (the close) runs first, the watchdog's
+    // is queued behind it in the same round.
+    asio::steady_timer closer(ctx);
+    closer.expires_at(Clock::now() - 2s);
+    closer.async_wait([&](error_code) { conn->close(); });
+    conn->set_absolute_deadline(Clock::now() - 1s);
+    while (!got) ctx.run_one();
+    EXPECT_TRUE(got->first) << "a closed connection's read ends with an error";
+    EXPECT_FALSE(conn->is_open());
+    conn.reset();
+    ctx.poll();
 }
 
 TEST_P(Adversarial, LargeRequestsStillArriveIntact) {

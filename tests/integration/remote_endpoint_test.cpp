@@ -112,14 +112,14 @@ protected:
     }
     // A sink on dst: root_fs q/sink, each client below its identity.
     using Clients = std::vector<std::pair<std::string, std::string>>;
-    EndpointServer& sink_server(Clients clients) {
+    EndpointServer& sink_server(Clients clients, EndpointServerOptions o = {}) {
         ServedEndpoint served;
         served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
             ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
             return std::unique_ptr<Receiver>(
                 std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
         };
-        return server(std::move(served), std::move(clients));
+        return server(std::move(served), std::move(clients), std::move(o));
     }
     // A source on src serving p/a and below.
     EndpointServer& source_server(Clients clients) {
@@ -131,7 +131,7 @@ protected:
         return server(std::move(served), std::move(clients));
     }
     // The tcp transport with zrepl's `clients:` map; this test's client is 127.0.0.1.
-    EndpointServer& server(ServedEndpoint served, Clients clients) {
+    EndpointServer& server(ServedEndpoint served, Clients clients, EndpointServerOptions o = {}) {
         auto map = config::TcpClientMap::make(clients);
         EXPECT_TRUE(map) << map.error().message();
         auto shared = std::make_shared<config::TcpClientMap>(std::move(*map));
@@ -140,7 +140,6 @@ protected:
             [shared](const asio::ip::address& a) { return shared->identity(a.to_string()); }, Logger());
         auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
         EXPECT_TRUE(listening) << listening.error().message();
-        EndpointServerOptions o;
         auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(listener), std::move(served), o,
                                                   Logger());
         s->start();
@@ -498,6 +497,67 @@ TEST_F(RemoteEndpointTest, TlsClosesASilentPeerAtTheHandshakeDeadlineAndRefusesP
     }
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+// Connections that never finish their handshake (slowloris, a flood of silent connects) from
+// addresses in the clients map: before the fix the endpoint server kept every one of them for
+// its whole preamble deadline, so a flood took every descriptor (the chaos scenario
+// daemon_connection_storm saw a sink at its 1024-descriptor limit). Now each address and all
+// together are bounded, the oldest goes first, and a legitimate client gets in.
+TEST_F(RemoteEndpointTest, AFloodOfConnectionsInTheirHandshakeIsBoundedAndALegitimateClientGetsIn) {
+    snapshots("p/a", {"s1"});
+    EndpointServerOptions o;
+    o.preamble_timeout = std::chrono::seconds(120);  // so that only the limits close anything here
+    o.pending.max_pending = 6;
+    o.pending.max_pending_per_address = 4;
+    auto& sink = sink_server({{"127.0.0.0/8", "lo-*"}}, o);
+    // Connected in order, so accepted in order: 20 from 127.0.0.2, then 5 from 127.0.0.3.
+    auto flood = [&](const char* from, int n) {
+        std::vector<asio::ip::tcp::socket> out;
+        for (int i = 0; i < n; ++i) {
+            asio::ip::tcp::socket s(ctx_);
+            s.open(asio::ip::tcp::v4());
+            s.bind({asio::ip::make_address(from), 0});
+            s.connect(sink.local_endpoint());
+            out.push_back(std::move(s));
+        }
+        return out;
+    };
+    auto a = flood("127.0.0.2", 20);
+    auto b = flood("127.0.0.3", 5);
+    // Closed by the limits: a[0..15] (more than 4 from 127.0.0.2); then b[2] and b[3] each
+    // close the oldest of all (a[16], a[17]) at 6 in total, and b[4] closes b[0] (more than 4
+    // from 127.0.0.3). Each closed one reads EOF (after the server's banner, if its task had
+    // written it).
+    std::vector<asio::ip::tcp::socket*> closed;
+    for (int i = 0; i < 18; ++i) closed.push_back(&a[i]);
+    closed.push_back(&b[0]);
+    for (auto* s : closed) {
+        auto r = test::run(ctx_, with_timeout(read_until_closed(s), std::chrono::seconds(60)));
+        ASSERT_TRUE(r) << "a connection beyond the limits stays open";
+    }
+    EXPECT_EQ(sink.pending_connections(), 6u) << "a[18], a[19], b[1..4]";
+    auto count = [&](const std::string& needle) {
+        const std::string text = log_text();
+        std::size_t n = 0;
+        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("closing a connection in its handshake: more than 4 connections in their preamble from "
+                    "127.0.0.2; a legitimate client reconnects"),
+              16u)
+        << log_text();
+    EXPECT_EQ(count("closing a connection in its handshake: more than 6 connections in their preamble;"), 2u);
+    // The legitimate client (127.0.0.1) is served while the flood holds every slot.
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    a.clear();
+    b.clear();
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+    EXPECT_EQ(sink.pending_connections(), 0u);
 }
 
 TEST_F(RemoteEndpointTest, StoppingTheServerEndsOpenClientConnectionsAndJoinsTheirTasks) {
