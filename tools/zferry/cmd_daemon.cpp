@@ -142,6 +142,9 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
         auto started = co_await d.start();
         if (!started) {
             log.error("not starting: {}", started.error().message());
+            // Also on stderr, as every failing command says why: the log outlets may be
+            // elsewhere (stdout, syslog, a collector).
+            std::cerr << "zferry daemon: not starting: " << started.error().message() << "\n";
             co_await d.stop();
             co_return 1;
         }
