@@ -219,6 +219,35 @@ TEST(StatusView, UnreachableDaemonSaysWhy) {
     EXPECT_EQ(lines[2], "retrying every second");
 }
 
+TEST(StatusView, WrapBreaksAtSpacesAndIndentsWhatFollows) {
+    using V = std::vector<std::string>;
+    EXPECT_EQ(wrap_text("short", 10), V{"short"});
+    EXPECT_EQ(wrap_text("aaaa bbbb cccc", 9), (V{"aaaa bbbb", "cccc"})) << "too narrow to indent";
+    EXPECT_EQ(wrap_text("aaaa bbbb cccc", 10), (V{"aaaa bbbb", "  cccc"}));
+    EXPECT_EQ(wrap_text("abcdefghijklmnop", 10), (V{"abcdefghij", "  klmnop"}))
+        << "no space: cut in the word";
+    EXPECT_EQ(wrap_text("  ERROR 12:00:00Z: the stream ended early", 24),
+              (V{"  ERROR 12:00:00Z: the", "    stream ended early"}));
+    EXPECT_EQ(wrap_text("ääää öööö", 6), (V{"ääää", "öööö"})) << "columns, not bytes";
+}
+
+TEST(StatusView, ErrorsWrapInsteadOfBeingCut) {
+    const std::string why =
+        "cannot reach the daemon's control socket /run/zrepl/control (is `zferry daemon` running with this "
+        "configuration?): No such file or directory (permanent)";
+    ViewOptions o;
+    o.width = 50;
+    const auto lines = render_unreachable(why, kNow, o);
+    std::string text;
+    for (std::size_t i = 1; i + 1 < lines.size(); ++i) {
+        EXPECT_LE(columns(lines[i]), 50u) << lines[i];
+        EXPECT_EQ(lines[i].find("…"), std::string::npos) << lines[i];
+        text += (i > 1 ? " " : "") + lines[i].substr(lines[i].find_first_not_of(' '));
+    }
+    EXPECT_EQ(text, "daemon not reachable: " + why);
+    EXPECT_EQ(lines.back(), "retrying every second");
+}
+
 TEST(StatusView, FrameRedrawsInPlaceWithoutScrolling) {
     EXPECT_EQ(compose_frame({"a", "b"}), "\x1b[Ha\x1b[K\r\nb\x1b[K\x1b[J");
     EXPECT_EQ(compose_frame({}), "\x1b[H\x1b[J");

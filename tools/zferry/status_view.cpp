@@ -205,7 +205,16 @@ Line header(WallClock::time_point now) {
     return {"zferry status  " + wall_text(now) + "  (q: quit)", Style::bold};
 }
 
-std::vector<std::string> finish(std::vector<Line> lines, const ViewOptions& opts) {
+std::vector<std::string> finish(std::vector<Line> in, const ViewOptions& opts) {
+    // Errors are read in full: wrapped, where other lines are cut.
+    std::vector<Line> lines;
+    for (auto& l : in) {
+        if (l.style != Style::error) {
+            lines.push_back(std::move(l));
+            continue;
+        }
+        for (auto& w : wrap_text(l.text, opts.width)) lines.push_back({std::move(w), Style::error});
+    }
     const auto height = static_cast<std::size_t>(std::max(opts.height, 2));
     if (lines.size() > height) {
         const std::size_t more = lines.size() - (height - 1);
@@ -279,6 +288,38 @@ std::string format_eta(std::uint64_t done, std::uint64_t expected, double bytes_
     if (s < 60) return fmt::format("ETA {}s", s);
     if (s < 3600) return fmt::format("ETA {}m{:02}s", s / 60, s % 60);
     return fmt::format("ETA {}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+std::vector<std::string> wrap_text(std::string_view text, int width) {
+    std::vector<std::string> out;
+    if (width <= 0) return out;
+    const std::size_t indent = std::min(text.find_first_not_of(' '), text.size());
+    // Byte offsets of the code points, and one past the end.
+    std::vector<std::size_t> cp;
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) cp.push_back(i);
+    const std::size_t n = cp.size();
+    cp.push_back(text.size());
+    for (std::size_t at = 0;;) {
+        std::string lead = out.empty() ? std::string() : std::string(indent + 2, ' ');
+        if (lead.size() + 8 > static_cast<std::size_t>(width)) lead.clear();  // too narrow to indent
+        const std::size_t room = static_cast<std::size_t>(width) - lead.size();
+        if (n - at <= room) {
+            out.push_back(lead + std::string(text.substr(cp[at])));
+            return out;
+        }
+        // Break at the last space that leaves the line at least half full, else inside the word.
+        std::size_t end = at + room;
+        for (std::size_t k = at + room; k > at + room / 2; --k)
+            if (text[cp[k]] == ' ') {
+                end = k;
+                break;
+            }
+        out.push_back(lead + std::string(text.substr(cp[at], cp[end] - cp[at])));
+        at = end;
+        while (at < n && text[cp[at]] == ' ') ++at;
+        if (at == n) return out;
+    }
 }
 
 std::string fit(std::string_view text, int width) {

@@ -56,6 +56,9 @@ std::string format_rate(double bytes_per_second);
 // "ETA 42s", "ETA 3m07s", "ETA 2h05m", "ETA >99h"; empty when it cannot be known (no rate,
 // nothing expected) or nothing is left.
 std::string format_eta(std::uint64_t done, std::uint64_t expected, double bytes_per_second);
+// `text` in lines of at most `width` columns, broken at spaces where one is near; lines after
+// the first indented two more than the first.
+std::vector<std::string> wrap_text(std::string_view text, int width);
 // `text` cut to `width` columns (one column per UTF-8 code point), "…" marking the cut.
 std::string fit(std::string_view text, int width);
 
