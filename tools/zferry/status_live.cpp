@@ -77,6 +77,8 @@ private:
 class TerminalMode {
 public:
     TerminalMode() {
+        // The screen first: if writing fails, nothing is left to undo.
+        write_all(STDOUT_FILENO, "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J");
         if (::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_) == 0) {
             termios raw = saved_;
             raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
@@ -84,7 +86,6 @@ public:
             raw.c_cc[VTIME] = 0;
             if (::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) termios_set_ = true;
         }
-        write_all(STDOUT_FILENO, "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J");
     }
     ~TerminalMode() {
         const std::string restore = "\x1b[?25h\x1b[?1049l";
