@@ -6,17 +6,26 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <syslog.h>
+
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <mutex>
 
 namespace zferry {
 namespace {
 
+struct Outlet {
+    LogOutlet spec;
+    spdlog::sink_ptr stream;  // standard_error, standard_output, stream
+};
+
 struct State {
     std::mutex mu;
-    std::shared_ptr<spdlog::logger> logger;
+    std::shared_ptr<const std::vector<Outlet>> outlets;
     std::atomic<int> level{static_cast<int>(LogLevel::info)};
-    LogFormat format = LogFormat::human;
 };
 
 State& state() {
@@ -24,28 +33,51 @@ State& state() {
     return s;
 }
 
-spdlog::level::level_enum to_spd(LogLevel l) {
-    switch (l) {
-        case LogLevel::debug: return spdlog::level::debug;
-        case LogLevel::info: return spdlog::level::info;
-        case LogLevel::warn: return spdlog::level::warn;
-        case LogLevel::error: return spdlog::level::err;
-        case LogLevel::off: return spdlog::level::off;
+spdlog::sink_ptr stream_sink(const LogOutlet& o) {
+    spdlog::sink_ptr sink;
+    switch (o.kind) {
+        case LogOutlet::Kind::standard_output:
+            sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+            break;
+        case LogOutlet::Kind::stream:
+            if (o.out) {
+                sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*o.out, true);
+                break;
+            }
+            [[fallthrough]];
+        default: sink = std::make_shared<spdlog::sinks::stderr_sink_mt>(); break;
     }
-    return spdlog::level::info;
+    sink->set_pattern("%v");
+    sink->set_level(spdlog::level::trace);
+    return sink;
 }
 
-std::shared_ptr<spdlog::logger> current(LogFormat& format) {
+std::shared_ptr<const std::vector<Outlet>> make_outlets(const LogOptions& options) {
+    std::vector<LogOutlet> specs = options.outlets;
+    if (specs.empty()) {
+        LogOutlet o;
+        o.kind = options.out ? LogOutlet::Kind::stream : LogOutlet::Kind::standard_error;
+        o.out = options.out;
+        o.level = options.level;
+        o.format = options.format;
+        specs.push_back(std::move(o));
+    }
+    auto out = std::make_shared<std::vector<Outlet>>();
+    for (auto& spec : specs) {
+        Outlet o{std::move(spec), nullptr};
+        if (o.spec.kind == LogOutlet::Kind::syslog) o.spec.time = false;  // syslog stamps its own
+        if (o.spec.kind != LogOutlet::Kind::syslog && o.spec.kind != LogOutlet::Kind::custom)
+            o.stream = stream_sink(o.spec);
+        out->push_back(std::move(o));
+    }
+    return out;
+}
+
+std::shared_ptr<const std::vector<Outlet>> current() {
     auto& s = state();
     std::lock_guard lock(s.mu);
-    if (!s.logger) {
-        s.logger =
-            std::make_shared<spdlog::logger>("zferry", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-        s.logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%L] %v");
-        s.logger->set_level(spdlog::level::trace);
-    }
-    format = s.format;
-    return s.logger;
+    if (!s.outlets) s.outlets = make_outlets(LogOptions{});
+    return s.outlets;
 }
 
 const std::vector<Logger::Field>& no_fields() {
@@ -53,27 +85,81 @@ const std::vector<Logger::Field>& no_fields() {
     return empty;
 }
 
+// Local time with milliseconds (or microseconds) and the offset, e.g.
+// 2026-11-30T18:41:53.211+00:00.
+std::string timestamp(std::chrono::system_clock::time_point now, bool micros) {
+    const auto since = now.time_since_epoch();
+    const std::time_t t = std::chrono::duration_cast<std::chrono::seconds>(since).count();
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since).count() % 1000000;
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    const long off = tm.tm_gmtoff;
+    const long aoff = off < 0 ? -off : off;
+    return fmt::format("{}.{:0{}}{}{:02}:{:02}", date, micros ? us : us / 1000, micros ? 6 : 3,
+                       off < 0 ? '-' : '+', aoff / 3600, (aoff % 3600) / 60);
+}
+
+char level_letter(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug: return 'D';
+        case LogLevel::info: return 'I';
+        case LogLevel::warn: return 'W';
+        case LogLevel::error: return 'E';
+        case LogLevel::off: break;
+    }
+    return '?';
+}
+
+// spdlog's names, which the JSON lines have always carried.
+std::string_view level_name(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug: return "debug";
+        case LogLevel::info: return "info";
+        case LogLevel::warn: return "warning";
+        case LogLevel::error: return "error";
+        case LogLevel::off: break;
+    }
+    return "off";
+}
+
+int syslog_priority(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug: return LOG_DEBUG;
+        case LogLevel::info: return LOG_INFO;
+        case LogLevel::warn: return LOG_WARNING;
+        default: return LOG_ERR;
+    }
+}
+
 }  // namespace
 
+int syslog_facility_code(std::string_view name) {
+    static constexpr std::pair<std::string_view, int> kFacilities[] = {
+        {"kern", LOG_KERN},     {"user", LOG_USER},     {"mail", LOG_MAIL},         {"daemon", LOG_DAEMON},
+        {"auth", LOG_AUTH},     {"syslog", LOG_SYSLOG}, {"lpr", LOG_LPR},           {"news", LOG_NEWS},
+        {"uucp", LOG_UUCP},     {"cron", LOG_CRON},     {"authpriv", LOG_AUTHPRIV}, {"ftp", LOG_FTP},
+        {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},     {"local3", LOG_LOCAL3},
+        {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5}, {"local6", LOG_LOCAL6},     {"local7", LOG_LOCAL7}};
+    for (const auto& [n, code] : kFacilities)
+        if (n == name) return code;
+    return -1;
+}
+
 void log_init(const LogOptions& options) {
+    auto outlets = make_outlets(options);
+    LogLevel lowest = LogLevel::off;
+    bool syslog = false;
+    for (const auto& o : *outlets) {
+        lowest = std::min(lowest, o.spec.level);
+        syslog = syslog || o.spec.kind == LogOutlet::Kind::syslog;
+    }
+    if (syslog) ::openlog("zferry", LOG_PID, LOG_DAEMON);
     auto& s = state();
-    spdlog::sink_ptr sink;
-    if (options.out)
-        sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*options.out, true);
-    else
-        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    auto logger = std::make_shared<spdlog::logger>("zferry", sink);
-    if (options.format == LogFormat::json)
-        logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%f%z","level":"%l",%v})");
-    else
-        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z [%L] %v");
-    logger->set_level(spdlog::level::trace);
-    logger->flush_on(spdlog::level::trace);
     std::lock_guard lock(s.mu);
-    s.logger = std::move(logger);
-    s.format = options.format;
-    s.level.store(static_cast<int>(options.level));
-    (void)to_spd;
+    s.outlets = std::move(outlets);
+    s.level.store(static_cast<int>(lowest));
 }
 
 bool parse_log_level(std::string_view s, LogLevel& out) {
@@ -144,33 +230,99 @@ std::string_view Logger::field(std::string_view key) const noexcept {
 const std::vector<Logger::Field>& Logger::fields() const noexcept { return fields_ ? *fields_ : no_fields(); }
 
 void Logger::write(LogLevel level, std::string_view message) const {
-    LogFormat format;
-    auto logger = current(format);
-    std::string line;
-    if (format == LogFormat::json) {
-        line += "\"msg\":\"";
-        line += json_escape(message);
-        line += '"';
-        for (const auto& [k, v] : fields()) {
-            line += ",\"";
-            line += json_escape(k);
-            line += "\":\"";
-            line += json_escape(v);
-            line += '"';
+    auto outlets = current();
+    const auto now = std::chrono::system_clock::now();
+    // Each format's line is built once, for the first outlet that wants it.
+    std::string human, json, logfmt;
+    auto human_body = [&]() -> const std::string& {
+        if (human.empty()) {
+            // Messages and values carry peer-chosen text (endpoint names, zfs output): escaped,
+            // none of it can start a line of its own or pass for another field.
+            human = escape_controls(message);
+            if (!fields().empty()) human += "   ";
+            for (const auto& [k, v] : fields()) {
+                human += ' ';
+                human += k;
+                human += '=';
+                human += quote_log_value(v);
+            }
         }
-    } else {
-        // Messages and values carry peer-chosen text (endpoint names, zfs output): escaped,
-        // none of it can start a line of its own or pass for another field.
-        line = escape_controls(message);
-        if (!fields().empty()) line += "   ";
-        for (const auto& [k, v] : fields()) {
-            line += ' ';
-            line += k;
-            line += '=';
-            line += quote_log_value(v);
+        return human;
+    };
+    auto json_body = [&]() -> const std::string& {
+        if (json.empty()) {
+            json += "\"msg\":\"";
+            json += json_escape(message);
+            json += '"';
+            for (const auto& [k, v] : fields()) {
+                json += ",\"";
+                json += json_escape(k);
+                json += "\":\"";
+                json += json_escape(v);
+                json += '"';
+            }
+        }
+        return json;
+    };
+    auto logfmt_body = [&]() -> const std::string& {
+        if (logfmt.empty()) {
+            logfmt += "msg=";
+            logfmt += quote_log_value(message);
+            for (const auto& [k, v] : fields()) {
+                logfmt += ' ';
+                logfmt += k;
+                logfmt += '=';
+                logfmt += quote_log_value(v);
+            }
+        }
+        return logfmt;
+    };
+    std::string line;
+    for (const auto& o : *outlets) {
+        if (level < o.spec.level) continue;
+        line.clear();
+        switch (o.spec.format) {
+            case LogFormat::human:
+                if (o.spec.time) line = timestamp(now, false) + " ";
+                line += '[';
+                line += level_letter(level);
+                line += "] ";
+                line += human_body();
+                break;
+            case LogFormat::json:
+                line = "{";
+                if (o.spec.time) line += "\"time\":\"" + timestamp(now, true) + "\",";
+                line += "\"level\":\"";
+                line += level_name(level);
+                line += "\",";
+                line += json_body();
+                line += '}';
+                break;
+            case LogFormat::logfmt:
+                if (o.spec.time) line = "time=" + timestamp(now, false) + " ";
+                line += "level=";
+                line += level_name(level);
+                line += ' ';
+                line += logfmt_body();
+                break;
+        }
+        switch (o.spec.kind) {
+            case LogOutlet::Kind::syslog: {
+                const int facility = syslog_facility_code(o.spec.syslog_facility);
+                ::syslog((facility < 0 ? LOG_DAEMON : facility) | syslog_priority(level), "%s", line.c_str());
+                break;
+            }
+            case LogOutlet::Kind::custom:
+                if (o.spec.sink) o.spec.sink->write(level, line);
+                break;
+            default: {
+                spdlog::details::log_msg msg("zferry", spdlog::level::info, line);
+                o.stream->log(msg);
+                o.stream->flush();
+                break;
+            }
         }
     }
-    logger->log(to_spd(level), "{}", line);
 }
 
 }  // namespace zferry

@@ -16,14 +16,44 @@
 namespace zferry {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
-enum class LogFormat { human, json };
+// human: "time [L] message   key=value ..."; json: one object per line; logfmt:
+// "time=... level=... msg=... key=value ..." (values quoted where needed).
+enum class LogFormat { human, json, logfmt };
+
+// Where an outlet's lines go when it is none of the built-in kinds (the daemon's tcp outlet).
+// write() is called from any thread, with the line formatted and without its newline, and must
+// not block on the network: such a sink queues.
+class LogLineSink {
+public:
+    virtual ~LogLineSink() = default;
+    virtual void write(LogLevel level, std::string_view line) = 0;
+};
+
+// One destination with its own level and format (zrepl's logging outlets).
+struct LogOutlet {
+    enum class Kind { standard_error, standard_output, stream, syslog, custom };
+    Kind kind = Kind::standard_error;
+    LogLevel level = LogLevel::info;
+    LogFormat format = LogFormat::human;
+    bool time = true;                        // the timestamp (syslog adds its own: never)
+    std::ostream* out = nullptr;             // Kind::stream
+    std::string syslog_facility = "local0";  // Kind::syslog: kern, user, ..., local0-7
+    std::shared_ptr<LogLineSink> sink;       // Kind::custom
+};
 
 struct LogOptions {
     LogLevel level = LogLevel::info;
     LogFormat format = LogFormat::human;
     // nullptr: stderr. Otherwise lines go to this stream (tests capture them).
     std::ostream* out = nullptr;
+    // When not empty, these replace level, format and out: every line goes to each outlet whose
+    // level it reaches, formatted as that outlet asks.
+    std::vector<LogOutlet> outlets = {};
 };
+
+// Maps a syslog facility name (kern, user, mail, daemon, auth, syslog, lpr, news, uucp, cron,
+// authpriv, ftp, local0 .. local7) to its code; -1 when unknown.
+int syslog_facility_code(std::string_view name);
 
 // Configures the process-wide log output. Safe to call again (tests do).
 void log_init(const LogOptions& options);

@@ -97,7 +97,7 @@ asio::awaitable<Result<void>> Daemon::start() {
     if (options_.io) {
         Error fell_back;
         engine_ = IoEngine::make(*options_.io, kDefaultEngine, &fell_back);
-        transport_.emplace(TransportContext{*options_.io, *engine_});
+        transport_.emplace(*options_.io, *engine_, config_.global.stdinserver_sockdir);
         options_.jobs.transport = &*transport_;
     }
     for (const auto& j : config_.jobs) {

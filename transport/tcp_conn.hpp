@@ -68,6 +68,9 @@ public:
     void clear_absolute_deadline() noexcept { absolute_ = false; }
 
     const std::string& peer() const noexcept { return peer_; }
+    // The peer as the transport knows it, where the socket's own address says less (a TLS
+    // connection relayed through a socketpair reports [::]:0).
+    void set_peer(std::string peer) { peer_ = std::move(peer); }
     int native_handle() noexcept { return raw_fd_; }
     const asio::any_io_executor& get_executor() const noexcept { return executor_; }
     IoEngine& engine() noexcept { return engine_; }

@@ -24,6 +24,7 @@ public:
             case TransportErrc::unknown_mux_label: return "unknown connection label";
             case TransportErrc::remote_error: return "server error";
             case TransportErrc::invalid_response: return "invalid response header";
+            case TransportErrc::refused: return "refused by the transport (authentication or configuration)";
         }
         return "unknown transport error";
     }

@@ -27,6 +27,7 @@ enum class TransportErrc {
     unknown_mux_label,
     remote_error,      // the remote handler reported an error
     invalid_response,  // response header neither OK nor ERROR
+    refused,           // the transport refused us: authentication or its configuration
 };
 
 const boost::system::error_category& transport_category() noexcept;

@@ -13,6 +13,8 @@ std::string describe_endpoint(const asio::ip::tcp::endpoint& ep) {
     return addr + ":" + std::to_string(ep.port());
 }
 
+std::string WireListener::describe() const { return describe_endpoint(local_endpoint()); }
+
 TcpWireListener::TcpWireListener(asio::any_io_executor ex, IdentifyByAddress identify, Logger log)
     : acceptor_(ex), identify_(std::move(identify)), log_(std::move(log)) {}
 

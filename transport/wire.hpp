@@ -1,8 +1,8 @@
-// The layer under the version handshake: a transport (tcp today; tls, ssh+stdinserver and
-// local later) delivers connected stream sockets, and on the server side the client identity
-// it established for the peer (tcp: the `clients:` map of peer addresses; tls: the client
-// certificate's CN; local: the configured identity). Everything above (banners, mux labels,
-// the gRPC control channel, dataconn) runs unchanged on whatever transport delivered the wire.
+// The layer under the version handshake: a transport (tcp, tls, ssh+stdinserver) delivers connected stream
+// sockets, and on the server side the client identity it established for the peer (tcp: the `clients:` map of
+// peer addresses; tls: the client certificate's CN; local: the configured identity). Everything above
+// (banners, mux labels, the gRPC control channel, dataconn) runs unchanged on whatever transport delivered
+// the wire.
 //
 // A wire is a kernel stream socket, so the data path keeps splice and the io engines. A
 // transport that must transform bytes (TLS) plugs in by leaving a kernel socket behind its
@@ -45,6 +45,9 @@ public:
         co_return;
     }
     virtual asio::ip::tcp::endpoint local_endpoint() const = 0;
+    // Where it listens, for log lines: "127.0.0.1:8888"; transports without an address say
+    // what they listen on instead.
+    virtual std::string describe() const;
 };
 
 class WireConnector {

@@ -127,6 +127,14 @@ bool is_recv_abort_nothing_to_abort(std::string_view output) {
 
 RecvFailure classify_recv_failure(std::string_view output) {
     RecvFailure f;
+    // ENOSPC: libzfs's "cannot receive new filesystem stream: out of space" (or "incremental
+    // stream"), the same words on OpenZFS and zfs-fuse. A `recv -s` keeps what was written as
+    // resumable state but prints no resume hint; should a hint come too, the full pool is
+    // still the reason to report.
+    if (contains(output, "stream: out of space")) {
+        f.kind = RecvFailure::Kind::out_of_space;
+        return f;
+    }
     constexpr std::string_view kHint = "A resuming stream can be generated on the sending system by running:";
     if (auto p = output.find(kHint); p != std::string_view::npos) {
         auto rest = output.substr(p + kHint.size());

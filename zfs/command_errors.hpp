@@ -56,6 +56,7 @@ struct RecvFailure {
         encrypted_overwrite_refused,  // -F cannot destroy/overwrite encrypted filesystems
         stream_read_failed,           // the stream broke: report the transport's error instead
         dataset_busy,  // "dataset is busy": zfs still tears down an earlier receive or unmounts (temporary)
+        out_of_space,  // "...stream: out of space" (ENOSPC): the receiving pool is full
         other,
     };
     Kind kind = Kind::other;

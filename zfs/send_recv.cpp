@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <map>
@@ -341,6 +342,17 @@ asio::awaitable<Result<void>> RecvStream::finish() {
                                     " for an earlier receive or an unmount; retry the step shortly)");
             case RecvFailure::Kind::encrypted_overwrite_refused:
                 co_return Error(Errc::invalid_argument, out->describe());
+            case RecvFailure::Kind::out_of_space: {
+                const std::string pool = filesystem_.substr(0, filesystem_.find('/'));
+                const bool resumable = std::find(args_.begin(), args_.end(), "-s") != args_.end();
+                co_return Error(make_error_code(ZfsErrc::out_of_space),
+                                "receiving pool '" + pool + "' is out of space: " + out->describe() +
+                                    (resumable ? " (what arrived is kept on " + filesystem_ +
+                                                     " as a partial receive; free space on pool '" + pool +
+                                                     "' and the next run resumes it)"
+                                               : " (nothing was kept; free space on pool '" + pool +
+                                                     "' and the next run sends the step again)"));
+            }
             case RecvFailure::Kind::other: co_return zfs_failed(*out);
         }
     }

@@ -155,6 +155,9 @@ public:
     //    (the transport's own error is the better report, when there is one);
     //  - dataset_busy: zfs still holds the target (zfs-fuse tearing down an earlier receive,
     //    an asynchronous unmount); ZfsErrc::dataset_busy, temporary: retry_while_busy;
+    //  - out_of_space: the receiving pool is full; ZfsErrc::out_of_space, permanent (space
+    //    does not come back by itself within a run), naming the pool; with -s the partial
+    //    state stays for the next run to resume;
     //  - encrypted_overwrite_refused (Errc::invalid_argument) and other
     //    (ZfsErrc::command_failed): permanent, with zfs's message.
     // On success, properties that this ZFS cannot take with `recv -o` (zfs-fuse) are set on

@@ -20,10 +20,16 @@ public:
             case ZfsErrc::more_recent_snapshots: return "more recent snapshots exist";
             case ZfsErrc::unsupported: return "not supported by this zfs";
             case ZfsErrc::snapshot_in_use: return "snapshot is in use";
+            case ZfsErrc::out_of_space: return "pool is out of space";
         }
         return "unknown zfs error";
     }
-    // What core's is_temporary asks (see zfs_error.hpp).
+    // What core's is_temporary asks (see zfs_error.hpp). out_of_space is permanent: a full
+    // pool does not empty itself within the driver's retries (seconds to minutes), so a
+    // retried attempt would resend the same bytes and fail at the same point, filling the
+    // pool to the brim again each time. It is not a network error either. Space comes back
+    // when someone destroys something (the receiver's pruning after this invocation, an
+    // administrator); the partial receive stays, and the next run resumes it.
     bool equivalent(int ev, const boost::system::error_condition& cond) const noexcept override {
         if (cond == make_error_condition(Condition::temporary))
             return static_cast<ZfsErrc>(ev) == ZfsErrc::dataset_busy;

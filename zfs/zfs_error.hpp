@@ -22,6 +22,7 @@ enum class ZfsErrc {
     more_recent_snapshots,  // rollback without -r: later snapshots exist
     unsupported,            // this zfs lacks the feature (zfs-fuse: bookmarks, zfs holds, ...)
     snapshot_in_use,        // destroy refused for a reason other than holds (e.g. dependent clones)
+    out_of_space,           // the pool has no space left (ENOSPC); permanent, see zfs_error.cpp
 };
 
 const boost::system::error_category& zfs_category() noexcept;

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -66,6 +67,9 @@ Result<void> clear_stale(const std::string& sockpath) {
     ::unlink(sockpath.c_str());
     return {};
 }
+
+// What a lingering close reads and drops of a refused request's body at most.
+constexpr std::size_t kMaxDrainedBytes = 64 * 1024 * 1024;
 
 // Built outside the coroutine: GCC 12 mishandles braced temporaries in coroutine bodies.
 ControlReply too_large(std::size_t limit) {
@@ -146,7 +150,9 @@ asio::awaitable<void> ControlServer::serve(local::socket socket) {
     parser.body_limit(limits_.max_request);
     auto [ec, n] = co_await http::async_read(socket, buffer, parser, use_ec);
     ControlReply reply;
+    bool unread_body = false;
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
+        unread_body = true;
         reply = too_large(limits_.max_request);
         log_.warn("control socket: refused a request larger than {} bytes", limits_.max_request);
     } else if (ec) {
@@ -169,6 +175,22 @@ asio::awaitable<void> ControlServer::serve(local::socket socket) {
     res.prepare_payload();
     co_await http::async_write(socket, res, use_ec);
     boost::system::error_code ignored;
+    if (!unread_body) {
+        socket.shutdown(local::socket::shutdown_both, ignored);
+        co_return;
+    }
+    // A refused request's body may still be arriving: closing now would make the client's
+    // writes fail (EPIPE) before it reads the 413, and it would report a broken pipe instead
+    // of why. So a lingering close: the reply is complete (our side shut), the rest is read
+    // and dropped up to a bound, within the exchange timeout that bounds this whole call.
+    socket.shutdown(local::socket::shutdown_send, ignored);
+    std::array<char, 16 * 1024> sink;
+    std::size_t drained = 0;
+    while (drained < kMaxDrainedBytes) {
+        auto [e, got] = co_await socket.async_read_some(asio::buffer(sink), use_ec);
+        if (e) break;
+        drained += got;
+    }
     socket.shutdown(local::socket::shutdown_both, ignored);
 }
 

@@ -57,8 +57,9 @@ Result<std::unique_ptr<Job>> Job::make(const config::Job& cfg, const LocalListen
         if (!sc) return sc.error();
         sc->max_sleep = options.snapshot_max_sleep;
         j->snapshotter_runs_ = !is_manual(s);
-        j->snapshotter_ = std::make_unique<snapshotting::Snapshotter>(runner, std::move(*sc), wall_clock(),
-                                                                      j->log_.with("subsystem", "snapshot"));
+        j->snapshotter_ = std::make_unique<snapshotting::Snapshotter>(
+            runner, std::move(*sc), options.wall_clock ? options.wall_clock : wall_clock(),
+            j->log_.with("subsystem", "snapshot"));
         return {};
     };
     auto make_active = [&](const config::KeepRules& ks, const config::KeepRules& kr,

@@ -38,6 +38,8 @@ const char* to_string(JobState s) noexcept;
 struct JobOptions {
     // The snapshotter's longest sleep between looks at the wall clock.
     std::chrono::milliseconds snapshot_max_sleep{std::chrono::seconds(60)};
+    // The snapshotter's wall clock; empty: the system clock (tests: daemon/jobs/test_clock.hpp).
+    snapshotting::WallClock wall_clock;
     // The io_context and engine of the remote transports (tcp, tls); null: only local works.
     const TransportContext* transport = nullptr;
 };

@@ -6,6 +6,7 @@
 #include "replication/endpoint/local_sender.hpp"
 #include "replication/remote/endpoint_server.hpp"
 #include "replication/remote/remote_endpoint.hpp"
+#include "transport/ssh_wire.hpp"
 #include "transport/tls_wire.hpp"
 #include "transport/wire.hpp"
 
@@ -54,6 +55,20 @@ Result<std::shared_ptr<transport::WireConnector>> connector_of(const config::Job
         peer = "tcp:" + transport::describe_endpoint(*ep);
         dial_timeout = tc->dial_timeout;
         return std::shared_ptr<transport::WireConnector>(std::make_shared<transport::TcpWireConnector>(*ep));
+    }
+    if (const auto* ssh = std::get_if<config::SshConnect>(&c)) {
+        transport::SshConnectConfig sc;
+        sc.ssh_command = ssh->ssh_command;
+        sc.host = ssh->host;
+        sc.user = ssh->user;
+        sc.port = ssh->port;
+        sc.identity_file = ssh->identity_file;
+        sc.options = ssh->options;
+        auto connector = std::make_shared<transport::SshWireConnector>(t.ctx.get_executor(), std::move(sc),
+                                                                       log.with("transport", "ssh"));
+        peer = connector->describe();
+        dial_timeout = ssh->dial_timeout;
+        return std::shared_ptr<transport::WireConnector>(std::move(connector));
     }
     const auto* tls = std::get_if<config::TlsConnect>(&c);
     if (!tls) return not_available(job, "connect", config::connect_type(c));
@@ -123,8 +138,9 @@ const config::Job* LocalListeners::find(const std::string& listener_name) const 
 Result<void> check_serve(const config::Job& job) {
     const auto* serve = job.serve();
     if (!serve) return {};
-    if (std::holds_alternative<config::StdinserverServe>(*serve))
-        return not_available(job, "serve", config::serve_type(*serve));
+    if (const auto* st = std::get_if<config::StdinserverServe>(serve); st && st->client_identities.empty())
+        return Error(Errc::invalid_argument,
+                     "job \"" + job.name + "\": serve.client_identities is empty: no client could connect");
     return {};
 }
 
@@ -135,8 +151,7 @@ Result<JobEndpoints> connect_endpoints(const config::Job& job, const LocalListen
     if (!connect) return Error(Errc::internal, "job \"" + job.name + "\" has no connect section");
     const auto* local = std::get_if<config::LocalConnect>(connect);
     if (!local) {
-        if (!transport || std::holds_alternative<config::SshConnect>(*connect))
-            return not_available(job, "connect", config::connect_type(*connect));
+        if (!transport) return not_available(job, "connect", config::connect_type(*connect));
         JobEndpoints out;
         std::chrono::seconds dial_timeout{10};
         auto connector = connector_of(job, *connect, *transport, log, out.peer, dial_timeout);
@@ -265,6 +280,15 @@ Result<std::unique_ptr<PassiveServer>> PassiveServer::make(const config::Job& jo
         if (auto r = tl->listen(*ep); !r) return Error(r.error()).wrap("job \"" + job.name + "\": serve");
         ps->describe_ = "tls " + transport::describe_endpoint(tl->local_endpoint());
         listener = std::move(tl);
+    } else if (const auto* st = std::get_if<config::StdinserverServe>(serve)) {
+        transport::StdinserverConfig sc;
+        sc.sockdir = t.stdinserver_sockdir;
+        sc.client_identities = st->client_identities;
+        auto sl = std::make_unique<transport::StdinserverWireListener>(t.ctx.get_executor(), std::move(sc),
+                                                                       l.with("transport", "stdinserver"));
+        if (auto r = sl->listen(); !r) return Error(r.error()).wrap("job \"" + job.name + "\": serve");
+        ps->describe_ = sl->describe();
+        listener = std::move(sl);
     } else {
         return not_available(job, "serve", config::serve_type(*serve));
     }

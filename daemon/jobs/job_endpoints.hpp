@@ -6,8 +6,8 @@
 //  - `tcp` and `tls`: the remote endpoints (replication/remote) over that transport, the
 //    job's own side local (a push coalesces as a local one does: the receiver takes a
 //    `send -I` stream like any other; a pull cannot, zrepl's SendReq has no field for it);
-//  - `ssh+stdinserver` is refused at startup with an error that says so.
-// And for passive jobs (sink, source) that serve `tcp` or `tls`: PassiveServer, the endpoint
+//  - `ssh+stdinserver`: the same remote endpoints over an `ssh` child (transport/ssh_wire).
+// And for passive jobs (sink, source) that serve `tcp`, `tls` or `stdinserver`: PassiveServer, the endpoint
 // server on that listener, serving a receiver below root_fs/<client identity> (sink) or the
 // job's filesystems (source) to each identified client.
 #pragma once
@@ -37,6 +37,8 @@ namespace zferry::daemon {
 struct TransportContext {
     boost::asio::io_context& ctx;
     IoEngine& engine;
+    // global.serve.stdinserver.sockdir: where `stdinserver` serves put their sockets.
+    std::string stdinserver_sockdir = "/var/run/zrepl/stdinserver";
 };
 
 // Passive jobs that serve the `local` transport, by listener name.
@@ -65,11 +67,10 @@ Result<JobEndpoints> connect_endpoints(const config::Job& job, const LocalListen
                                        zfs::ZfsRunner& runner, const TransportContext* transport,
                                        const Logger& log);
 
-// Startup check of a passive job's `serve`: Ok for `local`, `tcp` and `tls`; an error naming
-// the job and the transport for ssh+stdinserver, which this build does not have.
+// Startup check of a passive job's `serve`: a `stdinserver` needs at least one identity.
 Result<void> check_serve(const config::Job& job);
 
-// A sink's or source's endpoint server on its tcp or tls listener.
+// A sink's or source's endpoint server on its tcp, tls or stdinserver listener.
 class PassiveServer {
 public:
     // Binds the listener (errors name the job and the address), ready to start.

@@ -37,6 +37,14 @@ asio::awaitable<Result<std::string>> finish_recv(std::shared_ptr<Receiver> recei
                                                  std::shared_ptr<ReceiveSession> session,
                                                  Result<std::uint64_t> transfer) {
     if (!transfer) {
+        // EPIPE: zfs recv stopped reading (exited). Its own verdict says why ("out of space",
+        // a refused stream) and is what the client must hear, not the broken pipe; finish()
+        // only collects it, the process is gone or going. Any other failure of the transfer
+        // (the client went away, a timeout) stops the receive, which keeps its resumable state.
+        if (transfer.error().code() == boost::system::errc::broken_pipe) {
+            if (auto r = co_await session->stream.finish(); !r) co_return r.error();
+            co_return transfer.error();
+        }
         co_await session->stream.abort();
         co_return transfer.error();
     }
@@ -146,7 +154,7 @@ EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine,
 EndpointServer::~EndpointServer() { listener_->close(); }
 
 void EndpointServer::start() {
-    log_.info("replication endpoint server accepting on {}", transport::describe_endpoint(local_endpoint()));
+    log_.info("replication endpoint server accepting on {}", listener_->describe());
     accept_task_.start(accept_loop());
 }
 
@@ -187,6 +195,7 @@ asio::awaitable<void> EndpointServer::accept_loop() {
 asio::awaitable<void> EndpointServer::serve(transport::Wire wire) {
     std::string identity = std::move(wire.identity);
     auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire.socket), options_.conn);
+    if (!wire.peer.empty()) conn->set_peer(wire.peer);
     Logger log = log_.with("peer", wire.peer).with("client", identity);
     conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
     auto hs = co_await transport::exchange_banners_within_deadline(*conn);

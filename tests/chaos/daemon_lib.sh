@@ -6,7 +6,8 @@
 #   daemons_setup ZFERRY ZFS_SIM   hosts, configs (push: manual snapshotting, one filesystem p/a)
 #   zs ARGS / zd ARGS              zfs-sim on the sender / the receiver
 #   start_sink / start_push        start a daemon (SINK_PID / PUSH_PID), wait for its socket;
-#                                  the sink runs $SINK_ZFS instead of zfs-sim if set
+#                                  the sink runs $SINK_ZFS instead of zfs-sim if set; the
+#                                  pusher gets $PUSH_ENV (VAR=value words) and $PUSH_ARGS
 #   push_status                    the push job's status JSON
 #   status_field EXPR              a Python expression over `p` (the push job's status)
 #   wait_until SECONDS EXPR        polls status_field until it is True
@@ -77,8 +78,9 @@ start_sink() {
 }
 start_push() {
     rm -f "$RUN/push"
-    ip netns exec "$NS_A" env ZFS_SIM_STATE="$SRC/zfs" "$ZFERRY" daemon --config "$SRC/zferry.yml" --zfs "$ZFS_SIM" \
-        --stop-timeout 20 >>"$SRC/log" 2>&1 &
+    # shellcheck disable=SC2086  # PUSH_ENV and PUSH_ARGS are lists of words
+    ip netns exec "$NS_A" env ZFS_SIM_STATE="$SRC/zfs" ${PUSH_ENV:-} "$ZFERRY" daemon --config "$SRC/zferry.yml" \
+        --zfs "$ZFS_SIM" --stop-timeout 20 ${PUSH_ARGS:-} >>"$SRC/log" 2>&1 &
     PUSH_PID=$!
     wait_socket "$RUN/push"
 }

@@ -1,15 +1,23 @@
 // Two `zferry daemon` processes on two zfs-sim "hosts", as two machines would run them: a sink
-// daemon serving tcp or tls on 127.0.0.1 (an ephemeral port, read from its log) and a push
-// daemon replicating to it, driven by `zferry signal` and watched with `zferry status`. The
-// client's identity comes from the transport (tcp: the clients map; tls: the certificate's
-// CN) and decides where its datasets land; a client the sink does not know is refused.
+// daemon serving tcp or tls on 127.0.0.1 (an ephemeral port, read from its log) or stdinserver
+// behind an sshd of the test's own, and a push daemon replicating to it, driven by `zferry
+// signal` and watched with `zferry status`. The client's identity comes from the transport
+// (tcp: the clients map; tls: the certificate's CN; ssh+stdinserver: the identity the
+// authorized_keys line forces) and decides where its datasets land; a client the sink does not
+// know is refused.
 #include "tests/integration/daemon_process.hpp"
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pwd.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <regex>
+#include <sstream>
 
 namespace {
 
@@ -62,21 +70,25 @@ protected:
     }
     std::vector<std::string> env(const std::string& host) const { return {"ZFS_SIM_STATE=" + state(host)}; }
 
-    static std::string global(const std::string& sockpath) {
+    // `extra`: more YAML lines at the level of `control:`.
+    static std::string global(const std::string& sockpath, const std::string& extra = {}) {
         return "global:\n  logging:\n    - {type: stdout, level: info, format: human}\n  control:\n    "
                "sockpath: " +
-               sockpath + "\njobs:\n";
+               sockpath + "\n" + extra + "jobs:\n";
     }
-    // Starts the sink daemon with `serve` (YAML lines at the serve: level) and returns the
-    // port it listens on (from its log: it binds port 0).
-    int start_sink(const std::string& serve) {
-        std::ofstream(sink_->config()) << global(sink_->sockpath())
+    void write_sink_config(const std::string& serve, const std::string& extra_global) {
+        std::ofstream(sink_->config()) << global(sink_->sockpath(), extra_global)
                                        << "  - name: sink1\n"
                                           "    type: sink\n"
                                           "    root_fs: q/sink\n"
                                           "    recv: {placeholder: {encryption: inherit}}\n"
                                           "    serve:\n"
                                        << serve;
+    }
+    // Starts the sink daemon with `serve` (YAML lines at the serve: level) and returns the
+    // port it listens on (from its log: it binds port 0).
+    int start_sink(const std::string& serve) {
+        write_sink_config(serve, {});
         if (!sink_->start(env("dst"))) {
             ADD_FAILURE() << "the sink daemon did not start:\n" << sink_->log();
             return -1;
@@ -230,7 +242,311 @@ issue host1
     auto push = replicate(1);
     ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
     expect_replicated("host1", {"p/a@s1", "p/a/b@s1"});
+    // The sink's request lines name the TLS client's address, not the relay's socketpair.
+    const std::string sink_log = sink_->log();
+    EXPECT_NE(sink_log.find("peer=127.0.0.1:"), std::string::npos) << sink_log;
+    EXPECT_EQ(sink_log.find("peer=[::]:0"), std::string::npos) << sink_log;
     stop_both();
+}
+
+// ---- ssh+stdinserver behind a real OpenSSH sshd ---------------------------------------------
+
+int free_loopback_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
+bool accepts(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+// An sshd of the test's own on 127.0.0.1 (a free port) for the current user, keys made by
+// ssh-keygen in `dir`: authorized_keys forces `command` for the client key (not for the
+// stranger key); known_hosts holds the host key, so the client checks it strictly. stop()
+// (also the destructor) ends it with SIGTERM and reaps it.
+class Sshd {
+public:
+    explicit Sshd(fs::path dir) : dir_(std::move(dir)) {}
+    ~Sshd() { stop(); }
+    Sshd(const Sshd&) = delete;
+    Sshd& operator=(const Sshd&) = delete;
+
+    fs::path client_key() const { return dir_ / "client_key"; }
+    fs::path stranger_key() const { return dir_ / "stranger_key"; }
+    fs::path known_hosts() const { return dir_ / "known_hosts"; }
+    int port() const { return port_; }
+    std::string user() const { return ::getpwuid(::geteuid())->pw_name; }
+    std::string log() const { return zferry::test::read_file(dir_ / "sshd.log"); }
+
+    // True once sshd accepts connections (within 10 s).
+    bool start(const std::string& command) {
+        fs::create_directories(dir_);
+        // As root, sshd needs its privilege separation directory, which the package creates at
+        // boot and a container may lack; it is left in place (other tests' sshds may use it).
+        if (::geteuid() == 0 && !fs::exists("/run/sshd")) {
+            fs::create_directories("/run/sshd");
+            fs::permissions("/run/sshd", fs::perms::owner_all | fs::perms::group_read |
+                                             fs::perms::group_exec | fs::perms::others_read |
+                                             fs::perms::others_exec);
+        }
+        for (const char* k : {"host_key", "client_key", "stranger_key"}) {
+            const std::string cmd = "ssh-keygen -q -t ed25519 -N '' -C zferry-test -f " +
+                                    (dir_ / k).string() + " >/dev/null 2>&1 </dev/null";
+            if (std::system(cmd.c_str()) != 0) return false;
+        }
+        port_ = free_loopback_port();
+        std::ofstream(dir_ / "sshd_config") << "ListenAddress 127.0.0.1\n"
+                                               "HostKey "
+                                            << (dir_ / "host_key").string()
+                                            << "\nPidFile none\n"
+                                               "AuthorizedKeysFile "
+                                            << (dir_ / "authorized_keys").string()
+                                            << "\nStrictModes no\n"
+                                               "UsePAM no\n"
+                                               "PasswordAuthentication no\n"
+                                               "KbdInteractiveAuthentication no\n"
+                                               "PubkeyAuthentication yes\n"
+                                               "PermitRootLogin prohibit-password\n"
+                                               "LogLevel VERBOSE\n";
+        std::ofstream(dir_ / "authorized_keys") << "command=\"" << command << "\",restrict "
+                                                << zferry::test::read_file(client_key().string() + ".pub");
+        std::ofstream(known_hosts()) << "[127.0.0.1]:" << port_ << " "
+                                     << zferry::test::read_file((dir_ / "host_key.pub").string());
+        std::vector<std::string> args = {
+            "/usr/sbin/sshd", "-D", "-e", "-f", (dir_ / "sshd_config").string(), "-p", std::to_string(port_)};
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        const std::string log = (dir_ / "sshd.log").string();
+        posix_spawn_file_actions_addopen(&fa, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        const int rc = ::posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+        posix_spawn_file_actions_destroy(&fa);
+        if (rc != 0) return false;
+        return wait_for([&] { return accepts(port_); }, 10s);
+    }
+    void stop() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+    }
+
+private:
+    fs::path dir_;
+    int port_ = -1;
+    pid_t pid_ = -1;
+};
+
+class SshDaemons : public RemoteDaemons {
+protected:
+    void TearDown() override {
+        push_.reset();
+        sink_.reset();
+        sshd_.reset();
+        // sshd's per-connection processes (and the stdinserver under them) end with their ssh
+        // connection; as the subreaper this process reaps them, at most 10 s after the clients
+        // went. Anything still there then is killed, and the test fails.
+        const bool all = wait_for(
+            [] {
+                int st = 0;
+                pid_t r;
+                while ((r = ::waitpid(-1, &st, WNOHANG)) > 0) {
+                }
+                return r < 0 && errno == ECHILD;
+            },
+            10s);
+        EXPECT_TRUE(all) << "sshd sessions outlived their ssh clients";
+        if (!all) {
+            for (const auto& e : fs::directory_iterator("/proc")) {
+                const std::string stat = zferry::test::read_file(e.path() / "stat");
+                const auto close = stat.rfind(')');
+                if (close == std::string::npos) continue;
+                std::istringstream rest(stat.substr(close + 2));
+                std::string state;
+                int ppid = 0;
+                rest >> state >> ppid;
+                if (ppid == ::getpid()) ::kill(std::stoi(e.path().filename().string()), SIGKILL);
+            }
+            int st = 0;
+            while (::waitpid(-1, &st, 0) > 0) {
+            }
+        }
+        RemoteDaemons::TearDown();
+    }
+    std::string sockdir() const { return (dir_ / "run" / "stdinserver").string(); }
+    std::string stdinserver_global() const {
+        return "  serve:\n    stdinserver:\n      sockdir: " + sockdir() + "\n";
+    }
+    // The sink serving stdinserver for client1; true once it says it serves.
+    bool start_ssh_sink() {
+        write_sink_config("      type: stdinserver\n      client_identities: [client1]\n",
+                          stdinserver_global());
+        if (!sink_->start(env("dst"))) {
+            ADD_FAILURE() << "the sink daemon did not start:\n" << sink_->log();
+            return false;
+        }
+        return wait_for([&] { return sink_->log().find("serving on stdinserver") != std::string::npos; }, 5s);
+    }
+    // `command`: what authorized_keys forces; by default the stdinserver for the sink's client1.
+    bool start_sshd(std::string command = {}) {
+        sshd_ = std::make_unique<Sshd>(dir_ / "ssh");
+        if (command.empty())
+            command =
+                std::string(ZFERRY_BINARY) + " stdinserver --config " + sink_->config().string() + " client1";
+        const bool ok = sshd_->start(command);
+        if (!ok) ADD_FAILURE() << "sshd did not start:\n" << sshd_->log();
+        return ok;
+    }
+    std::string ssh_connect(const fs::path& key, const std::string& dial_timeout = "10s") const {
+        return "      type: ssh+stdinserver\n      host: 127.0.0.1\n      user: " + sshd_->user() +
+               "\n      port: " + std::to_string(sshd_->port()) + "\n      identity_file: " + key.string() +
+               "\n      options: [\"UserKnownHostsFile=" + sshd_->known_hosts().string() +
+               "\", \"StrictHostKeyChecking=yes\"]\n      dial_timeout: " + dial_timeout + "\n";
+    }
+
+    // Wakes the push job and waits until its replication waits for connectivity.
+    json::value wait_for_reconnect() {
+        EXPECT_EQ(push_->cli("signal wakeup push1").rc, 0);
+        json::value push;
+        EXPECT_TRUE(wait_for(
+            [&] {
+                push = push_status();
+                return push.is_object() && !push.at("Replication").is_null() &&
+                       !push.at("Replication").at("WaitReconnectSince").is_null();
+            },
+            30s))
+            << json::serialize(push) << "\n"
+            << push_->log();
+        return push;
+    }
+
+    std::unique_ptr<Sshd> sshd_;
+};
+
+TEST_F(SshDaemons, PushOverSshStdinserverLandsBelowTheForcedIdentityThenIncrementally) {
+    snapshot("p/a", "s1");
+    snapshot("p/a/b", "s1");
+    ASSERT_TRUE(start_ssh_sink()) << sink_->log();
+    struct stat st {};
+    ASSERT_EQ(::stat(sockdir().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u) << "the sockdir is created private";
+    EXPECT_TRUE(fs::is_socket(sockdir() + "/client1"));
+    ASSERT_TRUE(start_sshd());
+    start_push(ssh_connect(sshd_->client_key()));
+    auto push = replicate(1);
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n"
+                                 << push_->log() << "\n"
+                                 << sink_->log() << "\n"
+                                 << sshd_->log();
+    expect_replicated("client1", {"p/a@s1", "p/a/b@s1"});
+
+    snapshot("p/a", "s2");
+    snapshot("p/a", "s3");
+    push = replicate(2);
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    expect_replicated("client1", {"p/a@s2", "p/a@s3"});
+    EXPECT_NE(sink_->log().find("client=client1"), std::string::npos)
+        << "the sink's log lines name the client:\n"
+        << sink_->log();
+    stop_both();
+    EXPECT_FALSE(fs::exists(sockdir() + "/client1")) << "the sink removes its socket when it stops";
+    sshd_->stop();
+}
+
+TEST_F(SshDaemons, AKeyTheServerDoesNotKnowIsAPermanentErrorWithSshsMessage) {
+    snapshot("p/a", "s1");
+    ASSERT_TRUE(start_ssh_sink()) << sink_->log();
+    ASSERT_TRUE(start_sshd());
+    start_push(ssh_connect(sshd_->stranger_key()));
+    // Permanent: the run ends at once (no waiting for connectivity) and says what ssh said.
+    auto push = replicate(1);
+    ASSERT_FALSE(push.is_null());
+    EXPECT_FALSE(succeeded(push));
+    const std::string text = json::serialize(push);
+    EXPECT_NE(text.find("Permission denied (publickey"), std::string::npos) << text << "\n" << push_->log();
+    EXPECT_NE(text.find("(permanent)"), std::string::npos) << text;
+    EXPECT_TRUE(push.at("Replication").at("WaitReconnectSince").is_null()) << text;
+    EXPECT_EQ(zfs_out("dst", "list -H -o name -r q/sink"), "q/sink\n") << "nothing may land";
+    stop_both();
+    sshd_->stop();
+}
+
+TEST_F(SshDaemons, APusherWhoseSinkDaemonIsDownWaitsWithTheProxyErrorAndFinishesOnceItIsUp) {
+    snapshot("p/a", "s1");
+    snapshot("p/a/b", "s1");
+    // The sink's configuration exists (the stdinserver reads its sockdir), its daemon does not run.
+    write_sink_config("      type: stdinserver\n      client_identities: [client1]\n", stdinserver_global());
+    ASSERT_TRUE(start_sshd());
+    start_push(ssh_connect(sshd_->client_key()));
+    auto push = wait_for_reconnect();
+    const std::string text = json::serialize(push);
+    EXPECT_NE(text.find("proxy error, check remote configuration"), std::string::npos) << text;
+    EXPECT_NE(text.find("cannot connect to the daemon's socket " + sockdir() + "/client1"), std::string::npos)
+        << "the remote stdinserver's reason comes along:\n"
+        << text;
+    EXPECT_NE(text.find("(temporary, retrying can help)"), std::string::npos) << text;
+
+    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
+    ASSERT_TRUE(wait_for([&] { return replication_finished(push = push_status(), 1); }, 60s))
+        << json::serialize(push) << "\n"
+        << push_->log() << "\n"
+        << sink_->log();
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push);
+    expect_replicated("client1", {"p/a@s1", "p/a/b@s1"});
+    stop_both();
+    sshd_->stop();
+}
+
+TEST_F(SshDaemons, AServerThatNeverSendsTheBannerFailsTheDialTimeoutAndItsSshIsReaped) {
+    snapshot("p/a", "s1");
+    // A forced command that reads and says nothing (ends when the connection closes).
+    ASSERT_TRUE(start_sshd("cat >/dev/null"));
+    start_push(ssh_connect(sshd_->client_key(), "2s"));
+    auto push = wait_for_reconnect();
+    const std::string text = json::serialize(push);
+    EXPECT_NE(text.find("no SSHCON_HELO banner within the dial timeout (2000 ms)"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("(temporary, retrying can help)"), std::string::npos) << text;
+    // Waiting for connectivity, the pusher stops promptly; the ssh children it started are
+    // reaped by it (TearDown fails on any process left behind).
+    EXPECT_EQ(push_->stop(SIGTERM), 0) << push_->log();
+    sshd_->stop();
+}
+
+TEST_F(SshDaemons, TheSinkRefusesASocketDirectoryOthersCanReach) {
+    fs::create_directories(sockdir());
+    fs::permissions(sockdir(),
+                    fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                        fs::perms::others_read | fs::perms::others_exec,
+                    fs::perm_options::replace);
+    write_sink_config("      type: stdinserver\n      client_identities: [client1]\n", stdinserver_global());
+    EXPECT_FALSE(sink_->start(env("dst"))) << "a sink daemon with a 0755 sockdir must not start";
+    EXPECT_EQ(sink_->stop(SIGTERM), -1) << "it already exited";
+    const std::string log = sink_->log();
+    EXPECT_NE(
+        log.find("global.serve.stdinserver.sockdir " + sockdir() + " is accessible by others (mode 0755)"),
+        std::string::npos)
+        << log;
+    EXPECT_FALSE(fs::exists(sockdir() + "/client1"));
 }
 
 }  // namespace

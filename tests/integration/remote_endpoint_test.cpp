@@ -565,5 +565,42 @@ TEST_F(RemoteEndpointTest, APushCancelledMidStreamResumesOverTheNetwork) {
     EXPECT_EQ(sink.active_connections(), 0u);
 }
 
+// The sink's pool fills up mid-stream (zfs-sim's capacity): its zfs recv exits with ENOSPC while
+// the client still sends. The client hears zfs's words naming the pool, not the sink's broken
+// pipe; the run stops after one attempt (a full pool is permanent); the partial receive stays,
+// and once the pool has room the next run resumes it.
+TEST_F(RemoteEndpointTest, APushIntoAFullSinkPoolHearsWhyAndResumesOnceThereIsRoom) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"}, 4'000'000);
+    sh("dst", "sim-set-pool-size q 1000000");
+    auto& sink = sink_server({{"127.0.0.1", "client1"}});
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    ReplicationRun full(sender, receiver, run_options(), Logger());
+    test::run(ctx_, full.run());
+    ASSERT_FALSE(full.succeeded());
+    const auto& attempts = full.report().attempts;
+    EXPECT_EQ(attempts.size(), 1u) << "a full pool is not retried: " << to_json(full.report());
+    ASSERT_FALSE(attempts.empty());
+    ASSERT_EQ(attempts.back().filesystems.size(), 1u);
+    ASSERT_TRUE(attempts.back().filesystems[0].step_error);
+    const std::string err = attempts.back().filesystems[0].step_error->message;
+    EXPECT_NE(err.find("receiving pool 'q' is out of space"), std::string::npos) << err;
+    EXPECT_NE(err.find("cannot receive new filesystem stream: out of space"), std::string::npos) << err;
+    EXPECT_EQ(err.find("Broken pipe"), std::string::npos) << err;
+
+    sh("dst", "sim-set-pool-size q none");
+    ReplicationRun resumed(sender, receiver, run_options(), Logger());
+    test::run(ctx_, resumed.run());
+    ASSERT_TRUE(resumed.succeeded()) << to_json(resumed.report());
+    const auto& step = resumed.report().attempts.back().filesystems.at(0).steps.at(0);
+    EXPECT_TRUE(step.resumed);
+    EXPECT_LT(step.bytes_replicated, 3'100'000u) << "the million bytes that fit were not sent again";
+    expect_same_guids("p/a", "q/sink/client1");
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
 }  // namespace
 }  // namespace zferry::replication::remote

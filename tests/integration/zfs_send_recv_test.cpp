@@ -432,6 +432,53 @@ TEST_F(SendRecv, ResumesAfterAnInjectedReceiveFailure) {
     EXPECT_EQ(missing.error().code(), ZfsErrc::dataset_not_found);
 }
 
+// A full receiving pool (zfs-sim's sim-set-pool-size): the error names the pool, is permanent
+// (retrying cannot free space) and not a broken stream; with -s what arrived stays resumable,
+// and once the pool has room the resume sends only the rest.
+TEST_F(SendRecv, FullPoolIsNamedPermanentAndLeavesAResumableState) {
+    source_with_snapshots(2 << 20);
+    ASSERT_EQ(sh("zd sim-set-pool-size q 700000 && echo ok"), "ok\n");
+    RecvOptions o;
+    o.resumable = true;
+    o.unmounted = true;
+    auto full = transfer(*src_, {}, SendSpec{"p/a", "", "@s1", ""}, *dst_, o, "q/a");
+    ASSERT_FALSE(full.received);
+    const Error& e = full.received.error();
+    EXPECT_EQ(e.code(), ZfsErrc::out_of_space) << e.message();
+    EXPECT_FALSE(e.temporary()) << e.message();
+    EXPECT_EQ(full.failure.kind, RecvFailure::Kind::out_of_space);
+    EXPECT_NE(e.message().find("receiving pool 'q' is out of space"), std::string::npos) << e.message();
+    EXPECT_NE(e.message().find("cannot receive new filesystem stream: out of space"), std::string::npos)
+        << e.message();
+    EXPECT_NE(e.message().find("the next run resumes it"), std::string::npos) << e.message();
+    auto token = run(receive_resume_token(*dst_, "q/a"));
+    ASSERT_TRUE(token) << token.error().message();
+    ASSERT_TRUE(*token) << "a recv -s that ran out of space keeps what arrived";
+    auto decoded = decode_resume_token(**token);
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(decoded->offset.value_or(0), 700000u);
+
+    ASSERT_EQ(sh("zd sim-set-pool-size q none && echo ok"), "ok\n");
+    SendRequest req;
+    req.filesystem = "p/a";
+    req.to = SendVersion{"@s1", src_guid("p/a@s1")};
+    req.resume_token = **token;
+    auto valid = run(validate_send_request(*src_, req));
+    ASSERT_TRUE(valid) << valid.error().message();
+    auto resumed = transfer(*src_, {}, valid->spec(), *dst_, o, "q/a");
+    ASSERT_TRUE(resumed.received) << resumed.received.error().message();
+    EXPECT_LT(resumed.copy.bytes, (std::uint64_t{2} << 20) - 600000) << "the resume is not a full resend";
+    EXPECT_EQ(dst_get("q/a@s1", "guid"), src_get("p/a@s1", "guid"));
+
+    // Without -s nothing is left behind, and the message says the step is sent again.
+    ASSERT_EQ(sh("zd sim-set-pool-size q 3000000 && echo ok"), "ok\n");
+    auto plain = transfer(*src_, {}, SendSpec{"p/a", "", "@s1", ""}, *dst_, RecvOptions{}, "q/b");
+    ASSERT_FALSE(plain.received);
+    EXPECT_EQ(plain.received.error().code(), ZfsErrc::out_of_space) << plain.received.error().message();
+    EXPECT_NE(plain.received.error().message().find("nothing was kept"), std::string::npos);
+    EXPECT_EQ(sh("zd list -H -o name -r q"), "q\nq/a\n");
+}
+
 TEST_F(SendRecv, BrokenStreamIsReportedAsSuch) {
     source_with_snapshots(100000);
     auto recv = run(start_recv(*dst_, RecvOptions{}, "q/a"));

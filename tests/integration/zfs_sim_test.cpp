@@ -49,7 +49,7 @@ protected:
         ::setenv("T", dir_.c_str(), 1);
         for (const char* v :
              {"ZFS_SIM_FAIL_SEND_AFTER", "ZFS_SIM_STALL_SEND_AFTER", "ZFS_SIM_FAIL_RECV_AFTER",
-              "ZFS_SIM_STALL_RECV_AFTER", "ZFS_SIM_FAIL_SUBCOMMAND", "ZFS_SIM_LOG"})
+              "ZFS_SIM_STALL_RECV_AFTER", "ZFS_SIM_FAIL_SUBCOMMAND", "ZFS_SIM_LOG", "ZFS_SIM_CLOCK_FILE"})
             ::unsetenv(v);
     }
     void TearDown() override { fs::remove_all(dir_); }
@@ -278,6 +278,56 @@ TEST_F(ZfsSim, InterruptedIncrementalResumesTwice) {
     EXPECT_GT(t2->offset.value_or(0), t1->offset.value_or(0));
     ok("$Z send -t " + prop("q/a", "receive_resume_token") + " | $Z recv -s q/a");
     ok("cmp $T/d <($Z sim-read q/a)");
+}
+
+// A pool with a capacity (sim-set-pool-size): a receive beyond it fails as OpenZFS does on
+// ENOSPC ("out of space", no resume hint); with -s what fit stays as resumable state, whose
+// token counts the bytes that arrived; once the pool is larger the resume completes.
+TEST_F(ZfsSim, FullPoolFailsTheReceiveAndKeepsAResumableState) {
+    two_pools();
+    ok("head -c 300000 /dev/urandom > $T/d && $Z sim-write p/a $T/d && $Z snapshot p/a@s3");
+    ok("$Z sim-set-pool-size q 100000");
+    Res r = sh("$Z send p/a@s3 | $Z recv q/plain");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("cannot receive new filesystem stream: out of space\n"), std::string::npos) << r.err;
+    EXPECT_EQ(z("list -H -o name q/plain").rc, 1);  // nothing half-received without -s
+    r = sh("$Z send p/a@s3 | $Z recv -s q/a");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("cannot receive new filesystem stream: out of space\n"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("zfs send -t"), std::string::npos) << r.err;  // OpenZFS prints no hint here
+    auto t = zferry::zfs::decode_resume_token(prop("q/a", "receive_resume_token"));
+    ASSERT_TRUE(t.has_value());
+    EXPECT_EQ(t->offset.value_or(0), 100000u);  // exactly what fit
+    EXPECT_EQ(std::to_string(t->toguid), prop("p/a@s3", "guid"));
+    // Still full: the resume fails again and keeps the state.
+    r = sh("$Z send -t " + prop("q/a", "receive_resume_token") + " | $Z recv -s q/a");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("out of space"), std::string::npos) << r.err;
+    ok("$Z sim-set-pool-size q 400000");
+    ok("$Z send -t " + prop("q/a", "receive_resume_token") + " | $Z recv -s q/a");
+    ok("cmp $T/d <($Z sim-read q/a@s3)");
+    EXPECT_EQ(prop("q/a@s3", "guid"), prop("p/a@s3", "guid"));
+    // Usage counts every distinct blob of the pool: a second copy does not fit any more.
+    r = sh("$Z send p/a@s3 | $Z recv q/b");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("out of space"), std::string::npos) << r.err;
+    ok("$Z sim-set-pool-size q none && $Z send p/a@s3 | $Z recv q/b");
+    EXPECT_EQ(z("sim-set-pool-size q lots").rc, 2);
+}
+
+// ZFS_SIM_CLOCK_FILE shifts the simulated host's clock: creation times (and hold times)
+// follow the offset in the file, re-read at every command.
+TEST_F(ZfsSim, ClockFileShiftsCreationTimes) {
+    ok("$Z sim-create-pool p && $Z create p/a && $Z snapshot p/a@before && echo 86400 > $T/clock && "
+       "ZFS_SIM_CLOCK_FILE=$T/clock $Z snapshot p/a@after");
+    const auto before = std::stoll(prop("p/a@before", "creation"));
+    const auto after = std::stoll(prop("p/a@after", "creation"));
+    EXPECT_GE(after - before, 86400);
+    EXPECT_LT(after - before, 86400 + 600);  // (the commands run well within ten minutes)
+    ok("echo tomorrow > $T/clock");
+    Res r = sh("ZFS_SIM_CLOCK_FILE=$T/clock $Z snapshot p/a@bad");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.err.find("ZFS_SIM_CLOCK_FILE"), std::string::npos) << r.err;
 }
 
 TEST_F(ZfsSim, RecvAbortDiscardsPartialState) {

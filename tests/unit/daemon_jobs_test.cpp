@@ -1,10 +1,17 @@
 // The daemon's pure parts: when an active job wakes up (WakeupSchedule) and what the control
 // socket answers (handle_control_request), as tables of events and requests.
 #include "daemon/control/control_api.hpp"
+#include "daemon/jobs/test_clock.hpp"
 #include "daemon/jobs/wakeup_schedule.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <optional>
 
 namespace zferry::daemon {
 namespace {
@@ -12,6 +19,74 @@ namespace {
 using namespace std::chrono_literals;
 using Kind = WakeupSchedule::Decision::Kind;
 const auto t0 = WakeupSchedule::Clock::time_point{} + 1000h;
+
+// ---- the test clock (ZFERRY_TEST_CLOCK_FILE) -----------------------------------------------------
+
+TEST(TestClock, OffsetFileFormat) {
+    struct Case {
+        const char* text;
+        std::optional<long long> seconds;  // none: refused
+    };
+    const Case cases[] = {
+        {"86400\n", 86400},
+        {"  -3600  ", -3600},
+        {"+60", 60},
+        {"0", 0},
+        {"", std::nullopt},
+        {"1d", std::nullopt},
+        {"86400s", std::nullopt},
+        {"12 34", std::nullopt},
+        {"+", std::nullopt},
+        {"x", std::nullopt},
+    };
+    for (const auto& c : cases) {
+        auto r = parse_clock_offset(c.text);
+        if (c.seconds) {
+            ASSERT_TRUE(r) << "'" << c.text << "': " << r.error().message();
+            EXPECT_EQ(r->count(), *c.seconds) << "'" << c.text << "'";
+        } else {
+            ASSERT_FALSE(r) << "'" << c.text << "' was taken as " << r->count() << " s";
+            EXPECT_NE(r.error().message().find("integer number of seconds"), std::string::npos)
+                << r.error().message();
+        }
+    }
+}
+
+// The clock reads the file at every look: rewriting it jumps the clock; a file that goes bad
+// keeps the last good offset; a file that is not usable at the start is refused.
+TEST(TestClock, ReadsTheOffsetAtEveryLook) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("zferry-test-clock-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const fs::path file = dir / "clock";
+    auto write = [&](const char* text) { std::ofstream(file) << text; };
+    auto offset_of = [](const snapshotting::WallClock& clock) {
+        const auto before = std::chrono::system_clock::now();
+        const auto t = clock();
+        const auto after = std::chrono::system_clock::now();
+        // t minus the middle of the two readings, to the second (the readings are microseconds
+        // apart, so the rounding cannot be off by one).
+        return std::chrono::round<std::chrono::seconds>(t - before + (after - before) / 2).count();
+    };
+    EXPECT_FALSE(make_test_clock((dir / "missing").string(), Logger())) << "a missing file is refused";
+    write("tomorrow");
+    auto bad = make_test_clock(file.string(), Logger());
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find(file.string()), std::string::npos) << bad.error().message();
+    write("0\n");
+    auto clock = make_test_clock(file.string(), Logger());
+    ASSERT_TRUE(clock) << clock.error().message();
+    EXPECT_EQ(offset_of(*clock), 0);
+    write("86400\n");
+    EXPECT_EQ(offset_of(*clock), 86400) << "rewriting the file jumps the clock";
+    write("garbage");
+    EXPECT_EQ(offset_of(*clock), 86400) << "a bad file keeps the last good offset";
+    fs::remove(file);
+    EXPECT_EQ(offset_of(*clock), 86400) << "so does a missing one";
+    write("-60");
+    EXPECT_EQ(offset_of(*clock), -60);
+    fs::remove_all(dir);
+}
 
 TEST(WakeupSchedule, PushWaitsForASnapshotRoundOrTheSignal) {
     WakeupSchedule s(WakeupMode::snapshots, 0s, t0);

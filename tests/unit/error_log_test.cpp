@@ -140,6 +140,55 @@ TEST(Log, JsonLinesParse) {
     log_init({});
 }
 
+TEST(Log, OutletsHaveTheirOwnLevelAndFormat) {
+    std::ostringstream human, logfmt;
+    LogOptions o;
+    LogOutlet h;
+    h.kind = LogOutlet::Kind::stream;
+    h.out = &human;
+    h.level = LogLevel::warn;
+    LogOutlet l;
+    l.kind = LogOutlet::Kind::stream;
+    l.out = &logfmt;
+    l.level = LogLevel::debug;
+    l.format = LogFormat::logfmt;
+    l.time = false;
+    o.outlets = {h, l};
+    log_init(o);
+    Logger().with("job", "push1").with("filesystem", "pool/a b").debug("planned");
+    Logger().with("job", "push1").warn("said \"no\"");
+    log_init({});
+    // The human outlet only has the warning, with its time; logfmt has both, without time.
+    EXPECT_EQ(human.str().find("planned"), std::string::npos) << human.str();
+    EXPECT_NE(human.str().find("[W] said \"no\"    job=push1"), std::string::npos) << human.str();
+    EXPECT_EQ(human.str().substr(4, 1), "-") << "starts with the date: " << human.str();
+    EXPECT_EQ(logfmt.str(),
+              "level=debug msg=planned job=push1 filesystem=\"pool/a b\"\n"
+              "level=warning msg=\"said \\\"no\\\"\" job=push1\n");
+}
+
+TEST(Log, LogfmtWithTimeStartsWithIt) {
+    std::ostringstream out;
+    LogOptions o;
+    LogOutlet l;
+    l.kind = LogOutlet::Kind::stream;
+    l.out = &out;
+    l.format = LogFormat::logfmt;
+    o.outlets = {l};
+    log_init(o);
+    Logger().info("x");
+    log_init({});
+    EXPECT_EQ(out.str().rfind("time=", 0), 0u) << out.str();
+    EXPECT_NE(out.str().find(" level=info msg=x\n"), std::string::npos) << out.str();
+}
+
+TEST(Log, SyslogFacilityNames) {
+    EXPECT_GE(syslog_facility_code("local0"), 0);
+    EXPECT_GE(syslog_facility_code("daemon"), 0);
+    EXPECT_NE(syslog_facility_code("local0"), syslog_facility_code("local7"));
+    EXPECT_EQ(syslog_facility_code("local8"), -1);
+}
+
 TEST(Log, WithReplacesSameKey) {
     Logger l = Logger().with("request", "a").with("request", "b");
     ASSERT_EQ(l.fields().size(), 1u);

@@ -283,6 +283,39 @@ TEST(PruneKeepRules, RegexNegateAndGrid) {
     EXPECT_EQ(grid.description(), "grid(1x10m(keep=all) | 2x1h, regex=^zrepl_)");
 }
 
+// A wall-clock jump of one day forward on the sender (chaos scenario 12). No rule reads the
+// wall clock: the grid's "now" is the newest matching snapshot (zrepl), last_n counts. So the
+// jump alone ages nothing; once the first snapshot after the jump exists, the snapshots from
+// before are a day older than it and the grid thins them as it would after a day without
+// snapshots (one per bucket), while last_n keeps its count whatever the times. Measuring from
+// the wall clock instead would make everything look old the moment the clock jumps and, with a
+// large jump, leave nothing but protected snapshots; measuring from the newest snapshot never
+// destroys that snapshot nor empties a bucket.
+TEST(PruneKeepRules, AClockJumpMovesTheGridOnlyWithTheNewestSnapshot) {
+    const std::int64_t t = 1'800'000'000;
+    std::vector<PruneSnapshot> snaps = {snap("zferry_1", t, 1, true), snap("zferry_2", t + 600, 2, true),
+                                        snap("zferry_3", t + 1200, 3, true),
+                                        snap("zferry_4", t + 1800, 4, true)};
+    const auto grid = rules_of({GridConfig{"1x1h(keep=all) | 24x1h | 7x1d", "^zferry_"}})[0];
+    EXPECT_EQ(grid.keeps(snaps), (std::vector<bool>{true, true, true, true}))
+        << "before the first snapshot after the jump, everything is within the keep=all hour";
+    // The first snapshot after the jump: a day and a few seconds after zferry_4.
+    snaps.push_back(snap("zferry_5", t + 1800 + 86400 + 3, 5, false));
+    // zferry_1..4 are 24 h 0 min 3 s .. 24 h 30 min 3 s older: all in the bucket (24h, 25h],
+    // which keeps its oldest.
+    EXPECT_EQ(grid.keeps(snaps), (std::vector<bool>{true, false, false, false, true}));
+    const auto last_n = rules_of({LastNConfig{4, "^zferry_"}})[0];
+    EXPECT_EQ(last_n.keeps(snaps), (std::vector<bool>{false, true, true, true, true}));
+    // The sender of the chaos scenario: not_replicated + last_n 4 destroys only zferry_1.
+    const auto sender =
+        plan_pruning("p/a", snaps, rules_of({NotReplicatedConfig{}, LastNConfig{4, "^zferry_"}}), {});
+    EXPECT_EQ(sender.destroy_names(), std::vector<std::string>{"zferry_1"});
+    // The receiver with the grid: zferry_1 and zferry_5 stay.
+    const auto receiver =
+        plan_pruning("q/a", snaps, rules_of({GridConfig{"1x1h(keep=all) | 24x1h | 7x1d", "^zferry_"}}), {});
+    EXPECT_EQ(receiver.destroy_names(), (std::vector<std::string>{"zferry_2", "zferry_3", "zferry_4"}));
+}
+
 TEST(PruneKeepRules, NotReplicatedWithTheCursor) {
     std::vector<PruneSnapshot> snaps = {snap("s3", 300, 3), snap("s1", 100, 1), snap("s2", 200, 2),
                                         snap("s4", 400, 4)};

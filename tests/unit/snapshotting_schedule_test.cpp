@@ -9,6 +9,10 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace zferry::snapshotting {
 namespace {
 
@@ -245,6 +249,77 @@ TEST(SnapSchedule, CronAndManual) {
     EXPECT_EQ(utc_string(*next_fire_time(cron, st, parse_utc_seconds("2024-05-14T12:14:59Z"))),
               "2024-05-14T12:30:00Z");
     EXPECT_FALSE(next_fire_time(Schedule{ManualSchedule{}}, {}, now));
+}
+
+// ---- a wall-clock jump of one day, the schedule looked at as the snapshotter does ---------------
+
+// Snapshotter::run's use of next_fire_time on a simulated wall clock: a look every `step` from
+// `from` to `to`; it fires when the instant asked for (or the one pending since the previous
+// look) is due, and then records the run's start as last_invocation. Returns the runs' times.
+struct Looker {
+    const Schedule& schedule;
+    ScheduleState state;
+    std::optional<sys_seconds> pending;
+    std::vector<sys_seconds> fired;
+
+    void look(sys_seconds now) {
+        auto next = next_fire_time(schedule, state, now);
+        if (pending && *pending <= now) next = pending;
+        pending = next;
+        if (next && *next <= now) {
+            pending.reset();
+            state.last_invocation = now;
+            fired.push_back(now);
+        }
+    }
+    void run(sys_seconds from, sys_seconds to, seconds step) {
+        for (auto t = from; t <= to; t += step) look(t);
+    }
+};
+
+std::vector<std::string> utc_strings(const std::vector<sys_seconds>& ts) {
+    std::vector<std::string> out;
+    for (auto t : ts) out.push_back(utc_string(t));
+    return out;
+}
+
+TEST(SnapScheduleClockJump, PeriodicTakesOneSnapshotAtTheJumpThenKeepsItsInterval) {
+    const Schedule s = PeriodicSchedule{seconds(600)};
+    Looker l{s, {}, {}, {}};
+    l.run(parse_utc_seconds("2024-05-14T12:00:00Z"), parse_utc_seconds("2024-05-14T12:25:00Z"), seconds(10));
+    // The clock jumps forward by a day between two looks: 144 intervals are "missed".
+    l.run(parse_utc_seconds("2024-05-15T12:25:10Z"), parse_utc_seconds("2024-05-15T12:50:00Z"), seconds(10));
+    EXPECT_EQ(
+        utc_strings(l.fired),
+        (std::vector<std::string>{"2024-05-14T12:00:00Z", "2024-05-14T12:10:00Z", "2024-05-14T12:20:00Z",
+                                  "2024-05-15T12:25:10Z", "2024-05-15T12:35:10Z", "2024-05-15T12:45:10Z"}))
+        << "one snapshot at the first look after the jump, then every interval from there; no burst";
+}
+
+TEST(SnapScheduleClockJump, CronTakesOneSnapshotAtTheJumpThenItsNextActivations) {
+    auto spec = CronSpec::parse("*/15 * * * *");
+    ASSERT_TRUE(spec);
+    const Schedule s = CronSchedule{*spec, TimeZone::utc()};
+    Looker l{s, {}, {}, {}};
+    l.run(parse_utc_seconds("2024-05-14T12:07:00Z"), parse_utc_seconds("2024-05-14T12:35:00Z"), seconds(10));
+    l.run(parse_utc_seconds("2024-05-15T12:37:00Z"), parse_utc_seconds("2024-05-15T13:05:00Z"), seconds(10));
+    // The activation pending before the jump (12:45 of the first day) is due at once: one
+    // snapshot for the 96 missed activations, then the new day's activations on the dot.
+    EXPECT_EQ(utc_strings(l.fired), (std::vector<std::string>{"2024-05-14T12:15:00Z", "2024-05-14T12:30:00Z",
+                                                              "2024-05-15T12:37:00Z", "2024-05-15T12:45:00Z",
+                                                              "2024-05-15T13:00:00Z"}));
+}
+
+TEST(SnapScheduleClockJump, AJumpBackwardWaitsForTheIntervalOnTheNewClock) {
+    const Schedule s = PeriodicSchedule{seconds(600)};
+    Looker l{s, {}, {}, {}};
+    l.run(parse_utc_seconds("2024-05-15T12:00:00Z"), parse_utc_seconds("2024-05-15T12:05:00Z"), seconds(10));
+    // Back by a day: nothing until last_invocation + interval, a day ahead on the new clock
+    // (zrepl's wall-clock timer does the same); no snapshot with an older timestamp.
+    l.run(parse_utc_seconds("2024-05-14T12:05:10Z"), parse_utc_seconds("2024-05-14T14:00:00Z"), seconds(10));
+    EXPECT_EQ(utc_strings(l.fired), (std::vector<std::string>{"2024-05-15T12:00:00Z"}));
+    EXPECT_EQ(utc_string(*next_fire_time(s, l.state, parse_utc_seconds("2024-05-14T14:00:00Z"))),
+              "2024-05-15T12:10:00Z");
 }
 
 }  // namespace

@@ -32,6 +32,7 @@ TEST(TransportError, EveryCodeIsTemporaryOrPermanentAsTheDriverNeeds) {
         {TransportErrc::unknown_mux_label, false, "unknown connection label"},
         {TransportErrc::remote_error, false, "server error"},
         {TransportErrc::invalid_response, false, "invalid response header"},
+        {TransportErrc::refused, false, "refused by the transport (authentication or configuration)"},
     };
     std::set<int> seen;
     for (const auto& c : cases) {

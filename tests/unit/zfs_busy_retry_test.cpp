@@ -41,7 +41,7 @@ TEST(BusyRetry, OnlyDatasetBusyIsTemporary) {
     EXPECT_TRUE(is_temporary(make_error_code(ZfsErrc::dataset_busy)));
     for (auto e : {ZfsErrc::command_failed, ZfsErrc::dataset_not_found, ZfsErrc::dataset_exists,
                    ZfsErrc::snapshot_held, ZfsErrc::more_recent_snapshots, ZfsErrc::unsupported,
-                   ZfsErrc::snapshot_in_use})
+                   ZfsErrc::snapshot_in_use, ZfsErrc::out_of_space})
         EXPECT_FALSE(is_temporary(make_error_code(e))) << make_error_code(e).message();
     const Error busy(make_error_code(ZfsErrc::dataset_busy), "zfs recv -u pool/a");
     EXPECT_EQ(busy.message(), "zfs recv -u pool/a: dataset is busy (temporary, retrying can help)");

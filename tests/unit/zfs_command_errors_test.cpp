@@ -115,6 +115,10 @@ TEST(CommandErrors, RecvFailureClassification) {
         << "zfs-fuse's words for a stream cut mid-transfer (a connectivity problem)";
     EXPECT_EQ(classify_recv_failure(rec::kZfsFuseRecvBusy).kind, RecvFailure::Kind::dataset_busy)
         << "the target is still held by an earlier receive: free again moments later";
+    EXPECT_EQ(classify_recv_failure(rec::kZfsFuseRecvOutOfSpace).kind, RecvFailure::Kind::out_of_space)
+        << "a full receiving pool, in zfs-fuse's (and libzfs's) words";
+    EXPECT_EQ(classify_recv_failure("cannot receive incremental stream: out of space\n").kind,
+              RecvFailure::Kind::out_of_space);
     EXPECT_EQ(
         classify_recv_failure("A resuming stream can be generated on the sending system by running:\n").kind,
         RecvFailure::Kind::other)

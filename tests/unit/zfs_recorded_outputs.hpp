@@ -88,6 +88,9 @@ inline constexpr std::string_view kBookmarkExists =
     "cannot create bookmark 'pool/data#b1': bookmark exists\n";
 inline constexpr std::string_view kRecvAbortNothing =
     "cannot abort 'pool/recv/data': 'pool/recv/data' does not have any resumable receive state to abort\n";
+// zfs-fuse and OpenZFS (libzfs's EZFS_NOSPC) on a full receiving pool.
+inline constexpr std::string_view kZfsFuseRecvOutOfSpace =
+    "cannot receive new filesystem stream: out of space\n";
 inline constexpr std::string_view kRecvResumable =
     "cannot receive incremental stream: checksum mismatch or incomplete stream.\n"
     "Partially received snapshot is saved.\n"

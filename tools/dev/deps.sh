@@ -18,6 +18,8 @@ PACKAGES=(
   tmux
   # the metrics tests: promtool checks the /metrics exposition, curl scrapes it
   prometheus curl
+  # the TLS tests and the demo: certificates made with the openssl CLI
+  openssl
   # the replication bench's baseline: syncoid (package sanoid), what users run today
   sanoid
   # gRPC interop peer (Google's gRPC core) for /usr/bin/python3, and protoc's python output

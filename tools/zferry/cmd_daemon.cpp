@@ -7,6 +7,8 @@
 #include "daemon/config/config_loader.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/jobs/dry_run.hpp"
+#include "daemon/jobs/test_clock.hpp"
+#include "daemon/logging/log_outlets.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -18,6 +20,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -63,18 +66,6 @@ int dry_run_all(const config::Config& cfg, const std::string& zfs_binary) {
     return ok ? 0 : 1;
 }
 
-zferry::LogLevel log_level(const config::Config& c) {
-    auto level = config::LogLevel::error;
-    for (const auto& o : c.global.logging) level = std::min(level, o.level);
-    switch (level) {
-        case config::LogLevel::debug: return zferry::LogLevel::debug;
-        case config::LogLevel::info: return zferry::LogLevel::info;
-        case config::LogLevel::warn: return zferry::LogLevel::warn;
-        case config::LogLevel::error: return zferry::LogLevel::error;
-    }
-    return zferry::LogLevel::info;
-}
-
 // If stopping outlasts its bound (a zfs child that ignores SIGKILL in D state, a hook that
 // will not die), the daemon says so and exits anyway.
 class StopWatchdog {
@@ -115,12 +106,8 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
         return 1;
     }
     if (o.dry_run) return dry_run_all(*cfg, o.zfs_binary);
-    LogOptions lo;
-    lo.level = log_level(*cfg);
-    lo.format = !cfg->global.logging.empty() && cfg->global.logging[0].format == config::LogFormat::json
-                    ? zferry::LogFormat::json
-                    : zferry::LogFormat::human;
-    log_init(lo);
+    // global.logging: every outlet with its level and format (stdout, syslog, tcp).
+    log_init(daemon::log_options_from(cfg->global));
     ::signal(SIGPIPE, SIG_IGN);
     const Logger log = Logger().with("job", "_daemon");
 
@@ -130,6 +117,22 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
     dopts.zfs_binary = o.zfs_binary;
     dopts.version = ZFERRY_VERSION;
     dopts.jobs.snapshot_max_sleep = std::chrono::milliseconds(o.snapshot_max_sleep_ms);
+    // A test facility (daemon/jobs/test_clock.hpp): never set in production, loud when set.
+    if (const char* clock_file = std::getenv(daemon::kTestClockEnv); clock_file != nullptr && *clock_file) {
+        auto clock = daemon::make_test_clock(clock_file, log.with("subsystem", "test-clock"));
+        if (!clock) {
+            std::cerr << "zferry daemon: not starting: " << daemon::kTestClockEnv
+                      << " is set: " << clock.error().message() << "\n";
+            return 1;
+        }
+        log.warn(
+            "{}={}: the wall clock of the snapshotter is FAKED (system clock + the offset in that "
+            "file, now {} s); a test facility, unset it in production",
+            daemon::kTestClockEnv, clock_file,
+            std::chrono::duration_cast<std::chrono::seconds>((*clock)() - std::chrono::system_clock::now())
+                .count());
+        dopts.jobs.wall_clock = std::move(*clock);
+    }
     daemon::Daemon d(ctx.get_executor(), std::move(*cfg), dopts, log);
     StopWatchdog watchdog{std::chrono::seconds(o.stop_timeout_s)};
     // Signals are caught before start() so a SIGTERM during the startup checks stops cleanly.

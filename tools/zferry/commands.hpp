@@ -35,4 +35,7 @@ void register_migrate(CLI::App& app, ExitCode& rc);
 // `zferry configcheck [--config PATH] [--format ...] [--what ...] [--skip-cert-check]`.
 void register_configcheck(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 
+// `zferry stdinserver CLIENT_IDENTITY` (ssh's forced command for ssh+stdinserver).
+void register_stdinserver(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
+
 }  // namespace zferry::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
     zferry::cli::register_zfs_abstraction(app, rc);
     zferry::cli::register_migrate(app, rc);
     zferry::cli::register_configcheck(app, rc, global);
+    zferry::cli::register_stdinserver(app, rc, global);
     CLI11_PARSE(app, argc, argv);
     return rc.value;
 }

@@ -63,6 +63,23 @@ int cmd_sim_create_pool(Store& st, const Context& c) {
     return 0;
 }
 
+int cmd_sim_set_pool_size(Store& st, const Context& c) {
+    if (c.args.size() != 2) throw SimError("usage: zfs-sim sim-set-pool-size POOL BYTES|none\n", 2);
+    const std::string& pool = c.args[0];
+    const std::string& bytes = c.args[1];
+    if (bytes != "none" && (bytes.empty() || bytes.find_first_not_of("0123456789") != std::string::npos))
+        throw SimError("zfs-sim: pool size must be a number of bytes or 'none', not '" + bytes + "'\n", 2);
+    if (pool.find('/') != std::string::npos) throw SimError("cannot open '" + pool + "': not a pool\n");
+    Locked l(st, {pool});
+    Dataset& d = open_filesystem(l.s, pool);
+    if (bytes == "none")
+        d.local.erase(".capacity");
+    else
+        d.local[".capacity"] = bytes;
+    l.commit();
+    return 0;
+}
+
 int cmd_sim_write(Store& st, const Context& c) {
     if (c.args.empty() || c.args.size() > 2) throw SimError("usage: zfs-sim sim-write FS [FILE|-]\n", 2);
     std::string data;

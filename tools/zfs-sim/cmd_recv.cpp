@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 
@@ -174,6 +175,28 @@ void apply(Store& st, State& s, const StreamHeader& h, const std::string& fs, co
     s.gc_needed = true;
 }
 
+// How many more data bytes the pool of `fs` can take, or nullopt when it has no capacity set
+// (sim-set-pool-size). Used = every distinct data blob of the pool's filesystems and snapshots
+// plus the data of partial receives. Taken once before a receive streams: receives into one
+// pool at the same time may overcommit it (a simulator's simplification).
+std::optional<std::uint64_t> pool_room(Store& st, State& s, const std::string& fs) {
+    const std::string pool = fs.substr(0, fs.find('/'));
+    Dataset* root = s.find(pool);
+    if (root == nullptr) return std::nullopt;
+    auto cap = root->local.find(".capacity");
+    if (cap == root->local.end()) return std::nullopt;
+    const std::uint64_t capacity = std::strtoull(cap->second.c_str(), nullptr, 10);
+    State all = st.load_subset({pool});
+    std::map<std::string, std::uint64_t> blobs;
+    std::uint64_t used = 0;
+    for (auto& [name, d] : all.datasets) {
+        if (!d.blob.empty()) blobs[d.blob] = d.size;
+        if (d.partial) used += d.partial->data_bytes;
+    }
+    for (auto& [blob, size] : blobs) used += size;
+    return used >= capacity ? 0 : capacity - used;
+}
+
 int abort_resumable(Store& st, const Options& o) {
     if (o.operands.size() != 1)
         throw UsageError(o.operands.empty() ? "missing filesystem argument" : "too many arguments");
@@ -269,10 +292,12 @@ int cmd_recv(Store& st, const Context& c) {
         // Check the destination, then stream without holding the lock.
         std::string tmp_id = random_id();
         StreamHeader eff = h;  // the header whose semantics apply (the first attempt's for resumes)
+        std::optional<std::uint64_t> room;  // data bytes the pool can still take (none: unlimited)
         {
             Store::Guard guard(st);
             State s = st.load_for_update({target.substr(0, target.find('@'))});
             check_target(s, h, fs, snap, f);
+            if (!f.dry) room = pool_room(st, s, fs);
             if (h.resume) {
                 Dataset* d = s.find(fs);
                 eff = *StreamHeader::from_json(d->partial->header);
@@ -299,7 +324,7 @@ int cmd_recv(Store& st, const Context& c) {
             fd = -1;
         };
         std::uint64_t data_got = 0;
-        bool truncated = false, corrupt = false;
+        bool truncated = false, corrupt = false, no_space = false;
         StreamHash hash;
         hash.update(json.data(), json.size());
         unsigned char lb[8];
@@ -312,6 +337,16 @@ int cmd_recv(Store& st, const Context& c) {
             while (data_got < data_len) {
                 std::size_t want =
                     static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), data_len - data_got));
+                // A full pool: what fits is written, then zfs stops with ENOSPC (OpenZFS keeps
+                // what was written as the partial state of a `recv -s`, and says only "out of
+                // space": no resume hint, the token is in receive_resume_token).
+                if (room) {
+                    if (*room <= data_got) {
+                        no_space = true;
+                        break;
+                    }
+                    want = static_cast<std::size_t>(std::min<std::uint64_t>(want, *room - data_got));
+                }
                 std::size_t n = in.read_full(buf.data(), want);
                 hash.update(buf.data(), n);
                 if (fd >= 0 && n > 0 && !write_all(fd, buf.data(), n)) {
@@ -324,7 +359,7 @@ int cmd_recv(Store& st, const Context& c) {
                     break;
                 }
             }
-            if (!truncated) {
+            if (!truncated && !no_space) {
                 unsigned char tr[16];
                 if (in.read_full(reinterpret_cast<char*>(tr), 16) < 16)
                     truncated = true;
@@ -337,10 +372,10 @@ int cmd_recv(Store& st, const Context& c) {
             std::fprintf(stderr,
                          "zfs-sim: receive failed after %llu bytes (injected by ZFS_SIM_FAIL_RECV_AFTER)\n",
                          static_cast<unsigned long long>(in.total));
-        if (truncated || corrupt) {
+        if (truncated || corrupt || no_space) {
             if (!f.resumable || f.dry) {
                 ::unlink(st.tmp_path(tmp_id).c_str());
-                throw SimError(pre + "invalid backup stream\n");
+                throw SimError(pre + (no_space ? "out of space\n" : "invalid backup stream\n"));
             }
             // Keep what arrived so that `zfs send -t` can continue from there.
             Store::Guard guard(st);
@@ -377,6 +412,7 @@ int cmd_recv(Store& st, const Context& c) {
                 d->partial = std::make_unique<PartialRecv>(std::move(p));
             }
             st.save(s);
+            if (no_space) throw SimError(pre + "out of space\n");
             throw SimError(
                 pre +
                 "checksum mismatch or incomplete stream.\nPartially received snapshot is saved.\n"

@@ -25,5 +25,7 @@ int cmd_recv(Store& st, const Context& c);
 int cmd_sim_create_pool(Store& st, const Context& c);
 int cmd_sim_write(Store& st, const Context& c);
 int cmd_sim_read(Store& st, const Context& c);
+// A pool's capacity in bytes (receives beyond it fail with ENOSPC), or none (unlimited).
+int cmd_sim_set_pool_size(Store& st, const Context& c);
 
 }  // namespace zfssim

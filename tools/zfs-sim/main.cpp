@@ -40,6 +40,7 @@ const std::map<std::string, Handler>& handlers() {
         {"sim-create-pool", cmd_sim_create_pool},
         {"sim-write", cmd_sim_write},
         {"sim-read", cmd_sim_read},
+        {"sim-set-pool-size", cmd_sim_set_pool_size},
     };
     return h;
 }

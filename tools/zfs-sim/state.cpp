@@ -13,8 +13,10 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <string_view>
@@ -424,10 +426,25 @@ std::string random_id() {
     return buf;
 }
 
+std::int64_t clock_offset_seconds() {
+    const char* path = std::getenv("ZFS_SIM_CLOCK_FILE");
+    if (path == nullptr || *path == '\0') return 0;
+    std::ifstream f(path);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (!f || text.empty() || ec != std::errc() || end != text.data() + text.size())
+        throw SimError("zfs-sim: ZFS_SIM_CLOCK_FILE " + std::string(path) +
+                       " must hold an offset in seconds (an integer), e.g. 86400\n");
+    return v;
+}
+
 std::uint64_t now_seconds() {
     return static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-            .count());
+            .count() +
+        clock_offset_seconds());
 }
 
 }  // namespace zfssim

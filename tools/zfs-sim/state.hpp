@@ -112,6 +112,9 @@ private:
 
 std::uint64_t random_u64();
 std::string random_id();
+// The simulated host's clock: the system clock plus the offset in seconds that the file
+// named by ZFS_SIM_CLOCK_FILE holds, re-read at each call (tests jump a host's clock by
+// rewriting the file); a file that is set but unreadable or not an integer is an error.
 std::uint64_t now_seconds();
 
 }  // namespace zfssim
