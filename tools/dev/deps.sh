@@ -14,6 +14,8 @@ PACKAGES=(
   zfs-fuse iproute2 iperf3 socat mbuffer openssh-server openssh-client python3
   # the chaos tests' faults: loss and silence as nftables rules in their namespaces
   nftables
+  # the live `zferry status` test runs it in a real terminal: a tmux pane
+  tmux
   # the metrics tests: promtool checks the /metrics exposition, curl scrapes it
   prometheus curl
   # the TLS tests and the demo: certificates made with the openssl CLI

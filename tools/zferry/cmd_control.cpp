@@ -5,6 +5,7 @@
 
 #include "daemon/config/config_loader.hpp"
 #include "daemon/control/control_server.hpp"
+#include "tools/zferry/status_live.hpp"
 #include "tools/zferry/status_text.hpp"
 
 #include <boost/json.hpp>
@@ -31,26 +32,31 @@ std::string sockpath(const std::string& cmd_config, const GlobalOptions& global,
 
 void register_control_clients(CLI::App& app, ExitCode& rc, const GlobalOptions& global) {
     struct StatusOptions {
-        std::string config, job, mode = "dump";
+        std::string config, job, mode;
         bool json = false;
     };
     auto so = std::make_shared<StatusOptions>();
-    auto* status =
-        app.add_subcommand("status",
-                           "print the daemon's jobs: state, replication progress per filesystem (step, "
-                           "bytes replicated of expected), snapshotting and pruning, errors with times");
+    auto* status = app.add_subcommand(
+        "status",
+        "show the daemon's jobs: per job its state; per filesystem a progress bar with bytes replicated of "
+        "expected, rate, ETA and the current step; snapshotting and pruning; errors with their times. On a "
+        "terminal the view refreshes every second until q or Ctrl-C (it keeps retrying while the daemon is "
+        "not reachable); when the output is not a terminal it is printed once (--mode dump)");
     status->add_option("--config", so->config, "the configuration file (its control socket is asked)");
     status->add_option("--job", so->job, "only this job");
     status->add_flag("--json", so->json,
                      "print the daemon's status JSON as it is (zrepl's field names); = --mode raw");
-    status->add_option("--mode", so->mode, "dump: the text view once; raw: the daemon's JSON (zrepl's modes)")
-        ->check(CLI::IsMember({"dump", "raw", "interactive"}))
-        ->capture_default_str();
+    status
+        ->add_option("--mode", so->mode,
+                     "interactive: the live view (the default on a terminal); dump: the text view once (the "
+                     "default when the output is not a terminal); raw: the daemon's JSON (zrepl's modes)")
+        ->check(CLI::IsMember({"dump", "raw", "interactive"}));
     status->callback([so, &rc, &global] {
-        if (so->mode == "interactive") {
+        if (so->mode.empty()) so->mode = stdout_is_terminal() ? "interactive" : "dump";
+        if (so->mode == "interactive" && !stdout_is_terminal()) {
             std::cerr
-                << "zferry status: the live (refreshing) view is not implemented yet; use --mode dump (for "
-                   "example under watch(1)) or --mode raw\n";
+                << "zferry status: --mode interactive needs a terminal on standard output; use --mode dump "
+                   "or --mode raw\n";
             rc.value = 2;
             return;
         }
@@ -58,6 +64,10 @@ void register_control_clients(CLI::App& app, ExitCode& rc, const GlobalOptions& 
         auto sock = sockpath(so->config, global, "status");
         if (sock.empty()) {
             rc.value = 1;
+            return;
+        }
+        if (so->mode == "interactive" && !so->json) {
+            rc.value = run_live_status(sock, so->job);
             return;
         }
         auto body = daemon::control_request(sock, "/status", "{}");

@@ -1,5 +1,7 @@
 #include "tools/zferry/status_text.hpp"
 
+#include "tools/zferry/status_json.hpp"
+
 #include <fmt/core.h>
 #include <boost/json.hpp>
 
@@ -11,46 +13,7 @@ namespace json = boost::json;
 
 namespace {
 
-const json::value* field(const json::value& v, std::string_view key) {
-    if (!v.is_object()) return nullptr;
-    const auto* f = v.as_object().if_contains(key);
-    return (f && !f->is_null()) ? f : nullptr;
-}
-
-std::string str(const json::value& v, std::string_view key) {
-    const auto* f = field(v, key);
-    return (f && f->is_string()) ? std::string(f->as_string()) : std::string();
-}
-
-std::uint64_t num(const json::value& v, std::string_view key) {
-    const auto* f = field(v, key);
-    if (!f) return 0;
-    if (f->is_uint64()) return f->as_uint64();
-    if (f->is_int64()) return f->as_int64() < 0 ? 0 : static_cast<std::uint64_t>(f->as_int64());
-    return 0;
-}
-
-std::string bytes(std::uint64_t b) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(b);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
-std::string unix_time(const json::value& v, std::string_view key) {
-    const auto* f = field(v, key);
-    if (!f || !f->is_int64()) return "-";
-    std::time_t t = static_cast<std::time_t>(f->as_int64());
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+using namespace status_json;
 
 std::string timed_error(const json::value& v, std::string_view key) {
     const auto* e = field(v, key);
