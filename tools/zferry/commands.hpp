@@ -26,8 +26,8 @@ void register_run(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 void register_daemon(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 // `zferry status` and `zferry signal wakeup|reset JOB` (the control socket's clients).
 void register_control_clients(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
-// `zferry test decoderesumetoken ...` and, later, other `test` helpers.
-void register_test(CLI::App& app, ExitCode& rc);
+// `zferry test filesystems|placeholder|decoderesumetoken ...`.
+void register_test(CLI::App& app, ExitCode& rc, const GlobalOptions& global);
 // `zferry zfs-abstraction list|release-all|release-stale` and the alias `zferry holds list`.
 void register_zfs_abstraction(CLI::App& app, ExitCode& rc);
 // `zferry migrate replication-cursor:v1-v2`.

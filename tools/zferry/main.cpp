@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     zferry::cli::register_daemon(app, rc, global);
     zferry::cli::register_run(app, rc, global);
     zferry::cli::register_control_clients(app, rc, global);
-    zferry::cli::register_test(app, rc);
+    zferry::cli::register_test(app, rc, global);
     zferry::cli::register_zfs_abstraction(app, rc);
     zferry::cli::register_migrate(app, rc);
     zferry::cli::register_configcheck(app, rc, global);
