@@ -3,6 +3,7 @@
 #include "core/async.hpp"
 #include "core/process.hpp"
 #include "core/unique_fd.hpp"
+#include "transport/relay_copy.hpp"
 #include "transport/sshcon.hpp"
 #include "transport/transport_error.hpp"
 
@@ -55,29 +56,13 @@ Result<std::pair<std::unique_ptr<LocalSocket>, asio::ip::tcp::socket>> make_pair
 }
 
 asio::awaitable<void> pipe_to_local(Descriptor& from, LocalSocket& local) {
-    std::vector<char> buf(std::size_t{1} << 16);
-    for (;;) {
-        auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), use_ec);
-        if (n > 0) {
-            auto [wec, m] = co_await asio::async_write(local, asio::buffer(buf.data(), n), use_ec);
-            if (wec) break;
-        }
-        if (ec) break;
-    }
+    co_await copy_until_end(from, local);
     error_code ignored;
     local.shutdown(asio::socket_base::shutdown_send, ignored);
 }
 
 asio::awaitable<void> local_to_pipe(LocalSocket& local, Descriptor& to) {
-    std::vector<char> buf(std::size_t{1} << 16);
-    for (;;) {
-        auto [ec, n] = co_await local.async_read_some(asio::buffer(buf), use_ec);
-        if (n > 0) {
-            auto [wec, m] = co_await asio::async_write(to, asio::buffer(buf.data(), n), use_ec);
-            if (wec) break;
-        }
-        if (ec) break;
-    }
+    co_await copy_until_end(local, to);
     // Closing our write end is the half-close: the peer reads EOF once the other holders of
     // the pipe (ssh, sshd) pass it on.
     error_code ignored;

@@ -1,6 +1,7 @@
 #include "transport/tls_wire.hpp"
 
 #include "core/async.hpp"
+#include "transport/relay_copy.hpp"
 #include "transport/transport_error.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -53,29 +54,13 @@ std::string peer_common_name(SSL* ssl) {
 }
 
 asio::awaitable<void> tls_to_local(SslStream& tls, LocalSocket& local) {
-    std::vector<char> buf(std::size_t{1} << 16);
-    for (;;) {
-        auto [ec, n] = co_await tls.async_read_some(asio::buffer(buf), use_ec);
-        if (n > 0) {
-            auto [wec, m] = co_await asio::async_write(local, asio::buffer(buf.data(), n), use_ec);
-            if (wec) break;
-        }
-        if (ec) break;
-    }
+    co_await copy_until_end(tls, local);
     error_code ignored;
     local.shutdown(asio::socket_base::shutdown_send, ignored);
 }
 
 asio::awaitable<void> local_to_tls(LocalSocket& local, SslStream& tls) {
-    std::vector<char> buf(std::size_t{1} << 16);
-    for (;;) {
-        auto [ec, n] = co_await local.async_read_some(asio::buffer(buf), use_ec);
-        if (n > 0) {
-            auto [wec, m] = co_await asio::async_write(tls, asio::buffer(buf.data(), n), use_ec);
-            if (wec) break;
-        }
-        if (ec) break;
-    }
+    co_await copy_until_end(local, tls);
     // The peer reads the end of our data as the TCP half-close (both ends are zferry: a
     // truncated TLS stream at this point is the end of the connection, not an attack on it).
     error_code ignored;
