@@ -43,6 +43,15 @@ Result<std::unique_ptr<ssl::context>> make_context(ssl::context::method method, 
     return ctx;
 }
 
+// Why the peer's certificate was not accepted ("certificate has expired", "unable to get local
+// issuer certificate", ...), as ": why", or empty when verification is not what failed: the
+// handshake error alone says only "certificate verify failed".
+std::string verify_detail(SSL* ssl) {
+    const long r = SSL_get_verify_result(ssl);
+    if (r == X509_V_OK) return {};
+    return std::string(": ") + X509_verify_cert_error_string(r);
+}
+
 // The subject CN of the peer's verified certificate, empty if it has none.
 std::string peer_common_name(SSL* ssl) {
     X509* cert = SSL_get1_peer_certificate(ssl);
@@ -169,7 +178,8 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
         co_return;
     }
     if (auto [ec] = *done; ec) {
-        log.warn("refusing TLS connection: handshake failed: {}", ec.message());
+        log.warn("refusing TLS connection: handshake failed: {}{}", ec.message(),
+                 verify_detail(tls->native_handle()));
         co_return;
     }
     const std::string cn = peer_common_name(tls->native_handle());
@@ -259,10 +269,10 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
                                       std::min(timeout, config_.handshake_timeout));
     if (!done) co_return Error(TransportErrc::timeout, "TLS handshake with " + where);
     if (auto [ec] = *done; ec) {
-        log_.with("server", where).warn("TLS handshake failed: {}", ec.message());
+        const std::string why = ec.message() + verify_detail(tls->native_handle());
+        log_.with("server", where).warn("TLS handshake failed: {}", why);
         // A certificate the server or we refuse does not get better by retrying.
-        co_return Error(TransportErrc::handshake_mismatch,
-                        "TLS handshake with " + where + ": " + ec.message());
+        co_return Error(TransportErrc::handshake_mismatch, "TLS handshake with " + where + ": " + why);
     }
     auto pair = make_pair(ex_);
     if (!pair) co_return pair.error();

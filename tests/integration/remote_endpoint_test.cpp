@@ -18,13 +18,17 @@
 #include <gtest/gtest.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <sys/wait.h>
 
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace zferry::replication::remote {
 namespace {
@@ -159,12 +163,15 @@ issue() {
   openssl req $key -keyout $1.key -out $1.csr -subj /CN=$2
   printf 'subjectAltName=DNS:%s
 ' "$2" > $1.ext
-  openssl x509 -req -in $1.csr -CA $3.crt -CAkey $3.key -CAcreateserial -out $1.crt -days 2 -extfile $1.ext
+  openssl x509 -req -in $1.csr -CA $3.crt -CAkey $3.key -CAcreateserial -out $1.crt -days ${4:-2} -extfile $1.ext
 }
 issue server server.test ca
 issue client1 client1 ca
 issue intruder intruder ca
 issue foreign client1 other-ca
+# Expired yesterday (-days -1): a client's and a server's.
+issue expired client1 ca -1
+issue expired-server server.test ca -1
 )";
         const std::string cmd = "bash " + script.string() + " " + dir_.string() + " >/dev/null 2>&1";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl CLI";
@@ -173,15 +180,14 @@ issue foreign client1 other-ca
         return {(dir_ / (ca + ".crt")).string(), (dir_ / (name + ".crt")).string(),
                 (dir_ / (name + ".key")).string()};
     }
-    EndpointServer& tls_sink_server(std::vector<std::string> client_cns) {
+    EndpointServer& tls_sink_server(std::vector<std::string> client_cns, const std::string& cert = "server") {
         ServedEndpoint served;
         served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
             ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
             return std::unique_ptr<Receiver>(
                 std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
         };
-        transport::TlsServerConfig tc{files("server"), std::move(client_cns),
-                                      std::chrono::milliseconds(2000)};
+        transport::TlsServerConfig tc{files(cert), std::move(client_cns), std::chrono::milliseconds(2000)};
         auto listener =
             std::make_unique<transport::TlsWireListener>(ctx_.get_executor(), std::move(tc), Logger());
         auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
@@ -436,6 +442,8 @@ TEST_F(RemoteEndpointTest, TlsRefusesWrongCaUnlistedCnNoCertificateAndAWrongServ
     transport::TlsFiles none{(dir_ / "ca.crt").string(), "", ""};
     cases.push_back({"no client certificate", none, "server.test", "peer did not return a certificate"});
     cases.push_back({"a server whose certificate is for another name", files("client1"), "wrong.test", ""});
+    cases.push_back(
+        {"an expired client certificate", files("expired"), "server.test", "certificate has expired"});
     for (const auto& c : cases) {
         auto connector = tls_connector(sink, c.files, c.server_cn);
         auto o = remote_options(sink);
@@ -459,6 +467,62 @@ TEST_F(RemoteEndpointTest, TlsRefusesWrongCaUnlistedCnNoCertificateAndAWrongServ
     EXPECT_EQ(names(*dst_, "q/sink"), "") << "nothing was received";
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+TEST_F(RemoteEndpointTest, TlsClientRefusesAServerWithAnExpiredCertificate) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"}, "expired-server");
+    auto connector = tls_connector(sink, files("client1"));
+    auto o = remote_options(sink);
+    o.connector = connector;
+    RemoteReceiver receiver(ctx_, *engine_, o, Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_FALSE(listed);
+    EXPECT_FALSE(listed.error().temporary()) << listed.error().message();
+    EXPECT_NE(listed.error().message().find("certificate has expired"), std::string::npos)
+        << listed.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, shutdown_connector(connector.get()));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+// Waits (on the io_context, so the server keeps serving) until `done` is set by another thread.
+asio::awaitable<void> wait_for_flag(const std::atomic<bool>* done) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!done->load()) {
+        t.expires_after(std::chrono::milliseconds(20));
+        co_await t.async_wait(use_ec);
+    }
+}
+
+TEST_F(RemoteEndpointTest, OpensslSClientWithoutACertificateIsRefusedWithALogLine) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"});
+    // The openssl CLI as a TLS client that trusts the CA but offers no certificate, as a person
+    // poking the port would; it runs on a thread while the server's io_context serves.
+    const std::string cmd =
+        "openssl s_client -connect 127.0.0.1:" + std::to_string(sink.local_endpoint().port()) + " -CAfile " +
+        (dir_ / "ca.crt").string() + " -servername server.test </dev/null >" +
+        (dir_ / "s_client.out").string() + " 2>&1";
+    std::atomic<bool> done{false};
+    int rc = -1;
+    std::thread client([&] {
+        rc = std::system(cmd.c_str());
+        done = true;
+    });
+    test::run(ctx_, with_timeout(wait_for_flag(&done), std::chrono::seconds(30)));
+    client.join();
+    std::ifstream in(dir_ / "s_client.out");
+    const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    // The server verified nothing but its own certificate to s_client, then refused it.
+    EXPECT_NE(out.find("server.test"), std::string::npos) << out;
+    EXPECT_NE(log_text().find("refusing TLS connection"), std::string::npos) << log_text();
+    EXPECT_NE(log_text().find("peer did not return a certificate"), std::string::npos) << log_text();
+    EXPECT_EQ(names(*dst_, "q/sink"), "") << "nothing was received";
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+    (void)rc;  // s_client's own exit status differs between OpenSSL releases; the logs decide
 }
 
 asio::awaitable<std::pair<error_code, std::string>> read_until_closed(asio::ip::tcp::socket* s) {
