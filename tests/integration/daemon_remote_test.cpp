@@ -472,6 +472,70 @@ TEST_F(SshDaemons, PushOverSshStdinserverLandsBelowTheForcedIdentityThenIncremen
     sshd_->stop();
 }
 
+// The other direction: a source on the src host serves stdinserver, a pull job on the dst host
+// connects over ssh and receives below its root_fs (no identity component for a pull).
+TEST_F(SshDaemons, PullFromASourceOverSshStdinserver) {
+    snapshot("p/a", "s1");
+    snapshot("p/a/b", "s1");
+    zfs("dst", "create q/pull");
+    // The source daemon runs in sink_'s slot, on the src host; the puller in push_'s, on dst.
+    std::ofstream(sink_->config()) << global(sink_->sockpath(), stdinserver_global())
+                                   << "  - name: src1\n"
+                                      "    type: source\n"
+                                      "    serve:\n"
+                                      "      type: stdinserver\n"
+                                      "      client_identities: [puller]\n"
+                                      "    filesystems: {\"p/a<\": true}\n"
+                                      "    snapshotting: {type: manual}\n";
+    ASSERT_TRUE(sink_->start(env("src"))) << sink_->log();
+    ASSERT_TRUE(
+        wait_for([&] { return sink_->log().find("serving on stdinserver") != std::string::npos; }, 5s))
+        << sink_->log();
+    ASSERT_TRUE(start_sshd(std::string(ZFERRY_BINARY) + " stdinserver --config " + sink_->config().string() +
+                           " puller"));
+    std::ofstream(push_->config()) << global(push_->sockpath())
+                                   << "  - name: pull1\n"
+                                      "    type: pull\n"
+                                      "    connect:\n"
+                                   << ssh_connect(sshd_->client_key())
+                                   << "    root_fs: q/pull\n"
+                                      "    interval: manual\n"
+                                      "    recv: {placeholder: {encryption: inherit}}\n"
+                                      "    pruning:\n"
+                                      "      keep_sender: [{type: not_replicated}]\n"
+                                      "      keep_receiver: [{type: last_n, count: 5}]\n";
+    ASSERT_TRUE(push_->start(env("dst"))) << push_->log();
+    auto pull_done = [&](std::int64_t n) {
+        json::value pull;
+        const bool done = wait_for(
+            [&] {
+                auto st = push_->status();
+                if (!st.is_object()) return false;
+                pull = st.at("Jobs").at("pull1").at("pull");
+                return replication_finished(pull, n);
+            },
+            60s);
+        EXPECT_TRUE(done) << json::serialize(pull) << "\npuller:\n"
+                          << push_->log() << "\nsource:\n"
+                          << sink_->log() << "\nsshd:\n"
+                          << sshd_->log();
+        return pull;
+    };
+    ASSERT_EQ(push_->cli("signal wakeup pull1").rc, 0);
+    auto pull = pull_done(1);
+    ASSERT_TRUE(succeeded(pull)) << json::serialize(pull) << "\n" << push_->log() << "\n" << sink_->log();
+    for (const std::string snap : {"p/a@s1", "p/a/b@s1"})
+        EXPECT_EQ(guid("dst", "q/pull/" + snap), guid("src", snap)) << snap;
+
+    snapshot("p/a", "s2");
+    ASSERT_EQ(push_->cli("signal wakeup pull1").rc, 0);
+    pull = pull_done(2);
+    ASSERT_TRUE(succeeded(pull)) << json::serialize(pull) << "\n" << push_->log();
+    EXPECT_EQ(guid("dst", "q/pull/p/a@s2"), guid("src", "p/a@s2")) << "incremental over ssh";
+    stop_both();
+    sshd_->stop();
+}
+
 TEST_F(SshDaemons, AKeyTheServerDoesNotKnowIsAPermanentErrorWithSshsMessage) {
     snapshot("p/a", "s1");
     ASSERT_TRUE(start_ssh_sink()) << sink_->log();
