@@ -272,7 +272,7 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
         const std::string why = ec.message() + verify_detail(tls->native_handle());
         log_.with("server", where).warn("TLS handshake failed: {}", why);
         // A certificate the server or we refuse does not get better by retrying.
-        co_return Error(TransportErrc::handshake_mismatch, "TLS handshake with " + where + ": " + why);
+        co_return Error(TransportErrc::refused, "TLS handshake with " + where + ": " + why);
     }
     auto pair = make_pair(ex_);
     if (!pair) co_return pair.error();
