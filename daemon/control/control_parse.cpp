@@ -54,7 +54,10 @@ ControlParse parse_control_request(std::string_view bytes, std::size_t max_reque
         ec = {};
         if (parser.is_done() || (used > 0 && rest.size() > 0)) continue;
         // No progress with what there is: what a peer that stops sending here would get.
-        parser.put_eof(ec);
+        if (!parser.got_some())
+            ec = make_error_code(http::error::partial_message);  // nothing at all yet
+        else
+            parser.put_eof(ec);
         if (!ec && parser.is_done()) break;
         out.outcome = (!ec || ec == http::error::partial_message) ? ControlParse::Outcome::incomplete
                       : reply_for_read_error(ec, max_request)     ? ControlParse::Outcome::too_large
