@@ -1,5 +1,7 @@
 #include "daemon/control/control_server.hpp"
 
+#include "daemon/control/control_parse.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 
 namespace zferry::daemon {
 
@@ -71,23 +74,6 @@ Result<void> clear_stale(const std::string& sockpath) {
 // What a lingering close reads and drops of a refused request's body at most.
 constexpr std::size_t kMaxDrainedBytes = 64 * 1024 * 1024;
 
-// Built outside the coroutine: GCC 12 mishandles braced temporaries in coroutine bodies.
-ControlReply too_large(std::size_t limit) {
-    ControlReply r;
-    r.status = 413;
-    r.content_type = "text/plain";
-    r.body = "request too large (limit " + std::to_string(limit) + " bytes)\n";
-    return r;
-}
-
-ControlRequest to_control_request(const http::request<http::string_body>& req) {
-    ControlRequest r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    r.body = req.body();
-    return r;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<ControlServer>> ControlServer::listen(asio::any_io_executor ex,
@@ -145,15 +131,16 @@ asio::awaitable<void> ControlServer::accept_loop() {
 
 asio::awaitable<void> ControlServer::serve(local::socket socket) {
     boost::beast::flat_buffer buffer;
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(8 * 1024);
-    parser.body_limit(limits_.max_request);
+    ControlParser parser;
+    limit_control_parser(parser, limits_.max_request);
     auto [ec, n] = co_await http::async_read(socket, buffer, parser, use_ec);
     ControlReply reply;
     bool unread_body = false;
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    std::optional<ControlReply> refused;
+    if (ec) refused = reply_for_read_error(ec, limits_.max_request);
+    if (refused) {
         unread_body = true;
-        reply = too_large(limits_.max_request);
+        reply = std::move(*refused);
         log_.warn("control socket: refused a request larger than {} bytes", limits_.max_request);
     } else if (ec) {
         co_return;
