@@ -108,6 +108,16 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
     if (o.dry_run) return dry_run_all(*cfg, o.zfs_binary);
     // global.logging: every outlet with its level and format (stdout, syslog, tcp).
     log_init(daemon::log_options_from(cfg->global));
+    // The outlets go before this function returns, not with the process's static objects: a
+    // tcp outlet's thread and its TLS connection must end while OpenSSL is still initialised
+    // (OpenSSL's own atexit cleanup runs before later-registered static destructors).
+    struct OutletsClosed {
+        ~OutletsClosed() {
+            LogOptions plain;
+            plain.level = zferry::LogLevel::error;
+            log_init(plain);
+        }
+    } outlets_closed;
     ::signal(SIGPIPE, SIG_IGN);
     const Logger log = Logger().with("job", "_daemon");
 
