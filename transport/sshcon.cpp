@@ -129,7 +129,10 @@ FdPassingResult parse_fd_passing(std::span<const std::byte> control, std::size_t
         // The kernel never writes a length past the buffer; a fuzzer does.
         const auto offset =
             reinterpret_cast<const std::byte*>(c) - reinterpret_cast<const std::byte*>(aligned.data());
-        if (static_cast<std::size_t>(offset) + c->cmsg_len > control.size()) break;
+        // (Compared without adding: a huge cmsg_len would wrap offset + cmsg_len around.)
+        if (static_cast<std::size_t>(offset) > control.size() ||
+            c->cmsg_len > control.size() - static_cast<std::size_t>(offset))
+            break;
         ++messages;
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
             other = true;
