@@ -3,6 +3,8 @@
 # sides: zfs-fuse cannot resume) are in the middle of a 24 MiB step when MODE strikes:
 #   cut       the link goes down for 15 s (longer than the 10 s heartbeat timeout), then back
 #             (a cable pulled, a router reboot)
+#   cut-1g    the same at full size: a 1 GiB step over a 400 Mbit/s link, cut for 30 s after
+#             256 MiB have arrived
 #   silence   every packet is dropped both ways for 15 s, no RST (a host that hangs, a firewall)
 #   kill-sink the sink daemon is SIGKILLed, and started again 3 s later
 #   kill-push the push daemon is SIGKILLed, started again 3 s later and woken up
@@ -13,23 +15,28 @@
 # daemons stop cleanly on SIGTERM and no zfs child is left.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/daemon_lib.sh"
-mode=${1:?usage: daemon_fault_mid_step.sh cut|silence|kill-sink|kill-push ZFERRY ZFS_SIM}
+mode=${1:?usage: daemon_fault_mid_step.sh cut|cut-1g|silence|kill-sink|kill-push ZFERRY ZFS_SIM}
 chaos_up
 daemons_setup "${2:?zferry binary}" "${3:?zfs-sim binary}"
-total=$((24 << 20))
+if [ "$mode" = cut-1g ]; then
+    total=$((1 << 30)) rate=400mbit strike_after=$((256 << 20)) outage=30  # 1 GiB take about 22 s
+else
+    total=$((24 << 20)) rate=30mbit strike_after=$((4 << 20)) outage=15  # 24 MiB take about 7 s
+fi
 head -c $total /dev/urandom >"$CHAOS_TMP/data"
 zs sim-write p/a "$CHAOS_TMP/data"
+rm "$CHAOS_TMP/data"
 zs snapshot p/a@s1
-fault_rate 30mbit  # 24 MiB take about 7 s
+fault_rate $rate
 start_sink
 start_push
 "$ZFERRY" signal wakeup push1 --config "$SRC/zferry.yml" >/dev/null
-wait_until 30 'any(s["Info"]["BytesReplicated"] > 4 << 20 for a in attempts() for s in steps(a))'
+wait_until 120 "any(s['Info']['BytesReplicated'] > $strike_after for a in attempts() for s in steps(a))"
 at=$(status_field 'max(s["Info"]["BytesReplicated"] for a in attempts() for s in steps(a))')
 case "$mode" in
-    cut)
+    cut | cut-1g)
         fault_cut
-        sleep 15
+        sleep $outage
         fault_restore
         ;;
     silence)
@@ -52,7 +59,7 @@ case "$mode" in
         ;;
     *) die "unknown mode $mode" ;;
 esac
-wait_until 120 'p["Replication"]["FinishAt"] is not None and attempts()[-1]["State"] == "done" and p["State"] == "waiting"'
+wait_until 180 'p["Replication"]["FinishAt"] is not None and attempts()[-1]["State"] == "done" and p["State"] == "waiting"'
 same_guids s1
 abstractions_consistent 1
 resumed=$(status_field 'steps(attempts()[-1])[0]["Info"]["Resumed"]')
