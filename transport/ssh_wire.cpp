@@ -8,7 +8,6 @@
 #include "transport/transport_error.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
@@ -38,23 +37,6 @@ Wire make_wire(asio::ip::tcp::socket socket, std::string identity, std::string p
 }
 
 // A local socket pair: one end for the relay, the other as the Wire's socket.
-Result<std::pair<std::unique_ptr<LocalSocket>, asio::ip::tcp::socket>> make_pair(asio::any_io_executor ex) {
-    auto ours = std::make_unique<LocalSocket>(ex);
-    LocalSocket theirs(ex);
-    error_code ec;
-    asio::local::connect_pair(*ours, theirs, ec);
-    if (ec) return Error(ec, "ssh+stdinserver: creating the local socket pair");
-    const int fd = theirs.release(ec);
-    if (ec) return Error(ec, "ssh+stdinserver: releasing the local socket");
-    asio::ip::tcp::socket wire(ex);
-    wire.assign(asio::ip::tcp::v4(), fd, ec);
-    if (ec) {
-        ::close(fd);
-        return Error(ec, "ssh+stdinserver: adopting the local socket");
-    }
-    return std::pair{std::move(ours), std::move(wire)};
-}
-
 asio::awaitable<void> pipe_to_local(Descriptor& from, LocalSocket& local) {
     co_await copy_until_end(from, local);
     error_code ignored;
@@ -276,16 +258,16 @@ asio::awaitable<Result<Wire>> SshWireConnector::dial(std::chrono::milliseconds t
         co_return Error(TransportErrc::connection_closed,
                         "ssh to " + where + ": writing SSHCON_BEGIN failed");
     }
-    auto pair = make_pair(ex_);
+    auto pair = make_relay_pair(ex_, "ssh+stdinserver");
     if (!pair) {
         co_await end_child(child, std::chrono::milliseconds(0));
         co_return pair.error();
     }
     auto task = std::make_unique<OwnedTask>(ex_);
-    task->start(client_relay(std::move(in), std::move(out), std::move(pair->first), child,
+    task->start(client_relay(std::move(in), std::move(out), std::move(pair->relay), child,
                              log_.with("server", where)));
     relays_.push_back(std::move(task));
-    co_return make_wire(std::move(pair->second), std::string(), "ssh:" + where);
+    co_return make_wire(std::move(pair->wire), std::string(), "ssh:" + where);
 }
 
 asio::awaitable<void> SshWireConnector::shutdown() {
@@ -496,16 +478,16 @@ asio::awaitable<void> StdinserverWireListener::serve(LocalSocket control, std::s
         log.warn("refusing stdinserver connection: {}", ok.error().message());
         co_return;
     }
-    auto pair = make_pair(ex_);
+    auto pair = make_relay_pair(ex_, "ssh+stdinserver");
     if (!pair) {
         log.warn("refusing stdinserver connection: {}", pair.error().message());
         co_return;
     }
     if (closed_) co_return;
-    ready_.push_back(make_wire(std::move(pair->second), identity, "stdinserver:" + identity));
+    ready_.push_back(make_wire(std::move(pair->wire), identity, "stdinserver:" + identity));
     error_code ok;
     (void)signal_.try_send(ok);
-    auto local = std::move(pair->first);
+    auto local = std::move(pair->relay);
     try {
         co_await relay_pipes(*in, *out, *local);
     } catch (const std::exception&) {

@@ -5,7 +5,6 @@
 #include "transport/transport_error.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -91,23 +90,6 @@ asio::awaitable<void> relay(std::unique_ptr<SslStream> tls, std::unique_ptr<Loca
 }
 
 // A local socket pair: one end for the relay, the other as the Wire's socket.
-Result<std::pair<std::unique_ptr<LocalSocket>, asio::ip::tcp::socket>> make_pair(asio::any_io_executor ex) {
-    auto ours = std::make_unique<LocalSocket>(ex);
-    LocalSocket theirs(ex);
-    error_code ec;
-    asio::local::connect_pair(*ours, theirs, ec);
-    if (ec) return Error(ec, "TLS: creating the local socket pair");
-    const int fd = theirs.release(ec);
-    if (ec) return Error(ec, "TLS: releasing the local socket");
-    asio::ip::tcp::socket wire(ex);
-    wire.assign(asio::ip::tcp::v4(), fd, ec);
-    if (ec) {
-        ::close(fd);
-        return Error(ec, "TLS: adopting the local socket");
-    }
-    return std::pair{std::move(ours), std::move(wire)};
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------- listener
@@ -187,16 +169,16 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
         log.warn("refusing TLS connection: client certificate CN '{}' is not in client_cns", cn);
         co_return;
     }
-    auto pair = make_pair(ex_);
+    auto pair = make_relay_pair(ex_, "TLS");
     if (!pair) {
         log.warn("refusing TLS connection: {}", pair.error().message());
         co_return;
     }
     if (closed_) co_return;
-    ready_.push_back(Wire{std::move(pair->second), cn, peer});
+    ready_.push_back(Wire{std::move(pair->wire), cn, peer});
     error_code ok;
     (void)signal_.try_send(ok);
-    co_await relay(std::move(tls), std::move(pair->first));
+    co_await relay(std::move(tls), std::move(pair->relay));
 }
 
 asio::awaitable<Result<Wire>> TlsWireListener::accept() {
@@ -274,12 +256,12 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
         // A certificate the server or we refuse does not get better by retrying.
         co_return Error(TransportErrc::refused, "TLS handshake with " + where + ": " + why);
     }
-    auto pair = make_pair(ex_);
+    auto pair = make_relay_pair(ex_, "TLS");
     if (!pair) co_return pair.error();
     auto task = std::make_unique<OwnedTask>(ex_);
-    task->start(relay(std::move(tls), std::move(pair->first)));
+    task->start(relay(std::move(tls), std::move(pair->relay)));
     relays_.push_back(std::move(task));
-    co_return Wire{std::move(pair->second), std::string(), where};
+    co_return Wire{std::move(pair->wire), std::string(), where};
 }
 
 asio::awaitable<void> TlsWireConnector::shutdown() {
