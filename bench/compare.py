@@ -55,6 +55,8 @@ VARIANTS = [
     "zferry-uring",
     "zferry-splice",
     "zferry-readv",
+    "zferry-tls",
+    "zferry-tls-chacha20",
 ]
 # dataconn_transfer's (--mode, --engine); None leaves zferry's default. The default payload
 # modes are readv for sending and splice for receiving; -splice/-readv force one mode on
@@ -82,6 +84,14 @@ CPU_NOTES = {
     "zferry-uring": "as zferry, on the io_uring engine",
     "zferry-splice": "as zferry, splice for sending and receiving",
     "zferry-readv": "as zferry, readv/writev for sending and receiving",
+    "zferry-tls": "as zferry, over zferry's tls transport (mutual TLS 1.3, TLS_AES_128_GCM_SHA256)",
+    "zferry-tls-chacha20": "as zferry-tls with TLS_CHACHA20_POLY1305_SHA256",
+}
+# zferry over its tls transport: the TLS 1.3 cipher suite each variant pins, through an
+# OPENSSL_CONF of the bench's own for both processes (zferry itself takes OpenSSL's defaults).
+TLS_VARIANTS = {
+    "zferry-tls": "TLS_AES_128_GCM_SHA256",
+    "zferry-tls-chacha20": "TLS_CHACHA20_POLY1305_SHA256",
 }
 
 
@@ -363,6 +373,8 @@ class Bench:
                ("ssh-keygen", "apt-get install openssh-client")],
         }
         zferry = raw + [(self.dataconn, "not built yet: bash tools/dev/build.sh release dataconn_transfer")]
+        if name in TLS_VARIANTS:
+            return zferry + [("openssl", "apt-get install openssl")]
         return tools.get(name, zferry)
 
     def check_missing(self, name):
@@ -373,7 +385,7 @@ class Bench:
 
     # -- per-variant round runners; each returns (seconds, cpu_seconds, extra dict) --
 
-    def run_stream(self, name, sender_argv, receiver_argv, ns_prefix=()):
+    def run_stream(self, name, sender_argv, receiver_argv, ns_prefix=(), env=None):
         """producer | SENDER  ...TCP...  RECEIVER | consumer."""
         timeout = self.args.timeout
         with Group() as g:
@@ -382,7 +394,7 @@ class Bench:
             b_r, b_w = make_pipe()
             try:
                 consumer = g.start("consumer", [self.raw, "consume", str(self.nbytes)], stdin=b_r)
-                receiver = g.start(f"{name} receiver", [*ns_prefix, *receiver_argv], stdout=b_w)
+                receiver = g.start(f"{name} receiver", [*ns_prefix, *receiver_argv], stdout=b_w, env=env)
             finally:
                 os.close(b_r)
                 os.close(b_w)
@@ -391,7 +403,7 @@ class Bench:
             t0 = time.monotonic()
             try:
                 g.start("producer", [self.raw, "produce", str(self.nbytes)], stdout=a_w)
-                g.start(f"{name} sender", [*ns_prefix, *sender_argv], stdin=a_r)
+                g.start(f"{name} sender", [*ns_prefix, *sender_argv], stdin=a_r, env=env)
             finally:
                 os.close(a_r)
                 os.close(a_w)
@@ -444,6 +456,51 @@ class Bench:
             [self.dataconn, "client", "--port", str(self.port), *extra],
             [self.dataconn, "server", "--port", str(self.port), *extra],
         )
+
+    def round_zferry_tls(self, name):
+        certs = self.ensure_certs()
+        env = dict(os.environ, OPENSSL_CONF=self.openssl_conf(TLS_VARIANTS[name]))
+
+        def side(role, cn, peer):
+            return [self.dataconn, role, "--port", str(self.port), "--tls-ca", certs["ca"],
+                    "--tls-cert", certs[cn + ".crt"], "--tls-key", certs[cn + ".key"], "--tls-peer", peer]  # fmt: skip
+
+        return self.run_stream(
+            name, side("client", "client", "bench-server"), side("server", "server", "bench-client"), env=env
+        )
+
+    def ensure_certs(self):
+        """A CA and a server and a client certificate, made by the openssl CLI once per run."""
+        if getattr(self, "certs", None):
+            return self.certs
+        d = os.path.join(self.tmpdir(), "tls")
+        os.makedirs(d, exist_ok=True)
+
+        def openssl(*args):
+            r = subprocess.run(["openssl", *args], capture_output=True, text=True, cwd=d)
+            if r.returncode != 0:
+                raise RoundFailed(f"openssl {' '.join(args)}: {r.stderr.strip()}")
+
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        openssl("req", "-x509", *key, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=bench-ca", "-days", "2")
+        certs = {"ca": os.path.join(d, "ca.crt")}
+        for who in ("server", "client"):
+            openssl("req", *key, "-keyout", f"{who}.key", "-out", f"{who}.csr", "-subj", f"/CN=bench-{who}")
+            openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                    "-out", f"{who}.crt", "-days", "2")  # fmt: skip
+            certs[f"{who}.crt"], certs[f"{who}.key"] = os.path.join(d, f"{who}.crt"), os.path.join(d, f"{who}.key")
+        self.certs = certs
+        return certs
+
+    def openssl_conf(self, suite):
+        path = os.path.join(self.tmpdir(), f"openssl-{suite}.cnf")
+        with open(path, "w") as f:
+            f.write(
+                "openssl_conf = bench_conf\n[bench_conf]\nssl_conf = bench_ssl\n"
+                "[bench_ssl]\nsystem_default = bench_tls\n"
+                f"[bench_tls]\nMinProtocol = TLSv1.3\nCiphersuites = {suite}\n"
+            )
+        return path
 
     def round_iperf3(self):
         with Group() as g:
@@ -624,6 +681,8 @@ class Bench:
             return self.round_ssh()
         if name in ZFERRY_VARIANTS:
             return self.round_zferry(name)
+        if name in TLS_VARIANTS:
+            return self.round_zferry_tls(name)
         raise ValueError(name)
 
     def wait_idle(self):
@@ -779,6 +838,11 @@ def main():
         setups = [x["setup_s"] for x in results["ssh-aes128-gcm"]]
         print(f"ssh: the time and CPU of an empty login (median {statistics.median(setups):.2f} s, measured each round) "
               "are subtracted; the JSON keeps the totals.")  # fmt: skip
+    if "ssh-aes128-gcm" in med:
+        for n in TLS_VARIANTS:
+            if n in med:
+                print(f"{n}: {med[n][0] / med['ssh-aes128-gcm'][0]:.2f}x ssh -c aes128-gcm's GiB/s, "
+                      f"{med[n][1] / med['ssh-aes128-gcm'][1]:.2f}x its CPU per GiB")  # fmt: skip
     if idle_log:
         busy = [b for b, _, _ in idle_log]
         foreign = [f for _, _, f in idle_log]

@@ -6,12 +6,18 @@
 //   dataconn_transfer client --port P [--address A] [--mode ...] [--engine ...]
 //       sends stdin (until EOF) as one /v1/recv request to A:P.
 // (--address is for the chaos tests, which run both ends in network namespaces of their own.)
+//   --tls-ca F --tls-cert F --tls-key F --tls-peer CN (both roles): over zferry's tls transport
+//       (mutual TLS, the peer's certificate must carry CN: the server's client_cns, the
+//       client's server_cn), as a sink or push job configured for tls runs it. The cipher is
+//       OpenSSL's choice; bench/compare.py picks it with an OPENSSL_CONF of its own.
 // The full protocol runs: version handshake, mux label, frames, heartbeats, streams.
 // Without --mode: zferry's defaults (send readv, receive splice); --mode forces one mode on
 // both directions. Without --engine: kDefaultEngine.
 #include "core/io_engine.hpp"
 #include "core/log.hpp"
 #include "transport/dataconn.hpp"
+#include "transport/handshake_io.hpp"
+#include "transport/tls_wire.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -58,7 +64,7 @@ int usage() {
     std::fprintf(
         stderr,
         "usage: dataconn_transfer server|client --port P [--address A] [--mode splice|readv] [--engine "
-        "reactor|uring]\n");
+        "reactor|uring] [--tls-ca F --tls-cert F --tls-key F --tls-peer CN]\n");
     return 2;
 }
 
@@ -71,6 +77,8 @@ int main(int argc, char** argv) {
     std::string address = "127.0.0.1";
     DataconnOptions options;  // defaults unless --mode / --engine say otherwise
     EngineKind engine_kind = kDefaultEngine;
+    TlsFiles tls;
+    std::string tls_peer;
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i], v = argv[i + 1];
         if (k == "--port")
@@ -79,11 +87,21 @@ int main(int argc, char** argv) {
             address = v;
         else if (k == "--mode" && (v == "splice" || v == "readv"))
             options.stream = StreamOptions::both(v == "splice" ? PayloadMode::splice : PayloadMode::readv);
+        else if (k == "--tls-ca")
+            tls.ca = v;
+        else if (k == "--tls-cert")
+            tls.cert = v;
+        else if (k == "--tls-key")
+            tls.key = v;
+        else if (k == "--tls-peer")
+            tls_peer = v;
         else if (k == "--engine" && parse_engine_kind(v, engine_kind)) {
         } else
             return usage();
     }
     if (port < 0 || (role != "server" && role != "client")) return usage();
+    const bool over_tls = !tls_peer.empty();
+    if (over_tls && (tls.ca.empty() || tls.cert.empty() || tls.key.empty())) return usage();
     log_init({LogLevel::warn});
 
     asio::io_context ctx;
@@ -101,7 +119,49 @@ int main(int argc, char** argv) {
     if (role == "server") {
         StdoutSink sink;
         DataconnServer server(ctx, *engine, sink, options, Logger().with("role", "server"));
-        if (auto r = server.listen(ep); !r) {
+        std::unique_ptr<TlsWireListener> listener;
+        bool served = !over_tls;  // the tls connection's task has ended (the watcher joins it)
+        if (over_tls) {
+            listener = std::make_unique<TlsWireListener>(ctx.get_executor(), TlsServerConfig{tls, {tls_peer}},
+                                                         Logger().with("role", "server"));
+            if (auto r = listener->listen(ep); !r) {
+                std::fprintf(stderr, "%s\n", r.error().message().c_str());
+                return 1;
+            }
+            // One connection, served as the endpoint server serves a tls data connection.
+            asio::co_spawn(
+                ctx,
+                [&]() -> asio::awaitable<void> {
+                    struct Ended {
+                        bool& flag;
+                        ~Ended() { flag = true; }
+                    } ended{served};
+                    auto wire = co_await listener->accept();
+                    if (!wire) {
+                        std::fprintf(stderr, "%s\n", wire.error().message().c_str());
+                        sink.done = true;
+                        sink.outcome = wire.error();
+                        co_return;
+                    }
+                    auto conn = std::make_unique<TcpConn>(*engine, std::move(wire->socket), options.conn);
+                    auto hs = co_await exchange_banners(*conn, options.handshake_timeout);
+                    Result<MuxLabel> label = MuxLabel::zrepl_control;
+                    if (hs)
+                        label = co_await read_label(*conn, options.handshake_timeout);
+                    else
+                        label = hs.error();
+                    if (!label || *label != MuxLabel::zrepl_data) {
+                        sink.done = true;
+                        if (label)
+                            sink.outcome = Error(Errc::invalid_argument, "not a data connection");
+                        else
+                            sink.outcome = label.error();
+                        co_return;
+                    }
+                    co_await server.serve_connection(std::move(conn), wire->identity);
+                },
+                asio::detached);
+        } else if (auto r = server.listen(ep); !r) {
             std::fprintf(stderr, "%s\n", r.error().message().c_str());
             return 1;
         }
@@ -109,9 +169,13 @@ int main(int argc, char** argv) {
             ctx,
             [&]() -> asio::awaitable<void> {
                 asio::steady_timer t(ctx);
-                while (!sink.done || server.active_connections() > 0) {
+                while (!sink.done || !served || server.active_connections() > 0) {
                     t.expires_after(std::chrono::milliseconds(2));
                     co_await t.async_wait(asio::use_awaitable);
+                }
+                if (listener) {
+                    listener->close();
+                    co_await listener->shutdown();
                 }
                 co_await server.stop();
             },
@@ -120,14 +184,27 @@ int main(int argc, char** argv) {
         if (!sink.outcome) std::fprintf(stderr, "%s\n", sink.outcome.error().message().c_str());
         rc = sink.outcome ? 0 : 1;
     } else {
-        DataconnClient client(ctx, *engine, ep, options, Logger().with("role", "client"));
+        std::shared_ptr<TlsWireConnector> connector;
+        if (over_tls) {
+            connector = std::make_shared<TlsWireConnector>(
+                ctx.get_executor(), ep, TlsClientConfig{tls, tls_peer}, Logger().with("role", "client"));
+            if (auto r = connector->load(); !r) {
+                std::fprintf(stderr, "%s\n", r.error().message().c_str());
+                return 1;
+            }
+        }
+        auto client = connector ? std::make_unique<DataconnClient>(ctx, *engine, connector, options,
+                                                                   Logger().with("role", "client"))
+                                : std::make_unique<DataconnClient>(ctx, *engine, ep, options,
+                                                                   Logger().with("role", "client"));
         int in = ::dup(STDIN_FILENO);
         asio::co_spawn(
             ctx,
             [&]() -> asio::awaitable<void> {
-                auto r = co_await client.recv("bench", in);
+                auto r = co_await client->recv("bench", in);
                 if (!r) std::fprintf(stderr, "%s\n", r.error().message().c_str());
                 rc = r ? 0 : 1;
+                if (connector) co_await connector->shutdown();
             },
             asio::detached);
         ctx.run();
