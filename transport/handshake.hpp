@@ -23,7 +23,8 @@ namespace zferry::transport {
 constexpr int kProtocolVersion = 7;
 // Largest banner (length prefix included) accepted from a peer.
 constexpr std::size_t kHandshakeMaxLen = 16 * 4096;
-// Advertised by zferry; a peer that advertises it too may use zferry's own control channel.
+// Advertised by zferry. When both peers advertise it: coalesced steps in SendReq, data
+// connections kept for several requests (dataconn_reuse.hpp). zrepl ignores it.
 inline constexpr std::string_view kZferryExtension = "zferry/1";
 
 // "%010d " - ten decimal digits and a space.
