@@ -48,6 +48,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -282,6 +283,13 @@ struct RemoteBench {
         return true;
     }
 
+    // The server's and the connections' tasks keep the context busy: run until `f` is ready.
+    void run_until(std::future<void>& f) {
+        ctx.restart();
+        while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ctx.run_one();
+        f.get();
+    }
+
     ZferryResult run(const std::string& fs, bool close) {
         SenderConfig sc{*JobId::make("bench-remote"), {}, {}};
         (void)sc.filesystems.add(fs, true);
@@ -293,9 +301,7 @@ struct RemoteBench {
         const auto t0 = Clock::now();
         auto f =
             asio::co_spawn(ctx, run_and_close(&run, receiver.get(), server.get(), false), asio::use_future);
-        ctx.restart();
-        ctx.run();
-        f.get();
+        run_until(f);
         ZferryResult r;
         r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
         r.invocations = src->invocations() + dst->invocations() - before;
@@ -306,9 +312,7 @@ struct RemoteBench {
         if (close) {
             auto g = asio::co_spawn(ctx, run_and_close(nullptr, receiver.get(), server.get(), true),
                                     asio::use_future);
-            ctx.restart();
-            ctx.run();
-            g.get();
+            run_until(g);
         }
         return r;
     }
