@@ -5,6 +5,12 @@
 // size estimate); and on zfs-fuse (d) syncoid from Debian's sanoid, which users run today
 // (`--no-sync-snap --no-resume --no-privilege-elevation`; none of zrepl's guarantees).
 //
+// The remote variants measure what the network adds to a step: zferry per snapshot (as (c))
+// pushed into a sink served by an EndpointServer in the same process over loopback, tcp or
+// mutual TLS (certificates made by the openssl CLI), with the data connections of zferry peers
+// kept for the next request (`-reuse`) or one per request (`-noreuse`, as with zrepl). Per
+// step that is one /v1/recv request; ms/step minus (c)'s is the network's fixed cost.
+//
 // Each variant has fresh pools of its own (on zfs-sim a pair of hosts, on zfs-fuse a daemon,
 // with the same pool names) and its own source filesystem: created, snapshot s0 replicated (not timed),
 // then snapshots s1..sN taken (not timed), then the timed incremental replication. zfs
@@ -14,6 +20,10 @@
 //   replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N]
 //                     [--per-snapshot-fuse M] [--json FILE] [--variants A,B,...]
 //
+// Variants: floor, zferry-coalesced, zferry-per-snapshot, syncoid (zfs-fuse only), and the
+// remote ones, tcp-noreuse, tcp-reuse, tls-noreuse, tls-reuse (zfs-sim only; run only when
+// named in --variants).
+//
 // Defaults: all back ends, N = 1000, M = 100 (zrepl's per-snapshot mode on zfs-fuse costs
 // about a second per snapshot; the row says how many it ran). zfs-fuse is started privately
 // for each variant with the platform tests' scripts (tests/platform/zfs_fuse_up.sh) and
@@ -21,6 +31,9 @@
 #include "replication/driver/replication.hpp"
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
+#include "replication/remote/endpoint_server.hpp"
+#include "replication/remote/remote_endpoint.hpp"
+#include "transport/tls_wire.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,6 +48,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -161,6 +175,172 @@ ZferryResult run_zferry(const Backend& b, const std::string& fs, const std::stri
     return r;
 }
 
+// ---- remote: a push into a sink over loopback tcp or tls --------------------------------------
+
+struct RemoteSetup {
+    bool tls = false;
+    bool reuse = false;
+    fs::path certs;  // tls: ca.crt, server.crt/key (CN server.test), client.crt/key (CN bench)
+};
+
+bool make_certificates(const fs::path& dir) {
+    fs::create_directories(dir);
+    const std::string script = R"(set -e
+cd "$1"
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $key -keyout ca.key -out ca.crt -subj /CN=bench-ca -days 2
+issue() {
+  openssl req $key -keyout $1.key -out $1.csr -subj /CN=$2
+  printf 'subjectAltName=DNS:%s\n' "$2" > $1.ext
+  openssl x509 -req -in $1.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $1.crt -days 2 -extfile $1.ext
+}
+issue server server.test
+issue client bench
+)";
+    std::ofstream(dir / "certs.sh") << script;
+    return sh("bash " + shell_quote((dir / "certs.sh").string()) + " " + shell_quote(dir.string()) +
+              " >/dev/null 2>&1");
+}
+
+asio::awaitable<void> run_and_close(ReplicationRun* run, remote::RemoteReceiver* receiver,
+                                    remote::EndpointServer* server, bool close) {
+    if (run) co_await run->run();
+    if (!close) co_return;
+    co_await receiver->close();
+    co_await server->stop();
+}
+
+// One ReplicationRun of `fs` (coalescing off) pushed into a sink at root_fs `root`, whose
+// client identity is "bench"; `close` ends the client and the server afterwards.
+struct RemoteBench {
+    asio::io_context ctx;
+    std::unique_ptr<IoEngine> engine = IoEngine::make_reactor(ctx);
+    std::unique_ptr<zfs::ZfsRunner> src, dst;
+    std::unique_ptr<remote::EndpointServer> server;
+    std::unique_ptr<remote::RemoteReceiver> receiver;
+    std::shared_ptr<transport::WireConnector> connector;
+
+    bool start(const Backend& b, const std::string& root, const RemoteSetup& setup) {
+        src = make_runner(ctx, b, true);
+        dst = make_runner(ctx, b, false);
+        remote::ServedEndpoint served;
+        served.receiver = [this, root](const std::string& id,
+                                       Logger log) -> Result<std::unique_ptr<Receiver>> {
+            ReceiverConfig rc{*JobId::make("bench-sink"), root, id, PlaceholderEncryptionPolicy::inherit, {}};
+            return std::unique_ptr<Receiver>(
+                std::make_unique<LocalReceiver>(*dst, std::move(rc), std::move(log)));
+        };
+        const asio::ip::tcp::endpoint any{asio::ip::make_address("127.0.0.1"), 0};
+        std::unique_ptr<transport::WireListener> listener;
+        if (setup.tls) {
+            auto f = [&](const std::string& n) {
+                return transport::TlsFiles{(setup.certs / "ca.crt").string(),
+                                           (setup.certs / (n + ".crt")).string(),
+                                           (setup.certs / (n + ".key")).string()};
+            };
+            auto l = std::make_unique<transport::TlsWireListener>(
+                ctx.get_executor(),
+                transport::TlsServerConfig{f("server"), {"bench"}, std::chrono::seconds(10)}, Logger());
+            if (auto r = l->listen(any); !r) {
+                std::fprintf(stderr, "replication_bench: %s\n", r.error().message().c_str());
+                return false;
+            }
+            listener = std::move(l);
+        } else {
+            auto l = std::make_unique<transport::TcpWireListener>(
+                ctx.get_executor(),
+                [](const asio::ip::address&) -> std::optional<std::string> { return std::string("bench"); },
+                Logger());
+            if (auto r = l->listen(any); !r) {
+                std::fprintf(stderr, "replication_bench: %s\n", r.error().message().c_str());
+                return false;
+            }
+            listener = std::move(l);
+        }
+        server = std::make_unique<remote::EndpointServer>(
+            ctx, *engine, std::move(listener), std::move(served), remote::EndpointServerOptions{}, Logger());
+        server->start();
+        remote::RemoteOptions o;
+        if (setup.tls) {
+            auto c = std::make_shared<transport::TlsWireConnector>(
+                ctx.get_executor(), server->local_endpoint(),
+                transport::TlsClientConfig{transport::TlsFiles{(setup.certs / "ca.crt").string(),
+                                                               (setup.certs / "client.crt").string(),
+                                                               (setup.certs / "client.key").string()},
+                                           "server.test", std::chrono::seconds(10)},
+                Logger());
+            if (auto r = c->load(); !r) {
+                std::fprintf(stderr, "replication_bench: %s\n", r.error().message().c_str());
+                return false;
+            }
+            connector = c;
+        } else {
+            connector = std::make_shared<transport::TcpWireConnector>(server->local_endpoint());
+        }
+        o.connector = connector;
+        o.data.reuse.client_max_idle = setup.reuse ? 4 : 0;
+        receiver = std::make_unique<remote::RemoteReceiver>(ctx, *engine, std::move(o), Logger());
+        return true;
+    }
+
+    // The server's and the connections' tasks keep the context busy: run until `f` is ready.
+    void run_until(std::future<void>& f) {
+        ctx.restart();
+        while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready) ctx.run_one();
+        f.get();
+    }
+
+    ZferryResult run(const std::string& fs, bool close) {
+        SenderConfig sc{*JobId::make("bench-remote"), {}, {}};
+        (void)sc.filesystems.add(fs, true);
+        LocalSender sender(*src, std::move(sc), Logger());
+        ReplicationOptions o;
+        o.coalesce = false;
+        ReplicationRun run(sender, *receiver, o, Logger());
+        const auto before = src->invocations() + dst->invocations();
+        const auto t0 = Clock::now();
+        auto f =
+            asio::co_spawn(ctx, run_and_close(&run, receiver.get(), server.get(), false), asio::use_future);
+        run_until(f);
+        ZferryResult r;
+        r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        r.invocations = src->invocations() + dst->invocations() - before;
+        r.ok = run.succeeded();
+        if (!r.ok)
+            std::fprintf(stderr, "replication_bench: remote run failed: %s\n", to_json(run.report()).c_str());
+        for (const auto& f2 : run.report().attempts.back().filesystems) r.steps += f2.steps.size();
+        if (close) {
+            auto g = asio::co_spawn(ctx, run_and_close(nullptr, receiver.get(), server.get(), true),
+                                    asio::use_future);
+            run_until(g);
+        }
+        return r;
+    }
+};
+
+std::optional<Row> remote_variant(const Backend& b, unsigned n, const std::string& name, RemoteSetup setup,
+                                  const fs::path& tmp) {
+    const std::string leaf = "remote";
+    const std::string fs = b.src_pool + "/" + leaf, root = b.dst_pool + "/" + leaf + "_sink";
+    if (setup.tls && !make_certificates(tmp / (name + "-certs"))) return std::nullopt;
+    setup.certs = tmp / (name + "-certs");
+    if (!sh_bash(zfs_cmd(b, true, "create " + fs) + " && " + zfs_cmd(b, true, "snapshot " + fs + "@s0") +
+                 " && " + zfs_cmd(b, false, "create " + root)))
+        return std::nullopt;
+    RemoteBench bench;
+    if (!bench.start(b, root, setup)) return std::nullopt;
+    // Capabilities probed and s0 replicated before the clock starts (the connections of that
+    // run are kept when reuse is on, as a daemon's would be from its previous step).
+    if (!bench.run(fs, false).ok) return std::nullopt;
+    if (!take_snapshots(b, fs, 1, n)) return std::nullopt;
+    auto r = bench.run(fs, true);
+    if (!r.ok) return std::nullopt;
+    const auto connections = bench.server->data_connections();
+    std::fprintf(stderr, "replication_bench: %s: %llu data connection(s) for %zu + 1 steps\n", name.c_str(),
+                 static_cast<unsigned long long>(connections), r.steps);
+    return Row{name, b.name, n, r.seconds, r.steps, r.invocations};
+}
+
 std::optional<Row> floor_variant(const Backend& b, unsigned n) {
     const std::string fs = b.src_pool + "/floor", target = b.dst_pool + "/floor";
     if (!sh_bash(zfs_cmd(b, true, "create " + fs) + " && " + zfs_cmd(b, true, "snapshot " + fs + "@s0") +
@@ -229,16 +409,19 @@ std::optional<Row> syncoid_variant(const Backend& b, unsigned n, const fs::path&
 void print(const Row& r, const Row* floor, std::FILE* json) {
     const double per_s = r.seconds > 0 ? r.snapshots / r.seconds : 0;
     const double per_step = r.steps ? double(r.invocations) / double(r.steps) : 0;
-    std::printf("%-20s %-9s %6u snapshots %8.2f s %9.1f snapshots/s %6zu steps %6.1f zfs/step",
-                r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, r.steps, per_step);
+    const double ms_per_step = r.steps ? 1000.0 * r.seconds / double(r.steps) : 0;
+    std::printf("%-20s %-9s %6u snapshots %8.2f s %9.1f snapshots/s %6zu steps %6.1f zfs/step %7.2f ms/step",
+                r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, r.steps, per_step,
+                ms_per_step);
     if (floor && floor->seconds > 0)
         std::printf("  %.2fx the floor's rate", per_s / (floor->snapshots / floor->seconds));
     std::printf("\n");
     if (json)
-        std::fprintf(json,
-                     "{\"name\": \"%s\", \"backend\": \"%s\", \"snapshots\": %u, \"seconds\": %.3f, "
-                     "\"snapshots_per_s\": %.2f, \"zfs_invocations_per_step\": %.2f}\n",
-                     r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, per_step);
+        std::fprintf(
+            json,
+            "{\"name\": \"%s\", \"backend\": \"%s\", \"snapshots\": %u, \"seconds\": %.3f, "
+            "\"snapshots_per_s\": %.2f, \"zfs_invocations_per_step\": %.2f, \"ms_per_step\": %.3f}\n",
+            r.name.c_str(), r.backend.c_str(), r.snapshots, r.seconds, per_s, per_step, ms_per_step);
 }
 
 int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const fs::path& tmp, std::FILE* json,
@@ -297,6 +480,15 @@ int bench_backend(const Backend& b, unsigned n, unsigned per_snapshot_n, const f
     run("zferry-coalesced", [&](const Backend& v) { return zferry_variant(v, n, true); });
     run("zferry-per-snapshot", [&](const Backend& v) { return zferry_variant(v, per_snapshot_n, false); });
     if (!b.fuse_scripts.empty()) run("syncoid", [&](const Backend& v) { return syncoid_variant(v, n, tmp); });
+    // The network's share of a step; only when asked for (--variants), on zfs-sim.
+    if (b.fuse_scripts.empty() && !variants.empty())
+        for (const char* v : {"tcp-noreuse", "tcp-reuse", "tls-noreuse", "tls-reuse"}) {
+            const std::string name = v;
+            RemoteSetup setup{name.starts_with("tls"), name.ends_with("-reuse"), {}};
+            run(v, [&, name, setup](const Backend& bv) {
+                return remote_variant(bv, per_snapshot_n, name, setup, tmp);
+            });
+        }
     const Row* floor = rows.empty() || rows[0].name != "floor" ? nullptr : &rows[0];
     for (const auto& r : rows) print(r, floor, json);
     return ok ? 0 : 1;
@@ -328,9 +520,13 @@ int main(int argc, char** argv) {
         else if (a == "--variants")
             variants = value();
         else {
-            std::fprintf(stderr,
-                         "usage: replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N] "
-                         "[--per-snapshot-fuse M] [--json FILE] [--variants floor,zferry-coalesced,...]\n");
+            std::fprintf(
+                stderr,
+                "usage: replication_bench [--backend zfs-sim|zfs-fuse|all] [--snapshots N] "
+                "[--per-snapshot-fuse M] [--json FILE] [--variants floor,zferry-coalesced,...]\n"
+                "variants: floor zferry-coalesced zferry-per-snapshot syncoid (zfs-fuse), and on zfs-sim\n"
+                "when named: tcp-noreuse tcp-reuse tls-noreuse tls-reuse (per-snapshot steps pushed\n"
+                "into a sink over loopback, data connections one per request or kept)\n");
             return 2;
         }
     }

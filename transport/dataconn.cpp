@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <exception>
@@ -218,7 +219,7 @@ asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> accepted, s
     // One deadline for the handshake, the label and the request: no step's progress (nor a
     // heartbeat) buys a slow peer more time. serve_request lifts it once the request is in.
     conn->set_absolute_deadline(Clock::now() + options_.limits.preamble_timeout);
-    auto hs = co_await exchange_banners_within_deadline(*conn);
+    auto hs = co_await exchange_banners_within_deadline(*conn, banner_for(options_.advertise_zferry));
     if (!hs) {
         if (slot.shed()) co_return;  // logged when it was closed
         ctx.log.warn("closing connection: {}", hs.error().message());
@@ -234,20 +235,23 @@ asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> accepted, s
         ctx.log.warn("closing connection: label {} is not served by the dataconn server", label_name(*label));
         co_return;
     }
-    co_await serve_labelled(std::move(conn), std::move(ctx), slot);
+    co_await serve_labelled(std::move(conn), std::move(ctx), slot, hs->zferry_extensions);
 }
 
-asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> conn, std::string identity) {
+asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> conn, std::string identity,
+                                                       bool zferry_negotiated) {
     PendingConnections::Slot slot;
     RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
     // The caller's listener bounded the handshake and the label; the request gets the same
     // deadline again.
     conn->set_absolute_deadline(Clock::now() + options_.limits.preamble_timeout);
-    co_await serve_labelled(std::move(conn), std::move(ctx), slot);
+    co_await serve_labelled(std::move(conn), std::move(ctx), slot, zferry_negotiated);
 }
 
 asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
-                                                     PendingConnections::Slot& slot) {
+                                                     PendingConnections::Slot& slot, bool zferry_negotiated) {
+    ++connections_served_;
+    const bool reuse = zferry_negotiated && options_.reuse.serve;
     auto frames = std::make_unique<FrameConn>(std::move(conn), pool_, options_.frames);
     auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
     StreamConn sc(std::move(hb), pool_, options_.stream);
@@ -257,7 +261,19 @@ asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> co
     co_await asio::this_coro::throw_if_cancelled(false);
     std::exception_ptr failure;
     try {
-        co_await serve_request(sc, ctx, slot);
+        const RequestContext connection_ctx = ctx;
+        bool next = co_await serve_request(sc, ctx, slot, reuse, false);
+        while (next) {
+            // The next request under the same bounds as a new connection's: within the
+            // deadline from now, the same size limits. A /v1/send's background reader is
+            // still waiting for the client's next frame; it ends with that frame (or the
+            // deadline, or EOF), which the next read gets.
+            sc.heartbeat().frames().conn().set_absolute_deadline(Clock::now() +
+                                                                 options_.limits.next_request_timeout);
+            co_await sc.heartbeat().join_background_reads();
+            ctx = connection_ctx;
+            next = co_await serve_request(sc, ctx, slot, reuse, true);
+        }
     } catch (...) {
         failure = std::current_exception();
     }
@@ -265,19 +281,25 @@ asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> co
     if (failure) std::rethrow_exception(failure);
 }
 
-asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestContext& ctx,
-                                                    PendingConnections::Slot& pending) {
+asio::awaitable<bool> DataconnServer::serve_request(StreamConn& conn, RequestContext& ctx,
+                                                    PendingConnections::Slot& pending, bool reuse,
+                                                    bool kept) {
     auto header = co_await conn.read_message(frame_type::req_header, options_.limits.max_request_header);
     if (!header) {
-        if (!pending.shed()) ctx.log.warn("reading request header: {}", header.error().message());
-        co_return;
+        // A kept connection ends here when the client closes it or lets it idle: no error.
+        if (kept)
+            ctx.log.debug("connection kept for another request ends: {}", header.error().message());
+        else if (!pending.shed())
+            ctx.log.warn("reading request header: {}", header.error().message());
+        co_return false;
     }
+    if (kept) ++reused_requests_;
     ctx.endpoint = *header;
     ctx.log = ctx.log.with("request", ctx.endpoint);
     auto structured = co_await conn.read_message(frame_type::req_structured, options_.limits.max_request);
     if (!structured) {
         if (!pending.shed()) ctx.log.warn("reading request: {}", structured.error().message());
-        co_return;
+        co_return false;
     }
     // The request is in: the connection leaves the preamble's limits, and the handler's work
     // (a long stream) runs on idle timeouts again.
@@ -287,21 +309,24 @@ asio::awaitable<void> DataconnServer::serve_request(StreamConn& conn, RequestCon
     auto endpoint = dataconn::parse_endpoint(ctx.endpoint);
     if (!endpoint) {
         co_await carry_out(conn, ctx, dataconn::refuse(endpoint.error()));
-        co_return;
+        co_return false;
     }
     switch (*endpoint) {
         case dataconn::Endpoint::ping: {
             auto r =
                 co_await guarded<std::string>([&] { return handler_.ping(ctx, std::move(*structured)); });
-            co_await carry_out(conn, ctx, dataconn::answer(std::move(r)));
-            co_return;
+            co_return co_await carry_out(conn, ctx, dataconn::answer(std::move(r)), reuse);
         }
-        case dataconn::Endpoint::send: co_return co_await serve_send(conn, ctx, std::move(*structured));
-        case dataconn::Endpoint::recv: co_return co_await serve_recv(conn, ctx, std::move(*structured));
+        case dataconn::Endpoint::send:
+            co_return co_await serve_send(conn, ctx, std::move(*structured), reuse);
+        case dataconn::Endpoint::recv:
+            co_return co_await serve_recv(conn, ctx, std::move(*structured), reuse);
     }
+    co_return false;
 }
 
-asio::awaitable<void> DataconnServer::serve_send(StreamConn& conn, RequestContext& ctx, std::string request) {
+asio::awaitable<bool> DataconnServer::serve_send(StreamConn& conn, RequestContext& ctx, std::string request,
+                                                 bool reuse) {
     auto r = co_await guarded<SendReply>([&] { return handler_.send(ctx, std::move(request)); });
     if (r) {
         if (auto e = dataconn::incomplete_reply(dataconn::Endpoint::send, static_cast<bool>(r->stream),
@@ -310,16 +335,16 @@ asio::awaitable<void> DataconnServer::serve_send(StreamConn& conn, RequestContex
     }
     if (!r) {
         co_await carry_out(conn, ctx, dataconn::refuse(r.error()));
-        co_return;
+        co_return false;
     }
     if (auto ec = set_nonblocking(r->stream.get())) {
         co_await carry_out(conn, ctx, dataconn::refuse(Error(ec, "send stream pipe")));
-        co_return;
+        co_return false;
     }
-    if (!co_await carry_out(conn, ctx, dataconn::answer(std::move(r->structured)))) {
+    if (!co_await carry_out(conn, ctx, dataconn::answer(std::move(r->structured)), true)) {
         r->stream.reset();
         (void)co_await guarded<void>(r->wait_source);
-        co_return;
+        co_return false;
     }
     Result<std::uint64_t> sent = std::uint64_t{0};
     {
@@ -332,10 +357,11 @@ asio::awaitable<void> DataconnServer::serve_send(StreamConn& conn, RequestContex
     // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
     r->stream.reset();
     auto source = co_await guarded<void>(r->wait_source);
-    co_await carry_out(conn, ctx, dataconn::send_outcome(sent, source));
+    co_return co_await carry_out(conn, ctx, dataconn::send_outcome(sent, source), reuse);
 }
 
-asio::awaitable<void> DataconnServer::serve_recv(StreamConn& conn, RequestContext& ctx, std::string request) {
+asio::awaitable<bool> DataconnServer::serve_recv(StreamConn& conn, RequestContext& ctx, std::string request,
+                                                 bool reuse) {
     auto r = co_await guarded<RecvSession>([&] { return handler_.recv(ctx, std::move(request)); });
     if (r) {
         if (auto e = dataconn::incomplete_reply(dataconn::Endpoint::recv, static_cast<bool>(r->stream),
@@ -344,11 +370,11 @@ asio::awaitable<void> DataconnServer::serve_recv(StreamConn& conn, RequestContex
     }
     if (!r) {
         co_await carry_out(conn, ctx, dataconn::refuse(r.error()));
-        co_return;
+        co_return false;
     }
     if (auto ec = set_nonblocking(r->stream.get())) {
         co_await carry_out(conn, ctx, dataconn::refuse(Error(ec, "recv stream pipe")));
-        co_return;
+        co_return false;
     }
     Result<std::uint64_t> received = std::uint64_t{0};
     {
@@ -357,12 +383,13 @@ asio::awaitable<void> DataconnServer::serve_recv(StreamConn& conn, RequestContex
     }
     r->stream.reset();  // EOF for the consumer
     auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
-    co_await carry_out(conn, ctx,
-                       dataconn::recv_outcome(received, conn.sink_failed(), conn.usable(), finished));
+    co_return co_await carry_out(
+        conn, ctx, dataconn::recv_outcome(received, conn.sink_failed(), conn.usable(), finished), reuse);
 }
 
 asio::awaitable<bool> DataconnServer::carry_out(StreamConn& conn, RequestContext& ctx,
-                                                dataconn::ServerDecision decision) {
+                                                dataconn::ServerDecision decision, bool reuse) {
+    const bool keeps = dataconn::server_serves_next(true, reuse, decision, true);
     if (decision.log && Logger::enabled(decision.log->level))
         ctx.log.write(decision.log->level, decision.log->text);
     Result<void> r;
@@ -377,9 +404,9 @@ asio::awaitable<bool> DataconnServer::carry_out(StreamConn& conn, RequestContext
     } else if (auto* trailer = std::get_if<dataconn::server_action::WriteErrorTrailer>(&decision.action)) {
         (void)co_await conn.write_error_trailer(trailer->text);
     } else if (std::holds_alternative<dataconn::server_action::WriteEnd>(decision.action)) {
-        (void)co_await conn.write_end();
+        r = co_await conn.write_end();
     }
-    co_return static_cast<bool>(r);
+    co_return keeps&& static_cast<bool>(r);
 }
 
 // ---------------------------------------------------------------------------- client
@@ -390,28 +417,100 @@ DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine, asio::ip
 
 DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine,
                                std::shared_ptr<WireConnector> connector, DataconnOptions options, Logger log)
-    : ctx_(ctx), engine_(engine), connector_(std::move(connector)), options_(options), log_(std::move(log)) {}
+    : ctx_(ctx),
+      engine_(engine),
+      connector_(std::move(connector)),
+      options_(options),
+      log_(std::move(log)),
+      idle_(options.reuse.client_max_idle, options.reuse.client_idle_timeout) {}
 
-asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::connect() {
+asio::awaitable<Result<DataconnClient::Leased>> DataconnClient::connect() {
+    HandshakeOutcome outcome;
     auto conn = co_await connect_labelled(engine_, *connector_, MuxLabel::zrepl_data, options_.conn,
-                                          options_.handshake_timeout);
+                                          options_.handshake_timeout, banner_for(options_.advertise_zferry),
+                                          &outcome);
     if (!conn) co_return conn.error();
+    ++connections_opened_;
     auto frames = std::make_unique<FrameConn>(std::move(*conn), pool_, options_.frames);
     auto hb = std::make_unique<HeartbeatConn>(std::move(frames), options_.heartbeat);
-    co_return std::make_unique<StreamConn>(std::move(hb), pool_, options_.stream);
+    Leased out;
+    out.conn = std::make_unique<StreamConn>(std::move(hb), pool_, options_.stream);
+    out.zferry = outcome.zferry_extensions;
+    co_return out;
 }
 
-asio::awaitable<Result<std::unique_ptr<StreamConn>>> DataconnClient::start_request(
-    std::string_view endpoint, const std::string& request) {
-    auto c = co_await connect();
-    if (!c) co_return c.error();
-    auto w = co_await (*c)->write_message(frame_type::req_header, endpoint);
-    if (w) w = co_await (*c)->write_message(frame_type::req_structured, request);
-    if (!w) {
-        co_await (*c)->close();
-        co_return w.error();
+namespace {
+
+// A kept connection is taken only while the server has said nothing on it: after a clean
+// request the server writes nothing until the next one (its first heartbeat comes after the
+// heartbeat interval, longer than a connection stays idle here), so readable means it closed
+// the connection (EOF, RST) or is in a state we do not know. Either way it is not reused.
+bool quiet_and_open(StreamConn& c) {
+    auto& tcp = c.heartbeat().frames().conn();
+    if (!tcp.is_open() || !c.usable()) return false;
+    pollfd p{tcp.native_handle(), POLLIN, 0};
+    const int n = ::poll(&p, 1, 0);
+    return n == 0;
+}
+
+}  // namespace
+
+asio::awaitable<Result<DataconnClient::Leased>> DataconnClient::lease() {
+    for (;;) {
+        auto taken = idle_.take(Clock::now());
+        for (auto& old : taken.expired) co_await old.conn->close();
+        if (!taken.conn) break;
+        Leased c = std::move(*taken.conn);
+        if (quiet_and_open(*c.conn)) {
+            c.reused = true;
+            co_return c;
+        }
+        log_.debug("dataconn: the server closed a kept connection; not reusing it");
+        co_await c.conn->close();
     }
-    co_return std::move(*c);
+    co_return co_await connect();
+}
+
+asio::awaitable<void> DataconnClient::finish(Leased c, bool clean) {
+    if (!closed_ && dataconn::client_keeps(c.zferry, options_.reuse.client_max_idle > 0, clean) &&
+        c.conn->usable()) {
+        for (auto& evicted : idle_.put(std::move(c), Clock::now())) co_await evicted.conn->close();
+        co_return;
+    }
+    co_await c.conn->close();
+}
+
+asio::awaitable<void> DataconnClient::close() {
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
+    closed_ = true;
+    for (auto& c : idle_.drain()) co_await c.conn->close();
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
+}
+
+asio::awaitable<Result<DataconnClient::Leased>> DataconnClient::start_request(std::string_view endpoint,
+                                                                              const std::string& request) {
+    for (;;) {
+        auto c = co_await lease();
+        if (!c) co_return c.error();
+        // The header frame is the request's first byte: when writing it fails on a kept
+        // connection (the server closed it just now), nothing of the request reached the
+        // server and a new connection carries it instead.
+        auto w = co_await c->conn->write_message(frame_type::req_header, endpoint);
+        if (!w && c->reused) {
+            log_.debug("dataconn: a kept connection failed before the request: {}; connecting anew",
+                       w.error().message());
+            co_await c->conn->close();
+            continue;
+        }
+        if (w) w = co_await c->conn->write_message(frame_type::req_structured, request);
+        if (!w) {
+            co_await c->conn->close();
+            co_return w.error();
+        }
+        if (c->reused) ++reused_requests_;
+        co_return std::move(*c);
+    }
 }
 
 asio::awaitable<Result<std::string>> DataconnClient::ping(std::string request) {
@@ -430,12 +529,22 @@ asio::awaitable<Result<std::string>> DataconnClient::recv(std::string request, i
     co_return co_await errors_on_cancel(recv_request(std::move(request), source, bytes));
 }
 
+namespace {
+
+// A request that ended with nothing left to read and no cancellation pending.
+asio::awaitable<bool> ended_cleanly(bool ok) {
+    auto cs = co_await asio::this_coro::cancellation_state;
+    co_return ok&& cs.cancelled() == asio::cancellation_type::none;
+}
+
+}  // namespace
+
 asio::awaitable<Result<std::string>> DataconnClient::ping_request(std::string request) {
     auto c = co_await start_request(kEndpointPing, request);
     if (!c) co_return c.error();
-    auto& conn = **c;
-    auto out = co_await read_response(conn);
-    co_await conn.close();
+    auto out = co_await read_response(*c->conn);
+    const bool clean = co_await ended_cleanly(static_cast<bool>(out));
+    co_await finish(std::move(*c), clean);
     co_return out;
 }
 
@@ -445,7 +554,7 @@ asio::awaitable<Result<std::string>> DataconnClient::send_request(
     if (auto ec = set_nonblocking(sink)) co_return Error(ec, "send: sink pipe");
     auto c = co_await start_request(kEndpointSend, request);
     if (!c) co_return c.error();
-    auto& conn = **c;
+    auto& conn = *c->conn;
     auto out = co_await read_response(conn);
     if (out) {
         if (on_response) on_response(*out);
@@ -456,7 +565,10 @@ asio::awaitable<Result<std::string>> DataconnClient::send_request(
         else if (bytes)
             *bytes = *n;
     }
-    co_await conn.close();
+    // Clean only when the stream was read to its End (an error trailer, a full sink or a
+    // cancellation leaves the connection closed).
+    const bool clean = co_await ended_cleanly(static_cast<bool>(out));
+    co_await finish(std::move(*c), clean);
     co_return out;
 }
 
@@ -465,7 +577,7 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
     if (auto ec = set_nonblocking(source)) co_return Error(ec, "recv: source pipe");
     auto c = co_await start_request(kEndpointRecv, request);
     if (!c) co_return c.error();
-    auto& conn = **c;
+    auto& conn = *c->conn;
     auto pipe = engine_.attach(source);
     auto ex = co_await asio::this_coro::executor;
     // Both halves always finish before the group completes, even when we are cancelled.
@@ -487,7 +599,10 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
             break;
     }
     if (out && bytes) *bytes = *sent;
-    co_await conn.close();
+    // Clean only when our stream ended with End and the server's OK was read after it.
+    const bool clean =
+        co_await ended_cleanly(static_cast<bool>(out) && static_cast<bool>(sent) && order[0] == 0);
+    co_await finish(std::move(*c), clean);
     co_return out;
 }
 

@@ -1,4 +1,6 @@
-// dataconn: one request per connection, zrepl-compatible. Client: ReqHeader message
+// dataconn: one request per connection, zrepl-compatible; between two zferry peers (both
+// advertised zferry/1) a connection whose request completed cleanly carries the next one
+// (dataconn_reuse.hpp). Client: ReqHeader message
 // (endpoint), ReqStructured message, and for /v1/recv the ZFS stream. Server: ResHeader
 // ("HANDLER OK\n" or "HANDLER ERROR:\n<text>"), ResStructured, and for /v1/send the stream.
 // Stream payloads move pipe<->socket with splice (or readv/writev), never through our memory
@@ -10,6 +12,7 @@
 #include "core/owned_task.hpp"
 #include "core/unique_fd.hpp"
 #include "transport/dataconn_protocol.hpp"
+#include "transport/dataconn_reuse.hpp"
 #include "transport/handshake_io.hpp"
 #include "transport/pending_connections.hpp"
 #include "transport/stream_conn.hpp"
@@ -52,6 +55,22 @@ struct DataconnServerLimits {
     // oldest connection in its preamble is closed and accept retried; with none to close,
     // accept pauses this long instead of spinning.
     std::chrono::milliseconds accept_backoff{100};
+    // A connection kept for another request (zferry/1 peers only): the next request, header
+    // and structured part, must be in within this, counted from the end of the previous one
+    // (the same bound a new connection's preamble has); otherwise it is closed.
+    std::chrono::milliseconds next_request_timeout{10000};
+};
+
+// Connection reuse between zferry peers. With a zrepl peer (no zferry/1 in its banner) every
+// connection carries one request, whatever these say.
+struct DataconnReuseOptions {
+    // Server: read another request on a connection whose request completed cleanly.
+    bool serve = true;
+    // Client: idle connections kept per endpoint (0: none, one request per connection), and
+    // how long one may idle before it is closed instead of reused; well under the server's
+    // next_request_timeout, so a server never closes a connection the client is taking.
+    std::size_t client_max_idle = 0;
+    std::chrono::milliseconds client_idle_timeout{3000};
 };
 
 struct DataconnOptions {
@@ -64,6 +83,9 @@ struct DataconnOptions {
     // Server: see DataconnServerLimits (the server's preamble is bounded by
     // limits.preamble_timeout, not by handshake_timeout).
     DataconnServerLimits limits;
+    // Whether our banner advertises zferry/1; false plays a zrepl peer (tests, compatibility).
+    bool advertise_zferry = true;
+    DataconnReuseOptions reuse;
 };
 
 struct RequestContext {
@@ -124,7 +146,13 @@ public:
     // (a listener that serves control and data on one port), for the client `identity`. The
     // request is read under limits.preamble_timeout. The caller owns the task running this
     // and joins it before the server goes; stop() does not know about it.
-    asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity);
+    // `zferry_negotiated`: both banners had zferry/1 (the connection may carry more requests).
+    asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity,
+                                           bool zferry_negotiated = false);
+    // Connections that got as far as their label (each counted once, whatever it carried).
+    std::uint64_t connections_served() const noexcept { return connections_served_; }
+    // Requests read on a connection kept from an earlier request.
+    std::uint64_t reused_requests() const noexcept { return reused_requests_; }
 
 private:
     asio::awaitable<void> accept_loop();
@@ -135,14 +163,18 @@ private:
                                 PendingConnections::Slot admitted);
     // After the label: frames, heartbeats, the request, and the close, always awaited.
     asio::awaitable<void> serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
-                                         PendingConnections::Slot& slot);
-    // Reads the request and drives the protocol's decisions (dataconn_protocol.hpp).
-    asio::awaitable<void> serve_request(StreamConn& conn, RequestContext& ctx,
-                                        PendingConnections::Slot& pending);
-    asio::awaitable<void> serve_send(StreamConn& conn, RequestContext& ctx, std::string request);
-    asio::awaitable<void> serve_recv(StreamConn& conn, RequestContext& ctx, std::string request);
-    // Logs and writes what a decision says; false if a response could not be written.
-    asio::awaitable<bool> carry_out(StreamConn& conn, RequestContext& ctx, dataconn::ServerDecision decision);
+                                         PendingConnections::Slot& slot, bool reuse);
+    // Reads the request and drives the protocol's decisions (dataconn_protocol.hpp). True
+    // when the connection may carry another request (`reuse` and a clean end). `kept`: the
+    // connection was kept from an earlier request (its end is no error).
+    asio::awaitable<bool> serve_request(StreamConn& conn, RequestContext& ctx,
+                                        PendingConnections::Slot& pending, bool reuse, bool kept);
+    asio::awaitable<bool> serve_send(StreamConn& conn, RequestContext& ctx, std::string request, bool reuse);
+    asio::awaitable<bool> serve_recv(StreamConn& conn, RequestContext& ctx, std::string request, bool reuse);
+    // Logs and writes what a decision says; false if it could not be written. Returns
+    // whether the connection may carry another request after it.
+    asio::awaitable<bool> carry_out(StreamConn& conn, RequestContext& ctx, dataconn::ServerDecision decision,
+                                    bool reuse = false);
     void reap();
 
     asio::io_context& ctx_;
@@ -158,6 +190,8 @@ private:
     PendingConnections pending_;
     std::list<std::unique_ptr<OwnedTask>> conns_;
     bool stopping_ = false;
+    std::uint64_t connections_served_ = 0;
+    std::uint64_t reused_requests_ = 0;
 };
 
 class DataconnClient {
@@ -179,18 +213,37 @@ public:
     asio::awaitable<Result<std::string>> recv(std::string request, int source,
                                               std::uint64_t* bytes = nullptr);
 
+    // Closes the idle connections (and keeps none from now on). Must be awaited before the
+    // client goes when options.reuse.client_max_idle > 0: an idle connection runs tasks.
+    asio::awaitable<void> close();
+    // Connections opened (the handshake done) and requests that took a kept connection.
+    std::uint64_t connections_opened() const noexcept { return connections_opened_; }
+    std::uint64_t reused_requests() const noexcept { return reused_requests_; }
+    std::size_t idle_connections() const noexcept { return idle_.size(); }
+
 private:
+    // A request's connection: kept ones come from the pool.
+    struct Leased {
+        std::unique_ptr<StreamConn> conn;
+        bool zferry = false;  // both banners had zferry/1
+        bool reused = false;
+    };
     // The requests themselves; the public calls run them so that cancellation cannot skip
     // the close (see errors_on_cancel in dataconn.cpp).
     asio::awaitable<Result<std::string>> ping_request(std::string request);
     asio::awaitable<Result<std::string>> send_request(std::string request, int sink, std::uint64_t* bytes,
                                                       std::function<void(const std::string&)> on_response);
     asio::awaitable<Result<std::string>> recv_request(std::string request, int source, std::uint64_t* bytes);
-    asio::awaitable<Result<std::unique_ptr<StreamConn>>> connect();
-    // Connects and sends the request (endpoint header, structured request); on failure the
-    // connection is closed and the error returned.
-    asio::awaitable<Result<std::unique_ptr<StreamConn>>> start_request(std::string_view endpoint,
-                                                                       const std::string& request);
+    asio::awaitable<Result<Leased>> connect();
+    // A kept connection that is still open, or a new one.
+    asio::awaitable<Result<Leased>> lease();
+    // Connects (or takes a kept connection) and sends the request (endpoint header,
+    // structured request); on failure the connection is closed and the error returned. A kept
+    // connection that fails before a byte of the request went out is replaced by a new one.
+    asio::awaitable<Result<Leased>> start_request(std::string_view endpoint, const std::string& request);
+    // After the request: back to the pool when it ended cleanly on a zferry/1 connection,
+    // closed otherwise.
+    asio::awaitable<void> finish(Leased c, bool clean);
 
     asio::io_context& ctx_;
     IoEngine& engine_;
@@ -198,6 +251,10 @@ private:
     DataconnOptions options_;
     Logger log_;
     BufferPool pool_{15, 22, BufferPool::NoFit::allocate};
+    dataconn::IdlePool<Leased> idle_;
+    bool closed_ = false;
+    std::uint64_t connections_opened_ = 0;
+    std::uint64_t reused_requests_ = 0;
 };
 
 }  // namespace zferry::transport

@@ -57,6 +57,8 @@ Error malformed(std::string what) {
 
 Banner zferry_banner() { return Banner{kProtocolVersion, {std::string(kZferryExtension)}}; }
 
+Banner zrepl_banner() { return Banner{kProtocolVersion, {}}; }
+
 Result<std::string> encode_banner(const Banner& banner) {
     const std::string_view what = "cannot encode handshake banner: ";
     if (banner.protocol_version < 1 || banner.protocol_version > kMaxProtocolVersion)

@@ -23,7 +23,8 @@ namespace zferry::transport {
 constexpr int kProtocolVersion = 7;
 // Largest banner (length prefix included) accepted from a peer.
 constexpr std::size_t kHandshakeMaxLen = 16 * 4096;
-// Advertised by zferry; a peer that advertises it too may use zferry's own control channel.
+// Advertised by zferry. When both peers advertise it: coalesced steps in SendReq, data
+// connections kept for several requests (dataconn_reuse.hpp). zrepl ignores it.
 inline constexpr std::string_view kZferryExtension = "zferry/1";
 
 // "%010d " - ten decimal digits and a space.
@@ -55,6 +56,14 @@ struct HandshakeOutcome {
 
 // The banner zferry sends: protocol 7 plus the zferry/1 extension (zrepl ignores it).
 Banner zferry_banner();
+// The banner zrepl sends (protocol 7, no extension). zferry sends it when told not to
+// advertise zferry/1 (ConnOptions-level `advertise_zferry = false`): a zferry peer then
+// behaves exactly as towards zrepl, which is how tests play a zrepl peer.
+Banner zrepl_banner();
+// What to send: zferry_banner() or zrepl_banner().
+inline Banner banner_for(bool advertise_zferry) {
+    return advertise_zferry ? zferry_banner() : zrepl_banner();
+}
 
 // The complete banner, prefix included. Fails with Errc::invalid_argument when the version is
 // outside [1, 9999], there are more than kMaxExtensions extensions, or an extension contains

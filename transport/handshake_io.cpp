@@ -15,8 +15,7 @@ Error io_error(error_code ec, const TcpConn& conn, std::string_view what) {
 
 }  // namespace
 
-asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn) {
-    Banner ours = zferry_banner();
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn, Banner ours) {
     auto encoded = encode_banner(ours);
     if (!encoded) co_return encoded.error();
     iovec out{encoded->data(), encoded->size()};
@@ -46,9 +45,10 @@ asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpCo
     co_return *outcome;
 }
 
-asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout) {
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout,
+                                                           Banner ours) {
     conn.set_absolute_deadline(Clock::now() + timeout);
-    auto r = co_await exchange_banners_within_deadline(conn);
+    auto r = co_await exchange_banners_within_deadline(conn, std::move(ours));
     conn.clear_absolute_deadline();
     co_return r;
 }
@@ -86,12 +86,14 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
 
 asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
                                                                    MuxLabel label, ConnOptions options,
-                                                                   std::chrono::milliseconds timeout) {
+                                                                   std::chrono::milliseconds timeout,
+                                                                   Banner ours, HandshakeOutcome* outcome) {
     auto wire = co_await connector.connect(timeout);
     if (!wire) co_return wire.error();
     auto conn = std::make_unique<TcpConn>(engine, std::move(wire->socket), options);
-    auto hs = co_await exchange_banners(*conn, timeout);
+    auto hs = co_await exchange_banners(*conn, timeout, std::move(ours));
     if (!hs) co_return hs.error();
+    if (outcome) *outcome = *hs;
     auto written = co_await write_label(*conn, label, timeout);
     if (!written) co_return written.error();
     co_return conn;

@@ -13,7 +13,9 @@
 namespace zferry::transport {
 
 // Each step within its own `timeout`; the connection is back on idle timeouts afterwards.
-asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout);
+// `ours` is the banner written (zferry_banner(), or zrepl_banner() to play a zrepl peer).
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners(TcpConn& conn, std::chrono::milliseconds timeout,
+                                                           Banner ours = zferry_banner());
 asio::awaitable<Result<void>> write_label(TcpConn& conn, MuxLabel label, std::chrono::milliseconds timeout);
 asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::milliseconds timeout);
 
@@ -21,14 +23,18 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
 // (TcpConn::set_absolute_deadline) and clears when its own preamble is over: a server puts
 // the handshake, the label and the request under a single deadline, so that no step's
 // progress buys a slow peer more time.
-asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn);
+asio::awaitable<Result<HandshakeOutcome>> exchange_banners_within_deadline(TcpConn& conn,
+                                                                           Banner ours = zferry_banner());
 asio::awaitable<Result<MuxLabel>> read_label_within_deadline(TcpConn& conn);
 
 // A client's whole preamble: a wire from `connector`, banners exchanged, `label` written,
 // each step within `timeout`. Errors name the server; a refused or timed-out connect is
-// temporary, a handshake mismatch permanent.
+// temporary, a handshake mismatch permanent. `outcome`, if set, gets what the banners agreed
+// (whether both sides speak zferry/1).
 asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
                                                                    MuxLabel label, ConnOptions options,
-                                                                   std::chrono::milliseconds timeout);
+                                                                   std::chrono::milliseconds timeout,
+                                                                   Banner ours = zferry_banner(),
+                                                                   HandshakeOutcome* outcome = nullptr);
 
 }  // namespace zferry::transport

@@ -44,6 +44,11 @@ asio::awaitable<void> HeartbeatConn::send_heartbeats() {
 }
 
 asio::awaitable<Result<FrameHeader>> HeartbeatConn::read_header() {
+    if (held_) {
+        auto h = std::move(*held_);
+        held_.reset();
+        co_return h;
+    }
     for (;;) {
         auto h = co_await frames_->read_header();
         if (!h) co_return h;
@@ -65,12 +70,17 @@ void HeartbeatConn::start_background_reads() {
 
 asio::awaitable<void> HeartbeatConn::stop_background_reads() { co_await reader_task_.stop(); }
 
+asio::awaitable<void> HeartbeatConn::join_background_reads() { co_await reader_task_.join(); }
+
 asio::awaitable<void> HeartbeatConn::read_heartbeats() {
     // Cancelled, the read returns an error instead of throwing: an RST from the peer may have
     // us inside the frame conn's shutdown, which must release its lock and close the socket.
     co_await asio::this_coro::throw_if_cancelled(false);
-    // read_header renews our write deadline on every heartbeat and returns anything else.
-    (void)co_await read_header();
+    // read_header renews our write deadline on every heartbeat and returns anything else,
+    // which is kept: a connection carrying another request reads it next.
+    auto h = co_await read_header();
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() == asio::cancellation_type::none) held_ = std::move(h);
 }
 
 asio::awaitable<void> HeartbeatConn::close() {

@@ -7,6 +7,8 @@
 #include "core/owned_task.hpp"
 #include "transport/frame_conn.hpp"
 
+#include <optional>
+
 namespace zferry::transport {
 
 struct HeartbeatOptions {
@@ -30,6 +32,11 @@ public:
     void start_background_reads();
     // Cancels and joins the background reader, if any. Needed before reading again.
     asio::awaitable<void> stop_background_reads();
+    // Waits until the background reader ended by itself (not cancelled, so the frame reader
+    // stays at a frame boundary): the frame that ended it, which on a connection kept for
+    // another request is the next request's header, is what the next read_header() returns
+    // (as is the error or EOF that ended it). Bound the wait with the connection's deadline.
+    asio::awaitable<void> join_background_reads();
 
     // Stops and joins every task of this connection and shuts the frame conn down. Must be
     // awaited before the object is destroyed, also by a cancelled owner (with
@@ -44,6 +51,8 @@ private:
     HeartbeatOptions options_;
     OwnedTask heartbeat_task_;
     OwnedTask reader_task_;
+    // What the background reader read last, for the next read_header().
+    std::optional<Result<FrameHeader>> held_;
     bool closed_ = false;
 };
 

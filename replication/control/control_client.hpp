@@ -47,7 +47,7 @@ public:
     // /Replication/ReplicationCursor: the cursor's GUID, nullopt for Notexist.
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs);
     // /Replication/SendDry: the expected size, nullopt when the sender cannot say (0 on the
-    // wire). `req.intermediates` is not carried (zrepl's SendReq has no field for it).
+    // wire). `req.intermediates` travels in zferry's own SendReq field (pdu_convert.hpp).
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req);
     // /Replication/SendCompleted with the step as OriginalReq.
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req);

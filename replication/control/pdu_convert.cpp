@@ -204,6 +204,8 @@ Result<GuaranteeKind> from_pdu(::ReplicationGuaranteeKind k) {
     auto* p = out.mutable_replicationconfig()->mutable_protection();
     p->set_initial(to_pdu(r.protection.initial));
     p->set_incremental(to_pdu(r.protection.incremental));
+    // Unset (and absent on the wire) for a plain step, so zrepl peers see zrepl's bytes.
+    if (r.intermediates) out.set_zferryintermediates(true);
     return out;
 }
 
@@ -224,6 +226,9 @@ Result<StepRequest> from_pdu(const ::SendReq& r) {
                            to->full_name());
     out.to = std::move(*to);
     out.resume_token = r.resumetoken();
+    out.intermediates = r.zferryintermediates();
+    if (out.intermediates && !out.from)
+        return bad_request("send request for " + out.filesystem + ": a coalesced step needs From");
     if (!r.has_replicationconfig() || !r.replicationconfig().has_protection())
         return bad_request("send request for " + out.filesystem + " without replication config protection");
     auto initial = from_pdu(r.replicationconfig().protection().initial());

@@ -6,8 +6,9 @@
 // fractional seconds as Go's time.Parse(time.RFC3339) does, and refuses anything else).
 // A SendReq needs `To` and a ReplicationConfig whose protection kinds are valid (zrepl refuses
 // GuaranteeInvalid too). zferry's `StepRequest::intermediates` (a coalesced `send -I` step)
-// has no field in zrepl's SendReq and is not carried: a request that comes over the control
-// channel is a plain `-i` (or full) step.
+// travels in zferry's own field `ZferryIntermediates` (1000), set only when true, so a plain
+// step's bytes are zrepl's; the remote sender sends a coalesced step only to a peer that
+// negotiated zferry/1 (a zrepl peer would ignore the field and send `-i`).
 //
 // Errors: a temporary endpoint error becomes UNAVAILABLE; a permanent one the closest code
 // (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, INTERNAL), its message

@@ -221,7 +221,8 @@ asio::awaitable<void> EndpointServer::serve(std::unique_ptr<transport::TcpConn> 
     auto slot = std::move(admitted);
     Logger log = log_.with("peer", peer).with("client", identity);
     conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
-    auto hs = co_await transport::exchange_banners_within_deadline(*conn);
+    auto hs = co_await transport::exchange_banners_within_deadline(
+        *conn, transport::banner_for(options_.advertise_zferry));
     if (!hs) {
         if (!slot.shed()) log.warn("closing connection: {}", hs.error().message());
         co_return;
@@ -235,7 +236,7 @@ asio::awaitable<void> EndpointServer::serve(std::unique_ptr<transport::TcpConn> 
     conn->clear_absolute_deadline();
     switch (*label) {
         case transport::MuxLabel::zrepl_data:
-            co_await data_->serve_connection(std::move(conn), std::move(identity));
+            co_await data_->serve_connection(std::move(conn), std::move(identity), hs->zferry_extensions);
             co_return;
         case transport::MuxLabel::zrepl_control:
             co_await serve_control(std::move(conn), std::move(identity), std::move(log));

@@ -53,6 +53,9 @@ struct EndpointServerOptions {
     transport::DataconnOptions data;
     transport::grpc::ServerSessionOptions control;
     std::chrono::milliseconds shutdown_grace{5000};
+    // Whether the banner advertises zferry/1 (coalesced steps in SendReq, data connections
+    // kept for several requests). false: the server looks like zrepl to its clients.
+    bool advertise_zferry = true;
 };
 
 class EndpointServer {
@@ -72,6 +75,10 @@ public:
     std::size_t active_connections() const noexcept;
     // Connections in their handshake and label (at most options.pending.max_pending).
     std::size_t pending_connections() const noexcept { return pending_.count(); }
+    // `zrepl_data` connections served so far, and dataconn requests that came on a
+    // connection kept from an earlier request (zferry/1 clients).
+    std::uint64_t data_connections() const noexcept { return data_->connections_served(); }
+    std::uint64_t reused_data_requests() const noexcept { return data_->reused_requests(); }
 
 private:
     class DataHandler;

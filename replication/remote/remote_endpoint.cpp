@@ -117,7 +117,14 @@ RemoteConnection::RemoteConnection(asio::io_context& ctx, IoEngine& engine, Remo
       engine_(engine),
       options_(std::move(options)),
       log_(log.with("server", options_.connector->describe())),
-      data_(ctx, engine, options_.connector, options_.data, log_),
+      data_(
+          ctx, engine, options_.connector,
+          [&] {
+              auto d = options_.data;
+              d.advertise_zferry = options_.advertise_zferry;
+              return d;
+          }(),
+          log_),
       connecting_(ctx.get_executor(), 1) {}
 
 RemoteConnection::~RemoteConnection() {
@@ -139,10 +146,12 @@ asio::awaitable<Result<control::ControlClient*>> RemoteConnection::control() {
         co_await run_task_->join();
         retired_.push_back(Retired{std::move(grpc_), std::move(client_), std::move(run_task_)});
     }
-    auto conn =
-        co_await transport::connect_labelled(engine_, *options_.connector, transport::MuxLabel::zrepl_control,
-                                             options_.control_conn, options_.connect_timeout);
+    transport::HandshakeOutcome outcome;
+    auto conn = co_await transport::connect_labelled(
+        engine_, *options_.connector, transport::MuxLabel::zrepl_control, options_.control_conn,
+        options_.connect_timeout, transport::banner_for(options_.advertise_zferry), &outcome);
     if (!conn) co_return Error(conn.error()).wrap("control connection");
+    zferry_peer_ = outcome.zferry_extensions;
     auto socket = (*conn)->release_socket();
     if (!socket) co_return Error(socket.error()).wrap("control connection");
     grpc_ = std::make_unique<grpc::GrpcClientConnection>(std::move(*socket), options_.control, log_);
@@ -185,6 +194,7 @@ asio::awaitable<void> RemoteConnection::close() {
     if (run_task_) co_await run_task_->join();
     for (auto& r : retired_) co_await r.task->join();
     retired_.clear();
+    co_await data_.close();
     co_await asio::this_coro::throw_if_cancelled(throw_before);
 }
 
@@ -210,11 +220,11 @@ asio::awaitable<Result<void>> RemoteSender::wait_for_connectivity() { co_return 
 
 asio::awaitable<Result<SendReply>> RemoteSender::send(StepRequest req) {
     const std::string what = "remote send of " + step_name(req.filesystem, req.to);
-    if (req.intermediates)
+    if (req.intermediates && !conn_.zferry_peer())
         co_return Error(Errc::invalid_argument,
                         what +
-                            ": a coalesced step (send -I) cannot be requested over zrepl's protocol; "
-                            "it is planned per snapshot for remote senders");
+                            ": a coalesced step (send -I) needs a zferry server (zferry/1 in its banner); "
+                            "this one speaks zrepl's protocol only, which plans one step per snapshot");
     auto pipe = zfs::make_peer_stream_pipe(true, what);
     if (!pipe) co_return pipe.error();
     auto ex = co_await asio::this_coro::executor;

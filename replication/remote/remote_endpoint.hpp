@@ -13,9 +13,13 @@
 // control::error_of says (UNAVAILABLE and DEADLINE_EXCEEDED temporary), connection failures
 // temporary, a handshake mismatch and a server's refusal ("HANDLER ERROR") permanent.
 //
-// Not carried: `StepRequest::intermediates` (zrepl's SendReq has no field for a coalesced
-// `send -I` step): RemoteSender says so (sends_coalesced_steps), the driver plans one step per
-// snapshot, and a coalesced step that comes anyway is refused before anything is sent.
+// Between two zferry peers (both banners advertise zferry/1; learned from the control
+// connection's handshake): a coalesced step (`StepRequest::intermediates`, `send -I`) travels
+// in zferry's own SendReq field, and data connections whose request completed cleanly are kept
+// (a few per server, briefly) for the next request. Towards a zrepl peer nothing of this:
+// RemoteSender::sends_coalesced_steps() is false (the driver plans one step per snapshot, a
+// coalesced step that comes anyway is refused before anything is sent) and every dataconn
+// request has a connection of its own, as zrepl does.
 #pragma once
 
 #include "core/async.hpp"
@@ -35,6 +39,12 @@
 namespace zferry::replication::remote {
 
 struct RemoteOptions {
+    static transport::DataconnOptions default_data_options() {
+        transport::DataconnOptions o;
+        o.reuse.client_max_idle = 4;
+        return o;
+    }
+
     // The transport to the server (tcp: transport::TcpWireConnector), for every connection.
     std::shared_ptr<transport::WireConnector> connector;
     // Connect, handshake and label, each (control and data).
@@ -42,7 +52,10 @@ struct RemoteOptions {
     transport::ConnOptions control_conn;
     transport::grpc::ClientSessionOptions control;
     control::ControlClientOptions calls;
-    transport::DataconnOptions data;
+    // Idle data connections kept per server (zferry/1 peers only): 4, each for at most 3 s.
+    transport::DataconnOptions data = default_data_options();
+    // Whether our banners advertise zferry/1; false: we look like zrepl to the server.
+    bool advertise_zferry = true;
     // A failing data ping in wait_for_connectivity is retried after this pause, at most
     // `ping_attempts` times, so that a dead server does not make the caller spin.
     std::chrono::milliseconds ping_retry_pause{1000};
@@ -65,6 +78,8 @@ public:
     // zrepl's WaitForConnectivity: a control Ping and a data ping (/v1/ping).
     boost::asio::awaitable<Result<void>> ping_both();
     boost::asio::awaitable<void> close();
+    // The server advertised zferry/1 on the last control connection (false before the first).
+    bool zferry_peer() const noexcept { return zferry_peer_; }
 
     boost::asio::io_context& context() noexcept { return ctx_; }
     const Logger& log() const noexcept { return log_; }
@@ -89,6 +104,7 @@ private:
         std::unique_ptr<OwnedTask> task;
     };
     std::vector<Retired> retired_;
+    bool zferry_peer_ = false;
 };
 
 class RemoteSender final : public Sender {
@@ -107,7 +123,10 @@ public:
     boost::asio::awaitable<Result<void>> send_completed(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> send_dry(StepRequest req) override;
     boost::asio::awaitable<Result<std::optional<std::uint64_t>>> replication_cursor(std::string fs) override;
-    bool sends_coalesced_steps() const noexcept override { return false; }
+    // Only a zferry/1 server takes a coalesced step; asked after the listings, so the control
+    // connection's handshake has told.
+    bool sends_coalesced_steps() const noexcept override { return conn_.zferry_peer(); }
+    RemoteConnection& connection() noexcept { return conn_; }
 
     boost::asio::awaitable<void> close() { co_await conn_.close(); }
 
@@ -132,6 +151,7 @@ public:
     boost::asio::awaitable<Result<void>> finish_receive(ReceiveSession& session) override;
 
     boost::asio::awaitable<void> close() { co_await conn_.close(); }
+    RemoteConnection& connection() noexcept { return conn_; }
 
 private:
     RemoteConnection conn_;

@@ -9,6 +9,9 @@
 
 #include <optional>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -115,6 +118,7 @@ protected:
     }
     // (Re)starts server and client with the current options.
     void start() {
+        if (client) test::run(ctx, client->close());
         if (server) test::run(ctx, server->stop());
         server =
             std::make_unique<DataconnServer>(ctx, *engine, handler, options, Logger().with("side", "server"));
@@ -124,6 +128,7 @@ protected:
                                                   Logger().with("side", "client"));
     }
     void TearDown() override {
+        if (client) test::run(ctx, client->close());
         if (server) test::run(ctx, server->stop());
         client.reset();
         server.reset();
@@ -246,6 +251,116 @@ TEST_P(Dataconn, RecvRefusalWhileTheSourceIsIdle) {
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), make_error_code(TransportErrc::remote_error)) << r.error().message();
     EXPECT_NE(r.error().message().find("receiver refuses"), std::string::npos) << r.error().message();
+}
+
+asio::awaitable<void> wait_until(std::function<bool()> done) {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    while (!done()) {
+        t.expires_after(10ms);
+        co_await t.async_wait(use_ec);
+    }
+}
+
+// Reuse between zferry peers (both banners advertise zferry/1), with ages that never matter
+// here: the heartbeat interval is longer than any pause of this test, so nothing lands on an
+// idle connection, and neither side times one out.
+void keep_connections(DataconnOptions& o) {
+    o.heartbeat.interval = 5s;
+    o.conn.idle_timeout = 10s;
+    o.reuse.client_max_idle = 2;
+    o.reuse.client_idle_timeout = 10min;
+    o.limits.next_request_timeout = 20min;
+}
+
+TEST_P(Dataconn, AKeptConnectionCarriesPingSendAndRecvAndAnErrorTrailerClosesIt) {
+    keep_connections(options);
+    start();
+    auto r = test::run(ctx, client->ping("one"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(client->idle_connections(), 1u);
+    {
+        Pipe p;
+        auto got = test::consume(p.r);
+        std::uint64_t bytes = 0;
+        auto s = test::run(ctx, client->send(std::to_string(4 << 20), p.w, &bytes));
+        ::close(p.w);
+        ASSERT_TRUE(s) << s.error().message();
+        EXPECT_EQ(bytes, 4u << 20);
+        EXPECT_EQ(got.get().bytes, 4u << 20);
+    }
+    {
+        Pipe p;
+        auto sent = test::produce(p.w, 4 << 20);
+        auto v = test::run(ctx, client->recv("to pool/a@1", p.r));
+        ::close(p.r);
+        ASSERT_TRUE(v) << v.error().message();
+        auto c = sent.get();
+        EXPECT_EQ(*v, std::to_string(c.bytes) + ":" + std::to_string(c.value()));
+    }
+    r = test::run(ctx, client->ping("four"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(*r, "echo:four");
+    EXPECT_EQ(client->connections_opened(), 1u);
+    EXPECT_EQ(client->reused_requests(), 3u);
+    EXPECT_EQ(server->connections_served(), 1u);
+    EXPECT_EQ(server->reused_requests(), 3u);
+
+    // A stream that ended with the source's error trailer is an error: the connection goes.
+    {
+        Pipe p;
+        auto got = test::consume(p.r);
+        auto f = test::run(ctx, client->send("fail:100000", p.w));
+        ::close(p.w);
+        got.get();
+        ASSERT_FALSE(f);
+        EXPECT_EQ(f.error().code(), make_error_code(Errc::stream_source_error));
+    }
+    EXPECT_EQ(client->idle_connections(), 0u);
+    // So does a refusal.
+    r = test::run(ctx, client->ping("two"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(client->connections_opened(), 2u);
+    auto refused = test::run(ctx, client->ping("garbage"));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(client->idle_connections(), 0u);
+    EXPECT_EQ(server->connections_served(), 2u);
+}
+
+TEST_P(Dataconn, AKeptConnectionTheServerClosedIsReplacedBeforeAByteOfTheRequest) {
+    keep_connections(options);
+    // The server gives a kept connection no time at all for the next request.
+    options.limits.next_request_timeout = 1ms;
+    start();
+    auto r = test::run(ctx, client->ping("one"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(client->idle_connections(), 1u);
+    test::run(ctx, wait_until([&] { return server->active_connections() == 0; }));
+    r = test::run(ctx, client->ping("two"));
+    ASSERT_TRUE(r) << "the closed connection is not used: " << r.error().message();
+    EXPECT_EQ(*r, "echo:two");
+    EXPECT_EQ(client->connections_opened(), 2u);
+    EXPECT_EQ(client->reused_requests(), 0u);
+    EXPECT_EQ(server->reused_requests(), 0u);
+}
+
+TEST_P(Dataconn, AClientWithoutTheZferryBannerGetsOneRequestPerConnection) {
+    keep_connections(options);
+    start();
+    // The client plays zrepl (no zferry/1 in its banner); the server speaks zferry/1.
+    test::run(ctx, client->close());
+    auto zrepl_like = options;
+    zrepl_like.advertise_zferry = false;
+    client = std::make_unique<DataconnClient>(ctx, *engine, server->local_endpoint(), zrepl_like,
+                                              Logger().with("side", "client"));
+    for (int i = 0; i < 3; ++i) {
+        auto r = test::run(ctx, client->ping("x"));
+        ASSERT_TRUE(r) << r.error().message();
+    }
+    EXPECT_EQ(client->connections_opened(), 3u);
+    EXPECT_EQ(client->idle_connections(), 0u);
+    test::run(ctx, wait_until([&] { return server->active_connections() == 0; }));
+    EXPECT_EQ(server->connections_served(), 3u);
+    EXPECT_EQ(server->reused_requests(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, Dataconn,

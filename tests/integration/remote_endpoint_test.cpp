@@ -126,13 +126,13 @@ protected:
         return server(std::move(served), std::move(clients), std::move(o));
     }
     // A source on src serving p/a and below.
-    EndpointServer& source_server(Clients clients) {
+    EndpointServer& source_server(Clients clients, EndpointServerOptions o = {}) {
         ServedEndpoint served;
         served.sender = [this](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
             return std::unique_ptr<Sender>(
                 std::make_unique<LocalSender>(*src_, sender_config(), std::move(log)));
         };
-        return server(std::move(served), std::move(clients));
+        return server(std::move(served), std::move(clients), std::move(o));
     }
     // The tcp transport with zrepl's `clients:` map; this test's client is 127.0.0.1.
     EndpointServer& server(ServedEndpoint served, Clients clients, EndpointServerOptions o = {}) {
@@ -211,7 +211,37 @@ issue expired-server server.test ca -1
         RemoteOptions o;
         o.connector = std::make_shared<transport::TcpWireConnector>(s.local_endpoint());
         o.connect_timeout = std::chrono::milliseconds(3000);
+        // Kept data connections never age out within a test, however slow the machine: the
+        // connection counts below depend on the protocol only.
+        o.data.reuse.client_idle_timeout = std::chrono::minutes(10);
         return o;
+    }
+    // A server whose kept data connections wait long enough for the client's next request.
+    static EndpointServerOptions patient() {
+        EndpointServerOptions o;
+        o.data.limits.next_request_timeout = std::chrono::minutes(20);
+        return o;
+    }
+    // A server that looks like zrepl (no zferry/1 in its banner).
+    static EndpointServerOptions zrepl_like() {
+        EndpointServerOptions o = patient();
+        o.advertise_zferry = false;
+        return o;
+    }
+    std::size_t steps_of(const ReplicationRun& r, const std::string& fs) {
+        for (const auto& f : r.report().attempts.back().filesystems)
+            if (f.name == fs) return f.steps.size();
+        return 0;
+    }
+    // s01..sNN
+    void numbered_snapshots(const std::string& fs, int n) {
+        std::string cmds;
+        for (int i = 1; i <= n; ++i) {
+            char name[8];
+            std::snprintf(name, sizeof name, "s%02d", i);
+            cmds += std::string(cmds.empty() ? "" : " && $Z ") + "snapshot " + fs + "@" + name;
+        }
+        sh("src", cmds);
     }
     ReplicationOptions run_options() {
         ReplicationOptions o;
@@ -291,7 +321,7 @@ TEST_F(RemoteEndpointTest, PullFromASourceInitialThenIncremental) {
     EXPECT_EQ(names(*dst_, "q/pull/p/a"), "s2 s3 s4");
     for (const auto& f : second.report().attempts.back().filesystems)
         if (f.name == "p/a")
-            EXPECT_EQ(f.steps.size(), 2u) << "one step per snapshot: a remote sender takes no send -I";
+            EXPECT_EQ(f.steps.size(), 1u) << "a zferry source takes a coalesced step (send -I s2 s4)";
     expect_same_guids("p/a", "q/pull");
     auto cursor = test::run(ctx_, sender.replication_cursor("p/a"));
     ASSERT_TRUE(cursor) << cursor.error().message();
@@ -664,6 +694,9 @@ TEST_F(RemoteEndpointTest, APushCancelledMidStreamResumesOverTheNetwork) {
     cancel.emit(asio::cancellation_type::terminal);
     while (!finished) ctx_.run_one();
     EXPECT_FALSE(r.succeeded());
+    EXPECT_EQ(receiver.connection().data().idle_connections(), 0u)
+        << "a request cancelled mid-stream never returns its connection to the pool";
+    EXPECT_EQ(sink.data_connections(), 1u);
     // The server's receive was stopped with its partial state (zfs recv -s); the receiver
     // reports the token over the control channel.
     auto listed = test::run(ctx_, receiver.list_filesystems());
@@ -682,6 +715,8 @@ TEST_F(RemoteEndpointTest, APushCancelledMidStreamResumesOverTheNetwork) {
     ASSERT_EQ(fss[0].steps.size(), 1u);
     EXPECT_TRUE(fss[0].steps[0].resumed);
     EXPECT_LT(fss[0].steps[0].bytes_replicated, 2'500'000u) << "the first million bytes were not sent again";
+    EXPECT_EQ(sink.data_connections(), 2u) << "the resumed step came on a new connection";
+    EXPECT_EQ(sink.reused_data_requests(), 0u);
     EXPECT_EQ(names(*dst_, "q/sink/client1/p/a"), "s1");
     expect_same_guids("p/a", "q/sink/client1");
     test::run(ctx_, close_receiver(&receiver));
@@ -722,6 +757,136 @@ TEST_F(RemoteEndpointTest, APushIntoAFullSinkPoolHearsWhyAndResumesOnceThereIsRo
     EXPECT_LT(step.bytes_replicated, 3'100'000u) << "the million bytes that fit were not sent again";
     expect_same_guids("p/a", "q/sink/client1");
     test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+}  // namespace
+}  // namespace zferry::replication::remote
+
+namespace zferry::replication::remote {
+namespace {
+
+// Between zferry peers a pull plans consecutive snapshots as one `send -I` step (zferry's own
+// SendReq field), and every dataconn request of the test rides one kept data connection.
+TEST_F(RemoteEndpointTest, APullOfTwentySnapshotsFromAZferrySourceIsOneCoalescedStepOnOneConnection) {
+    snapshots("p/a", {"s00"});
+    snapshots("p/a/b", {"s00"});
+    auto& source = source_server({{"127.0.0.1", "backup"}}, patient());
+    sh("dst", "create q/pull");
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+    LocalReceiver receiver(
+        *dst_,
+        ReceiverConfig{
+            *JobId::make("pull"), "q/pull", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_TRUE(sender.sends_coalesced_steps()) << "the source's banner advertised zferry/1";
+
+    numbered_snapshots("p/a", 20);
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(steps_of(second, "p/a"), 1u) << "send -I s00 s20";
+    EXPECT_EQ(versions(*dst_, "q/pull/p/a").size(), 21u) << names(*dst_, "q/pull/p/a");
+    expect_same_guids("p/a", "q/pull");
+    auto cursor = test::run(ctx_, sender.replication_cursor("p/a"));
+    ASSERT_TRUE(cursor) << cursor.error().message();
+    ASSERT_TRUE(cursor->has_value());
+    EXPECT_EQ(**cursor, versions(*src_, "p/a").back().guid) << "SendCompleted of the coalesced step";
+
+    EXPECT_EQ(source.data_connections(), 1u) << "three /v1/send requests, one connection";
+    EXPECT_EQ(source.reused_data_requests(), 2u);
+    test::run(ctx_, close_sender(&sender));
+    test::run(ctx_, stop_server(&source));
+    EXPECT_EQ(source.active_connections(), 0u);
+}
+
+// The same against a source that looks like zrepl: one step per snapshot, one connection per
+// request, and a coalesced step asked for anyway is refused before anything is sent.
+TEST_F(RemoteEndpointTest, APullFromAZreplLikeSourceIsOneStepPerSnapshotAndOneConnectionPerRequest) {
+    snapshots("p/a", {"s00"});
+    snapshots("p/a/b", {"s00"});
+    auto& source = source_server({{"127.0.0.1", "backup"}}, zrepl_like());
+    sh("dst", "create q/pull");
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+    LocalReceiver receiver(
+        *dst_,
+        ReceiverConfig{
+            *JobId::make("pull"), "q/pull", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+    ReplicationRun first(sender, receiver, run_options(), Logger());
+    test::run(ctx_, first.run());
+    ASSERT_TRUE(first.succeeded()) << to_json(first.report());
+    EXPECT_FALSE(sender.sends_coalesced_steps());
+
+    numbered_snapshots("p/a", 20);
+    ReplicationRun second(sender, receiver, run_options(), Logger());
+    test::run(ctx_, second.run());
+    ASSERT_TRUE(second.succeeded()) << to_json(second.report());
+    EXPECT_EQ(steps_of(second, "p/a"), 20u);
+    EXPECT_EQ(versions(*dst_, "q/pull/p/a").size(), 21u) << names(*dst_, "q/pull/p/a");
+    expect_same_guids("p/a", "q/pull");
+    EXPECT_EQ(source.data_connections(), 22u) << "2 full sends + 20 incremental ones, a connection each";
+    EXPECT_EQ(source.reused_data_requests(), 0u);
+
+    auto vs = versions(*src_, "p/a");
+    StepRequest req;
+    req.filesystem = "p/a";
+    req.from = vs.front();
+    req.to = vs.back();
+    req.intermediates = true;
+    req.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
+    auto refused = test::run(ctx_, sender.send(req));
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message().find("needs a zferry server"), std::string::npos)
+        << refused.error().message();
+    EXPECT_EQ(source.data_connections(), 22u) << "refused before connecting";
+    test::run(ctx_, close_sender(&sender));
+    test::run(ctx_, stop_server(&source));
+}
+
+// A push of N single-snapshot steps (coalescing off, so each is a request of its own) rides
+// one data connection between zferry peers; a client that looks like zrepl opens one per
+// request against the same server.
+TEST_F(RemoteEndpointTest, NStepsBetweenZferryPeersUseOneDataConnectionAZreplLikeClientOnePerRequest) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s00"});
+    auto& sink = sink_server({{"127.0.0.1", "client1"}}, patient());
+    LocalSender sender(*src_, sender_config(), Logger());
+    auto options = run_options();
+    options.coalesce = false;
+    {
+        RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+        numbered_snapshots("p/a", 8);
+        options.initial = InitialReplicationPolicy::all;
+        ReplicationRun run(sender, receiver, options, Logger());
+        test::run(ctx_, run.run());
+        ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+        EXPECT_EQ(steps_of(run, "p/a"), 9u);
+        expect_same_guids("p/a", "q/sink/client1");
+        EXPECT_EQ(sink.data_connections(), 1u) << "9 /v1/recv requests on one connection";
+        EXPECT_EQ(sink.reused_data_requests(), 8u);
+        EXPECT_EQ(receiver.connection().data().idle_connections(), 1u) << "kept for the next run";
+        test::run(ctx_, close_receiver(&receiver));
+    }
+    {
+        auto o = remote_options(sink);
+        o.advertise_zferry = false;
+        RemoteReceiver receiver(ctx_, *engine_, std::move(o), Logger());
+        sh("src", "snapshot p/a@t1 && $Z snapshot p/a@t2 && $Z snapshot p/a@t3");
+        ReplicationRun run(sender, receiver, options, Logger());
+        test::run(ctx_, run.run());
+        ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+        EXPECT_EQ(steps_of(run, "p/a"), 3u);
+        expect_same_guids("p/a", "q/sink/client1");
+        EXPECT_EQ(sink.data_connections(), 4u) << "one more connection per request";
+        EXPECT_EQ(sink.reused_data_requests(), 8u);
+        EXPECT_EQ(receiver.connection().data().idle_connections(), 0u);
+        test::run(ctx_, close_receiver(&receiver));
+    }
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u);
 }

@@ -197,6 +197,32 @@ TEST(PduConvertSendReq, RoundTripsFullIncrementalAndResumed) {
     }
 }
 
+TEST(PduConvertSendReq, IntermediatesTravelInZferrysOwnFieldOnlyWhenSet) {
+    // A plain step's bytes are exactly what zrepl would send: the field is absent.
+    auto plain = step(true, "");
+    const std::string plain_bytes = to_pdu(plain).SerializeAsString();
+    auto coalesced = plain;
+    coalesced.intermediates = true;
+    const std::string coalesced_bytes = to_pdu(coalesced).SerializeAsString();
+    EXPECT_EQ(coalesced_bytes.size(), plain_bytes.size() + 3) << "field 1000 (2-byte tag) + varint 1";
+    ::SendReq wire;
+    ASSERT_TRUE(wire.ParseFromString(coalesced_bytes));
+    EXPECT_TRUE(wire.zferryintermediates());
+    auto back = from_pdu(wire);
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    EXPECT_TRUE(back->intermediates);
+    // A plain request parsed back is plain (what a zrepl client's request is).
+    ASSERT_TRUE(wire.ParseFromString(plain_bytes));
+    EXPECT_FALSE(wire.zferryintermediates());
+    // A coalesced step without From names no range: refused.
+    auto full = step(false, "");
+    full.intermediates = true;
+    auto refused = from_pdu(to_pdu(full));
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_NE(refused.error().message().find("coalesced step needs From"), std::string::npos)
+        << refused.error().message();
+}
+
 TEST(PduConvertSendReq, RefusesIncompleteRequests) {
     auto expect_refused = [](const ::SendReq& req, const std::string& text) {
         auto r = from_pdu(req);
