@@ -70,6 +70,9 @@ struct RequestContext {
     Logger log;
     std::string client_identity;
     std::string endpoint;
+    // Both sides advertised zferry/1: an error's class crosses with its text
+    // (dataconn_protocol.hpp's kErrorClassTemporary).
+    bool zferry_peer = false;
 };
 
 // The reply of a send handler: structured response and the read end of a pipe carrying the
@@ -79,6 +82,10 @@ struct SendReply {
     std::string structured;
     UniqueFd stream;
     std::function<asio::awaitable<Result<void>>()> wait_source;
+    // Stops the source when its stream cannot reach the client any more (the client left, the
+    // connection broke): a source stalled without writing never sees EPIPE and would never
+    // exit. Optional; without it wait_source is awaited either way.
+    std::function<asio::awaitable<void>()> abort_source;
 };
 
 // A recv handler's sink: the write end of a pipe the stream is written into (closed by the
@@ -121,10 +128,15 @@ public:
     std::function<Result<std::string>(const asio::ip::address&)> identify;
 
     // Serves one connection whose handshake and `zrepl_data` label another listener has read
-    // (a listener that serves control and data on one port), for the client `identity`. The
-    // request is read under limits.preamble_timeout. The caller owns the task running this
-    // and joins it before the server goes; stop() does not know about it.
-    asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity);
+    // (a listener that serves control and data on one port), for the client `identity`;
+    // `zferry_peer`: the handshake found both sides advertising zferry/1. The request is read
+    // under the absolute deadline the caller set on `conn` for its preamble, and `pending`
+    // (the caller's slot among its connections in their preamble, whose close function
+    // closes `conn`) stays counted until the request is in: a labelled connection that never
+    // sends a request is still shed by the caller's limits. The caller owns the task running
+    // this and joins it before the server goes; stop() does not know about it.
+    asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity,
+                                           PendingConnections::Slot pending, bool zferry_peer);
 
 private:
     asio::awaitable<void> accept_loop();
@@ -186,11 +198,13 @@ private:
     asio::awaitable<Result<std::string>> send_request(std::string request, int sink, std::uint64_t* bytes,
                                                       std::function<void(const std::string&)> on_response);
     asio::awaitable<Result<std::string>> recv_request(std::string request, int source, std::uint64_t* bytes);
-    asio::awaitable<Result<std::unique_ptr<StreamConn>>> connect();
+    // *zferry_peer: the server advertised zferry/1 (its errors carry their class).
+    asio::awaitable<Result<std::unique_ptr<StreamConn>>> connect(bool* zferry_peer);
     // Connects and sends the request (endpoint header, structured request); on failure the
     // connection is closed and the error returned.
     asio::awaitable<Result<std::unique_ptr<StreamConn>>> start_request(std::string_view endpoint,
-                                                                       const std::string& request);
+                                                                       const std::string& request,
+                                                                       bool* zferry_peer);
 
     asio::io_context& ctx_;
     IoEngine& engine_;

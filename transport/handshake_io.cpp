@@ -86,12 +86,14 @@ asio::awaitable<Result<MuxLabel>> read_label(TcpConn& conn, std::chrono::millise
 
 asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
                                                                    MuxLabel label, ConnOptions options,
-                                                                   std::chrono::milliseconds timeout) {
+                                                                   std::chrono::milliseconds timeout,
+                                                                   HandshakeOutcome* handshake) {
     auto wire = co_await connector.connect(timeout);
     if (!wire) co_return wire.error();
     auto conn = std::make_unique<TcpConn>(engine, std::move(wire->socket), options);
     auto hs = co_await exchange_banners(*conn, timeout);
     if (!hs) co_return hs.error();
+    if (handshake) *handshake = *hs;
     auto written = co_await write_label(*conn, label, timeout);
     if (!written) co_return written.error();
     co_return conn;

@@ -26,9 +26,11 @@ asio::awaitable<Result<MuxLabel>> read_label_within_deadline(TcpConn& conn);
 
 // A client's whole preamble: a wire from `connector`, banners exchanged, `label` written,
 // each step within `timeout`. Errors name the server; a refused or timed-out connect is
-// temporary, a handshake mismatch permanent.
+// temporary, a handshake mismatch permanent. `handshake`, if set, gets what the banners
+// negotiated (whether the server is a zferry peer).
 asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& engine, WireConnector& connector,
                                                                    MuxLabel label, ConnOptions options,
-                                                                   std::chrono::milliseconds timeout);
+                                                                   std::chrono::milliseconds timeout,
+                                                                   HandshakeOutcome* handshake = nullptr);
 
 }  // namespace zferry::transport

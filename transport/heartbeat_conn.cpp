@@ -58,19 +58,21 @@ asio::awaitable<Result<FrameHeader>> HeartbeatConn::read_header() {
     }
 }
 
-void HeartbeatConn::start_background_reads() {
+void HeartbeatConn::start_background_reads(std::function<void()> on_peer_gone) {
     if (closed_ || reader_task_.running()) return;
-    reader_task_.start(read_heartbeats());
+    reader_task_.start(read_heartbeats(std::move(on_peer_gone)));
 }
 
 asio::awaitable<void> HeartbeatConn::stop_background_reads() { co_await reader_task_.stop(); }
 
-asio::awaitable<void> HeartbeatConn::read_heartbeats() {
+asio::awaitable<void> HeartbeatConn::read_heartbeats(std::function<void()> on_peer_gone) {
     // Cancelled, the read returns an error instead of throwing: an RST from the peer may have
     // us inside the frame conn's shutdown, which must release its lock and close the socket.
     co_await asio::this_coro::throw_if_cancelled(false);
     // read_header renews our write deadline on every heartbeat and returns anything else.
     (void)co_await read_header();
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (on_peer_gone && cs.cancelled() == asio::cancellation_type::none && !closed_) on_peer_gone();
 }
 
 asio::awaitable<void> HeartbeatConn::close() {

@@ -7,6 +7,8 @@
 #include "core/owned_task.hpp"
 #include "transport/frame_conn.hpp"
 
+#include <functional>
+
 namespace zferry::transport {
 
 struct HeartbeatOptions {
@@ -26,8 +28,11 @@ public:
     // While this side only writes (the server of a /v1/send), the peer's heartbeats are the
     // only proof that a write stuck on full buffers has a slow reader, not a dead one: read
     // them in the background (as zrepl does). Any other frame, EOF or an error ends the
-    // reader quietly; a dead peer still fails our writes at their deadline.
-    void start_background_reads();
+    // reader; a dead peer still fails our writes at their deadline. `on_peer_gone`, if set, is
+    // called when the reader ends for any reason but its own cancellation (EOF, a reset, an
+    // RST frame, the peer timeout, a frame other than a heartbeat): a writer waiting for data
+    // of its own (a stalled source) learns that nobody is there to read it.
+    void start_background_reads(std::function<void()> on_peer_gone = {});
     // Cancels and joins the background reader, if any. Needed before reading again.
     asio::awaitable<void> stop_background_reads();
 
@@ -38,7 +43,7 @@ public:
 
 private:
     asio::awaitable<void> send_heartbeats();
-    asio::awaitable<void> read_heartbeats();
+    asio::awaitable<void> read_heartbeats(std::function<void()> on_peer_gone);
 
     std::unique_ptr<FrameConn> frames_;
     HeartbeatOptions options_;
