@@ -158,7 +158,8 @@ int main(int argc, char** argv) {
                             sink.outcome = label.error();
                         co_return;
                     }
-                    co_await server.serve_connection(std::move(conn), wire->identity);
+                    co_await server.serve_connection(std::move(conn), wire->identity,
+                                                     PendingConnections::Slot{}, hs->zferry_extensions);
                 },
                 asio::detached);
         } else if (auto r = server.listen(ep); !r) {

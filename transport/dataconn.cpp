@@ -29,10 +29,10 @@ asio::awaitable<Result<T>> guarded(F&& f) {
     }
 }
 
-asio::awaitable<Result<std::string>> read_response(StreamConn& conn) {
+asio::awaitable<Result<std::string>> read_response(StreamConn& conn, bool zferry_peer) {
     auto header = co_await conn.read_message(frame_type::res_header, kResponseHeaderMax);
     if (!header) co_return header.error();
-    auto verdict = dataconn::parse_response_header(*header);
+    auto verdict = dataconn::parse_response_header(*header, zferry_peer);
     if (auto* refused = std::get_if<dataconn::response::Refused>(&verdict)) co_return refused->error;
     if (auto* invalid = std::get_if<dataconn::response::Invalid>(&verdict)) co_return invalid->error;
     co_return co_await conn.read_message(frame_type::res_structured, kResponseStructuredMax);
@@ -57,9 +57,9 @@ asio::awaitable<T> errors_on_cancel(asio::awaitable<T> a) {
 // The two halves of a /v1/recv client run side by side. Both turn cancellation into error
 // results instead of exceptions: the layers below release their write lock and finish
 // their frames only on the error path, and the connection is closed afterwards.
-asio::awaitable<Result<std::string>> read_recv_response(StreamConn& conn) {
+asio::awaitable<Result<std::string>> read_recv_response(StreamConn& conn, bool zferry_peer) {
     co_await asio::this_coro::throw_if_cancelled(false);
-    co_return co_await read_response(conn);
+    co_return co_await read_response(conn, zferry_peer);
 }
 
 // The stream, then End. A local source failure leaves the connection usable: the server
@@ -90,6 +90,13 @@ struct StopStreamOnResponse {
     asio::cancellation_type_t operator()(const std::exception_ptr&, const Result<std::string>&) const {
         return asio::cancellation_type::terminal;
     }
+};
+
+// Shared by a /v1/send's stream writer and the reader of the client's heartbeats: the reader
+// says the client left and stops the writer.
+struct ClientGone {
+    bool left = false;
+    AsyncFd* pipe = nullptr;  // the source's pipe while the writer uses it
 };
 
 }  // namespace
@@ -235,17 +242,19 @@ asio::awaitable<void> DataconnServer::serve(std::unique_ptr<TcpConn> accepted, s
         ctx.log.warn("closing connection: label {} is not served by the dataconn server", label_name(*label));
         co_return;
     }
+    ctx.zferry_peer = hs->zferry_extensions;
     co_await serve_labelled(std::move(conn), std::move(ctx), slot, hs->zferry_extensions);
 }
 
-asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> conn, std::string identity,
-                                                       bool zferry_negotiated) {
-    PendingConnections::Slot slot;
-    RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}};
-    // The caller's listener bounded the handshake and the label; the request gets the same
-    // deadline again.
-    conn->set_absolute_deadline(Clock::now() + options_.limits.preamble_timeout);
-    co_await serve_labelled(std::move(conn), std::move(ctx), slot, zferry_negotiated);
+asio::awaitable<void> DataconnServer::serve_connection(std::unique_ptr<TcpConn> accepted,
+                                                       std::string identity, PendingConnections::Slot pending,
+                                                       bool zferry_peer) {
+    // Locals, so that the slot (whose close function points at the connection) goes first.
+    auto conn = std::move(accepted);
+    auto slot = std::move(pending);
+    RequestContext ctx{log_.with("peer", conn->peer()).with("client", identity), identity, {}, zferry_peer};
+    // The caller's deadline for its preamble (handshake, label) covers the request too.
+    co_await serve_labelled(std::move(conn), std::move(ctx), slot, zferry_peer);
 }
 
 asio::awaitable<void> DataconnServer::serve_labelled(std::unique_ptr<TcpConn> conn, RequestContext ctx,
@@ -349,14 +358,35 @@ asio::awaitable<bool> DataconnServer::serve_send(StreamConn& conn, RequestContex
     Result<std::uint64_t> sent = std::uint64_t{0};
     {
         auto pipe = engine_.attach(r->stream.get());
-        // The client's heartbeats keep our writes alive while its consumer stalls; they
-        // are read until the close.
-        conn.heartbeat().start_background_reads();
-        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
+        // The client's heartbeats keep our writes alive while its consumer stalls; they are
+        // read until the close. When that reader ends (the client closed, reset or went
+        // silent), the stream stops: a writer waiting on a stalled source would otherwise wait
+        // as long as the source, with nobody left to read what it writes.
+        auto gone = std::make_shared<ClientGone>();
+        gone->pipe = pipe.get();
+        conn.heartbeat().start_background_reads([gone] {
+            gone->left = true;
+            if (gone->pipe) gone->pipe->cancel();
+        });
+        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe, &gone->left);
+        gone->pipe = nullptr;
+        if (gone->left && !sent)
+            sent = Error(TransportErrc::connection_closed,
+                         "sending stream: the client left (" + sent.error().message() + ")");
     }
     // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
     r->stream.reset();
-    auto source = co_await guarded<void>(r->wait_source);
+    Result<void> source;
+    if (!sent && r->abort_source) {
+        // Nobody reads the rest: a source that stalls without writing would never see EPIPE.
+        try {
+            co_await r->abort_source();
+        } catch (...) {
+        }
+        source = Error(Errc::shutdown, "the stream's source was stopped: its client is gone");
+    } else {
+        source = co_await guarded<void>(r->wait_source);
+    }
     co_return co_await carry_out(conn, ctx, dataconn::send_outcome(sent, source), reuse);
 }
 
@@ -398,8 +428,9 @@ asio::awaitable<bool> DataconnServer::carry_out(StreamConn& conn, RequestContext
         if (r) r = co_await conn.write_message(frame_type::res_structured, ok->structured);
         if (!r) ctx.log.warn("writing response: {}", r.error().message());
     } else if (auto* err = std::get_if<dataconn::server_action::RespondError>(&decision.action)) {
-        ctx.log.warn("request failed: {}", err->error.message());
-        std::string text = dataconn::error_header(err->error);
+        const Error told = dataconn::error_for_client(err->error, stopping_);
+        ctx.log.warn("request failed: {}", told.message());
+        std::string text = dataconn::error_header(told, ctx.zferry_peer);
         (void)co_await conn.write_message(frame_type::res_header, text);
     } else if (auto* trailer = std::get_if<dataconn::server_action::WriteErrorTrailer>(&decision.action)) {
         (void)co_await conn.write_error_trailer(trailer->text);
@@ -542,7 +573,7 @@ asio::awaitable<bool> ended_cleanly(bool ok) {
 asio::awaitable<Result<std::string>> DataconnClient::ping_request(std::string request) {
     auto c = co_await start_request(kEndpointPing, request);
     if (!c) co_return c.error();
-    auto out = co_await read_response(*c->conn);
+    auto out = co_await read_response(*c->conn, c->zferry);
     const bool clean = co_await ended_cleanly(static_cast<bool>(out));
     co_await finish(std::move(*c), clean);
     co_return out;
@@ -555,7 +586,7 @@ asio::awaitable<Result<std::string>> DataconnClient::send_request(
     auto c = co_await start_request(kEndpointSend, request);
     if (!c) co_return c.error();
     auto& conn = *c->conn;
-    auto out = co_await read_response(conn);
+    auto out = co_await read_response(conn, c->zferry);
     if (out) {
         if (on_response) on_response(*out);
         auto pipe = engine_.attach(sink);
@@ -584,7 +615,7 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
     auto [order, stream_exception, sent, response_exception, out] =
         co_await asio::experimental::make_parallel_group(
             asio::co_spawn(ex, write_recv_stream(conn, *pipe), asio::deferred),
-            asio::co_spawn(ex, read_recv_response(conn), asio::deferred))
+            asio::co_spawn(ex, read_recv_response(conn, c->zferry), asio::deferred))
             .async_wait(StopStreamOnResponse{}, asio::use_awaitable);
     pipe.reset();
     if (stream_exception || response_exception) {

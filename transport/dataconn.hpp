@@ -92,6 +92,9 @@ struct RequestContext {
     Logger log;
     std::string client_identity;
     std::string endpoint;
+    // Both sides advertised zferry/1: an error's class crosses with its text
+    // (dataconn_protocol.hpp's kErrorClassTemporary).
+    bool zferry_peer = false;
 };
 
 // The reply of a send handler: structured response and the read end of a pipe carrying the
@@ -101,6 +104,10 @@ struct SendReply {
     std::string structured;
     UniqueFd stream;
     std::function<asio::awaitable<Result<void>>()> wait_source;
+    // Stops the source when its stream cannot reach the client any more (the client left, the
+    // connection broke): a source stalled without writing never sees EPIPE and would never
+    // exit. Optional; without it wait_source is awaited either way.
+    std::function<asio::awaitable<void>()> abort_source;
 };
 
 // A recv handler's sink: the write end of a pipe the stream is written into (closed by the
@@ -143,12 +150,16 @@ public:
     std::function<Result<std::string>(const asio::ip::address&)> identify;
 
     // Serves one connection whose handshake and `zrepl_data` label another listener has read
-    // (a listener that serves control and data on one port), for the client `identity`. The
-    // request is read under limits.preamble_timeout. The caller owns the task running this
-    // and joins it before the server goes; stop() does not know about it.
-    // `zferry_negotiated`: both banners had zferry/1 (the connection may carry more requests).
+    // (a listener that serves control and data on one port), for the client `identity`;
+    // `zferry_peer`: the handshake found both sides advertising zferry/1 (errors carry their
+    // class, and the connection may carry more requests). The request is read under the
+    // absolute deadline the caller set on `conn` for its preamble, and `pending` (the caller's
+    // slot among its connections in their preamble, whose close function closes `conn`) stays
+    // counted until the request is in: a labelled connection that never sends a request is
+    // still shed by the caller's limits. The caller owns the task running this and joins it
+    // before the server goes; stop() does not know about it.
     asio::awaitable<void> serve_connection(std::unique_ptr<TcpConn> conn, std::string identity,
-                                           bool zferry_negotiated = false);
+                                           PendingConnections::Slot pending, bool zferry_peer);
     // Connections that got as far as their label (each counted once, whatever it carried).
     std::uint64_t connections_served() const noexcept { return connections_served_; }
     // Requests read on a connection kept from an earlier request.

@@ -33,7 +33,24 @@ std::ostream& operator<<(std::ostream& os, const Sequence& s) {
 }
 
 std::string ok_header() { return std::string(kHandlerOk); }
-std::string error_header(const Error& e) { return std::string(kHandlerErrorPrefix) + e.message(); }
+std::string error_header(const Error& e, bool zferry_peer) {
+    if (!zferry_peer) return std::string(kHandlerErrorPrefix) + e.message();
+    // The message without the verdict: the client's error adds its own from the class line.
+    std::string text = e.context();
+    if (e.code()) {
+        if (!text.empty()) text += ": ";
+        text += e.code().message();
+    }
+    return std::string(kHandlerErrorPrefix) +
+           std::string(e.temporary() ? kErrorClassTemporary : kErrorClassPermanent) + text;
+}
+
+Error error_for_client(Error e, bool server_stopping) {
+    if (server_stopping && e.code() == boost::system::errc::operation_canceled)
+        return Error(Errc::shutdown, "the server is shutting down; the request was stopped (" + e.message() +
+                                         "); retry when it is back");
+    return e;
+}
 
 namespace response {
 std::ostream& operator<<(std::ostream& os, const Ok&) { return os << "Ok{}"; }
@@ -50,11 +67,17 @@ std::ostream& operator<<(std::ostream& os, const ResponseHeader& r) {
     return os;
 }
 
-ResponseHeader parse_response_header(std::string_view header) {
+ResponseHeader parse_response_header(std::string_view header, bool zferry_peer) {
     if (header == kHandlerOk) return response::Ok{};
-    if (header.starts_with(kHandlerErrorPrefix))
-        return response::Refused{
-            Error(TransportErrc::remote_error, std::string(header.substr(kHandlerErrorPrefix.size())))};
+    if (header.starts_with(kHandlerErrorPrefix)) {
+        std::string_view text = header.substr(kHandlerErrorPrefix.size());
+        if (zferry_peer && text.starts_with(kErrorClassTemporary))
+            return response::Refused{Error(TransportErrc::remote_temporary,
+                                           std::string(text.substr(kErrorClassTemporary.size())))};
+        if (zferry_peer && text.starts_with(kErrorClassPermanent))
+            text.remove_prefix(kErrorClassPermanent.size());
+        return response::Refused{Error(TransportErrc::remote_error, std::string(text))};
+    }
     return response::Invalid{
         Error(TransportErrc::invalid_response, "response header is neither OK nor ERROR")};
 }
@@ -147,7 +170,8 @@ std::ostream& operator<<(std::ostream& os, RecvReport r) {
 RecvReport recv_report(bool stream_ok, bool response_first, const Result<std::string>& response) {
     if (stream_ok) return RecvReport::response;
     if (response_first) return response ? RecvReport::premature_success : RecvReport::response;
-    if (!response && response.error().code() == make_error_code(TransportErrc::remote_error))
+    if (!response && (response.error().code() == make_error_code(TransportErrc::remote_error) ||
+                      response.error().code() == make_error_code(TransportErrc::remote_temporary)))
         return RecvReport::response;
     return RecvReport::stream_error;
 }

@@ -43,16 +43,33 @@ struct Sequence {
 Sequence sequence(Endpoint e) noexcept;
 std::ostream& operator<<(std::ostream& os, const Sequence& s);
 
-// Response headers as the server writes them.
+// Between two zferry peers (both advertised zferry/1 in the handshake) an error's text starts
+// with one of these lines: whether the server's error was temporary there (a busy dataset, a
+// zfs child that timed out, the server shutting down), so that the client retries exactly
+// what can succeed later. zrepl never writes such a line and never reads one: a zrepl peer
+// gets and sends the plain text, which the client takes as permanent (zrepl's meaning).
+inline constexpr std::string_view kErrorClassTemporary = "zferry-error-class: temporary\n";
+inline constexpr std::string_view kErrorClassPermanent = "zferry-error-class: permanent\n";
+
+// Response headers as the server writes them. With a zrepl peer the error's message (with
+// the server's "(temporary...)" or "(permanent)"); with a zferry peer the class line, then
+// the message without that verdict (the client's error states its own, from the class).
 std::string ok_header();
-std::string error_header(const Error& e);
+std::string error_header(const Error& e, bool zferry_peer = false);
+
+// What a server tells a client about a handler's error: an error that only says the server
+// cancelled the request (operation_aborted) while it is stopping becomes
+// Errc::shutdown ("the server is shutting down"), temporary: the client retries elsewhere or
+// later, while any other error keeps its code.
+Error error_for_client(Error e, bool server_stopping);
 
 namespace response {
 // HANDLER OK: the response message follows (then the stream of /v1/send).
 struct Ok {
     friend bool operator==(const Ok&, const Ok&) = default;
 };
-// HANDLER ERROR: the handler's error, as transport's remote_error with the server's text.
+// HANDLER ERROR: the handler's error, as transport's remote_error with the server's text
+// (remote_temporary when a zferry peer's class line says temporary).
 struct Refused {
     Error error;
     friend bool operator==(const Refused& a, const Refused& b) {
@@ -75,8 +92,10 @@ using ResponseHeader = std::variant<response::Ok, response::Refused, response::I
 std::ostream& operator<<(std::ostream& os, const ResponseHeader& r);
 
 // A response header as the client reads it: exactly "HANDLER OK\n", or anything starting
-// with "HANDLER ERROR:\n" (the rest is the error's text, possibly empty), or invalid.
-ResponseHeader parse_response_header(std::string_view header);
+// with "HANDLER ERROR:\n" (the rest is the error's text, possibly empty), or invalid. Only
+// from a zferry peer is a class line after the prefix read (and taken off the text); from a
+// zrepl peer the whole text is the error's, permanent.
+ResponseHeader parse_response_header(std::string_view header, bool zferry_peer = false);
 
 // A line for the server's log (the request's logger adds peer, client and endpoint).
 struct LogLine {

@@ -63,16 +63,16 @@ asio::awaitable<Result<FrameHeader>> HeartbeatConn::read_header() {
     }
 }
 
-void HeartbeatConn::start_background_reads() {
+void HeartbeatConn::start_background_reads(std::function<void()> on_peer_gone) {
     if (closed_ || reader_task_.running()) return;
-    reader_task_.start(read_heartbeats());
+    reader_task_.start(read_heartbeats(std::move(on_peer_gone)));
 }
 
 asio::awaitable<void> HeartbeatConn::stop_background_reads() { co_await reader_task_.stop(); }
 
 asio::awaitable<void> HeartbeatConn::join_background_reads() { co_await reader_task_.join(); }
 
-asio::awaitable<void> HeartbeatConn::read_heartbeats() {
+asio::awaitable<void> HeartbeatConn::read_heartbeats(std::function<void()> on_peer_gone) {
     // Cancelled, the read returns an error instead of throwing: an RST from the peer may have
     // us inside the frame conn's shutdown, which must release its lock and close the socket.
     co_await asio::this_coro::throw_if_cancelled(false);
@@ -80,7 +80,12 @@ asio::awaitable<void> HeartbeatConn::read_heartbeats() {
     // which is kept: a connection carrying another request reads it next.
     auto h = co_await read_header();
     auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() == asio::cancellation_type::none) held_ = std::move(h);
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    // EOF, a reset, an RST frame or the peer timeout: nobody is there to read what we write.
+    // (A frame, on a kept connection the next request's header, is no sign of that.)
+    const bool peer_gone = !h;
+    held_ = std::move(h);
+    if (peer_gone && on_peer_gone && !closed_) on_peer_gone();
 }
 
 asio::awaitable<void> HeartbeatConn::close() {

@@ -7,6 +7,7 @@
 #include "core/owned_task.hpp"
 #include "transport/frame_conn.hpp"
 
+#include <functional>
 #include <optional>
 
 namespace zferry::transport {
@@ -28,8 +29,11 @@ public:
     // While this side only writes (the server of a /v1/send), the peer's heartbeats are the
     // only proof that a write stuck on full buffers has a slow reader, not a dead one: read
     // them in the background (as zrepl does). Any other frame, EOF or an error ends the
-    // reader quietly; a dead peer still fails our writes at their deadline.
-    void start_background_reads();
+    // reader; a dead peer still fails our writes at their deadline. `on_peer_gone`, if set, is
+    // called when the reader ends with an error (EOF, a reset, an RST frame, the peer timeout),
+    // not when cancelled or ended by a frame (kept for the next read_header()): a writer
+    // waiting for data of its own (a stalled source) learns that nobody is there to read it.
+    void start_background_reads(std::function<void()> on_peer_gone = {});
     // Cancels and joins the background reader, if any. Needed before reading again.
     asio::awaitable<void> stop_background_reads();
     // Waits until the background reader ended by itself (not cancelled, so the frame reader
@@ -45,7 +49,7 @@ public:
 
 private:
     asio::awaitable<void> send_heartbeats();
-    asio::awaitable<void> read_heartbeats();
+    asio::awaitable<void> read_heartbeats(std::function<void()> on_peer_gone);
 
     std::unique_ptr<FrameConn> frames_;
     HeartbeatOptions options_;

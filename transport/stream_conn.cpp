@@ -108,12 +108,13 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t typ
     }
 }
 
-asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32_t type, AsyncFd& pipe) {
+asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32_t type, AsyncFd& pipe,
+                                                                     const bool* stop) {
     std::uint64_t total = 0;
     // Cancellation that reached a completed operation must still stop the next wait for an
     // idle source (socket writes check it themselves).
     auto cs = co_await asio::this_coro::cancellation_state;
-    auto cancelled = [&] { return cs.cancelled() != asio::cancellation_type::none; };
+    auto cancelled = [&] { return cs.cancelled() != asio::cancellation_type::none || (stop && *stop); };
     if (options_.send_mode == PayloadMode::splice) {
         for (;;) {
             int avail = 0;
@@ -145,6 +146,12 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
                 break;
             }
             filled += n;
+            // Nothing more in the pipe right now: send what we have instead of waiting for a
+            // full chunk (a source stalled 1 MB into its stream delivered only the first
+            // 512 KiB, the rest waiting in this buffer for bytes that never came).
+            int avail = 0;
+            if (filled < buf.size() && ::ioctl(pipe.native_handle(), FIONREAD, &avail) == 0 && avail == 0)
+                break;
         }
         if (filled > 0) {
             auto r = co_await conn_->frames().write_frame(type, buf.bytes().first(filled));

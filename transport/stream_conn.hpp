@@ -44,7 +44,12 @@ public:
     // of the stream is never read, but the connection can still carry a response.
     asio::awaitable<Result<std::uint64_t>> read_stream(std::uint32_t type, AsyncFd& pipe);
     // Writes frames of `type` with the pipe's bytes until the pipe's EOF; does not write End.
-    asio::awaitable<Result<std::uint64_t>> write_stream_data(std::uint32_t type, AsyncFd& pipe);
+    // A frame goes out as soon as the pipe is empty for the moment (at most `chunk` bytes):
+    // a source that pauses (a stalled zfs send) has every byte it produced delivered.
+    // `stop`, if set, is checked before every wait for the pipe: when it is true the writer
+    // ends with operation_aborted (whoever sets it also cancels the pipe's pending wait).
+    asio::awaitable<Result<std::uint64_t>> write_stream_data(std::uint32_t type, AsyncFd& pipe,
+                                                             const bool* stop = nullptr);
     asio::awaitable<Result<void>> write_end();
     // Error trailer + End: the stream failed at the source.
     asio::awaitable<Result<void>> write_error_trailer(std::string_view text);

@@ -25,6 +25,7 @@ public:
             case TransportErrc::remote_error: return "server error";
             case TransportErrc::invalid_response: return "invalid response header";
             case TransportErrc::refused: return "refused by the transport (authentication or configuration)";
+            case TransportErrc::remote_temporary: return "server error, temporary on the server";
         }
         return "unknown transport error";
     }
@@ -34,7 +35,8 @@ public:
             switch (static_cast<TransportErrc>(ev)) {
                 case TransportErrc::timeout:
                 case TransportErrc::connection_closed:
-                case TransportErrc::shutdown: return true;
+                case TransportErrc::shutdown:
+                case TransportErrc::remote_temporary: return true;
                 default: return false;
             }
         }

@@ -28,6 +28,11 @@ enum class TransportErrc {
     remote_error,      // the remote handler reported an error
     invalid_response,  // response header neither OK nor ERROR
     refused,           // the transport refused us: authentication or its configuration
+
+    // The remote handler reported an error that it classified as temporary (a busy dataset, a
+    // zfs child that timed out, the server shutting down). Only a zferry peer says so
+    // (dataconn's error class line); retrying can help.
+    remote_temporary,
 };
 
 const boost::system::error_category& transport_category() noexcept;

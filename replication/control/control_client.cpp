@@ -14,12 +14,20 @@ Error bad_response(std::string_view method, std::string_view what) {
 }
 }  // namespace
 
+bool ControlClient::unsent(const Error& e) noexcept {
+    return e.code() == make_error_code(Errc::connection_closed);
+}
+
 ControlClient::ControlClient(transport::grpc::GrpcClientConnection& conn, ControlClientOptions options,
                              Logger log)
     : conn_(conn), options_(options), log_(std::move(log)) {}
 
 asio::awaitable<Result<std::string>> ControlClient::call(std::string method, std::string request) {
     auto r = co_await conn_.call(method, std::move(request), options_.call_timeout);
+    if (r.unsent)
+        co_return Error(
+            Errc::connection_closed,
+            method + ": not sent, the control connection takes no new calls (" + r.status.message + ")");
     if (!r.status.ok()) {
         auto e = error_of(r.status, method);
         log_.debug("{}", e.message());

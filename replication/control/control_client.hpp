@@ -56,6 +56,11 @@ public:
     // zrepl's WaitForConnectivity for the control channel: one Ping.
     boost::asio::awaitable<Result<void>> wait_for_connectivity();
 
+    // The call was never sent: its connection took no new calls any more (the server said
+    // GOAWAY, e.g. closing an idle connection, or the connection ended). Errc::connection_closed
+    // (temporary); the owner may make the same call again on a new connection.
+    static bool unsent(const Error& e) noexcept;
+
 private:
     // One call: the response bytes, or the status as an Error.
     boost::asio::awaitable<Result<std::string>> call(std::string method, std::string request);

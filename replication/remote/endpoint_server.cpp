@@ -33,6 +33,13 @@ asio::awaitable<Result<void>> finish_send(std::shared_ptr<Sender> sender,
     co_return co_await stream->finish();
 }
 
+// The client left: the rest of the stream has nowhere to go; the zfs send child is stopped
+// and reaped (a stalled one would never exit by itself).
+asio::awaitable<void> abort_send(std::shared_ptr<Sender> sender, std::shared_ptr<zfs::SendStream> stream) {
+    (void)sender;
+    co_await stream->abort();
+}
+
 asio::awaitable<Result<std::string>> finish_recv(std::shared_ptr<Receiver> receiver,
                                                  std::shared_ptr<ReceiveSession> session,
                                                  Result<std::uint64_t> transfer) {
@@ -51,6 +58,49 @@ asio::awaitable<Result<std::string>> finish_recv(std::shared_ptr<Receiver> recei
     auto done = co_await receiver->finish_receive(*session);
     if (!done) co_return done.error();
     co_return ReceiveRes().SerializeAsString();
+}
+
+// The Replication methods a server serves: a source the sender's, a sink the endpoint's, a
+// server serving neither only Ping.
+std::vector<std::string_view> control_methods(const ServedEndpoint& served) {
+    std::vector<std::string_view> out;
+    out.push_back(control::kPingMethod);
+    if (!served.sender && !served.receiver) return out;
+    out.push_back(control::kListFilesystemsMethod);
+    out.push_back(control::kListFilesystemVersionsMethod);
+    out.push_back(control::kDestroySnapshotsMethod);
+    if (served.sender) {
+        out.push_back(control::kReplicationCursorMethod);
+        out.push_back(control::kSendDryMethod);
+        out.push_back(control::kSendCompletedMethod);
+    }
+    return out;
+}
+
+// One control call on an endpoint made for it with the call's logger (client and method).
+asio::awaitable<grpc::UnaryReply> serve_control_call(const ServedEndpoint* served, std::string identity,
+                                                     grpc::CallContext ctx, std::string request) {
+    grpc::ServiceDispatch one;
+    std::unique_ptr<Sender> sender;
+    std::unique_ptr<Receiver> receiver;
+    if (served->sender) {
+        auto made = served->sender(identity, ctx.log);
+        if (!made)
+            co_return grpc::UnaryReply::error(grpc::StatusCode::permission_denied, made.error().message());
+        sender = std::move(*made);
+        control::add_sender_methods(one, *sender);
+    } else if (served->receiver) {
+        auto made = served->receiver(identity, ctx.log);
+        if (!made)
+            co_return grpc::UnaryReply::error(grpc::StatusCode::permission_denied, made.error().message());
+        receiver = std::move(*made);
+        control::add_endpoint_methods(one, *receiver);
+    } else {
+        control::add_ping(one);
+    }
+    const grpc::UnaryHandler* handler = one.find(ctx.method);
+    if (!handler) co_return grpc::UnaryReply{one.unknown_method(ctx.method), std::string()};
+    co_return co_await (*handler)(std::move(ctx), std::move(request));
 }
 
 Error parse_failure(std::string_view what) {
@@ -98,6 +148,7 @@ public:
         reply.structured = res.SerializeAsString();
         reply.stream = std::move(*fd);
         reply.wait_source = [sender, stream] { return finish_send(sender, stream); };
+        reply.abort_source = [sender, stream] { return abort_send(sender, stream); };
         co_return reply;
     }
 
@@ -147,10 +198,10 @@ EndpointServer::EndpointServer(asio::io_context& ctx, IoEngine& engine,
       log_(std::move(log)),
       handler_(std::make_unique<DataHandler>(served_)),
       data_(std::make_unique<transport::DataconnServer>(ctx, engine, *handler_, options_.data, log_)),
-      drain_(ctx.get_executor()),
       listener_(std::move(listener)),
       accept_task_(ctx.get_executor()),
-      pending_(options_.pending) {}
+      pending_(options_.pending),
+      control_(options_.control_limits) {}
 
 EndpointServer::~EndpointServer() { listener_->close(); }
 
@@ -232,13 +283,17 @@ asio::awaitable<void> EndpointServer::serve(std::unique_ptr<transport::TcpConn> 
         if (!slot.shed()) log.warn("closing connection: {}", label.error().message());
         co_return;
     }
-    slot.release();
-    conn->clear_absolute_deadline();
     switch (*label) {
         case transport::MuxLabel::zrepl_data:
-            co_await data_->serve_connection(std::move(conn), std::move(identity), hs->zferry_extensions);
+            // Still in its preamble until its request is in: counted among the pending
+            // connections (a flood of labelled, silent connections is shed like any other) and
+            // under the same deadline.
+            co_await data_->serve_connection(std::move(conn), std::move(identity), std::move(slot),
+                                             hs->zferry_extensions);
             co_return;
         case transport::MuxLabel::zrepl_control:
+            slot.release();
+            conn->clear_absolute_deadline();
             co_await serve_control(std::move(conn), std::move(identity), std::move(log));
             co_return;
         default:
@@ -255,34 +310,50 @@ asio::awaitable<void> EndpointServer::serve_control(std::unique_ptr<transport::T
         log.warn("closing control connection: {}", socket.error().message());
         co_return;
     }
-    // The endpoint of this connection, bound to its client identity.
-    grpc::ServiceDispatch dispatch;
-    std::unique_ptr<Sender> sender;
-    std::unique_ptr<Receiver> receiver;
+    // The client identity is checked once, for the connection: a factory that refuses it
+    // closes the connection before any call.
     if (served_.sender) {
-        auto made = served_.sender(identity, log);
-        if (!made) {
+        if (auto made = served_.sender(identity, log); !made) {
             log.warn("closing control connection: {}", made.error().message());
             co_return;
         }
-        sender = std::move(*made);
-        control::add_sender_methods(dispatch, *sender);
     } else if (served_.receiver) {
-        auto made = served_.receiver(identity, log);
-        if (!made) {
+        if (auto made = served_.receiver(identity, log); !made) {
             log.warn("closing control connection: {}", made.error().message());
             co_return;
         }
-        receiver = std::move(*made);
-        control::add_endpoint_methods(dispatch, *receiver);
-    } else {
-        control::add_ping(dispatch);
     }
+    // Every call gets an endpoint of its own, made with the call's logger: the endpoint's own
+    // lines carry the client and the method, as the handler's do.
+    grpc::ServiceDispatch dispatch;
+    const ServedEndpoint* served = &served_;
+    auto per_call = [served, identity](grpc::CallContext ctx, std::string request) {
+        return serve_control_call(served, identity, std::move(ctx), std::move(request));
+    };
+    for (const auto& method : control_methods(served_)) dispatch.add(std::string(method), per_call);
+    // Counted among the control connections until it ends; told to go (GOAWAY) when newer
+    // ones exceed the limits, or when the server stops. Declared before the slot, whose close
+    // function uses it.
+    grpc::DrainSignal drain(ctx_.get_executor());
+    auto calls = std::make_shared<std::size_t>(0);
+    grpc::DrainSignal* to_drain = &drain;
+    const bool* stopping = &stopping_;
+    auto slot = control_.admit(
+        identity,
+        [to_drain, log, stopping](std::string_view why) {
+            if (!*stopping)
+                log.warn("closing control connection (GOAWAY): {}; the client connects again when it calls",
+                         why);
+            to_drain->drain();
+        },
+        [calls] { return *calls == 0; });
+    if (stopping_) drain.drain();
     grpc::GrpcServerOptions o;
     o.session = options_.control;
     o.client_identity = identity;
-    o.drain = &drain_;
+    o.drain = &drain;
     o.shutdown_grace = options_.shutdown_grace;
+    o.calls_in_flight = calls;
     auto r = co_await grpc::serve_grpc_connection(std::move(*socket), dispatch, o, log);
     if (!r) log.info("control connection ended: {}", r.error().message());
 }
@@ -295,7 +366,7 @@ asio::awaitable<void> EndpointServer::stop() {
     co_await accept_task_.join();
     // Control connections go away gracefully (GOAWAY; calls in flight finish); whatever still
     // runs after the grace (a transfer, a call that does not end) is cancelled.
-    drain_.drain();
+    control_.close_all("the server is stopping");
     const auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
     while (active_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
         asio::steady_timer tick(ctx_, std::chrono::milliseconds(20));

@@ -12,6 +12,10 @@
 // request can never reach another client's datasets. Every handler's log line carries the
 // client identity and the method (gRPC) or request (dataconn).
 //
+// Connections in their preamble (handshake, label, a data connection's request) are bounded
+// per source address and in total, served control connections per client identity and in
+// total (EndpointServerOptions).
+//
 // stop(): the acceptor closes, control connections are drained (GOAWAY, calls in flight get
 // the shutdown grace), then every connection task is cancelled and joined.
 #pragma once
@@ -20,6 +24,7 @@
 #include "core/log.hpp"
 #include "core/owned_task.hpp"
 #include "replication/endpoint/endpoint.hpp"
+#include "transport/control_connections.hpp"
 #include "transport/dataconn.hpp"
 #include "transport/grpc/grpc_server.hpp"
 #include "transport/pending_connections.hpp"
@@ -52,6 +57,11 @@ struct EndpointServerOptions {
     transport::PendingLimits pending;
     transport::DataconnOptions data;
     transport::grpc::ServerSessionOptions control;
+    // Control connections past their label (authenticated, served), per client identity and in
+    // total: a newcomer beyond a limit makes the oldest idle one (else the oldest) go with a
+    // graceful GOAWAY, logged with its client; zferry's client connects again for its next
+    // call. A connection that never calls is otherwise bounded only by keepalive.
+    transport::ControlLimits control_limits;
     std::chrono::milliseconds shutdown_grace{5000};
     // Whether the banner advertises zferry/1 (coalesced steps in SendReq, data connections
     // kept for several requests). false: the server looks like zrepl to its clients.
@@ -100,11 +110,11 @@ private:
     Logger log_;
     std::unique_ptr<DataHandler> handler_;
     std::unique_ptr<transport::DataconnServer> data_;
-    transport::grpc::DrainSignal drain_;
     std::unique_ptr<transport::WireListener> listener_;
     OwnedTask accept_task_;
     // Before conns_: the connection tasks' slots point into it.
     transport::PendingConnections pending_;
+    transport::ControlConnections control_;
     std::list<std::unique_ptr<OwnedTask>> conns_;
     bool stopping_ = false;
 };

@@ -85,25 +85,40 @@ private:
     std::string what_;
 };
 
+// A call on the control client. A call that was never sent because its connection was going
+// away (the server closed it, idle, with GOAWAY: its limit on control connections, or its
+// shutdown) is made once more, on a new connection: the server never saw it.
+template <class T>
+asio::awaitable<Result<T>> on_control(
+    RemoteConnection* conn, std::function<asio::awaitable<Result<T>>(control::ControlClient*)> call) {
+    for (int attempt = 0;; ++attempt) {
+        auto c = co_await conn->control();
+        if (!c) co_return c.error();
+        Result<T> r = co_await call(*c);
+        if (r || attempt > 0 || !control::ControlClient::unsent(r.error())) co_return r;
+        conn->log().debug("control call again on a new connection: {}", r.error().message());
+    }
+}
+
 // The Endpoint methods both remote sides share, on the control channel.
 asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems_of(RemoteConnection* conn) {
-    auto c = co_await conn->control();
-    if (!c) co_return c.error();
-    co_return co_await (*c)->list_filesystems();
+    std::function<asio::awaitable<Result<std::vector<FilesystemInfo>>>(control::ControlClient*)> call =
+        [](control::ControlClient* c) { return c->list_filesystems(); };
+    co_return co_await on_control(conn, std::move(call));
 }
 
 asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions_of(RemoteConnection* conn,
                                                                               std::string fs) {
-    auto c = co_await conn->control();
-    if (!c) co_return c.error();
-    co_return co_await (*c)->list_versions(std::move(fs));
+    std::function<asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>>(control::ControlClient*)>
+        call = [fs](control::ControlClient* c) { return c->list_versions(fs); };
+    co_return co_await on_control(conn, std::move(call));
 }
 
 asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots_on(
     RemoteConnection* conn, std::string fs, std::vector<zfs::FilesystemVersion> snapshots) {
-    auto c = co_await conn->control();
-    if (!c) co_return c.error();
-    co_return co_await (*c)->destroy_snapshots(std::move(fs), std::move(snapshots));
+    std::function<asio::awaitable<Result<std::vector<DestroySnapshotResult>>>(control::ControlClient*)> call =
+        [fs, snapshots](control::ControlClient* c) { return c->destroy_snapshots(fs, snapshots); };
+    co_return co_await on_control(conn, std::move(call));
 }
 
 std::string step_name(const std::string& fs, const zfs::FilesystemVersion& to) { return fs + "@" + to.name; }
@@ -139,11 +154,12 @@ asio::awaitable<void> RemoteConnection::drive(grpc::GrpcClientConnection* conn) 
 asio::awaitable<Result<control::ControlClient*>> RemoteConnection::control() {
     auto [ec, permit] = co_await connecting_.acquire();
     if (ec) co_return Error(ec, "waiting for the control connection");
-    if (client_ && run_task_ && run_task_->running()) co_return client_.get();
+    if (client_ && run_task_ && run_task_->running() && grpc_->accepting_calls()) co_return client_.get();
     if (run_task_) {
-        // The old connection ended; its calls have their answers. The objects stay until
-        // close(): a caller may still be resuming from one of them.
-        co_await run_task_->join();
+        // The old connection ended, or takes no new calls (the server said GOAWAY: it ends once
+        // its calls are answered). The objects stay until close(), which joins the task: a
+        // caller may still be resuming from one of them.
+        if (run_task_->running()) log_.debug("the control connection is going away; connecting again");
         retired_.push_back(Retired{std::move(grpc_), std::move(client_), std::move(run_task_)});
     }
     transport::HandshakeOutcome outcome;
@@ -162,9 +178,9 @@ asio::awaitable<Result<control::ControlClient*>> RemoteConnection::control() {
 }
 
 asio::awaitable<Result<void>> RemoteConnection::ping_both() {
-    auto c = co_await control();
-    if (!c) co_return c.error();
-    if (auto p = co_await (*c)->wait_for_connectivity(); !p) co_return p;
+    std::function<asio::awaitable<Result<void>>(control::ControlClient*)> control_ping =
+        [](control::ControlClient* c) { return c->wait_for_connectivity(); };
+    if (auto p = co_await on_control(this, std::move(control_ping)); !p) co_return p;
     PingReq req;
     req.set_message("zferry data ping");
     const std::string request = req.SerializeAsString();
@@ -191,6 +207,8 @@ asio::awaitable<void> RemoteConnection::close() {
     const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
     if (grpc_) grpc_->close();
+    for (auto& r : retired_)
+        if (r.grpc) r.grpc->close();
     if (run_task_) co_await run_task_->join();
     for (auto& r : retired_) co_await r.task->join();
     retired_.clear();
@@ -260,21 +278,21 @@ asio::awaitable<Result<SendReply>> RemoteSender::send(StepRequest req) {
 }
 
 asio::awaitable<Result<void>> RemoteSender::send_completed(StepRequest req) {
-    auto c = co_await conn_.control();
-    if (!c) co_return c.error();
-    co_return co_await (*c)->send_completed(std::move(req));
+    std::function<asio::awaitable<Result<void>>(control::ControlClient*)> call =
+        [req](control::ControlClient* c) { return c->send_completed(req); };
+    co_return co_await on_control(&conn_, std::move(call));
 }
 
 asio::awaitable<Result<std::optional<std::uint64_t>>> RemoteSender::send_dry(StepRequest req) {
-    auto c = co_await conn_.control();
-    if (!c) co_return c.error();
-    co_return co_await (*c)->send_dry(std::move(req));
+    std::function<asio::awaitable<Result<std::optional<std::uint64_t>>>(control::ControlClient*)> call =
+        [req](control::ControlClient* c) { return c->send_dry(req); };
+    co_return co_await on_control(&conn_, std::move(call));
 }
 
 asio::awaitable<Result<std::optional<std::uint64_t>>> RemoteSender::replication_cursor(std::string fs) {
-    auto c = co_await conn_.control();
-    if (!c) co_return c.error();
-    co_return co_await (*c)->replication_cursor(std::move(fs));
+    std::function<asio::awaitable<Result<std::optional<std::uint64_t>>>(control::ControlClient*)> call =
+        [fs](control::ControlClient* c) { return c->replication_cursor(fs); };
+    co_return co_await on_control(&conn_, std::move(call));
 }
 
 // ---------------------------------------------------------------------------- receiver

@@ -11,7 +11,12 @@
 //
 // Errors keep their meaning across the wire: a status from the control channel as
 // control::error_of says (UNAVAILABLE and DEADLINE_EXCEEDED temporary), connection failures
-// temporary, a handshake mismatch and a server's refusal ("HANDLER ERROR") permanent.
+// temporary, a handshake mismatch permanent, and a server's refusal ("HANDLER ERROR") as a
+// zferry server classified it (its class line; a zrepl server's refusal is permanent).
+//
+// The control connection is opened again when it ended or the server said GOAWAY (e.g. it
+// closed the connection, idle, for its limit on control connections); a call that the
+// connection no longer took is made once more on the new one.
 //
 // Between two zferry peers (both banners advertise zferry/1; learned from the control
 // connection's handshake): a coalesced step (`StepRequest::intermediates`, `send -I`) travels

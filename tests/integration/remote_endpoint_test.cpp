@@ -8,12 +8,17 @@
 
 #include "core/async.hpp"
 #include "daemon/config/tcp_client_map.hpp"
+#include "replication/control/pdu_convert.hpp"
 #include "replication/driver/replication.hpp"
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
 #include "tests/integration/test_support.hpp"
+#include "transport/frame_codec.hpp"
+#include "transport/handshake.hpp"
+#include "transport/mux_label.hpp"
 #include "transport/tls_wire.hpp"
 #include "zfs/listing_ops.hpp"
+#include "zfs/zfs_error.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -21,6 +26,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -36,15 +44,51 @@ namespace {
 namespace fs = std::filesystem;
 namespace asio = boost::asio;
 
+// No child process at all, exited or not; reaps nothing (WNOWAIT), so polling it never takes
+// a child from the code that waits for it.
 bool no_children() {
-    int st = 0;
-    return ::waitpid(-1, &st, WNOHANG) == -1 && errno == ECHILD;
+    siginfo_t info{};
+    return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == -1 && errno == ECHILD;
 }
 
 asio::awaitable<void> close_sender(RemoteSender* s) { co_await s->close(); }
 asio::awaitable<void> close_receiver(RemoteReceiver* r) { co_await r->close(); }
 asio::awaitable<void> stop_server(EndpointServer* s) { co_await s->stop(); }
 asio::awaitable<void> shutdown_connector(transport::WireConnector* c) { co_await c->shutdown(); }
+
+// A sink's receiver around the real one: its `zfs recv` finds the dataset busy the first
+// `busy` times (zfs still tearing down an earlier receive: temporary on the server), and it
+// logs a line of its own with the logger the server made it with when it lists filesystems.
+class TestReceiver final : public Receiver {
+public:
+    TestReceiver(std::unique_ptr<Receiver> inner, std::shared_ptr<std::atomic<int>> busy, Logger log)
+        : inner_(std::move(inner)), busy_(std::move(busy)), log_(std::move(log)) {}
+    asio::awaitable<Result<std::vector<FilesystemInfo>>> list_filesystems() override {
+        log_.info("test endpoint lists filesystems");
+        co_return co_await inner_->list_filesystems();
+    }
+    asio::awaitable<Result<std::vector<zfs::FilesystemVersion>>> list_versions(std::string fs) override {
+        co_return co_await inner_->list_versions(std::move(fs));
+    }
+    asio::awaitable<Result<std::vector<DestroySnapshotResult>>> destroy_snapshots(
+        std::string fs, std::vector<zfs::FilesystemVersion> snapshots) override {
+        co_return co_await inner_->destroy_snapshots(std::move(fs), std::move(snapshots));
+    }
+    asio::awaitable<Result<ReceiveSession>> receive(ReceiveRequest req) override {
+        if (busy_->fetch_sub(1) > 0)
+            co_return Error(zfs::ZfsErrc::dataset_busy,
+                            "cannot receive into " + req.filesystem + ": dataset is busy");
+        co_return co_await inner_->receive(std::move(req));
+    }
+    asio::awaitable<Result<void>> finish_receive(ReceiveSession& session) override {
+        co_return co_await inner_->finish_receive(session);
+    }
+
+private:
+    std::unique_ptr<Receiver> inner_;
+    std::shared_ptr<std::atomic<int>> busy_;
+    Logger log_;
+};
 
 class RemoteEndpointTest : public ::testing::Test {
 protected:
@@ -116,21 +160,25 @@ protected:
     }
     // A sink on dst: root_fs q/sink, each client below its identity.
     using Clients = std::vector<std::pair<std::string, std::string>>;
-    EndpointServer& sink_server(Clients clients, EndpointServerOptions o = {}) {
+    EndpointServer& sink_server(Clients clients, EndpointServerOptions o = {},
+                                std::shared_ptr<std::atomic<int>> busy = nullptr) {
         ServedEndpoint served;
-        served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
+        served.receiver = [this, busy](const std::string& id,
+                                       Logger log) -> Result<std::unique_ptr<Receiver>> {
             ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
-            return std::unique_ptr<Receiver>(
-                std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
+            auto local = std::make_unique<LocalReceiver>(*dst_, std::move(rc), log);
+            if (busy)
+                return std::unique_ptr<Receiver>(std::make_unique<TestReceiver>(std::move(local), busy, log));
+            return std::unique_ptr<Receiver>(std::move(local));
         };
         return server(std::move(served), std::move(clients), std::move(o));
     }
     // A source on src serving p/a and below.
-    EndpointServer& source_server(Clients clients, EndpointServerOptions o = {}) {
+    EndpointServer& source_server(Clients clients, EndpointServerOptions o = {}, zfs::ZfsRunner* zfs = nullptr) {
         ServedEndpoint served;
-        served.sender = [this](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
+        served.sender = [this, zfs](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
             return std::unique_ptr<Sender>(
-                std::make_unique<LocalSender>(*src_, sender_config(), std::move(log)));
+                std::make_unique<LocalSender>(zfs ? *zfs : *src_, sender_config(), std::move(log)));
         };
         return server(std::move(served), std::move(clients), std::move(o));
     }
@@ -256,6 +304,7 @@ issue expired-server server.test ca -1
     fs::path dir_;
     std::unique_ptr<IoEngine> engine_;
     std::unique_ptr<zfs::ZfsRunner> src_, dst_;
+    std::unique_ptr<zfs::ZfsRunner> stalling_src_;  // before servers_: a source server may use it
     std::vector<std::unique_ptr<EndpointServer>> servers_;
 };
 
@@ -759,6 +808,287 @@ TEST_F(RemoteEndpointTest, APushIntoAFullSinkPoolHearsWhyAndResumesOnceThereIsRo
     test::run(ctx_, close_receiver(&receiver));
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+// A raw client on a thread of its own, blocking sockets: connects from `from`, writes `bytes`,
+// and reads until the server closes (or 20 s pass); returns what it read.
+std::string raw_exchange(unsigned short port, const std::string& bytes, const char* from = "127.0.0.1") {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &src.sin_addr);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(port);
+    timeval tv{20, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    std::string got;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
+        ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0 &&
+        ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+            got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return got;
+}
+
+// One dataconn message as zrepl frames it: a frame of `type`, then End.
+std::string message_frames(std::uint32_t type, const std::string& payload) {
+    std::string out;
+    auto h = transport::encode_frame_header({type, static_cast<std::uint32_t>(payload.size())});
+    out.append(reinterpret_cast<const char*>(h.data()), h.size());
+    out += payload;
+    auto end = transport::encode_frame_header({transport::frame_type::stream_end, 0});
+    out.append(reinterpret_cast<const char*>(end.data()), end.size());
+    return out;
+}
+
+// A sink whose dataset is busy for the first receive: between two zferry peers the server's
+// error crosses as temporary, so the run retries and the second attempt succeeds (before, the
+// refusal was permanent and the run stopped after one attempt). A zrepl client (no zferry/1
+// in its banner) still gets the plain text, without the class line.
+TEST_F(RemoteEndpointTest, ATemporaryServerErrorIsTemporaryOnAZferryClientAndPlainTextForZrepl) {
+    snapshots("p/a", {"s1"});
+    sh("src", "destroy -r p/a/b");
+    auto busy = std::make_shared<std::atomic<int>>(1);
+    auto& sink = sink_server({{"127.0.0.1", "client1"}, {"127.0.0.2", "zrepl"}}, {}, busy);
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    ReplicationRun run(sender, receiver, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    const auto& attempts = run.report().attempts;
+    ASSERT_EQ(attempts.size(), 2u) << "the busy sink was retried: " << to_json(run.report());
+    ASSERT_EQ(attempts[0].filesystems.size(), 1u);
+    ASSERT_TRUE(attempts[0].filesystems[0].step_error) << to_json(run.report());
+    const std::string err = attempts[0].filesystems[0].step_error->message;
+    EXPECT_NE(err.find("cannot receive into p/a: dataset is busy"), std::string::npos) << err;
+    EXPECT_NE(err.find("server error, temporary on the server (temporary, retrying can help)"),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find("zferry-error-class"), std::string::npos) << "the class line is not text: " << err;
+    EXPECT_EQ(err.find("(permanent)"), std::string::npos) << err;
+    expect_same_guids("p/a", "q/sink/client1");
+    test::run(ctx_, close_receiver(&receiver));
+
+    // A zrepl client: protocol 7 without extensions, label, a /v1/recv request for the busy
+    // sink. It reads the response header with the server's plain text.
+    busy->store(1);
+    snapshots("p/a", {"s2"});
+    std::string request = *transport::encode_banner(transport::Banner{7, {}});
+    auto label = transport::encode_label(transport::MuxLabel::zrepl_data);
+    request.append(label.data(), label.size());
+    ReceiveRequest req;
+    req.filesystem = "p/a";
+    req.to = versions(*src_, "p/a").back();
+    req.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
+    request += message_frames(transport::frame_type::req_header, "/v1/recv");
+    request +=
+        message_frames(transport::frame_type::req_structured, control::to_pdu(req).SerializeAsString());
+    std::atomic<bool> done{false};
+    std::string answer;
+    std::thread zrepl([&] {
+        answer = raw_exchange(sink.local_endpoint().port(), request, "127.0.0.2");
+        done = true;
+    });
+    test::run(ctx_, with_timeout(wait_for_flag(&done), std::chrono::seconds(30)));
+    zrepl.join();
+    const std::string prefix = "HANDLER ERROR:\n";
+    const auto at = answer.find(prefix);
+    ASSERT_NE(at, std::string::npos) << answer;
+    const std::string text = answer.substr(at + prefix.size());
+    EXPECT_TRUE(text.starts_with("cannot receive into p/a: dataset is busy")) << text;
+    EXPECT_EQ(answer.find("zferry-error-class"), std::string::npos) << answer;
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+// Connections that send banner and label and then nothing: before, the label took them out of
+// the pending connections (only the preamble deadline bounded them). Now they stay counted
+// until their request is in, so a flood of them is shed oldest first, per address and in
+// total, while a legitimate client is served.
+TEST_F(RemoteEndpointTest, AFloodOfLabelledSilentDataConnectionsIsBoundedAndALegitimateClientGetsIn) {
+    snapshots("p/a", {"s1"});
+    sh("src", "destroy -r p/a/b");
+    EndpointServerOptions o;
+    o.preamble_timeout = std::chrono::seconds(120);  // so that only the limits close anything here
+    o.pending.max_pending = 6;
+    o.pending.max_pending_per_address = 4;
+    auto& sink = sink_server({{"127.0.0.0/8", "lo-*"}}, o);
+    std::string preamble = *transport::encode_banner(transport::zferry_banner());
+    auto label = transport::encode_label(transport::MuxLabel::zrepl_data);
+    preamble.append(label.data(), label.size());
+    // Connected and labelled in order, so accepted and admitted in order; the server reads
+    // their labels at once (they are in its socket buffer), and before the fix each left the
+    // pending connections right there.
+    std::vector<asio::ip::tcp::socket> flood;
+    auto connect_labelled = [&](const char* from) {
+        asio::ip::tcp::socket s(ctx_);
+        s.open(asio::ip::tcp::v4());
+        s.bind({asio::ip::make_address(from), 0});
+        s.connect(sink.local_endpoint());
+        asio::write(s, asio::buffer(preamble));
+        flood.push_back(std::move(s));
+    };
+    for (int i = 0; i < 10; ++i) connect_labelled("127.0.0.2");
+    for (int i = 0; i < 3; ++i) connect_labelled("127.0.0.3");
+    // 10 from .2: the first 6 closed by the per-address limit (4). Then .3's first two bring
+    // the total to 6, and its third closes the oldest of all (the 7th from .2).
+    for (int i = 0; i < 7; ++i) {
+        auto r = test::run(ctx_, with_timeout(read_until_closed(&flood[i]), std::chrono::seconds(60)));
+        ASSERT_TRUE(r) << "labelled connection " << i << " stays open beyond the limits";
+    }
+    EXPECT_EQ(sink.pending_connections(), 6u) << "3 from 127.0.0.2 and 3 from 127.0.0.3";
+    const std::string log = log_text();
+    std::size_t per_address = 0, total = 0;
+    for (auto at = log.find("more than 4 connections in their preamble from 127.0.0.2");
+         at != std::string::npos;
+         at = log.find("more than 4 connections in their preamble from 127.0.0.2", at + 1))
+        ++per_address;
+    for (auto at = log.find("more than 6 connections in their preamble;"); at != std::string::npos;
+         at = log.find("more than 6 connections in their preamble;", at + 1))
+        ++total;
+    EXPECT_EQ(per_address, 6u) << log;
+    EXPECT_EQ(total, 1u) << log;
+    // A legitimate client (127.0.0.1) replicates while the flood holds every slot.
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    ReplicationRun run(sender, receiver, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    expect_same_guids("p/a", "q/sink/lo-127.0.0.1");
+    test::run(ctx_, close_receiver(&receiver));
+    flood.clear();
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+    EXPECT_EQ(sink.pending_connections(), 0u);
+}
+
+// A pull from a source whose zfs send stalls 1 MB into its stream. Before: the server's
+// copy loop waited for a full 512 KiB frame, so the client got only the first 512 KiB; and
+// when the client gave up, the server's /v1/send stayed blocked on the stalled pipe (and its
+// zfs send child stayed) until the server stopped. Now every byte the send produced reaches
+// the client, and the server notices the client leaving: the connection ends and the zfs
+// send child is stopped and reaped while the server keeps running.
+TEST_F(RemoteEndpointTest, APullFromAStalledSourceGetsEveryByteAndTheServerLetsGoWhenTheClientLeaves) {
+    sh("src", "destroy -r p/a/b");
+    snapshots("p/a", {"s1"}, 3'000'000);
+    stalling_src_ = runner("src", {{"ZFS_SIM_STALL_SEND_AFTER", "1000000"}});
+    auto& source = source_server({{"127.0.0.1", "backup"}}, {}, stalling_src_.get());
+    sh("dst", "create q/pull");
+    RemoteSender sender(ctx_, *engine_, remote_options(source), Logger());
+    LocalReceiver receiver(
+        *dst_,
+        ReceiverConfig{
+            *JobId::make("pull"), "q/pull", std::nullopt, PlaceholderEncryptionPolicy::inherit, {}},
+        Logger());
+    ReplicationRun r(sender, receiver, run_options(), Logger());
+    asio::cancellation_signal cancel;
+    bool finished = false;
+    asio::co_spawn(ctx_, r.run(),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr) { finished = true; }));
+    ctx_.restart();
+    auto bytes = [&]() -> std::uint64_t {
+        const auto& as = r.report().attempts;
+        if (as.empty() || as.back().filesystems.empty() || as.back().filesystems[0].steps.empty()) return 0;
+        return as.back().filesystems[0].steps[0].bytes_replicated;
+    };
+    // A bound for a failure only: the bytes arrive in milliseconds.
+    auto bound = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (bytes() < 1'000'000 && !finished && std::chrono::steady_clock::now() < bound)
+        ctx_.run_one_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(bytes(), 1'000'000u) << "every byte the stalled zfs send produced reached the client";
+    cancel.emit(asio::cancellation_type::terminal);
+    while (!finished) ctx_.run_one();
+    EXPECT_FALSE(r.succeeded());
+    test::run(ctx_, close_sender(&sender));  // the control connection goes too
+
+    // The client is gone; the server, still running, ends the /v1/send and its zfs send.
+    bound = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while ((source.active_connections() > 0 || !no_children()) && std::chrono::steady_clock::now() < bound)
+        ctx_.run_one_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(source.active_connections(), 0u) << "the /v1/send connection outlived its client";
+    EXPECT_TRUE(no_children()) << "the stalled zfs send child was stopped and reaped";
+    EXPECT_NE(log_text().find("sending stream: the client left"), std::string::npos) << log_text();
+    test::run(ctx_, stop_server(&source));
+}
+
+// Every line the endpoint itself writes while serving a control call carries the client and
+// the gRPC method (the endpoint is made per call, with the call's logger).
+TEST_F(RemoteEndpointTest, TheEndpointsOwnLinesOnAControlCallCarryClientAndMethod) {
+    auto& sink = sink_server({{"127.0.0.1", "client1"}}, {}, std::make_shared<std::atomic<int>>(0));
+    RemoteReceiver receiver(ctx_, *engine_, remote_options(sink), Logger());
+    auto listed = test::run(ctx_, receiver.list_filesystems());
+    ASSERT_TRUE(listed) << listed.error().message();
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, stop_server(&sink));
+    const auto log = log_text();
+    const auto at = log.find("test endpoint lists filesystems");
+    ASSERT_NE(at, std::string::npos) << log;
+    const auto start = log.rfind('\n', at) + 1;
+    const auto line = log.substr(start, log.find('\n', at) - start);
+    EXPECT_NE(line.find("client=client1"), std::string::npos) << line;
+    EXPECT_NE(line.find("method=/Replication/ListFilesystems"), std::string::npos) << line;
+}
+
+// Waits (serving) until `server` has `n` connection tasks, or 60 s (a bound for failures only).
+void settle(asio::io_context& ctx, const EndpointServer& server, std::size_t n) {
+    const auto bound = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (server.active_connections() != n && std::chrono::steady_clock::now() < bound)
+        ctx.run_one_for(std::chrono::milliseconds(20));
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
+}
+
+// Control connections that stay open without calling: a client beyond its limit (or all
+// clients beyond the total) make the oldest idle one go with a graceful GOAWAY, logged with the
+// client; the zferry client whose connection went connects again for its next call, unaware.
+TEST_F(RemoteEndpointTest, ControlConnectionsAreBoundedPerClientAndInTotalAndTheClientReconnects) {
+    for (bool per_identity : {true, false}) {
+        SCOPED_TRACE(per_identity ? "per client identity" : "in total");
+        EndpointServerOptions o;
+        if (per_identity)
+            o.control_limits.max_per_identity = 2;
+        else
+            o.control_limits.max_connections = 2;
+        auto& sink = sink_server({{"127.0.0.1", "client1"}}, o);
+        const std::string reason = per_identity ? "more than 2 control connections of client client1"
+                                                : "more than 2 control connections;";
+        std::vector<std::unique_ptr<RemoteReceiver>> clients;
+        for (int i = 0; i < 3; ++i) {
+            clients.push_back(
+                std::make_unique<RemoteReceiver>(ctx_, *engine_, remote_options(sink), Logger()));
+            auto listed = test::run(ctx_, clients.back()->list_filesystems());
+            ASSERT_TRUE(listed) << i << ": " << listed.error().message();
+        }
+        // The third connection made the first (idle) one go.
+        settle(ctx_, sink, 2);
+        EXPECT_EQ(sink.active_connections(), 2u);
+        const auto before = log_text();
+        EXPECT_EQ(occurrences(before, reason), 1u) << before;
+        const auto at = before.find("closing control connection (GOAWAY): " + reason);
+        ASSERT_NE(at, std::string::npos) << before;
+        const auto line = before.substr(at, before.find('\n', at) - at);
+        EXPECT_NE(line.find("client=client1"), std::string::npos) << line;
+        // Its client calls again: a new connection, transparently (which makes the now oldest
+        // idle one, the second client's, go); and so does the second.
+        for (int i = 0; i < 2; ++i) {
+            auto again = test::run(ctx_, clients[i]->list_filesystems());
+            ASSERT_TRUE(again) << i << ": " << again.error().message();
+            settle(ctx_, sink, 2);
+        }
+        EXPECT_EQ(occurrences(log_text(), reason), 3u) << log_text();
+        for (auto& c : clients) test::run(ctx_, close_receiver(c.get()));
+        test::run(ctx_, stop_server(&sink));
+        EXPECT_EQ(sink.active_connections(), 0u);
+    }
 }
 
 }  // namespace

@@ -71,6 +71,78 @@ TEST(DataconnResponseHeader, TheServersHeadersParseBack) {
               ResponseHeader(response::Refused{Error(TransportErrc::remote_error, e.message())}));
 }
 
+// Between two zferry peers the error's class crosses the wire; a zrepl peer neither writes
+// nor reads the class line, so its text stays the error and the error stays permanent.
+TEST(DataconnResponseHeader, TheErrorClassCrossesOnlyBetweenZferryPeers) {
+    const Error busy(Errc::timeout, "zfs recv q/a did not exit in time");
+    ASSERT_TRUE(busy.temporary());
+    const Error refused(Errc::invalid_argument, "filesystem p/secret is not served");
+    struct Case {
+        const char* what;
+        Error error;
+        bool server_zferry;  // the server's peer (the client) advertised zferry/1
+        bool client_zferry;  // the client's peer (the server) advertised zferry/1
+        std::string header;
+        Error heard;
+    };
+    const std::vector<Case> cases = {
+        {"temporary, zferry to zferry", busy, true, true,
+         "HANDLER ERROR:\nzferry-error-class: temporary\nzfs recv q/a did not exit in time: timeout: no "
+         "progress within the idle timeout",
+         Error(TransportErrc::remote_temporary,
+               "zfs recv q/a did not exit in time: timeout: no progress within the idle timeout")},
+        {"permanent, zferry to zferry", refused, true, true,
+         "HANDLER ERROR:\nzferry-error-class: permanent\nfilesystem p/secret is not served: invalid argument",
+         Error(TransportErrc::remote_error, "filesystem p/secret is not served: invalid argument")},
+        {"temporary, to a zrepl client: today's text", busy, false, false,
+         "HANDLER ERROR:\n" + busy.message(), Error(TransportErrc::remote_error, busy.message())},
+        {"permanent, to a zrepl client", refused, false, false, "HANDLER ERROR:\n" + refused.message(),
+         Error(TransportErrc::remote_error, refused.message())},
+    };
+    for (const auto& c : cases) {
+        const std::string header = error_header(c.error, c.server_zferry);
+        EXPECT_EQ(header, c.header) << c.what;
+        const auto parsed = parse_response_header(header, c.client_zferry);
+        EXPECT_EQ(parsed, ResponseHeader(response::Refused{c.heard})) << c.what << ": " << show(parsed);
+        const auto* r = std::get_if<response::Refused>(&parsed);
+        ASSERT_NE(r, nullptr) << c.what;
+        EXPECT_EQ(r->error.temporary(), c.heard.temporary()) << c.what;
+    }
+    // A zrepl server's text is never read for a class line, even one that looks like ours: it is
+    // the text, permanent (zrepl's meaning of a handler error).
+    const std::string forged = "HANDLER ERROR:\nzferry-error-class: temporary\nsomething";
+    EXPECT_EQ(parse_response_header(forged, false),
+              ResponseHeader(response::Refused{
+                  Error(TransportErrc::remote_error, "zferry-error-class: temporary\nsomething")}));
+    // A zferry peer whose text has no class line (or another first line): permanent, text whole.
+    EXPECT_EQ(parse_response_header("HANDLER ERROR:\nzferry-error-class: maybe\nx", true),
+              ResponseHeader(
+                  response::Refused{Error(TransportErrc::remote_error, "zferry-error-class: maybe\nx")}));
+    EXPECT_EQ(parse_response_header("HANDLER ERROR:\n", true),
+              ResponseHeader(response::Refused{Error(TransportErrc::remote_error, "")}));
+    // The client's message states the verdict once, its own.
+    const auto heard = std::get<response::Refused>(parse_response_header(error_header(busy, true), true));
+    EXPECT_EQ(heard.error.message(),
+              "zfs recv q/a did not exit in time: timeout: no progress within the idle timeout: server "
+              "error, temporary on the server "
+              "(temporary, retrying can help)");
+}
+
+TEST(DataconnResponseHeader, ARequestStoppedByTheServersShutdownIsTemporary) {
+    const Error aborted(make_error_code(boost::system::errc::operation_canceled), "zfs send p/a@s1");
+    ASSERT_FALSE(aborted.temporary());
+    const Error told = error_for_client(aborted, true);
+    EXPECT_EQ(told.code(), make_error_code(Errc::shutdown));
+    EXPECT_TRUE(told.temporary());
+    EXPECT_NE(told.message().find("the server is shutting down"), std::string::npos) << told.message();
+    EXPECT_NE(told.message().find("zfs send p/a@s1"), std::string::npos) << told.message();
+    // Not stopping, or another error while stopping: unchanged.
+    EXPECT_EQ(error_for_client(aborted, false).code(), aborted.code());
+    EXPECT_EQ(error_for_client(aborted, false).context(), aborted.context());
+    const Error refused(Errc::invalid_argument, "no such dataset");
+    EXPECT_EQ(error_for_client(refused, true).code(), refused.code());
+}
+
 TEST(DataconnResponseHeader, ByteByByte) {
     const Error invalid(TransportErrc::invalid_response, "response header is neither OK nor ERROR");
     // Every proper prefix of either header is invalid; so is every one-byte change of OK.
@@ -190,6 +262,7 @@ TEST(DataconnClient, RecvReports) {
     const Result<std::string> ok = std::string("done");
     const Result<std::string> refused = Error(TransportErrc::remote_error, "zfs recv refused");
     const Result<std::string> broken = Error(TransportErrc::shutdown, "reading response");
+    const Result<std::string> busy = Error(TransportErrc::remote_temporary, "zfs recv: dataset is busy");
     struct Row {
         bool stream_ok;
         bool response_first;
@@ -209,6 +282,7 @@ TEST(DataconnClient, RecvReports) {
         {false, true, ok, RecvReport::premature_success},
         // The stream failed first: a refusal explains it, anything else does not.
         {false, false, refused, RecvReport::response},
+        {false, false, busy, RecvReport::response},
         {false, false, ok, RecvReport::stream_error},
         {false, false, broken, RecvReport::stream_error},
     };

@@ -33,6 +33,7 @@ TEST(TransportError, EveryCodeIsTemporaryOrPermanentAsTheDriverNeeds) {
         {TransportErrc::remote_error, false, "server error"},
         {TransportErrc::invalid_response, false, "invalid response header"},
         {TransportErrc::refused, false, "refused by the transport (authentication or configuration)"},
+        {TransportErrc::remote_temporary, true, "server error, temporary on the server"},
     };
     std::set<int> seen;
     for (const auto& c : cases) {

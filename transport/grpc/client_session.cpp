@@ -358,4 +358,9 @@ const std::string& ClientSession::close_reason() const { return impl_->close_rea
 bool ClientSession::told_too_many_pings() const { return impl_->too_many_pings; }
 std::size_t ClientSession::active_calls() const { return impl_->streams.size(); }
 
+bool ClientSession::accepting_calls() const {
+    const auto& me = *impl_;
+    return !(me.fatal || me.dead || me.goaway);
+}
+
 }  // namespace zferry::transport::grpc

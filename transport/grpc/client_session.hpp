@@ -36,6 +36,9 @@ struct CallResult {
     std::int32_t stream_id = 0;
     Status status;
     std::string message;  // the response message, when status is OK
+    // The call never left this side: the connection took no new calls (GOAWAY received, or it
+    // ended). The server cannot have seen it, so it is safe to make again on a new connection.
+    bool unsent = false;
 };
 
 class ClientSession {
@@ -65,6 +68,8 @@ public:
     const std::string& close_reason() const;
     bool told_too_many_pings() const;
     std::size_t active_calls() const;
+    // start_call can still start a call: no GOAWAY received, the session not ended.
+    bool accepting_calls() const;
 
 private:
     struct Impl;

@@ -158,11 +158,13 @@ asio::awaitable<CallResult> GrpcClientConnection::call(std::string path, std::st
     CallResult r;
     if (me.ended || me.closing) {
         r.status = status(StatusCode::unavailable, "the connection is closed");
+        r.unsent = true;
         co_return r;
     }
     auto id = me.session.start_call(path, request, timeout, Clock::now());
     if (!id) {
         r.status = status(StatusCode::unavailable, "the connection accepts no new calls");
+        r.unsent = true;
         co_return r;
     }
     auto p = std::make_shared<Impl::Pending>(me.socket.get_executor());
@@ -183,6 +185,10 @@ asio::awaitable<CallResult> GrpcClientConnection::call(std::string path, std::st
 void GrpcClientConnection::close() {
     impl_->closing = true;
     impl_->kick();
+}
+
+bool GrpcClientConnection::accepting_calls() const {
+    return !impl_->ended && !impl_->closing && impl_->session.accepting_calls();
 }
 
 bool GrpcClientConnection::told_too_many_pings() const { return impl_->session.told_too_many_pings(); }

@@ -31,9 +31,13 @@ public:
     // Drives the connection until the server ends it, it fails, or close(). Success when it
     // was closed here or the server went away cleanly.
     asio::awaitable<Result<void>> run();
-    // One unary call. A cancelled caller resets the stream and gets CANCELLED.
+    // One unary call. A cancelled caller resets the stream and gets CANCELLED. A call the
+    // connection no longer takes (GOAWAY received, ended, closed) is UNAVAILABLE and `unsent`.
     asio::awaitable<CallResult> call(std::string path, std::string request, std::optional<Duration> timeout);
     void close();
+    // New calls can still go out on this connection (no GOAWAY received, not ended or closed):
+    // an owner that reuses the connection asks first, and connects again otherwise.
+    bool accepting_calls() const;
 
     // The server sent GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings"): connect again with
     // next_keepalive() (the interval doubled), as grpc-go does.

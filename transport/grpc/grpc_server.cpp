@@ -79,6 +79,7 @@ public:
         for (auto& [id, task] : tasks_) task->cancel();
         for (auto& [id, task] : tasks_) co_await task->join();
         tasks_.clear();
+        count_calls();
         error_code ignored;
         socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
         socket_.close(ignored);
@@ -124,6 +125,11 @@ private:
         auto task = std::make_unique<OwnedTask>(socket_.get_executor());
         task->start(run_handler(*h, std::move(ctx), std::move(call.message), call.stream_id));
         tasks_.emplace(call.stream_id, std::move(task));
+        count_calls();
+    }
+
+    void count_calls() {
+        if (options_.calls_in_flight) *options_.calls_in_flight = tasks_.size();
     }
 
     // Parameters by value: the task outlives the caller's frame.
@@ -192,6 +198,7 @@ private:
                 if (auto it = tasks_.find(id); it != tasks_.end()) {
                     co_await it->second->join();
                     tasks_.erase(it);
+                    count_calls();
                 }
             }
             (void)co_await wake_.async_receive(tuple_awaitable);

@@ -89,6 +89,8 @@ struct GrpcServerOptions {
     std::string client_identity;         // from the transport; goes into every call's log context
     const DrainSignal* drain = nullptr;  // none: the connection ends only with the peer or cancellation
     std::chrono::milliseconds shutdown_grace{10000};
+    // If set, kept equal to the calls this connection is serving (the owner's "is it idle?").
+    std::shared_ptr<std::size_t> calls_in_flight;
 };
 
 // Serves one HTTP/2 connection (prior knowledge, no banner: whatever precedes HTTP/2 on the
