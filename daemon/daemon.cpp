@@ -98,6 +98,9 @@ asio::awaitable<Result<void>> Daemon::start() {
         Error fell_back;
         engine_ = IoEngine::make(*options_.io, kDefaultEngine, &fell_back);
         transport_.emplace(*options_.io, *engine_, config_.global.stdinserver_sockdir);
+        transport_->on_stream_bytes =
+            [m = zrepl_metrics_.get()](const std::string& job, std::string_view endpoint, bool sent,
+                                       std::uint64_t bytes) { m->stream_bytes(job, endpoint, sent, bytes); };
         options_.jobs.transport = &*transport_;
     }
     for (const auto& j : config_.jobs) {

@@ -327,8 +327,9 @@ asio::awaitable<void> DataconnServer::serve_send(StreamConn& conn, RequestContex
         // The client's heartbeats keep our writes alive while its consumer stalls; they
         // are read until the close.
         conn.heartbeat().start_background_reads();
-        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe);
+        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe, r->limit);
     }
+    if (sent && options_.on_stream_bytes) options_.on_stream_bytes(kEndpointSend, true, *sent);
     // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
     r->stream.reset();
     auto source = co_await guarded<void>(r->wait_source);
@@ -353,8 +354,9 @@ asio::awaitable<void> DataconnServer::serve_recv(StreamConn& conn, RequestContex
     Result<std::uint64_t> received = std::uint64_t{0};
     {
         auto pipe = engine_.attach(r->stream.get());
-        received = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
+        received = co_await conn.read_stream(frame_type::zfs_stream, *pipe, r->limit);
     }
+    if (received && options_.on_stream_bytes) options_.on_stream_bytes(kEndpointRecv, false, *received);
     r->stream.reset();  // EOF for the consumer
     auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
     co_await carry_out(conn, ctx,
@@ -453,8 +455,10 @@ asio::awaitable<Result<std::string>> DataconnClient::send_request(
         auto n = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
         if (!n)
             out = n.error();
-        else if (bytes)
-            *bytes = *n;
+        else {
+            if (bytes) *bytes = *n;
+            if (options_.on_stream_bytes) options_.on_stream_bytes(kEndpointSend, false, *n);
+        }
     }
     co_await conn.close();
     co_return out;
@@ -487,6 +491,7 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
             break;
     }
     if (out && bytes) *bytes = *sent;
+    if (out && options_.on_stream_bytes) options_.on_stream_bytes(kEndpointRecv, true, *sent);
     co_await conn.close();
     co_return out;
 }

@@ -54,6 +54,10 @@ struct DataconnServerLimits {
     std::chrono::milliseconds accept_backoff{100};
 };
 
+// Told the stream bytes of every /v1/send and /v1/recv this side moved to its end (for
+// metrics): `sent` when this side wrote the stream, false when it read it.
+using StreamBytesObserver = std::function<void(std::string_view endpoint, bool sent, std::uint64_t bytes)>;
+
 struct DataconnOptions {
     ConnOptions conn;
     FrameConnOptions frames;
@@ -64,6 +68,7 @@ struct DataconnOptions {
     // Server: see DataconnServerLimits (the server's preamble is bounded by
     // limits.preamble_timeout, not by handshake_timeout).
     DataconnServerLimits limits;
+    StreamBytesObserver on_stream_bytes;  // null: not counted
 };
 
 struct RequestContext {
@@ -79,6 +84,8 @@ struct SendReply {
     std::string structured;
     UniqueFd stream;
     std::function<asio::awaitable<Result<void>>()> wait_source;
+    // The serving job's send.bandwidth_limit (null: none); it must outlive wait_source.
+    Throttle* limit = nullptr;
 };
 
 // A recv handler's sink: the write end of a pipe the stream is written into (closed by the
@@ -87,6 +94,8 @@ struct SendReply {
 struct RecvSession {
     UniqueFd stream;
     std::function<asio::awaitable<Result<std::string>>(Result<std::uint64_t> transfer)> finish;
+    // The serving job's recv.bandwidth_limit (null: none); it must outlive finish.
+    Throttle* limit = nullptr;
 };
 
 class DataconnHandler {
