@@ -130,6 +130,12 @@ asio::awaitable<Result<void>> Daemon::start() {
     h.status = [this] { return status(); };
     h.signal = [this](const std::string& job, const std::string& op) { return signal(job, op); };
     h.version = options_.version;
+    h.request_begin = [m = zrepl_metrics_.get()](std::string_view endpoint) {
+        m->control_request_begin(endpoint);
+    };
+    h.request_finished = [m = zrepl_metrics_.get()](std::string_view endpoint, double seconds) {
+        m->control_request_finished(endpoint, seconds);
+    };
     auto control = ControlServer::listen(ex_, config_.global.control_sockpath, std::move(h),
                                          log_.with("job", "_control"));
     if (!control) co_return control.error();

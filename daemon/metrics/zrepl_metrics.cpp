@@ -32,7 +32,12 @@ ZreplMetrics::ZreplMetrics(metrics::Registry& r, double start_unix_seconds, std:
                              {"zrepl_job", "level"})),
       stream_bytes_(r.counter("zferry_dataconn_stream_bytes_total",
                               "ZFS stream bytes moved by finished dataconn requests (/v1/send, /v1/recv)",
-                              {"zrepl_job", "endpoint", "direction"})) {
+                              {"zrepl_job", "endpoint", "direction"})),
+      control_begin_(
+          r.counter("zrepl_control_request_begin", "number of request we started to handle", {"endpoint"})),
+      control_finished_(r.histogram(
+          "zrepl_control_request_finished", "time it took a request to finish", {"endpoint"},
+          {1e-6, 10e-6, 100e-6, 500e-6, 1e-3, 10e-3, 100e-3, 200e-3, 400e-3, 800e-3, 1, 10, 20})) {
     start_time_.with({std::string(version), std::string(version)}).set(start_unix_seconds);
 }
 
@@ -70,6 +75,14 @@ void ZreplMetrics::stream_bytes(std::string_view job, std::string_view endpoint,
                                 std::uint64_t bytes) {
     stream_bytes_.with({std::string(job), std::string(endpoint), sent ? "sent" : "received"})
         .inc(static_cast<double>(bytes));
+}
+
+void ZreplMetrics::control_request_begin(std::string_view endpoint) {
+    control_begin_.with({std::string(endpoint)}).inc();
+}
+
+void ZreplMetrics::control_request_finished(std::string_view endpoint, double seconds) {
+    control_finished_.with({std::string(endpoint)}).observe(seconds);
 }
 
 }  // namespace zferry::daemon

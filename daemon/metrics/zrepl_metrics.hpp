@@ -36,6 +36,10 @@ public:
     // counter of its transport): the ZFS stream bytes of a finished dataconn request,
     // direction "sent" or "received" as seen from this daemon.
     void stream_bytes(std::string_view job, std::string_view endpoint, bool sent, std::uint64_t bytes);
+    // zrepl_control_request_begin{endpoint} (a counter) and zrepl_control_request_finished{endpoint}
+    // (seconds, zrepl's buckets): requests to the control socket.
+    void control_request_begin(std::string_view endpoint);
+    void control_request_finished(std::string_view endpoint, double seconds);
 
 private:
     metrics::Family<metrics::Gauge>& start_time_;
@@ -47,6 +51,8 @@ private:
     metrics::Family<metrics::Histogram>& state_time_;
     metrics::Family<metrics::Counter>& log_entries_;
     metrics::Family<metrics::Counter>& stream_bytes_;
+    metrics::Family<metrics::Counter>& control_begin_;
+    metrics::Family<metrics::Histogram>& control_finished_;
 };
 
 }  // namespace zferry::daemon

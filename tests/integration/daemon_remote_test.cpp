@@ -715,7 +715,7 @@ double sample(const std::string& scrape, const std::string& series) {
 
 // After a push over tcp, both daemons' /metrics: the stream bytes each side's dataconn counted
 // equal the bytes the push job replicated, which equal the sizes of the zfs send streams;
-// attempts, log entries; promtool accepts both scrapes.
+// attempts, log entries, control requests; promtool accepts both scrapes.
 TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
     snapshot("p/a", "s1", 200000);
     snapshot("p/a/b", "s1", 100000);
@@ -791,6 +791,10 @@ TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
     // The push job logged "invocation done" at info, and more before it.
     EXPECT_GE(sample(pushed, "zrepl_daemon_log_entries{zrepl_job=\"push1\",level=\"info\"}"), 1) << pushed;
     EXPECT_GE(sample(sunk, "zrepl_daemon_log_entries{zrepl_job=\"sink1\",level=\"info\"}"), 1) << sunk;
+    // One `zferry signal wakeup`, and the status polls that waited for the replication.
+    EXPECT_EQ(sample(pushed, "zrepl_control_request_begin{endpoint=\"/signal\"}"), 1) << pushed;
+    EXPECT_EQ(sample(pushed, "zrepl_control_request_finished_count{endpoint=\"/signal\"}"), 1) << pushed;
+    EXPECT_GE(sample(pushed, "zrepl_control_request_begin{endpoint=\"/status\"}"), 1) << pushed;
 
     // promtool: both parse; the only lint findings are zrepl's counters without _total (the
     // names stay zrepl's so that its Grafana dashboard keeps working).
@@ -805,7 +809,8 @@ TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
             if (line.empty()) continue;
             EXPECT_TRUE(
                 line == "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
-                line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix")
+                line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
+                line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix")
                 << line;
         }
     }

@@ -592,7 +592,9 @@ TEST_F(DaemonTest, PrometheusMetricsWithZreplsNamesPassPromtool) {
           "zrepl_zfscmd_runtime_count{jobid=\"push1\"", "zrepl_start_time{raw=\"",
           "zrepl_replication_state_time_count{zrepl_job=\"push1\",state=\"done\"} 1",
           "zrepl_daemon_log_entries{zrepl_job=\"push1\",level=\"info\"} ",
-          "# TYPE zferry_dataconn_stream_bytes_total counter"})
+          "# TYPE zferry_dataconn_stream_bytes_total counter",
+          "zrepl_control_request_begin{endpoint=\"/status\"} ",
+          "zrepl_control_request_finished_count{endpoint=\"/status\"} "})
         EXPECT_NE(metrics.find(expected), std::string::npos) << expected << " in\n" << metrics;
     auto check = sh("promtool check metrics < " + scraped.string() + " 2>&1", dir_ / "promtool.err");
     ASSERT_NE(check.rc, 127)
@@ -605,7 +607,8 @@ TEST_F(DaemonTest, PrometheusMetricsWithZreplsNamesPassPromtool) {
         if (line.empty()) continue;
         EXPECT_TRUE(line ==
                         "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
-                    line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix")
+                    line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
+                    line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix")
             << line;
     }
     auto other =
