@@ -118,15 +118,14 @@ TEST_F(MetricsServerTest, CurlScrapesWhatTheRegistryHoldsAndPromtoolAcceptsIt) {
     body << std::ifstream(dir / "scrape").rdbuf();
     headers << std::ifstream(dir / "headers").rdbuf();
     EXPECT_EQ(body.str(), expected);
-    for (const char* sample :
-         {"zrepl_replication_state_time_count{zrepl_job=\"push\",state=\"done\"} 1\n",
-          "zrepl_daemon_log_entries{zrepl_job=\"push\",level=\"info\"} 5\n",
-          "zrepl_daemon_log_entries{zrepl_job=\"\",level=\"warn\"} 1\n",
-          "zrepl_control_request_begin{endpoint=\"/status\"} 1\n",
-          "zrepl_control_request_finished_bucket{endpoint=\"/status\",le=\"5e-04\"} 1\n",
-          "zferry_dataconn_stream_bytes_total{zrepl_job=\"sink\",endpoint=\"/v1/"
-          "recv\",direction=\"received\"} "
-          "4096\n"})
+    for (const char* sample : {"zrepl_replication_state_time_count{zrepl_job=\"push\",state=\"done\"} 1\n",
+                               "zrepl_daemon_log_entries{zrepl_job=\"push\",level=\"info\"} 5\n",
+                               "zrepl_daemon_log_entries{zrepl_job=\"\",level=\"warn\"} 1\n",
+                               "zrepl_control_request_begin{endpoint=\"/status\"} 1\n",
+                               "zrepl_control_request_finished_bucket{endpoint=\"/status\",le=\"5e-04\"} 1\n",
+                               "zferry_dataconn_stream_bytes_total{zrepl_job=\"sink\",endpoint=\"/v1/"
+                               "recv\",direction=\"received\"} "
+                               "4096\n"})
         EXPECT_NE(body.str().find(sample), std::string::npos) << sample << " in\n" << body.str();
     EXPECT_NE(headers.str().find("Content-Type: text/plain; version=0.0.4"), std::string::npos)
         << headers.str();
