@@ -9,9 +9,11 @@
 #include <syslog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <map>
 #include <mutex>
 
 namespace zferry {
@@ -24,6 +26,8 @@ struct Outlet {
 
 struct State {
     std::mutex mu;
+    std::mutex counts_mu;  // written from any thread that logs
+    std::map<std::string, std::array<std::uint64_t, 4>, std::less<>> counts;  // by job, then level
     std::shared_ptr<const std::vector<Outlet>> outlets;
     std::atomic<int> level{static_cast<int>(LogLevel::info)};
 };
@@ -229,7 +233,31 @@ std::string_view Logger::field(std::string_view key) const noexcept {
 
 const std::vector<Logger::Field>& Logger::fields() const noexcept { return fields_ ? *fields_ : no_fields(); }
 
+std::vector<LogEntryCount> log_entry_counts() {
+    auto& s = state();
+    std::lock_guard lock(s.counts_mu);
+    std::vector<LogEntryCount> out;
+    out.reserve(s.counts.size());
+    for (const auto& [job, by_level] : s.counts)
+        for (std::size_t l = 0; l < by_level.size(); ++l)
+            if (by_level[l] > 0) out.push_back(LogEntryCount{job, static_cast<LogLevel>(l), by_level[l]});
+    return out;
+}
+
+std::string_view log_level_name(LogLevel level) noexcept {
+    return level == LogLevel::warn ? "warn" : level_name(level);  // zrepl's: "warn", not spdlog's
+}
+
 void Logger::write(LogLevel level, std::string_view message) const {
+    {
+        auto& s = state();
+        const std::string_view job = field("job");
+        std::lock_guard lock(s.counts_mu);
+        auto it = s.counts.find(job);
+        if (it == s.counts.end())
+            it = s.counts.emplace(std::string(job), std::array<std::uint64_t, 4>{}).first;
+        if (level < LogLevel::off) ++it->second[static_cast<std::size_t>(level)];
+    }
     auto outlets = current();
     const auto now = std::chrono::system_clock::now();
     // Each format's line is built once, for the first outlet that wants it.

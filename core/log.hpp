@@ -6,6 +6,7 @@
 
 #include <fmt/core.h>
 
+#include <cstdint>
 #include <iosfwd>
 #include <memory>
 #include <string>
@@ -60,6 +61,18 @@ void log_init(const LogOptions& options);
 
 // Parses "debug|info|warn|error"; false when unknown.
 bool parse_log_level(std::string_view s, LogLevel& out);
+
+// Lines written since the process started, per value of the "job" field ("" without one) and
+// level: what the daemon exports as zrepl_daemon_log_entries. Counted are the lines at or
+// above the lowest outlet level (a debug line no outlet wants is never made, nor counted).
+struct LogEntryCount {
+    std::string job;
+    LogLevel level;
+    std::uint64_t count;
+};
+std::vector<LogEntryCount> log_entry_counts();
+// "debug", "info", "warn", "error" (zrepl's names).
+std::string_view log_level_name(LogLevel level) noexcept;
 
 // Escapes a string for inclusion in a JSON string literal (without the quotes).
 std::string json_escape(std::string_view s);

@@ -98,6 +98,9 @@ asio::awaitable<Result<void>> Daemon::start() {
         Error fell_back;
         engine_ = IoEngine::make(*options_.io, kDefaultEngine, &fell_back);
         transport_.emplace(*options_.io, *engine_, config_.global.stdinserver_sockdir);
+        transport_->on_stream_bytes =
+            [m = zrepl_metrics_.get()](const std::string& job, std::string_view endpoint, bool sent,
+                                       std::uint64_t bytes) { m->stream_bytes(job, endpoint, sent, bytes); };
         options_.jobs.transport = &*transport_;
     }
     for (const auto& j : config_.jobs) {
@@ -127,6 +130,12 @@ asio::awaitable<Result<void>> Daemon::start() {
     h.status = [this] { return status(); };
     h.signal = [this](const std::string& job, const std::string& op) { return signal(job, op); };
     h.version = options_.version;
+    h.request_begin = [m = zrepl_metrics_.get()](std::string_view endpoint) {
+        m->control_request_begin(endpoint);
+    };
+    h.request_finished = [m = zrepl_metrics_.get()](std::string_view endpoint, double seconds) {
+        m->control_request_finished(endpoint, seconds);
+    };
     auto control = ControlServer::listen(ex_, config_.global.control_sockpath, std::move(h),
                                          log_.with("job", "_control"));
     if (!control) co_return control.error();

@@ -46,7 +46,10 @@ public:
     boost::json::value status() const;
     Result<void> signal(const std::string& job, const std::string& op);
     // zrepl's metric names in Prometheus's text format (what /metrics serves).
-    std::string metrics() const { return registry_.expose(); }
+    std::string metrics() const {
+        if (zrepl_metrics_) zrepl_metrics_->log_entries(log_entry_counts());
+        return registry_.expose();
+    }
 
 private:
     boost::asio::awaitable<Result<void>> check_root_fs();

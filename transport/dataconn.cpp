@@ -368,12 +368,13 @@ asio::awaitable<bool> DataconnServer::serve_send(StreamConn& conn, RequestContex
             gone->left = true;
             if (gone->pipe) gone->pipe->cancel();
         });
-        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe, &gone->left);
+        sent = co_await conn.write_stream_data(frame_type::zfs_stream, *pipe, &gone->left, r->limit);
         gone->pipe = nullptr;
         if (gone->left && !sent)
             sent = Error(TransportErrc::connection_closed,
                          "sending stream: the client left (" + sent.error().message() + ")");
     }
+    if (sent && options_.on_stream_bytes) options_.on_stream_bytes(kEndpointSend, true, *sent);
     // Close our read end before waiting: a source blocked on a full pipe must see EPIPE.
     r->stream.reset();
     Result<void> source;
@@ -409,8 +410,9 @@ asio::awaitable<bool> DataconnServer::serve_recv(StreamConn& conn, RequestContex
     Result<std::uint64_t> received = std::uint64_t{0};
     {
         auto pipe = engine_.attach(r->stream.get());
-        received = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
+        received = co_await conn.read_stream(frame_type::zfs_stream, *pipe, r->limit);
     }
+    if (received && options_.on_stream_bytes) options_.on_stream_bytes(kEndpointRecv, false, *received);
     r->stream.reset();  // EOF for the consumer
     auto finished = co_await guarded<std::string>([&] { return r->finish(received); });
     co_return co_await carry_out(
@@ -593,8 +595,10 @@ asio::awaitable<Result<std::string>> DataconnClient::send_request(
         auto n = co_await conn.read_stream(frame_type::zfs_stream, *pipe);
         if (!n)
             out = n.error();
-        else if (bytes)
-            *bytes = *n;
+        else {
+            if (bytes) *bytes = *n;
+            if (options_.on_stream_bytes) options_.on_stream_bytes(kEndpointSend, false, *n);
+        }
     }
     // Clean only when the stream was read to its End (an error trailer, a full sink or a
     // cancellation leaves the connection closed).
@@ -630,6 +634,7 @@ asio::awaitable<Result<std::string>> DataconnClient::recv_request(std::string re
             break;
     }
     if (out && bytes) *bytes = *sent;
+    if (out && options_.on_stream_bytes) options_.on_stream_bytes(kEndpointRecv, true, *sent);
     // Clean only when our stream ended with End and the server's OK was read after it.
     const bool clean =
         co_await ended_cleanly(static_cast<bool>(out) && static_cast<bool>(sent) && order[0] == 0);

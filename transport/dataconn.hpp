@@ -73,6 +73,10 @@ struct DataconnReuseOptions {
     std::chrono::milliseconds client_idle_timeout{3000};
 };
 
+// Told the stream bytes of every /v1/send and /v1/recv this side moved to its end (for
+// metrics): `sent` when this side wrote the stream, false when it read it.
+using StreamBytesObserver = std::function<void(std::string_view endpoint, bool sent, std::uint64_t bytes)>;
+
 struct DataconnOptions {
     ConnOptions conn;
     FrameConnOptions frames;
@@ -86,6 +90,7 @@ struct DataconnOptions {
     // Whether our banner advertises zferry/1; false plays a zrepl peer (tests, compatibility).
     bool advertise_zferry = true;
     DataconnReuseOptions reuse;
+    StreamBytesObserver on_stream_bytes;  // null: not counted
 };
 
 struct RequestContext {
@@ -108,6 +113,8 @@ struct SendReply {
     // connection broke): a source stalled without writing never sees EPIPE and would never
     // exit. Optional; without it wait_source is awaited either way.
     std::function<asio::awaitable<void>()> abort_source;
+    // The serving job's send.bandwidth_limit (null: none); it must outlive wait_source.
+    Throttle* limit = nullptr;
 };
 
 // A recv handler's sink: the write end of a pipe the stream is written into (closed by the
@@ -116,6 +123,8 @@ struct SendReply {
 struct RecvSession {
     UniqueFd stream;
     std::function<asio::awaitable<Result<std::string>>(Result<std::uint64_t> transfer)> finish;
+    // The serving job's recv.bandwidth_limit (null: none); it must outlive finish.
+    Throttle* limit = nullptr;
 };
 
 class DataconnHandler {

@@ -65,7 +65,23 @@ asio::awaitable<Result<void>> StreamConn::write_all_to_pipe(AsyncFd& pipe, std::
     co_return Result<void>{};
 }
 
-asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t type, AsyncFd& pipe) {
+namespace {
+
+// Waits until `limit` has granted `bytes` in all (its bucket may grant less at a time).
+// False if the wait was cancelled.
+asio::awaitable<bool> pay(Throttle* limit, std::uint64_t bytes) {
+    while (limit != nullptr && bytes > 0) {
+        const std::size_t g = co_await limit->acquire(static_cast<std::size_t>(bytes));
+        if (g == 0) co_return false;
+        bytes -= g;
+    }
+    co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t type, AsyncFd& pipe,
+                                                               Throttle* limit) {
     StreamDecoder dec(type);
     for (;;) {
         auto h = co_await conn_->read_header();
@@ -73,6 +89,9 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t typ
         auto step = dec.on_header(*h);
         switch (step.kind) {
             case StreamDecoder::Kind::data:
+                if (!co_await pay(limit, h->length))
+                    co_return poison(Result<std::uint64_t>(
+                        Error(asio::error::operation_aborted, "receiving stream data (bandwidth limit)")));
                 // The local consumer failing is not the connection failing: the peer is owed
                 // an answer that says why (e.g. zfs recv's message), not a reset.
                 if (options_.receive_mode == PayloadMode::splice) {
@@ -109,7 +128,7 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::read_stream(std::uint32_t typ
 }
 
 asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32_t type, AsyncFd& pipe,
-                                                                     const bool* stop) {
+                                                                     const bool* stop, Throttle* limit) {
     std::uint64_t total = 0;
     // Cancellation that reached a completed operation must still stop the next wait for an
     // idle source (socket writes check it themselves).
@@ -127,6 +146,11 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
                 if (avail == 0) co_return total;  // readable and empty: the writer closed it
             }
             auto len = std::min<std::uint32_t>(static_cast<std::uint32_t>(avail), options_.chunk);
+            if (limit != nullptr) {
+                const std::size_t g = co_await limit->acquire(len);
+                if (g == 0) co_return Error(asio::error::operation_aborted, "sending stream data");
+                len = static_cast<std::uint32_t>(g);
+            }
             auto r = co_await conn_->frames().write_frame_spliced(type, pipe, len);
             if (!r) co_return poison(Result<std::uint64_t>(r.error()));
             total += len;
@@ -134,11 +158,16 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
     }
     for (;;) {
         auto buf = pool_.get(options_.chunk);
+        std::size_t want = buf.size();
+        if (limit != nullptr) {
+            want = co_await limit->acquire(want);
+            if (want == 0) co_return Error(asio::error::operation_aborted, "sending stream data");
+        }
         std::size_t filled = 0;
         bool eof = false;
-        while (filled < buf.size()) {
+        while (filled < want) {
             if (cancelled()) co_return Error(asio::error::operation_aborted, "sending stream data");
-            iovec iov{buf.data() + filled, buf.size() - filled};
+            iovec iov{buf.data() + filled, want - filled};
             auto [ec, n] = co_await pipe.async_readv({&iov, 1}, use_ec);
             if (ec) co_return Error(ec, "reading stream data from the local pipe");
             if (n == 0) {
@@ -150,9 +179,10 @@ asio::awaitable<Result<std::uint64_t>> StreamConn::write_stream_data(std::uint32
             // full chunk (a source stalled 1 MB into its stream delivered only the first
             // 512 KiB, the rest waiting in this buffer for bytes that never came).
             int avail = 0;
-            if (filled < buf.size() && ::ioctl(pipe.native_handle(), FIONREAD, &avail) == 0 && avail == 0)
+            if (filled < want && ::ioctl(pipe.native_handle(), FIONREAD, &avail) == 0 && avail == 0)
                 break;
         }
+        if (limit != nullptr && filled < want) limit->refund(want - filled);
         if (filled > 0) {
             auto r = co_await conn_->frames().write_frame(type, buf.bytes().first(filled));
             if (!r) co_return poison(Result<std::uint64_t>(r.error()));

@@ -4,6 +4,7 @@
 // leaves the connection usable; any other error leaves it unusable.
 #pragma once
 
+#include "core/throttle.hpp"
 #include "transport/heartbeat_conn.hpp"
 #include "transport/stream_decoder.hpp"
 
@@ -42,14 +43,19 @@ public:
     // Errc::stream_source_error with the peer's text (connection still usable). A pipe whose
     // reader exited (the local consumer failed) yields its EPIPE and sink_failed(): the rest
     // of the stream is never read, but the connection can still carry a response.
-    asio::awaitable<Result<std::uint64_t>> read_stream(std::uint32_t type, AsyncFd& pipe);
+    // `limit` (null: none) is a bandwidth limit: a data frame's payload is read only once it
+    // has granted the frame's length.
+    asio::awaitable<Result<std::uint64_t>> read_stream(std::uint32_t type, AsyncFd& pipe,
+                                                       Throttle* limit = nullptr);
     // Writes frames of `type` with the pipe's bytes until the pipe's EOF; does not write End.
     // A frame goes out as soon as the pipe is empty for the moment (at most `chunk` bytes):
     // a source that pauses (a stalled zfs send) has every byte it produced delivered.
     // `stop`, if set, is checked before every wait for the pipe: when it is true the writer
     // ends with operation_aborted (whoever sets it also cancels the pipe's pending wait).
+    // With `limit`, a frame carries at most what the limit grants (its bucket bounds it).
     asio::awaitable<Result<std::uint64_t>> write_stream_data(std::uint32_t type, AsyncFd& pipe,
-                                                             const bool* stop = nullptr);
+                                                             const bool* stop = nullptr,
+                                                             Throttle* limit = nullptr);
     asio::awaitable<Result<void>> write_end();
     // Error trailer + End: the stream failed at the source.
     asio::awaitable<Result<void>> write_error_trailer(std::string_view text);

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 namespace zferry::daemon {
 
@@ -31,6 +32,11 @@ struct ControlHandlers {
     // Error codes: Errc::not_found for an unknown job, anything else a refused signal.
     std::function<Result<void>(const std::string& job, const std::string& op)> signal;
     std::string version;  // "0.1.0"
+    // For zrepl_control_request_begin|finished: told of each request to /status, /signal or
+    // /version (other targets are not counted: a label per made-up path would grow without
+    // bound), and how long its handling took. Null: not told.
+    std::function<void(std::string_view endpoint)> request_begin;
+    std::function<void(std::string_view endpoint, double seconds)> request_finished;
 };
 
 ControlReply handle_control_request(const ControlRequest& req, const ControlHandlers& handlers);

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -147,7 +148,13 @@ asio::awaitable<void> ControlServer::serve(local::socket socket) {
     } else {
         const auto& req = parser.get();
         ControlRequest r = to_control_request(req);
+        const bool counted = r.target == "/status" || r.target == "/signal" || r.target == "/version";
+        if (counted && handlers_.request_begin) handlers_.request_begin(r.target);
+        const auto began = std::chrono::steady_clock::now();
         reply = handle_control_request(r, handlers_);
+        if (counted && handlers_.request_finished)
+            handlers_.request_finished(
+                r.target, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
         if (r.target != "/status") log_.info("control: {} {} -> {}", r.method, r.target, reply.status);
         if (reply.status != 200) {
             std::string_view why = reply.body;

@@ -314,6 +314,11 @@ void Job::replication_finished() {
         for (const auto& f : a.filesystems) bytes[f.name] += f.bytes_replicated();
     for (const auto& [fs, n] : bytes)
         if (n > 0) metrics_->bytes_replicated(name_, fs, static_cast<double>(n));
+    for (const auto& a : report.attempts)
+        if (a.finish_at)
+            metrics_->replication_state_time(
+                name_, replication::to_string(a.state),
+                std::chrono::duration<double>(*a.finish_at - a.start_at).count());
     const int failed = report.failed_filesystems_in_latest_attempt();
     metrics_->replication_finished(
         name_, failed < 0 ? 0 : static_cast<std::size_t>(failed), run_->succeeded(),

@@ -27,13 +27,22 @@ Error not_available(const config::Job& job, std::string_view section, std::strin
 }
 
 // The remote side's Sender or Receiver over `connector`; `close` joins its connections.
+// The dataconn observer that tells `t` the stream bytes of `job` (none if `t` counts nothing).
+transport::StreamBytesObserver stream_bytes_of(const TransportContext& t, const std::string& job) {
+    if (!t.on_stream_bytes) return {};
+    return [count = t.on_stream_bytes, job](std::string_view endpoint, bool sent, std::uint64_t bytes) {
+        count(job, endpoint, sent, bytes);
+    };
+}
+
 template <class Remote>
-std::unique_ptr<Remote> make_remote(const TransportContext& t,
+std::unique_ptr<Remote> make_remote(const TransportContext& t, const std::string& job,
                                     std::shared_ptr<transport::WireConnector> connector,
                                     std::chrono::seconds dial_timeout, const Logger& log,
                                     std::function<asio::awaitable<void>()>& close) {
     replication::remote::RemoteOptions o;
     o.connector = connector;
+    o.data.on_stream_bytes = stream_bytes_of(t, job);
     o.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(dial_timeout);
     auto r = std::make_unique<Remote>(t.ctx, t.engine, std::move(o), log);
     Remote* raw = r.get();
@@ -162,14 +171,14 @@ Result<JobEndpoints> connect_endpoints(const config::Job& job, const LocalListen
             out.sender = std::make_unique<replication::LocalSender>(runner, std::move(*sc),
                                                                     log.with("side", "sender"));
             out.receiver = make_remote<replication::remote::RemoteReceiver>(
-                *transport, *connector, dial_timeout, log.with("side", "receiver"), out.close);
+                *transport, job.name, *connector, dial_timeout, log.with("side", "receiver"), out.close);
             return out;
         }
         if (const auto* pull = std::get_if<config::PullJob>(&job.spec)) {
             auto rc = receiver_config(job.name, pull->root_fs, std::nullopt, pull->recv);
             if (!rc) return rc.error();
             out.sender = make_remote<replication::remote::RemoteSender>(
-                *transport, *connector, dial_timeout, log.with("side", "sender"), out.close);
+                *transport, job.name, *connector, dial_timeout, log.with("side", "sender"), out.close);
             out.receiver = std::make_unique<replication::LocalReceiver>(runner, std::move(*rc),
                                                                         log.with("side", "receiver"));
             return out;
@@ -292,9 +301,10 @@ Result<std::unique_ptr<PassiveServer>> PassiveServer::make(const config::Job& jo
     } else {
         return not_available(job, "serve", config::serve_type(*serve));
     }
+    replication::remote::EndpointServerOptions options;
+    options.data.on_stream_bytes = stream_bytes_of(t, job.name);
     ps->server_ = std::make_unique<replication::remote::EndpointServer>(
-        t.ctx, t.engine, std::move(listener), std::move(served), replication::remote::EndpointServerOptions{},
-        l);
+        t.ctx, t.engine, std::move(listener), std::move(served), std::move(options), l);
     return ps;
 }
 

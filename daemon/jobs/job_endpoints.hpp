@@ -39,6 +39,10 @@ struct TransportContext {
     IoEngine& engine;
     // global.serve.stdinserver.sockdir: where `stdinserver` serves put their sockets.
     std::string stdinserver_sockdir = "/var/run/zrepl/stdinserver";
+    // Told the ZFS stream bytes of every finished dataconn request of a job, on either side
+    // (the daemon's metrics); null: not counted.
+    std::function<void(const std::string& job, std::string_view endpoint, bool sent, std::uint64_t bytes)>
+        on_stream_bytes;
 };
 
 // Passive jobs that serve the `local` transport, by listener name.

@@ -23,7 +23,21 @@ ZreplMetrics::ZreplMetrics(metrics::Registry& r, double start_unix_seconds, std:
                   "replicated",
                   {"zrepl_job"})),
       pruning_time_(r.histogram("zrepl_pruning_time", "seconds spent in pruner", {"zrepl_job", "prune_side"},
-                                exponential_buckets(0.01, 4, 10))) {
+                                exponential_buckets(0.01, 4, 10))),
+      // Prometheus' default buckets, as zrepl's histogram has them.
+      state_time_(r.histogram("zrepl_replication_state_time", "seconds spent during replication",
+                              {"zrepl_job", "state"},
+                              {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
+      log_entries_(r.counter("zrepl_daemon_log_entries", "number of log entries per job task and level",
+                             {"zrepl_job", "level"})),
+      stream_bytes_(r.counter("zferry_dataconn_stream_bytes_total",
+                              "ZFS stream bytes moved by finished dataconn requests (/v1/send, /v1/recv)",
+                              {"zrepl_job", "endpoint", "direction"})),
+      control_begin_(
+          r.counter("zrepl_control_request_begin", "number of request we started to handle", {"endpoint"})),
+      control_finished_(r.histogram(
+          "zrepl_control_request_finished", "time it took a request to finish", {"endpoint"},
+          {1e-6, 10e-6, 100e-6, 500e-6, 1e-3, 10e-3, 100e-3, 200e-3, 400e-3, 800e-3, 1, 10, 20})) {
     start_time_.with({std::string(version), std::string(version)}).set(start_unix_seconds);
 }
 
@@ -44,6 +58,31 @@ void ZreplMetrics::replication_finished(std::string_view job, std::size_t filesy
 
 void ZreplMetrics::pruning_took(std::string_view job, std::string_view side, double seconds) {
     pruning_time_.with({std::string(job), std::string(side)}).observe(seconds);
+}
+
+void ZreplMetrics::replication_state_time(std::string_view job, std::string_view state, double seconds) {
+    state_time_.with({std::string(job), std::string(state)}).observe(seconds);
+}
+
+void ZreplMetrics::log_entries(const std::vector<LogEntryCount>& counts) {
+    for (const auto& c : counts) {
+        auto& counter = log_entries_.with({c.job, std::string(log_level_name(c.level))});
+        counter.inc(static_cast<double>(c.count) - counter.value());
+    }
+}
+
+void ZreplMetrics::stream_bytes(std::string_view job, std::string_view endpoint, bool sent,
+                                std::uint64_t bytes) {
+    stream_bytes_.with({std::string(job), std::string(endpoint), sent ? "sent" : "received"})
+        .inc(static_cast<double>(bytes));
+}
+
+void ZreplMetrics::control_request_begin(std::string_view endpoint) {
+    control_begin_.with({std::string(endpoint)}).inc();
+}
+
+void ZreplMetrics::control_request_finished(std::string_view endpoint, double seconds) {
+    control_finished_.with({std::string(endpoint)}).observe(seconds);
 }
 
 }  // namespace zferry::daemon

@@ -3,6 +3,7 @@
 // family has one update function that the daemon calls with plain values.
 #pragma once
 
+#include "core/log.hpp"
 #include "core/metrics.hpp"
 
 #include <string>
@@ -25,6 +26,20 @@ public:
                               double unix_seconds);
     // zrepl_pruning_time{zrepl_job,prune_side} (seconds per pruning run).
     void pruning_took(std::string_view job, std::string_view side, double seconds);
+    // zrepl_replication_state_time{zrepl_job,state}: the seconds of one replication attempt,
+    // under the state it ended in (the status' attempt states: done, planning-error, ...).
+    void replication_state_time(std::string_view job, std::string_view state, double seconds);
+    // zrepl_daemon_log_entries{zrepl_job,level}: brought up to the log's own counts (taken
+    // before each scrape; the log counts from any thread, the registry is the daemon's).
+    void log_entries(const std::vector<LogEntryCount>& counts);
+    // zferry_dataconn_stream_bytes_total{zrepl_job,endpoint,direction} (zrepl has no byte
+    // counter of its transport): the ZFS stream bytes of a finished dataconn request,
+    // direction "sent" or "received" as seen from this daemon.
+    void stream_bytes(std::string_view job, std::string_view endpoint, bool sent, std::uint64_t bytes);
+    // zrepl_control_request_begin{endpoint} (a counter) and zrepl_control_request_finished{endpoint}
+    // (seconds, zrepl's buckets): requests to the control socket.
+    void control_request_begin(std::string_view endpoint);
+    void control_request_finished(std::string_view endpoint, double seconds);
 
 private:
     metrics::Family<metrics::Gauge>& start_time_;
@@ -33,6 +48,11 @@ private:
     metrics::Family<metrics::Gauge>& filesystem_errors_;
     metrics::Family<metrics::Gauge>& last_successful_;
     metrics::Family<metrics::Histogram>& pruning_time_;
+    metrics::Family<metrics::Histogram>& state_time_;
+    metrics::Family<metrics::Counter>& log_entries_;
+    metrics::Family<metrics::Counter>& stream_bytes_;
+    metrics::Family<metrics::Counter>& control_begin_;
+    metrics::Family<metrics::Histogram>& control_finished_;
 };
 
 }  // namespace zferry::daemon

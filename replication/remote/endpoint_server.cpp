@@ -147,6 +147,7 @@ public:
         transport::SendReply reply;
         reply.structured = res.SerializeAsString();
         reply.stream = std::move(*fd);
+        reply.limit = sender->send_bandwidth_limit();  // the job's own, shared by its clients
         reply.wait_source = [sender, stream] { return finish_send(sender, stream); };
         reply.abort_source = [sender, stream] { return abort_send(sender, stream); };
         co_return reply;
@@ -178,6 +179,7 @@ public:
         }
         transport::RecvSession out;
         out.stream = std::move(*fd);
+        out.limit = receiver->recv_bandwidth_limit();
         out.finish = [receiver, session](Result<std::uint64_t> transfer) {
             return finish_recv(receiver, session, std::move(transfer));
         };

@@ -61,9 +61,9 @@ protected:
                                    dir_ / "zfs.err")
             .out;
     }
-    void snapshot(const std::string& fs, const std::string& name) {
+    void snapshot(const std::string& fs, const std::string& name, std::size_t bytes = 3000) {
         zfs("src", "sim-write " + fs + " /dev/stdin; $Z snapshot " + fs + "@" + name,
-            "head -c 3000 /dev/urandom | ");
+            "head -c " + std::to_string(bytes) + " /dev/urandom | ");
     }
     std::string guid(const std::string& host, const std::string& snap) {
         return zfs_out(host, "get -H -p -o value guid " + snap);
@@ -76,12 +76,15 @@ protected:
                "sockpath: " +
                sockpath + "\n" + extra + "jobs:\n";
     }
-    void write_sink_config(const std::string& serve, const std::string& extra_global) {
+    void write_sink_config(const std::string& serve, const std::string& extra_global,
+                           const std::string& recv_extra = {}) {
         std::ofstream(sink_->config()) << global(sink_->sockpath(), extra_global)
                                        << "  - name: sink1\n"
                                           "    type: sink\n"
                                           "    root_fs: q/sink\n"
-                                          "    recv: {placeholder: {encryption: inherit}}\n"
+                                          "    recv: {placeholder: {encryption: inherit}"
+                                       << recv_extra
+                                       << "}\n"
                                           "    serve:\n"
                                        << serve;
     }
@@ -246,6 +249,89 @@ issue host1
     const std::string sink_log = sink_->log();
     EXPECT_NE(sink_log.find("peer=127.0.0.1:"), std::string::npos) << sink_log;
     EXPECT_EQ(sink_log.find("peer=[::]:0"), std::string::npos) << sink_log;
+    stop_both();
+}
+
+// ---- bandwidth limits of the passive side ---------------------------------------------------
+
+// The seconds from `signal wakeup` until the active job's invocation `n` finished.
+double timed_replication(DaemonProcess& active, const std::function<bool()>& finished) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(wait_for(finished, 120s)) << active.log();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// A source's send.bandwidth_limit holds for the transfers it serves over the network: 16 MiB
+// at 4 MiB/s (128 KiB bucket) takes about 4 s. Only a lower bound: a slow machine is no failure.
+TEST_F(RemoteDaemons, ASourcesSendBandwidthLimitHoldsForAPullOverTcp) {
+    snapshot("p/a", "big", 16 << 20);
+    zfs("dst", "create q/pull");
+    // The source runs in sink_'s slot on the src host; the puller in push_'s, on dst.
+    std::ofstream(sink_->config()) << global(sink_->sockpath())
+                                   << "  - name: src1\n"
+                                      "    type: source\n"
+                                      "    serve:\n"
+                                      "      type: tcp\n"
+                                      "      listen: \"127.0.0.1:0\"\n"
+                                      "      clients: {\"127.0.0.1\": \"puller\"}\n"
+                                      "    filesystems: {\"p/a\": true}\n"
+                                      "    send: {bandwidth_limit: {max: 4 MiB}}\n"
+                                      "    snapshotting: {type: manual}\n";
+    ASSERT_TRUE(sink_->start(env("src"))) << sink_->log();
+    std::smatch m;
+    std::string log;
+    static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
+    ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
+    std::ofstream(push_->config()) << global(push_->sockpath())
+                                   << "  - name: pull1\n"
+                                      "    type: pull\n"
+                                      "    connect:\n"
+                                      "      type: tcp\n"
+                                      "      address: \"127.0.0.1:"
+                                   << m[1].str()
+                                   << "\"\n"
+                                      "    root_fs: q/pull\n"
+                                      "    interval: manual\n"
+                                      "    recv: {placeholder: {encryption: inherit}}\n"
+                                      "    pruning:\n"
+                                      "      keep_sender: [{type: not_replicated}]\n"
+                                      "      keep_receiver: [{type: last_n, count: 5}]\n";
+    ASSERT_TRUE(push_->start(env("dst"))) << push_->log();
+    ASSERT_EQ(push_->cli("signal wakeup pull1").rc, 0);
+    json::value pull;
+    const double took = timed_replication(*push_, [&] {
+        auto st = push_->status();
+        if (!st.is_object()) return false;
+        pull = st.at("Jobs").at("pull1").at("pull");
+        return replication_finished(pull, 1);
+    });
+    ASSERT_TRUE(succeeded(pull)) << json::serialize(pull) << "\n" << push_->log() << "\n" << sink_->log();
+    EXPECT_EQ(guid("dst", "q/pull/p/a@big"), guid("src", "p/a@big"));
+    EXPECT_GE(took, 3.0) << "16 MiB at 4 MiB/s went faster than the limit allows";
+    stop_both();
+}
+
+// A sink's recv.bandwidth_limit holds for what its clients push to it over the network.
+TEST_F(RemoteDaemons, ASinksRecvBandwidthLimitHoldsForAPushOverTcp) {
+    snapshot("p/a", "big", 16 << 20);
+    snapshot("p/a/b", "s1");
+    write_sink_config(
+        "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
+        "      clients: {\"127.0.0.1\": \"host1\"}\n",
+        {}, ", bandwidth_limit: {max: 4 MiB}");
+    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
+    std::smatch m;
+    std::string log;
+    static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
+    ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
+    start_push("      type: tcp\n      address: \"127.0.0.1:" + m[1].str() + "\"\n");
+    ASSERT_EQ(push_->cli("signal wakeup push1").rc, 0);
+    json::value push;
+    const double took =
+        timed_replication(*push_, [&] { return replication_finished(push = push_status(), 1); });
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    expect_replicated("host1", {"p/a@big", "p/a/b@s1"});
+    EXPECT_GE(took, 3.0) << "16 MiB at 4 MiB/s went faster than the limit allows";
     stop_both();
 }
 
@@ -611,6 +697,124 @@ TEST_F(SshDaemons, TheSinkRefusesASocketDirectoryOthersCanReach) {
         std::string::npos)
         << log;
     EXPECT_FALSE(fs::exists(sockdir() + "/client1"));
+}
+
+// ---- Prometheus metrics of both sides ------------------------------------------------------
+
+std::string monitoring(int port) {
+    return "  monitoring:\n    - type: prometheus\n      listen: \"127.0.0.1:" + std::to_string(port) +
+           "\"\n";
+}
+
+// The value of the sample `series` (name and labels as exposed) in a scrape; -1 if absent.
+double sample(const std::string& scrape, const std::string& series) {
+    const auto at = scrape.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(scrape.substr(at + series.size() + 2));
+}
+
+// After a push over tcp, both daemons' /metrics: the stream bytes each side's dataconn counted
+// equal the bytes the push job replicated, which equal the sizes of the zfs send streams;
+// attempts, log entries, control requests; promtool accepts both scrapes.
+TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
+    snapshot("p/a", "s1", 200000);
+    snapshot("p/a/b", "s1", 100000);
+    const int sink_metrics = free_loopback_port(), push_metrics = free_loopback_port();
+    ASSERT_GT(sink_metrics, 0);
+    ASSERT_GT(push_metrics, 0);
+    write_sink_config(
+        "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
+        "      clients: {\"127.0.0.1\": \"host1\"}\n",
+        monitoring(sink_metrics));
+    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
+    std::smatch m;
+    std::string log;
+    static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
+    ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
+    std::ofstream(push_->config())
+        << global(push_->sockpath(), monitoring(push_metrics))
+        << "  - name: push1\n"
+           "    type: push\n"
+           "    connect:\n"
+           "      type: tcp\n"
+           "      address: \"127.0.0.1:"
+        << m[1].str()
+        << "\"\n"
+           "    filesystems: {\"p/a<\": true}\n"
+           "    snapshotting: {type: manual}\n"
+           "    pruning:\n"
+           "      keep_sender: [{type: not_replicated}, {type: last_n, count: 10}]\n"
+           "      keep_receiver: [{type: last_n, count: 10}]\n";
+    ASSERT_TRUE(push_->start(env("src"))) << push_->log();
+    auto push = replicate(1);
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    expect_replicated("host1", {"p/a@s1", "p/a/b@s1"});
+
+    auto scrape = [&](int port, const std::string& name) {
+        const fs::path out = dir_ / (name + ".metrics");
+        auto r = zferry::test::shell(
+            "curl -sS -f -o " + out.string() + " http://127.0.0.1:" + std::to_string(port) + "/metrics",
+            dir_ / "curl.err");
+        EXPECT_EQ(r.rc, 0) << r.err;
+        return out;
+    };
+    const fs::path push_file = scrape(push_metrics, "push"), sink_file = scrape(sink_metrics, "sink");
+    const std::string pushed = zferry::test::read_file(push_file), sunk = zferry::test::read_file(sink_file);
+
+    // What `zfs send` makes of the two snapshots, byte for byte.
+    auto stream_size = [&](const std::string& snap) {
+        return std::stod(zferry::test::shell(
+                             "ZFS_SIM_STATE=" + state("src") + " " ZFS_SIM_BIN " send " + snap + " | wc -c",
+                             dir_ / "send.err")
+                             .out);
+    };
+    const double a = stream_size("p/a@s1"), b = stream_size("p/a/b@s1");
+    ASSERT_GT(a, 200000);
+    ASSERT_GT(b, 100000);
+    EXPECT_EQ(sample(pushed, "zrepl_replication_bytes_replicated{zrepl_job=\"push1\",filesystem=\"p/a\"}"), a)
+        << pushed;
+    EXPECT_EQ(sample(pushed, "zrepl_replication_bytes_replicated{zrepl_job=\"push1\",filesystem=\"p/a/b\"}"),
+              b)
+        << pushed;
+    EXPECT_EQ(sample(pushed,
+                     "zferry_dataconn_stream_bytes_total{zrepl_job=\"push1\",endpoint=\"/v1/recv\","
+                     "direction=\"sent\"}"),
+              a + b)
+        << pushed;
+    EXPECT_EQ(sample(sunk,
+                     "zferry_dataconn_stream_bytes_total{zrepl_job=\"sink1\",endpoint=\"/v1/recv\","
+                     "direction=\"received\"}"),
+              a + b)
+        << sunk;
+    EXPECT_EQ(sample(pushed, "zrepl_replication_state_time_count{zrepl_job=\"push1\",state=\"done\"}"), 1)
+        << pushed;
+    // The push job logged "invocation done" at info, and more before it.
+    EXPECT_GE(sample(pushed, "zrepl_daemon_log_entries{zrepl_job=\"push1\",level=\"info\"}"), 1) << pushed;
+    EXPECT_GE(sample(sunk, "zrepl_daemon_log_entries{zrepl_job=\"sink1\",level=\"info\"}"), 1) << sunk;
+    // One `zferry signal wakeup`, and the status polls that waited for the replication.
+    EXPECT_EQ(sample(pushed, "zrepl_control_request_begin{endpoint=\"/signal\"}"), 1) << pushed;
+    EXPECT_EQ(sample(pushed, "zrepl_control_request_finished_count{endpoint=\"/signal\"}"), 1) << pushed;
+    EXPECT_GE(sample(pushed, "zrepl_control_request_begin{endpoint=\"/status\"}"), 1) << pushed;
+
+    // promtool: both parse; the only lint findings are zrepl's counters without _total (the
+    // names stay zrepl's so that its Grafana dashboard keeps working).
+    for (const auto& file : {push_file, sink_file}) {
+        auto check =
+            zferry::test::shell("promtool check metrics < " + file.string() + " 2>&1", dir_ / "p.err");
+        ASSERT_NE(check.rc, 127)
+            << "promtool is missing (Debian package prometheus; tools/dev/deps.sh installs it)";
+        ASSERT_NE(check.rc, 1) << "promtool could not parse the exposition: " << check.out;
+        std::istringstream lines(check.out);
+        for (std::string line; std::getline(lines, line);) {
+            if (line.empty()) continue;
+            EXPECT_TRUE(
+                line == "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
+                line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
+                line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix")
+                << line;
+        }
+    }
+    stop_both();
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // and types with send-keys: the job, the filesystem and a moving progress bar appear, the view
 // updates to the finished step, is drawn again for a resized pane (SIGWINCH), says the daemon is
 // not reachable once it stops, and `q` (and in a second run Ctrl-C) ends it with the shell
-// prompt back and the terminal settings as before.
+// prompt back and the terminal settings as before; Ctrl-Z stops it with the terminal restored
+// and `fg` brings it back.
 // Every wait polls the pane with a deadline; the tmux server and the daemon are stopped here.
 #include "tests/integration/daemon_process.hpp"
 
@@ -194,6 +195,44 @@ TEST_F(StatusLiveTest, ShowsProgressInAnEightyByTwentyFourTerminalAndQuitsOnQ) {
     ASSERT_TRUE(screen_shows(std::regex("daemon not reachable"), seen, 10s)) << seen;
     ASSERT_EQ(tmux("send-keys -t live C-c").rc, 0);
     expect_restored("c");
+}
+
+// Ctrl-Z gives the shell its terminal back as it was (main screen, echo and line editing on)
+// before the view stops; `fg` brings the view back, drawn again and in raw mode (a bare `q`
+// without Enter still ends it).
+TEST_F(StatusLiveTest, CtrlZRestoresTheTerminalAndFgBringsTheViewBack) {
+    write_config();
+    ASSERT_TRUE(daemon_->start({"ZFS_SIM_STATE=" + state_})) << daemon_->log();
+    start_terminal();
+    const auto before = dir_ / "z.before", stopped = dir_ / "z.stopped", after = dir_ / "z.after";
+    type("stty -g > " + before.string());
+    ASSERT_TRUE(wait_for([&] { return fs::exists(before) && fs::file_size(before) > 0; }, 10s)) << screen();
+    type(ZFERRY_BINARY " status --config " + daemon_->config().string());
+    std::string seen;
+    ASSERT_TRUE(screen_shows(std::regex("Job push1 \\(push\\): waiting"), seen, 10s)) << seen;
+
+    ASSERT_EQ(tmux("send-keys -t live C-z").rc, 0);
+    ASSERT_TRUE(shows_prompt(seen, 10s)) << seen;
+    EXPECT_NE(seen.find("Stopped"), std::string::npos) << "bash reports the stopped job:\n" << seen;
+    EXPECT_EQ(seen.find("Job push1"), std::string::npos) << "the view's screen is gone:\n" << seen;
+    EXPECT_EQ(pane(), "bash 0\n") << "at the prompt, on the main screen";
+    type("stty -g > " + stopped.string());
+    ASSERT_TRUE(wait_for([&] { return fs::exists(stopped) && fs::file_size(stopped) > 0; }, 10s)) << screen();
+    EXPECT_EQ(zferry::test::read_file(stopped), zferry::test::read_file(before))
+        << "the terminal settings while the view is stopped are the shell's own";
+
+    type("fg");
+    ASSERT_TRUE(wait_for([&] { return pane() == "zferry 1\n"; }, 10s)) << pane() << screen();
+    ASSERT_TRUE(screen_shows(std::regex("Job push1 \\(push\\): waiting"), seen, 10s))
+        << "the view is drawn again:\n"
+        << seen;
+    ASSERT_EQ(tmux("send-keys -t live q").rc, 0);  // no Enter: raw mode is back
+    ASSERT_TRUE(shows_prompt(seen, 10s)) << seen;
+    EXPECT_EQ(pane(), "bash 0\n");
+    type("stty -g > " + after.string());
+    ASSERT_TRUE(wait_for([&] { return fs::exists(after) && fs::file_size(after) > 0; }, 10s)) << screen();
+    EXPECT_EQ(zferry::test::read_file(after), zferry::test::read_file(before));
+    EXPECT_EQ(daemon_->stop(SIGTERM), 0) << daemon_->log();
 }
 
 }  // namespace

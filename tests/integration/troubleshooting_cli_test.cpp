@@ -1,5 +1,6 @@
-// `zferry test filesystems`, `zferry test placeholder` and the bash completion, as a user runs
-// them: the binary on a zfs-sim host and a configuration file, the completion sourced in bash.
+// `zferry test filesystems`, `zferry test placeholder` and the bash and zsh completions, as a
+// user runs them: the binary on a zfs-sim host and a configuration file, the completion sourced
+// in bash, found by zsh's compinit.
 #include "zfs/properties.hpp"
 
 #include <gtest/gtest.h>
@@ -107,6 +108,40 @@ protected:
         EXPECT_EQ(r.rc, 0) << r.err;
         auto out = lines(r.out);
         if (out == std::vector<std::string>{""}) out.clear();
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+
+    // What zsh offers after <TAB> at the end of `line` (the words after "zferry"), one a line:
+    // compinit finds dist/_zferry through $fpath, and the completion runs with compadd (a
+    // builtin only a completion widget may call) replaced by a function that prints what it
+    // is given and the current word matches, and _files by a marker.
+    std::vector<std::string> complete_zsh(const std::string& line) {
+        const std::string full = std::string(ZFERRY_BINARY) + " " + line;
+        std::ofstream(dir_ / "line") << full;
+        std::ofstream(dir_ / "complete.zsh") << R"(fpath=()" ZFERRY_SOURCE_DIR R"(/dist $fpath)
+autoload -Uz compinit && compinit -u -d ${0:h}/zcompdump
+[[ $_comps[zferry] == _zferry ]] || { print -u2 "compinit did not register _zferry: $_comps[zferry]"; exit 3 }
+compadd() {
+  while [[ $1 == -* && $1 != -- ]]; do shift; done
+  [[ $1 == -- ]] && shift
+  local w
+  for w in "$@"; do [[ $w == ${PREFIX}* ]] && print -r -- "$w"; done
+  return 0
+}
+_files() { print -r -- "<files>" }
+local line=$(<$1)
+words=(${(z)line})
+[[ $line == *' ' ]] && words+=("")
+CURRENT=${#words}
+PREFIX=${words[CURRENT]}
+_zferry
+exit 0
+)";
+        auto r = exec("zsh -f " + (dir_ / "complete.zsh").string() + " " + (dir_ / "line").string());
+        EXPECT_NE(r.rc, 127) << "zsh is missing (Debian package zsh; tools/dev/deps.sh installs it)";
+        EXPECT_EQ(r.rc, 0) << r.err;
+        auto out = lines(r.out);
         std::sort(out.begin(), out.end());
         return out;
     }
@@ -266,6 +301,32 @@ TEST_F(TroubleshootingCli, CompletionCompletesSubcommandsOptionsAndValues) {
     EXPECT_EQ(complete("test decoderesumetoken --token "), Replies{});
 }
 
+TEST_F(TroubleshootingCli, ZshCompletionCompletesSubcommandsOptionsValuesJobsAndDatasets) {
+    EXPECT_EQ(complete_zsh("sig"), Replies{"signal"});
+    EXPECT_EQ(complete_zsh("s"), (Replies{"signal", "status", "stdinserver"}));
+    EXPECT_EQ(complete_zsh("test "), (Replies{"decoderesumetoken", "filesystems", "placeholder"}));
+    EXPECT_EQ(complete_zsh("test placeholder --"), (Replies{"--all", "--dataset", "--help", "--zfs"}));
+    EXPECT_EQ(complete_zsh("configcheck --format "), (Replies{"json", "pretty", "yaml"}));
+    EXPECT_EQ(complete_zsh("status --mode d"), Replies{"dump"});
+    EXPECT_EQ(complete_zsh("signal "), (Replies{"reset", "wakeup"}));
+    EXPECT_EQ(complete_zsh("zfs-abstraction release-stale --d"), Replies{"--dry-run"});
+    EXPECT_EQ(complete_zsh("migrate replication-cursor:"), Replies{"replication-cursor:v1-v2"});
+    EXPECT_EQ(complete_zsh("daemon --stop-timeout "), Replies{}) << "a number nothing can guess";
+    EXPECT_EQ(complete_zsh("--config "), Replies{"<files>"});
+    const std::string c = config_.string();
+    EXPECT_EQ(complete_zsh("--config " + c + " signal wakeup "), (Replies{"push1", "sink1", "snap_hourly"}));
+    EXPECT_EQ(complete_zsh("run --config=" + c + " --dry-run p"), Replies{"push1"});
+    EXPECT_EQ(complete_zsh("signal --config " + c + " wakeup push1 "), Replies{})
+        << "JOB is the last argument";
+    EXPECT_EQ(complete_zsh("test placeholder --zfs " ZFS_SIM_BIN " --dataset p/s"),
+              (Replies{"p/sink", "p/sink/client", "p/sink/client/fs", "p/sink/old"}));
+    // The same offers as the bash completion, for every line above and a few more.
+    for (const std::string& line : std::vector<std::string>{
+             "", "test placeholder --", "holds ", "holds list --", "zfs-abstraction list --type ",
+             "version --show ", "status --", "configcheck --what ", "signal --config " + c + " reset s"})
+        EXPECT_EQ(complete_zsh(line), complete(line)) << "zferry " << line;
+}
+
 TEST_F(TroubleshootingCli, CompletionListsTheJobsOfTheConfigurationOnTheLine) {
     const std::string c = config_.string();
     EXPECT_EQ(complete("--config " + c + " signal wakeup "), (Replies{"push1", "sink1", "snap_hourly"}));
@@ -353,6 +414,42 @@ TEST_F(TroubleshootingCli, CompletionKnowsEveryCommandAndOptionOfTheBinary) {
     EXPECT_EQ(checked, 19) << "zferry, its 11 subcommands, 3 of test, 3 of zfs-abstraction, 1 of holds";
 }
 
+// The zsh completion's command tree against every command's --help, as for bash above.
+TEST_F(TroubleshootingCli, ZshCompletionKnowsEveryCommandAndOptionOfTheBinary) {
+    auto words = [](const std::string& s) {
+        std::set<std::string> out;
+        std::istringstream in(s);
+        for (std::string w; in >> w;) out.insert(w);
+        return out;
+    };
+    std::vector<std::string> paths = {""};
+    int checked = 0;
+    while (!paths.empty()) {
+        const std::string path = paths.back();
+        paths.pop_back();
+        auto help = zferry(path + " --help");
+        ASSERT_EQ(help.rc, 0) << path;
+        const auto tree = parse_help(help.out);
+        // Sourced (not autoloaded), the file defines its functions and registers with compdef.
+        std::ofstream(dir_ / "tree.zsh") << "autoload -Uz compinit && compinit -u -d ${0:h}/zcompdump\n"
+                                            "source " ZFERRY_SOURCE_DIR
+                                            "/dist/_zferry\n"
+                                            "print -r -- \"$(_zferry_subcommands \"$1\")\"\n"
+                                            "print -r -- \"$(_zferry_value_options \"$1\")\"\n"
+                                            "print -r -- \"$(_zferry_flag_options \"$1\")\"\n";
+        auto script = exec("zsh -f " + (dir_ / "tree.zsh").string() + " '" + path + "'");
+        ASSERT_EQ(script.rc, 0) << script.err;
+        const auto got = lines(script.out);
+        ASSERT_EQ(got.size(), 3u) << script.out;
+        EXPECT_EQ(words(got[0]), tree.subcommands) << "subcommands of '" << path << "'";
+        EXPECT_EQ(words(got[1]), tree.values) << "options with a value of '" << path << "'";
+        EXPECT_EQ(words(got[2]), tree.flags) << "flags of '" << path << "'";
+        for (const auto& s : tree.subcommands) paths.push_back(path.empty() ? s : path + " " + s);
+        ++checked;
+    }
+    EXPECT_EQ(checked, 19) << "zferry, its 11 subcommands, 3 of test, 3 of zfs-abstraction, 1 of holds";
+}
+
 TEST_F(TroubleshootingCli, CmakeInstallPutsTheCompletionWhereBashCompletionLoadsIt) {
     const auto prefix = dir_ / "prefix";
     auto r = exec("cmake --install " ZFERRY_BUILD_DIR " --prefix " + prefix.string() + " >/dev/null");
@@ -363,6 +460,16 @@ TEST_F(TroubleshootingCli, CmakeInstallPutsTheCompletionWhereBashCompletionLoads
     EXPECT_EQ(same.rc, 0) << same.out;
     auto registered = exec("source " + installed.string() + " && complete -p zferry");
     EXPECT_EQ(registered.out, "complete -F _zferry zferry\n");
+
+    // zsh: in vendor-completions, which Debian's zsh has in $fpath, where compinit finds it.
+    const auto zsh_installed = prefix / "share/zsh/vendor-completions/_zferry";
+    ASSERT_TRUE(fs::exists(zsh_installed));
+    EXPECT_EQ(exec("cmp " + zsh_installed.string() + " " ZFERRY_SOURCE_DIR "/dist/_zferry").rc, 0);
+    std::ofstream(dir_ / "found.zsh")
+        << "fpath=(" << zsh_installed.parent_path().string()
+        << " $fpath)\nautoload -Uz compinit && compinit -u -d ${0:h}/zcompdump\n"
+           "print -r -- $_comps[zferry]\n";
+    EXPECT_EQ(exec("zsh -f " + (dir_ / "found.zsh").string()).out, "_zferry\n");
 }
 
 }  // namespace

@@ -16,6 +16,8 @@ PACKAGES=(
   nftables
   # the live `zferry status` test runs it in a real terminal: a tmux pane
   tmux
+  # the zsh completion's tests: compinit finds dist/_zferry and completes with it
+  zsh
   # the metrics tests: promtool checks the /metrics exposition, curl scrapes it
   prometheus curl
   # the TLS tests and the demo: certificates made with the openssl CLI

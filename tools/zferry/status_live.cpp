@@ -43,8 +43,8 @@ void write_all(int fd, const std::string& s) {
     }
 }
 
-// The signals that end or resize the view arrive as bytes on a pipe the loop polls; the
-// previous handlers come back when this goes.
+// The signals that end, resize, stop or continue the view arrive as bytes on a pipe the loop
+// polls; the previous handlers come back when this goes.
 class SignalPipe {
 public:
     SignalPipe() {
@@ -66,38 +66,63 @@ public:
     SignalPipe& operator=(const SignalPipe&) = delete;
     int fd() const { return fds_[0]; }
 
+    // Ctrl-Z, after the terminal is restored: the default action of SIGTSTP (the process stops
+    // here), then our handler again once `fg` or `bg` continued it.
+    static void stop_now() {
+        struct sigaction dfl {
+        }, ours{};
+        dfl.sa_handler = SIG_DFL;
+        ::sigemptyset(&dfl.sa_mask);
+        ::sigaction(SIGTSTP, &dfl, &ours);
+        ::raise(SIGTSTP);
+        ::sigaction(SIGTSTP, &ours, nullptr);
+    }
+
 private:
-    static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+    static constexpr std::array<int, 6> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP, SIGCONT};
     int fds_[2] = {-1, -1};
-    std::array<struct sigaction, 4> old_{};
+    std::array<struct sigaction, 6> old_{};
 };
 
-// Keys without Enter and without echo (signals from the keyboard stay on: Ctrl-C is SIGINT),
-// the alternate screen, the cursor hidden; all undone by the destructor.
+// Keys without Enter and without echo (signals from the keyboard stay on: Ctrl-C is SIGINT,
+// Ctrl-Z is SIGTSTP), the alternate screen, the cursor hidden; all undone by leave() (before
+// the process stops) and by the destructor, and done again by enter() (once continued).
 class TerminalMode {
 public:
     TerminalMode() {
+        if (::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_) == 0) have_saved_ = true;
+        enter();
+    }
+    ~TerminalMode() { leave(); }
+    TerminalMode(const TerminalMode&) = delete;
+    TerminalMode& operator=(const TerminalMode&) = delete;
+    bool keys() const { return have_saved_; }
+
+    void enter() {
         // The screen first: if writing fails, nothing is left to undo.
         write_all(STDOUT_FILENO, "\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J");
-        if (::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_) == 0) {
+        entered_ = true;
+        if (have_saved_) {
             termios raw = saved_;
             raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
             raw.c_cc[VMIN] = 0;
             raw.c_cc[VTIME] = 0;
-            if (::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0) termios_set_ = true;
+            termios_set_ = ::tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
         }
     }
-    ~TerminalMode() {
+    void leave() {
+        if (!entered_) return;
+        entered_ = false;
         const std::string restore = "\x1b[?25h\x1b[?1049l";
         [[maybe_unused]] auto n = ::write(STDOUT_FILENO, restore.data(), restore.size());
         if (termios_set_) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_);
+        termios_set_ = false;
     }
-    TerminalMode(const TerminalMode&) = delete;
-    TerminalMode& operator=(const TerminalMode&) = delete;
-    bool keys() const { return termios_set_; }
 
 private:
     termios saved_{};
+    bool have_saved_ = false;
+    bool entered_ = false;
     bool termios_set_ = false;
 };
 
@@ -169,8 +194,20 @@ int loop(const std::string& sockpath, const std::string& only_job) {
             unsigned char sig[16];
             const auto got = ::read(signals.fd(), sig, sizeof sig);
             for (ssize_t i = 0; i < got; ++i) {
-                if (sig[i] != SIGWINCH) return 0;
-                opts = terminal_options(only_job);
+                if (sig[i] == SIGTSTP) {
+                    // The shell gets its terminal back as it gave it; we come back to it on SIGCONT.
+                    term.leave();
+                    SignalPipe::stop_now();
+                }
+                if (sig[i] == SIGTSTP || sig[i] == SIGCONT) {
+                    // Continued (also after a SIGSTOP that nobody caught): raw mode and the screen
+                    // again, which the shell has had meanwhile.
+                    term.leave();
+                    term.enter();
+                } else if (sig[i] != SIGWINCH) {
+                    return 0;
+                }
+                opts = terminal_options(only_job);  // the size may have changed while stopped
                 write_all(STDOUT_FILENO, compose_frame(render(last, opts, nullptr)));
             }
         }
