@@ -85,7 +85,7 @@ protected:
         for (auto& [name, d] : daemons_) d.reset();
         sshd_.reset();
         reap_children(10s);
-        release_all_holds();
+        if (runner_) release_all_holds();  // none when the fixture's setup failed
         ZfsFuse::TearDown();
         std::error_code ec;
         fs::remove_all(dir_, ec);
