@@ -75,6 +75,7 @@ public:
     std::filesystem::path config() const { return dir_ / "zferry.yml"; }
     const std::string& sockpath() const { return sock_; }
     std::string log() const { return read_file(dir_ / "daemon.log"); }
+    pid_t pid() const { return pid_; }  // -1 when not running
 
     // Starts it; true once its control socket exists (within 10 s).
     bool start(const std::vector<std::string>& env_extra) {
