@@ -24,8 +24,9 @@
 # sink's limit of connections in their preamble (256 in total, 32 per address) applies to all
 # of them as one address.
 #
-# Reported: time from starting the client daemons until the last replication finished (taken
-# from the clients' status), per-job replication latency p50/p99/max, sink RSS (idle, peak =
+# Reported: time from starting the client daemons until the last replication ended (taken
+# from the clients' status; a job whose attempts all failed has ended too: counted, its error
+# shown), per-job replication latency p50/p99/max, sink RSS (idle, peak =
 # VmHWM, after), sink descriptors (idle, peak sampled every 0.2 s, after, and once every client
 # has stopped), sink CPU (its own, and its zfs children's), attempts beyond the first, the
 # sink's refusals and shed connections (from its log), the load average, and the verdict:
@@ -226,17 +227,18 @@ done
 
 cat >"$dir/progress.py" <<'EOF'
 import json, sys
-# argv: t0 (unix seconds), then status files. Prints "done total" or, with --final, the figures.
+# argv: [--final] t0 (unix seconds) status files. Prints "replicated finished total" (finished:
+# the invocation's replication ended, replicated or failed) or, with --final, the figures.
+from collections import Counter
 from datetime import datetime
 def ts(s):
-    # RFC 3339 with nanoseconds: keep microseconds for datetime.
     date, frac = s.rstrip("Z").split(".") if "." in s else (s.rstrip("Z"), "0")
     return datetime.fromisoformat(date + "+00:00").timestamp() + float("0." + frac)
 final = sys.argv[1] == "--final"
 args = sys.argv[2:] if final else sys.argv[1:]
 t0 = float(args[0])
-done = total = retried = 0
-lat, ends = [], []
+done = finished = total = retried = 0
+lat, ends, errors = [], [], Counter()
 for path in args[1:]:
     try:
         jobs = json.load(open(path))["Jobs"]
@@ -246,24 +248,35 @@ for path in args[1:]:
         if not name.startswith("push_"):
             continue
         total += 1
-        p = j["push"]
-        r = p.get("Replication")
+        r = j["push"].get("Replication")
         if not r:
             continue
         att = r.get("Attempts") or []
         retried += max(0, len(att) - 1)
-        if r.get("FinishAt") and att and att[-1]["State"] == "done":
+        if not r.get("FinishAt"):
+            continue
+        finished += 1
+        ends.append(ts(r["FinishAt"]) - t0)
+        if att and att[-1]["State"] == "done":
             done += 1
             lat.append(ts(r["FinishAt"]) - ts(r["StartAt"]))
-            ends.append(ts(r["FinishAt"]) - t0)
+        else:
+            why = [f.get("StepError") or f.get("PlanError") for f in att[-1].get("Filesystems") or []] if att else []
+            why = [w for w in why if w] or [att[-1].get("PlanError") if att else "no attempt"]
+            errors[str(why[0])[:200]] += 1
 if not final:
-    print(done, total)
+    print(done, finished, total)
     sys.exit()
 lat.sort()
-q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
-print(f"{done} of {total} jobs replicated; last finished {max(ends):.1f} s after the daemons started"
-      f" (half by {sorted(ends)[len(ends) // 2]:.1f} s); replication latency p50 {q(0.5):.2f} s,"
-      f" p99 {q(0.99):.2f} s, max {lat[-1]:.2f} s; {retried} attempt(s) beyond the first")
+nan = float("nan")
+q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else nan
+print(f"{done} of {total} jobs replicated, {finished - done} failed; the last replication ended"
+      f" {max(ends) if ends else nan:.1f} s after the daemons started"
+      f" (half by {sorted(ends)[len(ends) // 2] if ends else nan:.1f} s); replication latency of"
+      f" the replicated: p50 {q(0.5):.1f} s, p99 {q(0.99):.1f} s, max {lat[-1] if lat else nan:.1f} s;"
+      f" {retried} attempt(s) beyond the first")
+for e, n in errors.most_common(3):
+    print(f"  failed ({n}): {e}")
 EOF
 status_all() {
     for d in $(seq 1 "$ndaemons"); do
@@ -273,11 +286,11 @@ status_all() {
 while :; do
     sleep 1
     status_all
-    read -r done total <<<"$(python3 "$dir/progress.py" "$t0" "$dir"/h*/status.json)"
+    read -r done finished total <<<"$(python3 "$dir/progress.py" "$t0" "$dir"/h*/status.json)"
     now=$(echo "$(date +%s.%N) - $t0" | bc)
-    printf '  %5.1f s: %d of %d replicated; sink %s fds; load %s\n' "$now" "$done" "$clients" \
-        "$(tail -1 "$dir/sink_fds")" "$(load)"
-    ((done == clients)) && break
+    printf '  %5.1f s: %d of %d replicated, %d failed; sink %s fds; load %s\n' "$now" "$done" "$clients" \
+        $((finished - done)) "$(tail -1 "$dir/sink_fds")" "$(load)"
+    ((finished == clients)) && break
     if (($(printf %.0f "$now") > timeout)); then
         echo "timed out after $timeout s with $done of $clients replicated" >&2
         break
