@@ -226,7 +226,7 @@ for d in $(seq 1 "$ndaemons"); do
 done
 
 cat >"$dir/progress.py" <<'EOF'
-import json, sys
+import json, re, sys
 # argv: [--final] t0 (unix seconds) status files. Prints "replicated finished total" (finished:
 # the invocation's replication ended, replicated or failed) or, with --final, the figures.
 from collections import Counter
@@ -263,7 +263,8 @@ for path in args[1:]:
         else:
             why = [f.get("StepError") or f.get("PlanError") for f in att[-1].get("Filesystems") or []] if att else []
             why = [w for w in why if w] or [att[-1].get("PlanError") if att else "no attempt"]
-            errors[str(why[0])[:200]] += 1
+            e = why[0].get("Err", "") if isinstance(why[0], dict) else str(why[0])
+            errors[re.sub(r":[0-9]+:", ":N:", re.sub(r"c[0-9]{4}|[0-9]{8}_[0-9]{6}_[0-9]{3}", "N", e))[:240]] += 1
 if not final:
     print(done, finished, total)
     sys.exit()
@@ -332,7 +333,9 @@ shed=$(grep -c 'closing a connection in its handshake' "$dir/sink/daemon.log" ||
 refused=$(grep -c 'refusing' "$dir/sink/daemon.log" || true)
 cwarn=$(cat "$dir"/h*/daemon.log | grep -c -E '\b(warn|warning|error|WARN|ERROR)\b' || true)
 echo "connections: $shed shed by the sink's preamble limits, $refused refused (TLS or identity); $cwarn warning/error line(s) in the clients' logs"
-grep -h 'closing a connection in its handshake' "$dir/sink/daemon.log" | sed 's/.*: //' | sort | uniq -c | head -5 || true
+grep -h -o 'closing a connection in its handshake: [^;]*' "$dir/sink/daemon.log" | sed 's/.*: //; s/[0-9.]*$/ADDRESS/' |
+    sort | uniq -c || true
+grep -h -o 'refusing TLS connection: [^ ]* [^:]*: [a-z ]*' "$dir/sink/daemon.log" | sort | uniq -c | sort -rn | head -3 || true
 echo "load average at the end: $load_end"
 
 # Verdict: every client's snapshot on the sink, with the same GUID.
