@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 using zferry::test::DaemonProcess;
 using zferry::test::Sshd;
 using zferry::test::wait_for;
+using zferry::test::free_loopback_port;
 
 class RemoteDaemons : public ::testing::Test {
 protected:
