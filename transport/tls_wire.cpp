@@ -62,7 +62,7 @@ std::string peer_common_name(SSL* ssl) {
 // Batches: one read from TCP decrypts up to this much ciphertext (record by record) before one
 // write to the local socket; one read from the local socket becomes that many records leaving
 // with one write.
-constexpr std::size_t batch_bytes = std::size_t{1} << 18;
+constexpr std::size_t batch_bytes = std::size_t{1} << 20;
 
 // The handshake over `tcp`, flushing what the session writes (alerts too) before reading more.
 asio::awaitable<error_code> run_handshake(asio::ip::tcp::socket& tcp, TlsSession& s) {
