@@ -28,6 +28,9 @@ struct RelayPair {
     boost::asio::ip::tcp::socket wire;
 };
 
+// The send and receive buffer size asked for on both ends of the pair.
+inline constexpr int kRelayPairBuffer = 1 << 20;
+
 // Errors name `transport` ("TLS", "ssh+stdinserver") and the step that failed.
 Result<RelayPair> make_relay_pair(boost::asio::any_io_executor ex, std::string_view transport);
 

@@ -2,12 +2,11 @@
 
 #include "core/async.hpp"
 #include "transport/relay_copy.hpp"
+#include "transport/tls_session.hpp"
 #include "transport/transport_error.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
@@ -19,7 +18,6 @@
 namespace zferry::transport {
 
 namespace ssl = asio::ssl;
-using SslStream = ssl::stream<asio::ip::tcp::socket>;
 using LocalSocket = asio::local::stream_protocol::socket;
 
 namespace {
@@ -61,32 +59,95 @@ std::string peer_common_name(SSL* ssl) {
     return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
 }
 
-asio::awaitable<void> tls_to_local(SslStream& tls, LocalSocket& local) {
-    co_await copy_until_end(tls, local);
+// Batches: one read from TCP decrypts up to this much ciphertext (record by record) before one
+// write to the local socket; one read from the local socket becomes that many records leaving
+// with one write.
+constexpr std::size_t batch_bytes = std::size_t{1} << 20;
+
+// The handshake over `tcp`, flushing what the session writes (alerts too) before reading more.
+asio::awaitable<error_code> run_handshake(asio::ip::tcp::socket& tcp, TlsSession& s) {
+    std::vector<char> out;
+    for (;;) {
+        error_code ec;
+        const auto step = s.handshake(ec);
+        if (s.has_output()) {
+            s.take_output(out);
+            auto [wec, n] = co_await asio::async_write(tcp, asio::buffer(out), use_ec);
+            if (wec && step != TlsSession::Step::failed) co_return wec;
+        }
+        if (step == TlsSession::Step::done) co_return error_code();
+        if (step == TlsSession::Step::failed) co_return ec;
+        auto space = s.input_space(std::size_t{1} << 14);
+        auto [rec, n] = co_await tcp.async_read_some(asio::buffer(space.data(), space.size()), use_ec);
+        s.commit_input(n);
+        if (rec && n == 0) co_return rec;
+    }
+}
+
+asio::awaitable<void> tls_to_local(asio::ip::tcp::socket& tcp, TlsSession& s, LocalSocket& local) {
+    std::vector<char> plain(batch_bytes);
+    // What followed the handshake in its last read is already input: it is decrypted first.
+    for (bool more = true, done = false; !done;) {
+        for (;;) {
+            auto d = s.decrypt(std::span<char>(plain));
+            if (!d) {  // a record that does not authenticate: the connection ends
+                done = true;
+                break;
+            }
+            if (d->bytes > 0) {
+                auto [wec, m] =
+                    co_await asio::async_write(local, asio::buffer(plain.data(), d->bytes), use_ec);
+                if (wec) done = true;
+            }
+            if (d->closed) done = true;
+            if (done || d->bytes < plain.size()) break;
+        }
+        if (done || !more) break;
+        auto space = s.input_space(batch_bytes);
+        auto [ec, n] = co_await tcp.async_read_some(asio::buffer(space.data(), space.size()), use_ec);
+        s.commit_input(n);
+        if (ec) more = false;
+    }
     error_code ignored;
     local.shutdown(asio::socket_base::shutdown_send, ignored);
 }
 
-asio::awaitable<void> local_to_tls(LocalSocket& local, SslStream& tls) {
-    co_await copy_until_end(local, tls);
+asio::awaitable<void> local_to_tls(LocalSocket& local, TlsSession& s, asio::ip::tcp::socket& tcp) {
+    std::vector<char> plain(batch_bytes);
+    std::vector<char> out;
+    for (;;) {
+        auto [ec, n] = co_await local.async_read_some(asio::buffer(plain), use_ec);
+        if (n > 0) {
+            if (!s.encrypt(std::span<const char>(plain.data(), n))) break;
+        }
+        // Also sends what decrypting wrote (a TLS 1.3 key update's answer).
+        if (s.has_output()) {
+            s.take_output(out);
+            auto [wec, m] = co_await asio::async_write(tcp, asio::buffer(out), use_ec);
+            if (wec) break;
+        }
+        if (ec) break;
+    }
     // The peer reads the end of our data as the TCP half-close (both ends are zferry: a
     // truncated TLS stream at this point is the end of the connection, not an attack on it).
     error_code ignored;
-    tls.next_layer().shutdown(asio::socket_base::shutdown_send, ignored);
+    tcp.shutdown(asio::socket_base::shutdown_send, ignored);
 }
 
-// Moves bytes both ways until both directions ended; owns the TLS stream and the local end.
-asio::awaitable<void> relay(std::unique_ptr<SslStream> tls, std::unique_ptr<LocalSocket> local) {
+// Moves bytes both ways until both directions ended; owns the TCP socket, the session and the
+// local end.
+asio::awaitable<void> relay(asio::ip::tcp::socket tcp, std::unique_ptr<TlsSession> s,
+                            std::unique_ptr<LocalSocket> local) {
     using namespace asio::experimental::awaitable_operators;
     co_await asio::this_coro::throw_if_cancelled(false);
     try {
-        co_await (tls_to_local(*tls, *local) && local_to_tls(*local, *tls));
+        co_await (tls_to_local(tcp, *s, *local) && local_to_tls(*local, *s, tcp));
     } catch (const std::exception&) {
         // cancellation at shutdown; both sockets close below
     }
     error_code ignored;
     local->close(ignored);
-    tls->next_layer().close(ignored);
+    tcp.close(ignored);
 }
 
 // A local socket pair: one end for the relay, the other as the Wire's socket.
@@ -152,19 +213,23 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
     if (rec) co_return;
     const std::string peer = describe_endpoint(remote);
     Logger log = log_.with("peer", peer);
-    auto tls = std::make_unique<SslStream>(std::move(socket), *ssl_);
-    auto done = co_await with_timeout(tls->async_handshake(ssl::stream_base::server, use_ec),
-                                      config_.handshake_timeout);
+    auto session = TlsSession::make(ssl_->native_handle(), TlsSession::Role::server);
+    if (!session) {
+        log.warn("refusing TLS connection: {}", session.error().message());
+        co_return;
+    }
+    auto tls = std::move(*session);
+    auto done = co_await with_timeout(run_handshake(socket, *tls), config_.handshake_timeout);
     if (!done) {
         log.warn("refusing TLS connection: no handshake within {} ms", config_.handshake_timeout.count());
         co_return;
     }
-    if (auto [ec] = *done; ec) {
+    if (auto ec = *done; ec) {
         log.warn("refusing TLS connection: handshake failed: {}{}", ec.message(),
-                 verify_detail(tls->native_handle()));
+                 verify_detail(tls->native()));
         co_return;
     }
-    const std::string cn = peer_common_name(tls->native_handle());
+    const std::string cn = peer_common_name(tls->native());
     if (std::find(config_.client_cns.begin(), config_.client_cns.end(), cn) == config_.client_cns.end()) {
         log.warn("refusing TLS connection: client certificate CN '{}' is not in client_cns", cn);
         co_return;
@@ -178,7 +243,7 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
     ready_.push_back(Wire{std::move(pair->wire), cn, peer});
     error_code ok;
     (void)signal_.try_send(ok);
-    co_await relay(std::move(tls), std::move(pair->relay));
+    co_await relay(std::move(socket), std::move(tls), std::move(pair->relay));
 }
 
 asio::awaitable<Result<Wire>> TlsWireListener::accept() {
@@ -244,14 +309,19 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
     auto result = co_await with_timeout(socket.async_connect(server_, use_ec), timeout);
     if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
     if (auto [ec] = *result; ec) co_return Error(ec, "connecting to " + where);
-    auto tls = std::make_unique<SslStream>(std::move(socket), *ssl_);
-    tls->set_verify_callback(ssl::host_name_verification(config_.server_cn));
-    SSL_set_tlsext_host_name(tls->native_handle(), config_.server_cn.c_str());
-    auto done = co_await with_timeout(tls->async_handshake(ssl::stream_base::client, use_ec),
-                                      std::min(timeout, config_.handshake_timeout));
+    auto session = TlsSession::make(ssl_->native_handle(), TlsSession::Role::client);
+    if (!session) co_return session.error();
+    auto tls = std::move(*session);
+    // The server's certificate must carry server_cn (checked while verifying its chain).
+    if (SSL_set1_host(tls->native(), config_.server_cn.c_str()) != 1 ||
+        SSL_set_tlsext_host_name(tls->native(), config_.server_cn.c_str()) != 1)
+        co_return Error(Errc::invalid_argument, "TLS connector for " + where + ": server name '" +
+                                                    config_.server_cn + "' not usable");
+    auto done =
+        co_await with_timeout(run_handshake(socket, *tls), std::min(timeout, config_.handshake_timeout));
     if (!done) co_return Error(TransportErrc::timeout, "TLS handshake with " + where);
-    if (auto [ec] = *done; ec) {
-        const std::string why = ec.message() + verify_detail(tls->native_handle());
+    if (auto ec = *done; ec) {
+        const std::string why = ec.message() + verify_detail(tls->native());
         log_.with("server", where).warn("TLS handshake failed: {}", why);
         // A certificate the server or we refuse does not get better by retrying.
         co_return Error(TransportErrc::refused, "TLS handshake with " + where + ": " + why);
@@ -259,7 +329,7 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
     auto pair = make_relay_pair(ex_, "TLS");
     if (!pair) co_return pair.error();
     auto task = std::make_unique<OwnedTask>(ex_);
-    task->start(relay(std::move(tls), std::move(pair->relay)));
+    task->start(relay(std::move(socket), std::move(tls), std::move(pair->relay)));
     relays_.push_back(std::move(task));
     co_return Wire{std::move(pair->wire), std::string(), where};
 }

@@ -1,4 +1,4 @@
-// The tls transport (zrepl's `tls`): mutual TLS with OpenSSL through Asio's ssl::stream, TLS
+// The tls transport (zrepl's `tls`): mutual TLS with OpenSSL (transport/tls_session), TLS
 // 1.2 or newer only, every certificate checked against the configured CA. The server requires
 // a client certificate; the client's identity is the certificate's CN, which must be in
 // `client_cns` (the user of the wire checks that it is one valid dataset name component). The client checks
@@ -7,8 +7,9 @@
 //
 // Above the handshake the bytes go through a relay: the layers above get one end of a local
 // stream socket pair (a kernel socket, as every Wire), and a relay task owned by the listener
-// or connector moves bytes between the other end and the TLS stream. That costs a copy per
-// direction; splice stays possible on the local socket.
+// or connector moves bytes between the other end and the TCP socket, in batches of many TLS
+// records per syscall. That costs a copy per direction; splice stays possible on the local
+// socket.
 #pragma once
 
 #include "core/owned_task.hpp"

@@ -1,0 +1,75 @@
+// One TLS connection's OpenSSL state without I/O: ciphertext goes in through input_space() /
+// commit_input(), ciphertext to send comes out of take_output(), and the handshake, encryption
+// and decryption are steps that only move bytes between those buffers and the caller's. The
+// tls wire drives it with one coroutine per direction (transport/tls_wire.cpp).
+//
+// The SSL object reads and writes through a BIO of our own over those two buffers, so a large
+// batch of ciphertext read with one syscall decrypts record by record into one plaintext buffer,
+// and many records encrypted from one plaintext batch leave with one write: no per-record
+// syscall, and no copy beyond OpenSSL's own record buffer.
+#pragma once
+
+#include "core/error.hpp"
+
+#include <openssl/ssl.h>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace zferry::transport {
+
+class TlsSession {
+public:
+    enum class Role { client, server };
+    enum class Step { done, want_input, failed };
+
+    // A session on `ctx` (its verify mode and certificates); renegotiation is refused.
+    static Result<std::unique_ptr<TlsSession>> make(SSL_CTX* ctx, Role role);
+    ~TlsSession();
+    TlsSession(const TlsSession&) = delete;
+    TlsSession& operator=(const TlsSession&) = delete;
+
+    // At least `n` bytes of space for ciphertext read from the peer; commit_input(m) adds the
+    // first m of them. Unread input stays (what follows the handshake belongs to the data).
+    std::span<char> input_space(std::size_t n);
+    void commit_input(std::size_t m);
+
+    // Advances the handshake with the input so far. On failure `ec` says why (OpenSSL's reason;
+    // SSL_get_verify_result on native() says why a certificate was refused); take_output() may
+    // then hold the alert for the peer.
+    Step handshake(error_code& ec);
+
+    // Encrypts all of `plain` into records appended to the output.
+    Result<void> encrypt(std::span<const char> plain);
+
+    // Decrypts the complete records of the input so far into `into`, until the input has no
+    // complete record left or `into` is full (then call again). `closed` once the peer sent
+    // close_notify; an error for a record that does not authenticate or a protocol violation.
+    struct Decrypted {
+        std::size_t bytes = 0;
+        bool closed = false;
+    };
+    Result<Decrypted> decrypt(std::span<char> into);
+
+    // Moves the ciphertext produced so far into `into` (whose old content is dropped), leaving
+    // `into`'s buffer to be reused by the session.
+    void take_output(std::vector<char>& into);
+    bool has_output() const { return !out_.empty(); }
+
+    SSL* native() const { return ssl_; }
+
+private:
+    TlsSession() = default;
+    static int bio_read(BIO* b, char* data, std::size_t len, std::size_t* got);
+    static int bio_write(BIO* b, const char* data, std::size_t len, std::size_t* put);
+
+    SSL* ssl_ = nullptr;
+    std::vector<char> in_;
+    std::size_t in_pos_ = 0;  // in_[in_pos_, in_end_) is unread input
+    std::size_t in_end_ = 0;
+    std::vector<char> out_;
+};
+
+}  // namespace zferry::transport
