@@ -39,13 +39,12 @@ PendingConnections::Slot PendingConnections::admit(std::string address,
                                                    std::function<void(std::string_view why)> close) {
     if (limits_.max_pending_per_address > 0) {
         const std::string why = "more than " + std::to_string(limits_.max_pending_per_address) +
-                                " connections in their preamble from " + address;
+                                " connections " + stage_ + " from " + address;
         while (count(&address) >= limits_.max_pending_per_address)
             if (!shed_oldest(&address, why)) break;
     }
     if (limits_.max_pending > 0) {
-        const std::string why =
-            "more than " + std::to_string(limits_.max_pending) + " connections in their preamble";
+        const std::string why = "more than " + std::to_string(limits_.max_pending) + " connections " + stage_;
         while (count() >= limits_.max_pending)
             if (!shed_oldest(nullptr, why)) break;
     }

@@ -4,7 +4,8 @@
 // when a newcomer would exceed a limit or when accept ran out of descriptors. A legitimate
 // client is through its preamble in a few round trips, so the connection that has waited
 // longest is the likeliest to be stalling on purpose: it goes first, and a newcomer gets in
-// while a flood holds every slot.
+// while a flood holds every slot. The same policy bounds the endpoint server's preamble and the
+// tls listener's handshakes (each with its own set; `stage` names which in the reasons).
 #pragma once
 
 #include <boost/system/error_code.hpp>
@@ -53,7 +54,10 @@ public:
         List::iterator it_{};
     };
 
-    explicit PendingConnections(PendingLimits limits) : limits_(limits) {}
+    // `stage` says where the counted connections are, for the reasons given to close functions:
+    // "in their preamble", "in their TLS handshake".
+    explicit PendingConnections(PendingLimits limits, std::string stage = "in their preamble")
+        : limits_(limits), stage_(std::move(stage)) {}
     PendingConnections(const PendingConnections&) = delete;
     PendingConnections& operator=(const PendingConnections&) = delete;
 
@@ -68,6 +72,7 @@ public:
 
 private:
     PendingLimits limits_;
+    std::string stage_;
     List list_;
 };
 

@@ -150,4 +150,56 @@ void TlsSession::take_output(std::vector<char>& into) {
     std::swap(into, out_);
 }
 
+Result<void> enable_server_resumption(SSL_CTX* ctx) {
+    // Without a session ID context a server that verifies peers refuses every resumption.
+    static constexpr unsigned char context[] = "zferry";
+    if (SSL_CTX_set_session_id_context(ctx, context, sizeof context - 1) != 1)
+        return Error(Errc::internal, "TLS: cannot set the session ID context");
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    // One ticket per connection: a client keeps only the newest.
+    if (SSL_CTX_set_num_tickets(ctx, 1) != 1) return Error(Errc::internal, "TLS: cannot set session tickets");
+    return {};
+}
+
+TlsClientSessionCache::TlsClientSessionCache(SSL_CTX* ctx) : ctx_(ctx) {
+    SSL_CTX_set_app_data(ctx_, this);
+    // Sessions come to on_new_session only; OpenSSL's own client cache would never be read.
+    SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx_, &TlsClientSessionCache::on_new_session);
+}
+
+TlsClientSessionCache::~TlsClientSessionCache() {
+    // Connections still open on the context (their SSL keeps it alive) find no cache.
+    SSL_CTX_set_app_data(ctx_, nullptr);
+    clear();
+}
+
+int TlsClientSessionCache::on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* self = static_cast<TlsClientSessionCache*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+    if (!self || SSL_SESSION_is_resumable(session) != 1) return 0;
+    // A copy: OpenSSL marks the connection's own session not resumable when that connection
+    // ends without close_notify, which is how zferry's connections end (a TCP half-close).
+    SSL_SESSION* copy = SSL_SESSION_dup(session);
+    if (!copy) return 0;
+    self->clear();
+    self->last_ = copy;
+    return 0;  // the connection's reference stays OpenSSL's
+}
+
+bool TlsClientSessionCache::offer(SSL* ssl) const {
+    if (!last_) return false;
+    // Each connection gets a copy, for the same reason: connections that offered it at the same
+    // time (control and data) and end without close_notify leave the kept one resumable.
+    SSL_SESSION* copy = SSL_SESSION_dup(last_);
+    if (!copy) return false;
+    const bool set = SSL_set_session(ssl, copy) == 1;
+    SSL_SESSION_free(copy);  // the connection holds its own reference
+    return set;
+}
+
+void TlsClientSessionCache::clear() noexcept {
+    if (last_) SSL_SESSION_free(last_);
+    last_ = nullptr;
+}
+
 }  // namespace zferry::transport

@@ -59,6 +59,8 @@ public:
     bool has_output() const { return !out_.empty(); }
 
     SSL* native() const { return ssl_; }
+    // The handshake resumed an earlier session (no certificate was sent or verified).
+    bool resumed() const { return SSL_session_reused(ssl_) == 1; }
 
 private:
     TlsSession() = default;
@@ -70,6 +72,39 @@ private:
     std::size_t in_pos_ = 0;  // in_[in_pos_, in_end_) is unread input
     std::size_t in_end_ = 0;
     std::vector<char> out_;
+};
+
+// Session resumption (TLS 1.3 tickets, or TLS 1.2 session IDs): a client that reconnects
+// skips the certificate work (signatures, chain verification) on both sides. The server's
+// tickets are sealed with keys of its own SSL_CTX, so a session from another server (or
+// another run of this one) is not resumed: that handshake is a full one. A resumed session
+// carries the peer certificate of its full handshake, so the identity (the client's CN) is
+// read and checked on a resumed connection exactly as on a new one.
+
+// Server side: issue tickets and accept them on `ctx` (its verify mode stays in force).
+Result<void> enable_server_resumption(SSL_CTX* ctx);
+
+// Client side: keeps the newest session a server gave on `ctx` (a client context per server)
+// and offers it to the next connection. The server sends its TLS 1.3 tickets after the
+// handshake, so the session arrives while the connection's data is being read. One cache per
+// context, which must outlive it; not thread-safe (the connector's executor calls it).
+class TlsClientSessionCache {
+public:
+    explicit TlsClientSessionCache(SSL_CTX* ctx);
+    ~TlsClientSessionCache();
+    TlsClientSessionCache(const TlsClientSessionCache&) = delete;
+    TlsClientSessionCache& operator=(const TlsClientSessionCache&) = delete;
+
+    // Offers the kept session on `ssl` (before its handshake); false if there is none.
+    bool offer(SSL* ssl) const;
+    bool has_session() const noexcept { return last_ != nullptr; }
+    // Forgets the kept session (e.g. after the server refused us).
+    void clear() noexcept;
+
+private:
+    static int on_new_session(SSL* ssl, SSL_SESSION* session);
+    SSL_CTX* ctx_;
+    SSL_SESSION* last_ = nullptr;
 };
 
 }  // namespace zferry::transport

@@ -28,6 +28,8 @@ Result<std::unique_ptr<ssl::context>> make_context(ssl::context::method method, 
                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
     if (SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION) != 1)
         return Error(Errc::internal, "TLS: cannot require TLS 1.2 or newer");
+    // Per-connection record buffers go back while a connection is idle (most of them are).
+    SSL_CTX_set_mode(ctx->native_handle(), SSL_MODE_RELEASE_BUFFERS);
     error_code ec;
     ctx->load_verify_file(files.ca, ec);
     if (ec) return Error(ec, "TLS: loading the CA " + files.ca);
@@ -161,6 +163,7 @@ TlsWireListener::TlsWireListener(asio::any_io_executor ex, TlsServerConfig confi
       log_(std::move(log)),
       acceptor_(ex),
       accept_task_(ex),
+      handshakes_(config_.handshake_limits, "in their TLS handshake"),
       signal_(ex, 1) {}
 
 TlsWireListener::~TlsWireListener() { close(); }
@@ -170,6 +173,7 @@ Result<void> TlsWireListener::listen(const asio::ip::tcp::endpoint& ep) {
     if (!ctx) return ctx.error();
     ssl_ = std::move(*ctx);
     ssl_->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    if (auto r = enable_server_resumption(ssl_->native_handle()); !r) return r.error();
     error_code ec;
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -191,27 +195,49 @@ void TlsWireListener::reap() {
 
 asio::awaitable<void> TlsWireListener::accept_loop() {
     for (;;) {
-        auto [ec, socket] = co_await acceptor_.async_accept(use_ec);
+        auto [ec, accepted] = co_await acceptor_.async_accept(use_ec);
         if (closed_ || ec == asio::error::operation_aborted) co_return;
         if (ec) {
+            // Out of descriptors: the oldest unfinished handshake makes room (never spin, never
+            // give up on accepting).
+            if (is_resource_shortage(ec) && handshakes_.shed_oldest(nullptr, ec.message())) continue;
             log_.warn("TLS: accepting a connection failed: {}; retrying in 100 ms", ec.message());
             asio::steady_timer t(ex_, std::chrono::milliseconds(100));
             co_await t.async_wait(use_ec);
             continue;
         }
+        const auto at = std::chrono::steady_clock::now();
+        error_code rec;
+        const auto remote = accepted.remote_endpoint(rec);
+        if (rec) continue;  // gone already
         reap();
+        std::string peer = describe_endpoint(remote);
+        auto socket = std::make_unique<asio::ip::tcp::socket>(std::move(accepted));
+        // Counted until its handshake ends; a newcomer beyond a limit closes the oldest.
+        auto slot =
+            handshakes_.admit(peer_address(peer), [this, s = socket.get(), peer](std::string_view why) {
+                log_.with("peer", peer)
+                    .warn(
+                        "closing a TLS connection in its handshake: {}; a legitimate client "
+                        "reconnects",
+                        why);
+                error_code ignored;
+                s->close(ignored);  // its handshake fails at once and the descriptor is free now
+            });
         // Each handshake in its own task: a peer that stalls its handshake holds nobody else up.
         auto task = std::make_unique<OwnedTask>(ex_);
-        task->start(serve(std::move(socket)));
+        task->start(serve(std::move(socket), std::move(peer), at, std::move(slot)));
         tasks_.push_back(std::move(task));
     }
 }
 
-asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
-    error_code rec;
-    const auto remote = socket.remote_endpoint(rec);
-    if (rec) co_return;
-    const std::string peer = describe_endpoint(remote);
+asio::awaitable<void> TlsWireListener::serve(std::unique_ptr<asio::ip::tcp::socket> accepted,
+                                             std::string peer, std::chrono::steady_clock::time_point at,
+                                             PendingConnections::Slot admitted) {
+    // Locals, so that the slot (whose close function points at the socket) goes first.
+    auto owned = std::move(accepted);
+    auto slot = std::move(admitted);
+    auto& socket = *owned;
     Logger log = log_.with("peer", peer);
     auto session = TlsSession::make(ssl_->native_handle(), TlsSession::Role::server);
     if (!session) {
@@ -219,7 +245,12 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
         co_return;
     }
     auto tls = std::move(*session);
-    auto done = co_await with_timeout(run_handshake(socket, *tls), config_.handshake_timeout);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(at + config_.handshake_timeout -
+                                                                            std::chrono::steady_clock::now());
+    auto done =
+        co_await with_timeout(run_handshake(socket, *tls), std::max(left, std::chrono::milliseconds(0)));
+    if (slot.shed()) co_return;  // closed to make room, and logged so
+    slot.release();
     if (!done) {
         log.warn("refusing TLS connection: no handshake within {} ms", config_.handshake_timeout.count());
         co_return;
@@ -229,6 +260,8 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
                  verify_detail(tls->native()));
         co_return;
     }
+    if (tls->resumed()) ++resumed_;
+    // Resumed or not, the CN is that of the client certificate the session was made with.
     const std::string cn = peer_common_name(tls->native());
     if (std::find(config_.client_cns.begin(), config_.client_cns.end(), cn) == config_.client_cns.end()) {
         log.warn("refusing TLS connection: client certificate CN '{}' is not in client_cns", cn);
@@ -240,7 +273,7 @@ asio::awaitable<void> TlsWireListener::serve(asio::ip::tcp::socket socket) {
         co_return;
     }
     if (closed_) co_return;
-    ready_.push_back(Wire{std::move(pair->wire), cn, peer});
+    ready_.push_back(Wire{std::move(pair->wire), cn, peer, at});
     error_code ok;
     (void)signal_.try_send(ok);
     co_await relay(std::move(socket), std::move(tls), std::move(pair->relay));
@@ -291,8 +324,10 @@ TlsWireConnector::~TlsWireConnector() {
 Result<void> TlsWireConnector::load() {
     auto ctx = make_context(ssl::context::tls_client, config_.files);
     if (!ctx) return ctx.error();
+    sessions_.reset();  // before the context it was made for
     ssl_ = std::move(*ctx);
     ssl_->set_verify_mode(ssl::verify_peer);
+    sessions_ = std::make_unique<TlsClientSessionCache>(ssl_->native_handle());
     return {};
 }
 
@@ -317,15 +352,19 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
         SSL_set_tlsext_host_name(tls->native(), config_.server_cn.c_str()) != 1)
         co_return Error(Errc::invalid_argument, "TLS connector for " + where + ": server name '" +
                                                     config_.server_cn + "' not usable");
+    // The newest session this server gave us, if any: its certificate work is skipped.
+    sessions_->offer(tls->native());
     auto done =
         co_await with_timeout(run_handshake(socket, *tls), std::min(timeout, config_.handshake_timeout));
     if (!done) co_return Error(TransportErrc::timeout, "TLS handshake with " + where);
     if (auto ec = *done; ec) {
         const std::string why = ec.message() + verify_detail(tls->native());
         log_.with("server", where).warn("TLS handshake failed: {}", why);
+        sessions_->clear();  // the next attempt does the whole handshake
         // A certificate the server or we refuse does not get better by retrying.
         co_return Error(TransportErrc::refused, "TLS handshake with " + where + ": " + why);
     }
+    if (tls->resumed()) ++resumed_;
     auto pair = make_relay_pair(ex_, "TLS");
     if (!pair) co_return pair.error();
     auto task = std::make_unique<OwnedTask>(ex_);

@@ -5,6 +5,15 @@
 // the server's certificate for `server_cn`. The handshake has a deadline; every refusal is logged with the
 // peer's address and OpenSSL's reason.
 //
+// Admission: connections in their TLS handshake are bounded in total and per source address
+// (the PendingConnections policy, a set of the listener's own): a newcomer beyond a limit
+// closes the oldest unfinished handshake, as does an accept that ran out of descriptors, so a
+// flood of silent or trickling peers cannot hold a legitimate client out. The handshake
+// deadline counts from the accept, and the wire carries that moment, so the endpoint server's
+// preamble deadline (banners, label) is the same budget. Sessions are resumed (TLS 1.3
+// tickets; the connector keeps its server's newest session): a reconnecting client skips the
+// certificate work, and its identity is still the CN of the certificate its session carries.
+//
 // Above the handshake the bytes go through a relay: the layers above get one end of a local
 // stream socket pair (a kernel socket, as every Wire), and a relay task owned by the listener
 // or connector moves bytes between the other end and the TCP socket, in batches of many TLS
@@ -13,6 +22,7 @@
 #pragma once
 
 #include "core/owned_task.hpp"
+#include "transport/pending_connections.hpp"
 #include "transport/wire.hpp"
 
 #include <boost/asio/experimental/channel.hpp>
@@ -25,6 +35,8 @@
 
 namespace zferry::transport {
 
+class TlsClientSessionCache;
+
 struct TlsFiles {
     std::string ca;    // PEM: the CA every peer certificate must chain to
     std::string cert;  // PEM: our certificate (chain); a client may have none (the server refuses it)
@@ -34,7 +46,10 @@ struct TlsFiles {
 struct TlsServerConfig {
     TlsFiles files;
     std::vector<std::string> client_cns;  // the CNs allowed in
+    // From the accept: the handshake, and (through Wire::accepted) the preamble above it.
     std::chrono::milliseconds handshake_timeout{10000};
+    // Connections in their TLS handshake, in total and per source address.
+    PendingLimits handshake_limits;
 };
 
 struct TlsClientConfig {
@@ -54,10 +69,15 @@ public:
     void close() noexcept override;
     asio::awaitable<void> shutdown() override;
     asio::ip::tcp::endpoint local_endpoint() const override;
+    // Connections in their TLS handshake now; handshakes that resumed a session so far.
+    std::size_t handshakes_in_progress() const noexcept { return handshakes_.count(); }
+    std::uint64_t resumed_sessions() const noexcept { return resumed_; }
 
 private:
     asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(asio::ip::tcp::socket socket);
+    asio::awaitable<void> serve(std::unique_ptr<asio::ip::tcp::socket> socket, std::string peer,
+                                std::chrono::steady_clock::time_point accepted,
+                                PendingConnections::Slot admitted);
     void reap();
 
     asio::any_io_executor ex_;
@@ -66,6 +86,8 @@ private:
     std::unique_ptr<asio::ssl::context> ssl_;
     asio::ip::tcp::acceptor acceptor_;
     OwnedTask accept_task_;
+    PendingConnections handshakes_;  // before tasks_: their slots point into it
+    std::uint64_t resumed_ = 0;
     std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes, then relays
     std::deque<Wire> ready_;
     asio::experimental::channel<void(error_code)> signal_;
@@ -83,6 +105,8 @@ public:
     asio::awaitable<Result<Wire>> connect(std::chrono::milliseconds timeout) override;
     asio::awaitable<void> shutdown() override;
     std::string describe() const override { return describe_endpoint(server_); }
+    // Connections whose handshake resumed the session kept from an earlier one.
+    std::uint64_t resumed_sessions() const noexcept { return resumed_; }
 
 private:
     void reap();
@@ -92,6 +116,8 @@ private:
     TlsClientConfig config_;
     Logger log_;
     std::unique_ptr<asio::ssl::context> ssl_;
+    std::unique_ptr<TlsClientSessionCache> sessions_;  // after ssl_: goes before its context
+    std::uint64_t resumed_ = 0;
     std::list<std::unique_ptr<OwnedTask>> relays_;
 };
 

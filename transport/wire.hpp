@@ -27,6 +27,10 @@ struct Wire {
     asio::ip::tcp::socket socket;
     std::string identity;  // server side: the client's identity; empty on the client side
     std::string peer;      // the peer's address, for log lines
+    // Server side, when the transport did work of its own before delivering the wire (the TLS
+    // handshake): when the connection was accepted, so that everything before authentication
+    // and the preamble share one deadline. Unset (epoch): counted from the delivery.
+    std::chrono::steady_clock::time_point accepted{};
 };
 
 class WireListener {

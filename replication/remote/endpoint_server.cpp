@@ -258,6 +258,12 @@ asio::awaitable<void> EndpointServer::accept_loop() {
         auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire->socket), options_.conn);
         // The transport's name for the peer: a TLS connection reaches us through a socketpair.
         if (!wire->peer.empty()) conn->set_peer(wire->peer);
+        // One deadline for everything before the label: counted from the transport's accept
+        // when it did work of its own first (the TLS handshake).
+        const auto started = wire->accepted == std::chrono::steady_clock::time_point{}
+                                 ? transport::Clock::now()
+                                 : wire->accepted;
+        conn->set_absolute_deadline(started + options_.preamble_timeout);
         auto slot = admit(*conn, wire->peer);
         auto task = std::make_unique<OwnedTask>(ctx_.get_executor());
         task->start(
@@ -273,7 +279,6 @@ asio::awaitable<void> EndpointServer::serve(std::unique_ptr<transport::TcpConn> 
     auto conn = std::move(accepted);
     auto slot = std::move(admitted);
     Logger log = log_.with("peer", peer).with("client", identity);
-    conn->set_absolute_deadline(transport::Clock::now() + options_.preamble_timeout);
     auto hs = co_await transport::exchange_banners_within_deadline(
         *conn, transport::banner_for(options_.advertise_zferry));
     if (!hs) {

@@ -48,7 +48,8 @@ struct ServedEndpoint {
 
 struct EndpointServerOptions {
     transport::ConnOptions conn;
-    // One deadline for the handshake and the label, counted from the accept.
+    // One deadline for the handshake and the label, counted from the accept (the transport's:
+    // for TLS, the handshake before the banners is inside it too).
     std::chrono::milliseconds preamble_timeout{10000};
     // Connections in their handshake and label, in total and per source address: a newcomer
     // beyond a limit closes the oldest such connection, and so does an accept that failed for

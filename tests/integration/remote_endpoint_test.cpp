@@ -174,7 +174,8 @@ protected:
         return server(std::move(served), std::move(clients), std::move(o));
     }
     // A source on src serving p/a and below.
-    EndpointServer& source_server(Clients clients, EndpointServerOptions o = {}, zfs::ZfsRunner* zfs = nullptr) {
+    EndpointServer& source_server(Clients clients, EndpointServerOptions o = {},
+                                  zfs::ZfsRunner* zfs = nullptr) {
         ServedEndpoint served;
         served.sender = [this, zfs](const std::string&, Logger log) -> Result<std::unique_ptr<Sender>> {
             return std::unique_ptr<Sender>(
@@ -228,16 +229,21 @@ issue expired-server server.test ca -1
         return {(dir_ / (ca + ".crt")).string(), (dir_ / (name + ".crt")).string(),
                 (dir_ / (name + ".key")).string()};
     }
-    EndpointServer& tls_sink_server(std::vector<std::string> client_cns, const std::string& cert = "server") {
+    EndpointServer& tls_sink_server(
+        std::vector<std::string> client_cns, const std::string& cert = "server",
+        std::chrono::milliseconds handshake_timeout = std::chrono::milliseconds(2000),
+        transport::PendingLimits handshake_limits = {}) {
         ServedEndpoint served;
         served.receiver = [this](const std::string& id, Logger log) -> Result<std::unique_ptr<Receiver>> {
             ReceiverConfig rc{*JobId::make("sink"), "q/sink", id, PlaceholderEncryptionPolicy::inherit, {}};
             return std::unique_ptr<Receiver>(
                 std::make_unique<LocalReceiver>(*dst_, std::move(rc), std::move(log)));
         };
-        transport::TlsServerConfig tc{files(cert), std::move(client_cns), std::chrono::milliseconds(2000)};
+        transport::TlsServerConfig tc{files(cert), std::move(client_cns), handshake_timeout,
+                                      handshake_limits};
         auto listener =
             std::make_unique<transport::TlsWireListener>(ctx_.get_executor(), std::move(tc), Logger());
+        tls_listener_ = listener.get();
         auto listening = listener->listen({asio::ip::make_address("127.0.0.1"), 0});
         EXPECT_TRUE(listening) << listening.error().message();
         auto s = std::make_unique<EndpointServer>(ctx_, *engine_, std::move(listener), std::move(served),
@@ -306,6 +312,7 @@ issue expired-server server.test ca -1
     std::unique_ptr<zfs::ZfsRunner> src_, dst_;
     std::unique_ptr<zfs::ZfsRunner> stalling_src_;  // before servers_: a source server may use it
     std::vector<std::unique_ptr<EndpointServer>> servers_;
+    transport::TlsWireListener* tls_listener_ = nullptr;  // the last tls_sink_server's
 };
 
 TEST_F(RemoteEndpointTest, PushToASinkInitialThenIncremental) {
@@ -497,6 +504,10 @@ TEST_F(RemoteEndpointTest, PushOverMutualTlsWithTheCertificateCnAsIdentity) {
     EXPECT_EQ(names(*dst_, "q/sink/client1/p/a/b"), "s2 s3");
     expect_same_guids("p/a/b", "q/sink/client1");
     expect_same_guids("p/a", "q/sink/client1");
+    // The first connection's session came with its first response: the data connections
+    // opened after it resumed it (no certificate work) and were still client1's.
+    EXPECT_GE(connector->resumed_sessions(), 1u);
+    EXPECT_GE(tls_listener_->resumed_sessions(), 1u);
 
     test::run(ctx_, close_receiver(&receiver));
     test::run(ctx_, shutdown_connector(connector.get()));
@@ -640,6 +651,114 @@ TEST_F(RemoteEndpointTest, TlsClosesASilentPeerAtTheHandshakeDeadlineAndRefusesP
     }
     test::run(ctx_, stop_server(&sink));
     EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+// Connects, writes nothing and reads until the server closes: "closed after N bytes", or what
+// went wrong.
+asio::awaitable<std::string> connect_and_wait_for_close(transport::WireConnector* c) {
+    auto wire = co_await c->connect(std::chrono::seconds(5));
+    if (!wire) co_return "connect failed: " + wire.error().message();
+    auto closed = co_await with_timeout(read_until_closed(&wire->socket), std::chrono::seconds(10));
+    if (!closed) co_return std::string("still open after 10 s");
+    co_return "closed after " + std::to_string(closed->second.size()) + " bytes";
+}
+
+// A session resumed by a client whose CN is not allowed is refused as its full handshake was:
+// the CN comes from the certificate the session keeps. The client writes nothing, so it reads
+// the server's ticket and then the close, in that order.
+TEST_F(RemoteEndpointTest, TlsRefusesAResumedSessionWhoseCertificateCnIsNotAllowed) {
+    make_certificates();
+    auto& sink = tls_sink_server({"client1"});
+    auto connector = tls_connector(sink, files("intruder"));
+    for (int i = 0; i < 2; ++i)
+        EXPECT_EQ(test::run(ctx_, connect_and_wait_for_close(connector.get())), "closed after 0 bytes")
+            << "closed before a byte of the preamble";
+    EXPECT_EQ(connector->resumed_sessions(), 1u) << "the second connection resumed";
+    EXPECT_EQ(tls_listener_->resumed_sessions(), 1u);
+    const std::string text = log_text();
+    const std::string refusal = "client certificate CN 'intruder' is not in client_cns";
+    const auto first = text.find(refusal);
+    ASSERT_NE(first, std::string::npos) << text;
+    EXPECT_NE(text.find(refusal, first + 1), std::string::npos) << "refused again when resumed\n" << text;
+    test::run(ctx_, shutdown_connector(connector.get()));
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+}
+
+// A flood of TLS connections that never finish their handshake (silent connects, and
+// ClientHellos that stop after a few bytes): the listener counts handshakes per source address
+// and in total and closes the oldest beyond a limit, so a legitimate client's handshake gets in
+// while the flood holds every slot. Before, every handshake ran until its own deadline.
+TEST_F(RemoteEndpointTest, AFloodOfUnfinishedTlsHandshakesIsBoundedAndALegitimatePushCompletes) {
+    make_certificates();
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    // Long deadlines: only the limits close anything here.
+    auto& sink = tls_sink_server({"client1"}, "server", std::chrono::seconds(120),
+                                 {.max_pending = 6, .max_pending_per_address = 4});
+    // Connected in order, so accepted in order: 20 silent from 127.0.0.2, then 5 from 127.0.0.3
+    // that start a ClientHello (a handshake record header and its first bytes) and stop.
+    const std::string trickle("\x16\x03\x01\x02\x00\x01\x00", 7);
+    auto flood = [&](const char* from, int n, bool hello) {
+        std::vector<asio::ip::tcp::socket> out;
+        for (int i = 0; i < n; ++i) {
+            asio::ip::tcp::socket s(ctx_);
+            s.open(asio::ip::tcp::v4());
+            s.bind({asio::ip::make_address(from), 0});
+            s.connect(sink.local_endpoint());
+            if (hello) asio::write(s, asio::buffer(trickle));
+            out.push_back(std::move(s));
+        }
+        return out;
+    };
+    auto a = flood("127.0.0.2", 20, false);
+    auto b = flood("127.0.0.3", 5, true);
+    // Closed: a[0..15] (more than 4 from 127.0.0.2), then a[16] and a[17] for b[2] and b[3] (6
+    // in total), and b[0] for b[4] (more than 4 from 127.0.0.3).
+    std::vector<asio::ip::tcp::socket*> closed;
+    for (int i = 0; i < 18; ++i) closed.push_back(&a[i]);
+    closed.push_back(&b[0]);
+    for (auto* s : closed) {
+        auto r = test::run(ctx_, with_timeout(read_until_closed(s), std::chrono::seconds(60)));
+        ASSERT_TRUE(r) << "a connection beyond the limits stays open";
+        EXPECT_EQ(r->second, "") << "closed before the server wrote a byte";
+    }
+    EXPECT_EQ(tls_listener_->handshakes_in_progress(), 6u) << "a[18], a[19], b[1..4]";
+    auto count = [&](const std::string& needle) {
+        const std::string text = log_text();
+        std::size_t n = 0;
+        for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(
+        count("closing a TLS connection in its handshake: more than 4 connections in their TLS handshake "
+              "from 127.0.0.2; a legitimate client reconnects"),
+        16u)
+        << log_text();
+    EXPECT_EQ(
+        count("closing a TLS connection in its handshake: more than 6 connections in their TLS handshake;"),
+        2u);
+    EXPECT_EQ(count("refusing TLS connection"), 0u) << "a closed one is not logged twice\n" << log_text();
+    // The legitimate client (127.0.0.1) pushes while the flood holds every slot: each of its
+    // connections closes the oldest flooding handshake.
+    auto connector = tls_connector(sink, files("client1"));
+    auto o = remote_options(sink);
+    o.connector = connector;
+    LocalSender sender(*src_, sender_config(), Logger());
+    RemoteReceiver receiver(ctx_, *engine_, o, Logger());
+    ReplicationRun run(sender, receiver, run_options(), Logger());
+    test::run(ctx_, run.run());
+    ASSERT_TRUE(run.succeeded()) << to_json(run.report());
+    expect_same_guids("p/a", "q/sink/client1");
+    expect_same_guids("p/a/b", "q/sink/client1");
+    EXPECT_LE(tls_listener_->handshakes_in_progress(), 6u);
+    test::run(ctx_, close_receiver(&receiver));
+    test::run(ctx_, shutdown_connector(connector.get()));
+    a.clear();
+    b.clear();
+    test::run(ctx_, stop_server(&sink));
+    EXPECT_EQ(sink.active_connections(), 0u);
+    EXPECT_EQ(tls_listener_->handshakes_in_progress(), 0u);
 }
 
 // Connections that never finish their handshake (slowloris, a flood of silent connects) from

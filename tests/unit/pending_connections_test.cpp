@@ -72,6 +72,23 @@ TEST(PendingConnections, AConnectionThroughItsPreambleNoLongerCounts) {
     EXPECT_TRUE(h.closed.empty()) << "room was made by the slots that went";
 }
 
+TEST(PendingConnections, TheStageNamesWhereTheCountedConnectionsAre) {
+    // The tls listener counts its handshakes with the same policy in a set of its own.
+    PendingConnections pending({.max_pending = 2, .max_pending_per_address = 1}, "in their TLS handshake");
+    std::vector<std::string> reasons;
+    auto record = [&](std::string_view why) { reasons.emplace_back(why); };
+    auto a1 = pending.admit("a", record);
+    auto a2 = pending.admit("a", record);  // a1 goes: per address
+    auto b1 = pending.admit("b", record);
+    auto c1 = pending.admit("c", record);  // a2 goes: in total
+    EXPECT_EQ(reasons, (std::vector<std::string>{"more than 1 connections in their TLS handshake from a",
+                                                 "more than 2 connections in their TLS handshake"}));
+    EXPECT_TRUE(a1.shed());
+    EXPECT_TRUE(a2.shed());
+    EXPECT_FALSE(b1.shed());
+    EXPECT_EQ(pending.count(), 2u);
+}
+
 TEST(PendingConnections, OutOfDescriptorsShedsTheOldestUntilNoneIsLeft) {
     Harness h({});
     auto one = h.admit("a");

@@ -1,13 +1,16 @@
 // transport/tls_session: the sans-I/O TLS session between two instances in memory, with the
 // ciphertext handed over byte by byte or in random chunks: handshake, batches of records both
-// ways, data that follows the handshake in the same input, tampering, close_notify, and a
-// server certificate for another name. The certificate comes from the openssl CLI.
+// ways, data that follows the handshake in the same input, tampering, close_notify, a server
+// certificate for another name, and session resumption (a session resumed on the server that
+// issued it, with the peer certificate kept; not on another server, nor past another CA). The
+// certificates come from the openssl CLI.
 #include "transport/tls_session.hpp"
 
 #include <gtest/gtest.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <unistd.h>
@@ -263,6 +266,103 @@ TEST_F(TlsSessionTest, AServerCertificateForAnotherNameFailsTheClientsHandshake)
     EXPECT_NE(ec.message().find("certificate verify failed"), std::string::npos) << ec.message();
     EXPECT_EQ(SSL_get_verify_result(client->native()), X509_V_ERR_HOSTNAME_MISMATCH);
     EXPECT_TRUE(client->has_output()) << "the alert for the server";
+}
+
+// The CN of the peer certificate `s` has, resumed or not.
+std::string peer_cn(const TlsSession& s) {
+    X509* cert = SSL_get1_peer_certificate(s.native());
+    if (!cert) return {};
+    char buf[256] = {};
+    const int n = X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, buf, sizeof buf);
+    X509_free(cert);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+// One connection from `client_ctx` to `server_ctx` offering what `cache` holds; the server's
+// ticket (sent after the handshake) is read by the client as the data would be.
+struct Connected {
+    bool ok = false;
+    std::unique_ptr<TlsSession> client;
+    std::unique_ptr<TlsSession> server;
+};
+Connected connect_once(SSL_CTX* client_ctx, SSL_CTX* server_ctx, const TlsClientSessionCache& cache) {
+    Connected c;
+    auto client = TlsSession::make(client_ctx, TlsSession::Role::client);
+    auto server = TlsSession::make(server_ctx, TlsSession::Role::server);
+    EXPECT_TRUE(client && server);
+    if (!client || !server) return c;
+    c.client = std::move(*client);
+    c.server = std::move(*server);
+    EXPECT_EQ(SSL_set1_host(c.client->native(), "server.test"), 1);
+    cache.offer(c.client->native());
+    c.ok = handshake(*c.client, *c.server, [] { return std::size_t{4096}; });
+    std::vector<char> received;
+    if (c.ok) EXPECT_TRUE(decrypt_all(*c.client, received));
+    EXPECT_TRUE(received.empty());
+    return c;
+}
+
+TEST_F(TlsSessionTest, ASecondConnectionResumesTheSessionAndTheServerStillSeesTheClientCertificate) {
+    ASSERT_TRUE(enable_server_resumption(server_ctx_));
+    TlsClientSessionCache cache(client_ctx_);
+    EXPECT_FALSE(cache.has_session());
+    auto first = connect_once(client_ctx_, server_ctx_, cache);
+    ASSERT_TRUE(first.ok);
+    EXPECT_FALSE(first.client->resumed());
+    EXPECT_FALSE(first.server->resumed());
+    ASSERT_TRUE(cache.has_session()) << "the server's ticket was kept";
+    for (int i = 0; i < 2; ++i) {  // the newest ticket each time
+        auto again = connect_once(client_ctx_, server_ctx_, cache);
+        ASSERT_TRUE(again.ok);
+        EXPECT_TRUE(again.client->resumed()) << i;
+        EXPECT_TRUE(again.server->resumed()) << i;
+        // The identity check reads the CN from here: the session keeps the certificate.
+        EXPECT_EQ(peer_cn(*again.server), "server.test");
+        std::mt19937 rng(3);
+        const auto up = random_bytes(10000, rng);
+        EXPECT_EQ(transfer(*again.client, *again.server, up, 4000, [] { return std::size_t{999}; }), up);
+    }
+    cache.clear();
+    auto full = connect_once(client_ctx_, server_ctx_, cache);
+    ASSERT_TRUE(full.ok);
+    EXPECT_FALSE(full.server->resumed()) << "nothing offered after clear()";
+}
+
+TEST_F(TlsSessionTest, ASessionFromAnotherServerIsNotResumedAndTheOtherServersCaDecides) {
+    ASSERT_TRUE(enable_server_resumption(server_ctx_));
+    TlsClientSessionCache cache(client_ctx_);
+    ASSERT_TRUE(connect_once(client_ctx_, server_ctx_, cache).ok);
+    ASSERT_TRUE(cache.has_session());
+    // Another server with the same certificate and CA: its ticket keys are its own.
+    SSL_CTX* other = make_ctx(TLS_server_method());
+    SSL_CTX_set_verify(other, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    ASSERT_TRUE(enable_server_resumption(other));
+    auto elsewhere = connect_once(client_ctx_, other, cache);
+    ASSERT_TRUE(elsewhere.ok);
+    EXPECT_FALSE(elsewhere.server->resumed()) << "a full handshake";
+    EXPECT_FALSE(elsewhere.client->resumed());
+    SSL_CTX_free(other);
+    // A server that trusts another CA refuses our certificate, whatever session we offer.
+    const std::string ca = (dir_ / "other-ca.pem").string();
+    const std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=other-ca -keyout " +
+        (dir_ / "other-ca.key").string() + " -out " + ca + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    SSL_CTX* strict = make_ctx(TLS_server_method());
+    X509_STORE* store = X509_STORE_new();
+    ASSERT_EQ(X509_STORE_load_file(store, ca.c_str()), 1);
+    SSL_CTX_set_cert_store(strict, store);  // the context owns it now
+    SSL_CTX_set_verify(strict, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    ASSERT_TRUE(enable_server_resumption(strict));
+    ASSERT_TRUE(cache.has_session());
+    auto refused = connect_once(client_ctx_, strict, cache);
+    EXPECT_FALSE(refused.ok);
+    if (refused.server) {
+        EXPECT_FALSE(refused.server->resumed());
+        EXPECT_EQ(SSL_get_verify_result(refused.server->native()), X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+    }
+    SSL_CTX_free(strict);
 }
 
 }  // namespace
