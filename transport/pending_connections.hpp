@@ -10,9 +10,11 @@
 
 #include <boost/system/error_code.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,12 @@ struct PendingLimits {
     // 0: no limit.
     std::size_t max_pending = 256;
     std::size_t max_pending_per_address = 32;
+    // A connection admitted less than this long ago is not closed to make room (0: any is).
+    // With it, a burst of legitimate clients is not shed while it is being served: the owner
+    // stops accepting while full() (the kernel's backlog holds the newcomers), and beyond the
+    // per-address limit a newcomer is admitted while its address's oldest is that young (the
+    // total still bounds them). A flood's connections get old and go first, as without it.
+    std::chrono::milliseconds min_age_to_shed{0};
 };
 
 class PendingConnections {
@@ -29,6 +37,7 @@ class PendingConnections {
         std::string address;
         std::function<void(std::string_view why)> close;
         bool shed = false;  // closed to make room; no longer counted
+        std::chrono::steady_clock::time_point since{};
     };
     using List = std::list<Entry>;
 
@@ -63,9 +72,19 @@ public:
 
     // Makes room for one more connection from `address` (calling the close function of the
     // oldest ones as the limits say, with the reason), then counts it.
-    Slot admit(std::string address, std::function<void(std::string_view why)> close);
+    // `now`: the admission time, for min_age_to_shed.
+    Slot admit(std::string address, std::function<void(std::string_view why)> close,
+               std::chrono::steady_clock::time_point now = {});
+    // At the total limit with no connection old enough to close: the owner waits (until
+    // sheddable_at(), or until a slot goes) before it accepts another.
+    bool full(std::chrono::steady_clock::time_point now) const noexcept;
+    // When the oldest counted connection becomes old enough to close; none: nothing counted.
+    std::optional<std::chrono::steady_clock::time_point> sheddable_at() const noexcept;
     // Closes the oldest pending connection (of `address`, if given); false if there is none.
     bool shed_oldest(const std::string* address, std::string_view why);
+    // The same, only if that connection was admitted min_age_to_shed before `now`.
+    bool shed_oldest_if_old(const std::string* address, std::string_view why,
+                            std::chrono::steady_clock::time_point now);
     // Pending connections (of `address`, if given), shed ones not counted.
     std::size_t count(const std::string* address = nullptr) const noexcept;
     const PendingLimits& limits() const noexcept { return limits_; }

@@ -7,6 +7,7 @@
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
 
@@ -65,6 +66,9 @@ std::string peer_common_name(SSL* ssl) {
 // write to the local socket; one read from the local socket becomes that many records leaving
 // with one write.
 constexpr std::size_t batch_bytes = std::size_t{1} << 20;
+// Where the batches start: a connection grows them (doubling) only while reads fill them, so
+// the many connections that carry little (control, idle kept ones) hold kilobytes, not MiB.
+constexpr std::size_t first_batch_bytes = std::size_t{16} << 10;
 
 // The handshake over `tcp`, flushing what the session writes (alerts too) before reading more.
 asio::awaitable<error_code> run_handshake(asio::ip::tcp::socket& tcp, TlsSession& s) {
@@ -87,7 +91,7 @@ asio::awaitable<error_code> run_handshake(asio::ip::tcp::socket& tcp, TlsSession
 }
 
 asio::awaitable<void> tls_to_local(asio::ip::tcp::socket& tcp, TlsSession& s, LocalSocket& local) {
-    std::vector<char> plain(batch_bytes);
+    std::vector<char> plain(first_batch_bytes);
     // What followed the handshake in its last read is already input: it is decrypted first.
     for (bool more = true, done = false; !done;) {
         for (;;) {
@@ -105,20 +109,22 @@ asio::awaitable<void> tls_to_local(asio::ip::tcp::socket& tcp, TlsSession& s, Lo
             if (done || d->bytes < plain.size()) break;
         }
         if (done || !more) break;
-        auto space = s.input_space(batch_bytes);
+        auto space = s.input_space(plain.size());
         auto [ec, n] = co_await tcp.async_read_some(asio::buffer(space.data(), space.size()), use_ec);
         s.commit_input(n);
         if (ec) more = false;
+        if (n == space.size() && plain.size() < batch_bytes) plain.resize(plain.size() * 2);
     }
     error_code ignored;
     local.shutdown(asio::socket_base::shutdown_send, ignored);
 }
 
 asio::awaitable<void> local_to_tls(LocalSocket& local, TlsSession& s, asio::ip::tcp::socket& tcp) {
-    std::vector<char> plain(batch_bytes);
+    std::vector<char> plain(first_batch_bytes);
     std::vector<char> out;
     for (;;) {
         auto [ec, n] = co_await local.async_read_some(asio::buffer(plain), use_ec);
+        const bool filled = n == plain.size();
         if (n > 0) {
             if (!s.encrypt(std::span<const char>(plain.data(), n))) break;
         }
@@ -129,6 +135,7 @@ asio::awaitable<void> local_to_tls(LocalSocket& local, TlsSession& s, asio::ip::
             if (wec) break;
         }
         if (ec) break;
+        if (filled && plain.size() < batch_bytes) plain.resize(plain.size() * 2);
     }
     // The peer reads the end of our data as the TCP half-close (both ends are zferry: a
     // truncated TLS stream at this point is the end of the connection, not an attack on it).
@@ -164,6 +171,7 @@ TlsWireListener::TlsWireListener(asio::any_io_executor ex, TlsServerConfig confi
       acceptor_(ex),
       accept_task_(ex),
       handshakes_(config_.handshake_limits, "in their TLS handshake"),
+      room_(ex),
       signal_(ex, 1) {}
 
 TlsWireListener::~TlsWireListener() { close(); }
@@ -195,6 +203,12 @@ void TlsWireListener::reap() {
 
 asio::awaitable<void> TlsWireListener::accept_loop() {
     for (;;) {
+        // Every slot taken by a handshake too young to shed: newcomers wait in the backlog.
+        while (!closed_ && handshakes_.full(std::chrono::steady_clock::now())) {
+            room_.expires_at(*handshakes_.sheddable_at());
+            co_await room_.async_wait(use_ec);
+        }
+        if (closed_) co_return;
         auto [ec, accepted] = co_await acceptor_.async_accept(use_ec);
         if (closed_ || ec == asio::error::operation_aborted) co_return;
         if (ec) {
@@ -214,8 +228,9 @@ asio::awaitable<void> TlsWireListener::accept_loop() {
         std::string peer = describe_endpoint(remote);
         auto socket = std::make_unique<asio::ip::tcp::socket>(std::move(accepted));
         // Counted until its handshake ends; a newcomer beyond a limit closes the oldest.
-        auto slot =
-            handshakes_.admit(peer_address(peer), [this, s = socket.get(), peer](std::string_view why) {
+        auto slot = handshakes_.admit(
+            peer_address(peer),
+            [this, s = socket.get(), peer](std::string_view why) {
                 log_.with("peer", peer)
                     .warn(
                         "closing a TLS connection in its handshake: {}; a legitimate client "
@@ -223,7 +238,8 @@ asio::awaitable<void> TlsWireListener::accept_loop() {
                         why);
                 error_code ignored;
                 s->close(ignored);  // its handshake fails at once and the descriptor is free now
-            });
+            },
+            at);
         // Each handshake in its own task: a peer that stalls its handshake holds nobody else up.
         auto task = std::make_unique<OwnedTask>(ex_);
         task->start(serve(std::move(socket), std::move(peer), at, std::move(slot)));
@@ -249,6 +265,7 @@ asio::awaitable<void> TlsWireListener::serve(std::unique_ptr<asio::ip::tcp::sock
                                                                             std::chrono::steady_clock::now());
     auto done =
         co_await with_timeout(run_handshake(socket, *tls), std::max(left, std::chrono::milliseconds(0)));
+    room_.cancel();              // a slot is free now: the accept loop looks again
     if (slot.shed()) co_return;  // closed to make room, and logged so
     slot.release();
     if (!done) {
@@ -296,6 +313,7 @@ void TlsWireListener::close() noexcept {
     closed_ = true;
     error_code ignored;
     acceptor_.close(ignored);
+    room_.cancel();
     (void)signal_.try_send(ignored);
 }
 
@@ -358,6 +376,15 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
         co_await with_timeout(run_handshake(socket, *tls), std::min(timeout, config_.handshake_timeout));
     if (!done) co_return Error(TransportErrc::timeout, "TLS handshake with " + where);
     if (auto ec = *done; ec) {
+        // The server closed the connection without a word (no alert, nothing refused): a busy
+        // server shedding handshakes does that; the next attempt may get in.
+        if (SSL_get_verify_result(tls->native()) == X509_V_OK &&
+            (ec == asio::error::eof || ec == ssl::error::stream_truncated ||
+             ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+             ec == asio::error::connection_aborted))
+            co_return Error(TransportErrc::connection_closed,
+                            "TLS handshake with " + where + ": the server closed the connection (" +
+                                ec.message() + "); it may be busy, retrying can help");
         const std::string why = ec.message() + verify_detail(tls->native());
         log_.with("server", where).warn("TLS handshake failed: {}", why);
         sessions_->clear();  // the next attempt does the whole handshake

@@ -27,6 +27,7 @@
 
 #include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <deque>
 #include <list>
@@ -48,8 +49,12 @@ struct TlsServerConfig {
     std::vector<std::string> client_cns;  // the CNs allowed in
     // From the accept: the handshake, and (through Wire::accepted) the preamble above it.
     std::chrono::milliseconds handshake_timeout{10000};
-    // Connections in their TLS handshake, in total and per source address.
-    PendingLimits handshake_limits;
+    // Connections in their TLS handshake, in total and per source address. One younger than
+    // 2 s is not shed: at the total limit the listener stops accepting until one is old enough
+    // or done (a legitimate burst waits in the kernel's backlog instead of being cut off).
+    PendingLimits handshake_limits{.max_pending = 256,
+                                   .max_pending_per_address = 32,
+                                   .min_age_to_shed = std::chrono::milliseconds(2000)};
 };
 
 struct TlsClientConfig {
@@ -87,6 +92,7 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     OwnedTask accept_task_;
     PendingConnections handshakes_;  // before tasks_: their slots point into it
+    asio::steady_timer room_;        // the accept loop waits on it while handshakes_ is full()
     std::uint64_t resumed_ = 0;
     std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes, then relays
     std::deque<Wire> ready_;

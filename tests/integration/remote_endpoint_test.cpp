@@ -685,6 +685,38 @@ TEST_F(RemoteEndpointTest, TlsRefusesAResumedSessionWhoseCertificateCnIsNotAllow
     EXPECT_EQ(sink.active_connections(), 0u);
 }
 
+asio::awaitable<void> accept_and_close(asio::ip::tcp::acceptor* a, int n) {
+    for (int i = 0; i < n; ++i) {
+        auto [ec, s] = co_await a->async_accept(use_ec);
+        if (ec) co_return;
+        s.close();
+    }
+}
+
+asio::awaitable<std::string> connect_result(transport::WireConnector* c) {
+    auto wire = co_await c->connect(std::chrono::seconds(5));
+    if (wire) co_return std::string("connected");
+    co_return std::string(wire.error().temporary() ? "temporary: " : "permanent: ") + wire.error().message();
+}
+
+// A server that closes a connection in its handshake without an alert (what a listener shedding
+// handshakes does) is busy, not refusing us: the client's error is temporary, so it retries.
+TEST_F(RemoteEndpointTest, TlsHandshakeEndedByTheServerClosingIsTemporary) {
+    make_certificates();
+    asio::ip::tcp::acceptor closer(ctx_, {asio::ip::make_address("127.0.0.1"), 0});
+    transport::TlsClientConfig cc{files("client1"), "server.test", std::chrono::milliseconds(5000)};
+    auto connector = std::make_shared<transport::TlsWireConnector>(
+        ctx_.get_executor(), closer.local_endpoint(), std::move(cc), Logger());
+    ASSERT_TRUE(connector->load());
+    OwnedTask server(ctx_.get_executor());
+    server.start(accept_and_close(&closer, 1));
+    const std::string got = test::run(ctx_, connect_result(connector.get()));
+    EXPECT_EQ(got.rfind("temporary: TLS handshake with ", 0), 0u) << got;
+    EXPECT_NE(got.find("the server closed the connection"), std::string::npos) << got;
+    test::run(ctx_, server.stop());
+    test::run(ctx_, shutdown_connector(connector.get()));
+}
+
 // A flood of TLS connections that never finish their handshake (silent connects, and
 // ClientHellos that stop after a few bytes): the listener counts handshakes per source address
 // and in total and closes the oldest beyond a limit, so a legitimate client's handshake gets in

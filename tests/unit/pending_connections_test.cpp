@@ -89,6 +89,39 @@ TEST(PendingConnections, TheStageNamesWhereTheCountedConnectionsAre) {
     EXPECT_EQ(pending.count(), 2u);
 }
 
+TEST(PendingConnections, AConnectionYoungerThanTheMinimumAgeIsNotShedAndTheOwnerWaits) {
+    using std::chrono::seconds;
+    const std::chrono::steady_clock::time_point t0{seconds(100)};
+    PendingConnections pending(
+        {.max_pending = 3, .max_pending_per_address = 2, .min_age_to_shed = seconds(2)});
+    std::vector<std::string> closed;
+    auto named = [&](std::string name) {
+        return [&closed, name](std::string_view) { closed.push_back(name); };
+    };
+    auto a1 = pending.admit("a", named("a1"), t0);
+    auto a2 = pending.admit("a", named("a2"), t0 + seconds(1));
+    // A burst from one address: a1 is 1 s old, so a3 gets in over the per-address limit.
+    auto a3 = pending.admit("a", named("a3"), t0 + seconds(1));
+    EXPECT_TRUE(closed.empty());
+    EXPECT_EQ(pending.count(), 3u);
+    // At the total limit with nothing old enough to close: the owner waits until a1 is 2 s old.
+    EXPECT_TRUE(pending.full(t0 + seconds(1)));
+    ASSERT_TRUE(pending.sheddable_at());
+    EXPECT_EQ(*pending.sheddable_at(), t0 + seconds(2));
+    EXPECT_FALSE(pending.full(t0 + seconds(2)));
+    // Then a newcomer closes the oldest of its address (a1), which is old enough now.
+    auto a4 = pending.admit("a", named("a4"), t0 + seconds(2));
+    EXPECT_EQ(closed, (std::vector<std::string>{"a1"}));
+    EXPECT_TRUE(pending.full(t0 + seconds(2))) << "a2, a3, a4: all younger than 2 s";
+    a2.release();
+    EXPECT_FALSE(pending.full(t0 + seconds(2))) << "a slot went";
+    // Another address at the total limit: the oldest of all goes once it is old enough.
+    auto b1 = pending.admit("b", named("b1"), t0 + seconds(3));
+    auto b2 = pending.admit("b", named("b2"), t0 + seconds(3));
+    EXPECT_EQ(closed, (std::vector<std::string>{"a1", "a3"}));
+    EXPECT_EQ(pending.count(), 3u) << "a4, b1, b2";
+}
+
 TEST(PendingConnections, OutOfDescriptorsShedsTheOldestUntilNoneIsLeft) {
     Harness h({});
     auto one = h.admit("a");
