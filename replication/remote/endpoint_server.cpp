@@ -223,17 +223,30 @@ void EndpointServer::reap() {
 }
 
 transport::PendingConnections::Slot EndpointServer::admit(transport::TcpConn& conn, const std::string& peer) {
-    return pending_.admit(transport::peer_address(peer), [this, c = &conn, peer](std::string_view why) {
-        log_.with("peer", peer)
-            .warn("closing a connection in its handshake: {}; a legitimate client reconnects", why);
-        // Fails the connection's pending operations at once: its task ends on its ordinary
-        // error path, and the descriptor is free now.
-        c->close();
-    });
+    return pending_.admit(
+        transport::peer_address(peer),
+        [this, c = &conn, peer](std::string_view why) {
+            log_.with("peer", peer)
+                .warn("closing a connection in its handshake: {}; a legitimate client reconnects", why);
+            // Fails the connection's pending operations at once: its task ends on its ordinary
+            // error path, and the descriptor is free now.
+            c->close();
+        },
+        transport::Clock::now());
 }
 
 asio::awaitable<void> EndpointServer::accept_loop() {
+    asio::steady_timer room(ctx_);
     for (;;) {
+        // Every slot taken by a connection too young to close: wait until the oldest is old
+        // enough, looking again every 20 ms for slots that went (a connection through its
+        // preamble, or ended).
+        while (!stopping_ && pending_.full(transport::Clock::now())) {
+            room.expires_at(
+                std::min(*pending_.sheddable_at(), transport::Clock::now() + std::chrono::milliseconds(20)));
+            co_await room.async_wait(use_ec);
+        }
+        if (stopping_) co_return;
         auto wire = co_await listener_->accept();
         if (stopping_) co_return;
         if (!wire) {

@@ -55,7 +55,12 @@ struct EndpointServerOptions {
     // beyond a limit closes the oldest such connection, and so does an accept that failed for
     // lack of descriptors (EMFILE): a flood of slow or silent connections can neither take
     // every descriptor nor keep a legitimate client out.
-    transport::PendingLimits pending;
+    // One younger than 2 s is not closed: at the total limit the server takes no new
+    // connection from the listener until one is old enough or through its preamble (a burst of
+    // clients waits instead of being cut off).
+    transport::PendingLimits pending{.max_pending = 256,
+                                     .max_pending_per_address = 32,
+                                     .min_age_to_shed = std::chrono::milliseconds(2000)};
     transport::DataconnOptions data;
     transport::grpc::ServerSessionOptions control;
     // Control connections past their label (authenticated, served), per client identity and in
