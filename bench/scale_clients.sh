@@ -21,8 +21,8 @@
 # 127.0.0.2..127.0.0.(K+1): the bench re-runs itself in a private network namespace
 # (unshare --net, root) whose nftables rule source-NATs each new connection to the sink
 # round-robin (numgen inc mod K). Without it every connection comes from 127.0.0.1, and the
-# sink's limit of connections in their preamble (256 in total, 32 per address) applies to all
-# of them as one address.
+# sink's limits of connections in their TLS handshake and in their preamble (each 256 in
+# total, 32 per address) apply to all of them as one address.
 #
 # Reported: time from starting the client daemons until the last replication ended (taken
 # from the clients' status; a job whose attempts all failed has ended too: counted, its error
@@ -330,11 +330,12 @@ echo "sink RSS: idle $(mib "$idle_rss") MiB, peak $(mib "$peak_rss") MiB (VmHWM)
 echo "sink fds: idle $idle_fds, peak $peak_fds (sampled every 0.2 s), after $after_fds, clients stopped $stopped_fds"
 echo "sink CPU: $(echo "$cpu1 - $cpu0" | bc) s in the daemon, $(echo "$ccpu1 - $ccpu0" | bc) s in its zfs-sim children; client daemons with their zfs-sim children: $client_cpu s"
 shed=$(grep -c 'closing a connection in its handshake' "$dir/sink/daemon.log" || true)
+tshed=$(grep -c 'closing a TLS connection in its handshake' "$dir/sink/daemon.log" || true)
 refused=$(grep -c 'refusing' "$dir/sink/daemon.log" || true)
 cwarn=$(cat "$dir"/h*/daemon.log | grep -c -E '\b(warn|warning|error|WARN|ERROR)\b' || true)
-echo "connections: $shed shed by the sink's preamble limits, $refused refused (TLS or identity); $cwarn warning/error line(s) in the clients' logs"
-grep -h -o 'closing a connection in its handshake: [^;]*' "$dir/sink/daemon.log" | sed 's/.*: //; s/[0-9.]*$/ADDRESS/' |
-    sort | uniq -c || true
+echo "connections: $tshed shed by the sink's TLS handshake limits, $shed by its preamble limits, $refused refused (TLS or identity); $cwarn warning/error line(s) in the clients' logs"
+grep -h -o 'closing a \(TLS \)\{0,1\}connection in its handshake: [^;]*' "$dir/sink/daemon.log" |
+    sed 's/.*: //; s/[0-9.]*$/ADDRESS/' | sort | uniq -c || true
 grep -h -o 'refusing TLS connection: [^ ]* [^:]*: [a-z ]*' "$dir/sink/daemon.log" | sort | uniq -c | sort -rn | head -3 || true
 echo "load average at the end: $load_end"
 
