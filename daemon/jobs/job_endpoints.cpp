@@ -303,6 +303,9 @@ Result<std::unique_ptr<PassiveServer>> PassiveServer::make(const config::Job& jo
     }
     replication::remote::EndpointServerOptions options;
     options.data.on_stream_bytes = stream_bytes_of(t, job.name);
+    // Behind tls the preamble holds authenticated clients: a burst of them (many clients
+    // starting their round at once) waits for a slot instead of being cut off oldest first.
+    if (std::get_if<config::TlsServe>(serve)) options.pending.min_age_to_shed = std::chrono::seconds(2);
     ps->server_ = std::make_unique<replication::remote::EndpointServer>(
         t.ctx, t.engine, std::move(listener), std::move(served), std::move(options), l);
     return ps;

@@ -55,12 +55,13 @@ struct EndpointServerOptions {
     // beyond a limit closes the oldest such connection, and so does an accept that failed for
     // lack of descriptors (EMFILE): a flood of slow or silent connections can neither take
     // every descriptor nor keep a legitimate client out.
-    // One younger than 2 s is not closed: at the total limit the server takes no new
-    // connection from the listener until one is old enough or through its preamble (a burst of
-    // clients waits instead of being cut off).
-    transport::PendingLimits pending{.max_pending = 256,
-                                     .max_pending_per_address = 32,
-                                     .min_age_to_shed = std::chrono::milliseconds(2000)};
+    // With `min_age_to_shed`, one younger than that is not closed: at the total limit the
+    // server takes no new connection from the listener until one is old enough or through its
+    // preamble (a burst of clients waits instead of being cut off; the waiting ones sit in the
+    // listener's backlog, outside the preamble deadline). 0 by default: a connection that
+    // reached the preamble unauthenticated (tcp) goes as soon as a newcomer needs its slot. The
+    // daemon sets 2 s behind tls, where only a client with a valid certificate gets this far.
+    transport::PendingLimits pending;
     transport::DataconnOptions data;
     transport::grpc::ServerSessionOptions control;
     // Control connections past their label (authenticated, served), per client identity and in

@@ -804,7 +804,6 @@ TEST_F(RemoteEndpointTest, AFloodOfConnectionsInTheirHandshakeIsBoundedAndALegit
     o.preamble_timeout = std::chrono::seconds(120);  // so that only the limits close anything here
     o.pending.max_pending = 6;
     o.pending.max_pending_per_address = 4;
-    o.pending.min_age_to_shed = std::chrono::milliseconds(0);  // any may go: nothing waits for time
     auto& sink = sink_server({{"127.0.0.0/8", "lo-*"}}, o);
     // Connected in order, so accepted in order: 20 from 127.0.0.2, then 5 from 127.0.0.3.
     auto flood = [&](const char* from, int n) {
@@ -1069,7 +1068,6 @@ TEST_F(RemoteEndpointTest, AFloodOfLabelledSilentDataConnectionsIsBoundedAndALeg
     o.preamble_timeout = std::chrono::seconds(120);  // so that only the limits close anything here
     o.pending.max_pending = 6;
     o.pending.max_pending_per_address = 4;
-    o.pending.min_age_to_shed = std::chrono::milliseconds(0);  // any may go: nothing waits for time
     auto& sink = sink_server({{"127.0.0.0/8", "lo-*"}}, o);
     std::string preamble = *transport::encode_banner(transport::zferry_banner());
     auto label = transport::encode_label(transport::MuxLabel::zrepl_data);
