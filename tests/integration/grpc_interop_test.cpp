@@ -302,6 +302,16 @@ asio::ip::tcp::endpoint loopback(unsigned short port) {
     return asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
 }
 
+// A client connection to `to` on this coroutine's executor; nullptr when the connect fails.
+asio::awaitable<std::unique_ptr<GrpcClientConnection>> connect_client(asio::ip::tcp::endpoint to) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket sock(ex);
+    auto [ec] = co_await sock.async_connect(to, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return nullptr;
+    ClientSessionOptions options;
+    co_return std::make_unique<GrpcClientConnection>(std::move(sock), std::move(options), Logger());
+}
+
 asio::awaitable<void> drive(GrpcClientConnection* conn, Result<void>* out) { *out = co_await conn->run(); }
 
 asio::awaitable<void> one_call(GrpcClientConnection* conn, std::string path, std::string request,
@@ -331,28 +341,26 @@ TEST(GrpcInterop, ZferryClientCallsGrpcioServer) {
         ctx,
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
-            asio::ip::tcp::socket sock(ex);
-            auto [ec] =
-                co_await sock.async_connect(loopback(peer.port()), asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            auto conn = co_await connect_client(loopback(peer.port()));
+            if (!conn) co_return;
             OwnedTask runner(ex);
-            runner.start(drive(&conn, &run_result));
-            co_await one_call(&conn, "/Replication/Ping", ping_request("hello grpcio \xc3\xbc"), 10s, &ping);
+            runner.start(drive(conn.get(), &run_result));
+            co_await one_call(conn.get(), "/Replication/Ping", ping_request("hello grpcio \xc3\xbc"), 10s,
+                              &ping);
             std::list<OwnedTask> calls;
             for (std::size_t i = 0; i < many.size(); ++i) {
                 calls.emplace_back(ex);
-                calls.back().start(one_call(&conn, "/Replication/Ping", ping_request("m" + std::to_string(i)),
-                                            10s, &many[i]));
+                calls.back().start(one_call(conn.get(), "/Replication/Ping",
+                                            ping_request("m" + std::to_string(i)), 10s, &many[i]));
             }
             for (auto& c : calls) co_await c.join();
-            co_await one_call(&conn, "/Test/Fail", "", 10s, &fail);
-            co_await one_call(&conn, "/Replication/NoSuchMethod", "", 10s, &unknown);
+            co_await one_call(conn.get(), "/Test/Fail", "", 10s, &fail);
+            co_await one_call(conn.get(), "/Replication/NoSuchMethod", "", 10s, &unknown);
             const auto started = std::chrono::steady_clock::now();
-            co_await one_call(&conn, "/Test/Slow", "", 1s, &slow);
+            co_await one_call(conn.get(), "/Test/Slow", "", 1s, &slow);
             slow_took = std::chrono::steady_clock::now() - started;
-            co_await one_call(&conn, "/Replication/Ping", ping_request("still there"), 10s, &after);
-            conn.close();
+            co_await one_call(conn.get(), "/Replication/Ping", ping_request("still there"), 10s, &after);
+            conn->close();
             co_await runner.join();
         },
         asio::detached);
@@ -389,17 +397,15 @@ TEST(GrpcInterop, ZferryClientCallsZferryServer) {
         ctx,
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
-            asio::ip::tcp::socket sock(ex);
-            auto [ec] =
-                co_await sock.async_connect(loopback(server.port()), asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            auto conn = co_await connect_client(loopback(server.port()));
+            if (!conn) co_return;
             OwnedTask runner(ex);
-            runner.start(drive(&conn, &run_result));
+            runner.start(drive(conn.get(), &run_result));
             const auto started = std::chrono::steady_clock::now();
             for (int i = 0; i < kSequential; ++i) {
                 CallResult r;
-                co_await one_call(&conn, "/Replication/Ping", ping_request("n" + std::to_string(i)), 10s, &r);
+                co_await one_call(conn.get(), "/Replication/Ping", ping_request("n" + std::to_string(i)), 10s,
+                                  &r);
                 PingRes res;
                 if (r.status.ok() && res.ParseFromString(r.message) && res.echo() == "n" + std::to_string(i))
                     ++sequential_ok;
@@ -409,11 +415,11 @@ TEST(GrpcInterop, ZferryClientCallsZferryServer) {
             std::list<OwnedTask> calls;
             for (std::size_t i = 0; i < many.size(); ++i) {
                 calls.emplace_back(ex);
-                calls.back().start(one_call(&conn, "/Replication/Ping",
+                calls.back().start(one_call(conn.get(), "/Replication/Ping",
                                             ping_request(std::string(i * 1000, 'z')), 10s, &many[i]));
             }
             for (auto& c : calls) co_await c.join();
-            conn.close();
+            conn->close();
             co_await runner.join();
         },
         asio::detached);
@@ -449,32 +455,29 @@ TEST(GrpcInterop, ZferryClientRetriesCallsTheZferryServerRefused) {
         ctx,
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
-            asio::ip::tcp::socket sock(ex);
-            auto [ec] =
-                co_await sock.async_connect(loopback(server.port()), asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            auto conn = co_await connect_client(loopback(server.port()));
+            if (!conn) co_return;
             // The calls start before the connection runs, so all three go out in its first write.
             std::list<OwnedTask> calls;
             calls.emplace_back(ex);
-            calls.back().start(one_call(&conn, "/Test/Hold", "", 20s, &held));
+            calls.back().start(one_call(conn.get(), "/Test/Hold", "", 20s, &held));
             for (std::size_t i = 0; i < pings.size(); ++i) {
                 calls.emplace_back(ex);
-                calls.back().start(one_call(&conn, "/Replication/Ping", ping_request("p" + std::to_string(i)),
-                                            20s, &pings[i]));
+                calls.back().start(one_call(conn.get(), "/Replication/Ping",
+                                            ping_request("p" + std::to_string(i)), 20s, &pings[i]));
             }
             OwnedTask runner(ex);
-            runner.start(drive(&conn, &run_result));
+            runner.start(drive(conn.get(), &run_result));
             asio::steady_timer t(ex);
-            for (int i = 0; i < 20000 && conn.refused_retries() < 2; ++i) {
+            for (int i = 0; i < 20000 && conn->refused_retries() < 2; ++i) {
                 t.expires_after(1ms);
                 co_await t.async_wait(asio::use_awaitable);
             }
-            retries_seen = conn.refused_retries();
+            retries_seen = conn->refused_retries();
             server.release_hold();
             for (auto& c : calls) co_await c.join();
-            retries_after = conn.refused_retries();
-            conn.close();
+            retries_after = conn->refused_retries();
+            conn->close();
             co_await runner.join();
         },
         asio::detached);
@@ -530,17 +533,14 @@ TEST(GrpcInterop, CallAGoawayLeftUnprocessedComesBackUnsent) {
             auto ex = co_await asio::this_coro::executor;
             OwnedTask server(ex);
             server.start(raw_server());
-            asio::ip::tcp::socket sock(ex);
-            auto [ec] =
-                co_await sock.async_connect(acceptor.local_endpoint(), asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            auto conn = co_await connect_client(acceptor.local_endpoint());
+            if (!conn) co_return;
             OwnedTask runner(ex);
-            runner.start(drive(&conn, &run_result));
-            co_await one_call(&conn, "/Replication/Ping", ping_request("x"), 10s, &r);
-            accepting_after = conn.accepting_calls();
-            retries = conn.refused_retries();
-            conn.close();
+            runner.start(drive(conn.get(), &run_result));
+            co_await one_call(conn.get(), "/Replication/Ping", ping_request("x"), 10s, &r);
+            accepting_after = conn->accepting_calls();
+            retries = conn->refused_retries();
+            conn->close();
             co_await runner.join();
             co_await server.join();
         },
