@@ -7,6 +7,8 @@
 // while a flood holds every slot.
 #pragma once
 
+#include "transport/list_slot.hpp"
+
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
@@ -34,23 +36,11 @@ class PendingConnections {
 public:
     // A connection's place among the pending ones, given up when its preamble ends (release())
     // or when the slot goes, however its owner leaves. Movable; an empty slot counts nothing.
-    class Slot {
+    class Slot : public ListSlot<Entry> {
     public:
-        Slot() = default;
-        Slot(Slot&& o) noexcept : list_(o.list_), it_(o.it_) { o.list_ = nullptr; }
-        Slot& operator=(Slot&& o) noexcept;
-        Slot(const Slot&) = delete;
-        Slot& operator=(const Slot&) = delete;
-        ~Slot() { release(); }
-        void release() noexcept;
+        using ListSlot<Entry>::ListSlot;
         // This connection was closed to make room (and that was logged by its close function).
-        bool shed() const noexcept { return list_ && it_->shed; }
-
-    private:
-        friend class PendingConnections;
-        Slot(List& list, List::iterator it) : list_(&list), it_(it) {}
-        List* list_ = nullptr;
-        List::iterator it_{};
+        bool shed() const noexcept { return entry() && entry()->shed; }
     };
 
     explicit PendingConnections(PendingLimits limits) : limits_(limits) {}
