@@ -45,6 +45,7 @@ std::unique_ptr<Remote> make_remote(const TransportContext& t, const std::string
     apply_connect_limits(limits, o);
     o.connector = connector;
     o.data.on_stream_bytes = stream_bytes_of(t, job);
+    o.data.frames.on_shutdown = t.on_frame_shutdown;
     o.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(dial_timeout);
     auto r = std::make_unique<Remote>(t.ctx, t.engine, std::move(o), log);
     Remote* raw = r.get();
@@ -308,6 +309,7 @@ Result<std::unique_ptr<PassiveServer>> PassiveServer::make(const config::Job& jo
     replication::remote::EndpointServerOptions options;
     apply_serve_limits(config::zferry_limits(*serve), options);
     options.data.on_stream_bytes = stream_bytes_of(t, job.name);
+    options.data.frames.on_shutdown = t.on_frame_shutdown;
     ps->server_ = std::make_unique<replication::remote::EndpointServer>(
         t.ctx, t.engine, std::move(listener), std::move(served), std::move(options), l);
     return ps;
