@@ -1,10 +1,12 @@
 // The configuration loader: zrepl's sample configs (vectors/config_samples), the tcp client
 // map (vectors/tcp_ipmap.json), and the errors a user sees for a wrong configuration.
+#include "daemon/config/config_json.hpp"
 #include "daemon/config/config_loader.hpp"
 #include "daemon/config/tcp_client_map.hpp"
 #include "tests/unit/replication_vectors.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 // The structs and the loader's interface must not drag yaml-cpp into their users.
 #ifdef YAML_H_62B23520_7C8E_11DE_8A39_0800200C9A66
@@ -451,6 +453,15 @@ TEST(ConfigLoader, ZferryConnectionLimitsDefaultAndParse) {
     EXPECT_EQ(ssl.dataconn_next_request_timeout, std::chrono::seconds(60));
     EXPECT_EQ(ssl.control_connections_per_identity, 2u);
     EXPECT_EQ(ssl.control_connections_max, 0u);
+
+    // configcheck --format json shows them as loaded.
+    const auto pj = to_json(set->jobs[0]).as_object().at("connect").as_object().at("zferry").as_object();
+    EXPECT_EQ(pj.at("dataconn_idle_max").to_number<std::int64_t>(), 0);
+    EXPECT_EQ(pj.at("dataconn_idle_timeout").to_number<std::int64_t>(), 2);
+    const auto sj = to_json(ss->jobs[0]).as_object().at("serve").as_object().at("zferry").as_object();
+    EXPECT_EQ(sj.at("dataconn_next_request_timeout").to_number<std::int64_t>(), 60);
+    EXPECT_EQ(sj.at("control_connections_per_identity").to_number<std::int64_t>(), 2);
+    EXPECT_EQ(sj.at("control_connections_max").to_number<std::int64_t>(), 0);
 }
 
 TEST(ConfigLoader, TheReferenceExampleLoads) {
