@@ -1,9 +1,12 @@
 // `zferry daemon` end to end on real ZFS (zfs-fuse): real daemon processes, configured in zrepl's
 // format, replicate between the fixture's two pools for every job kind and transport: push to a
-// sink in one daemon (local), push over tcp, pull from a source over tcp, push over
-// ssh+stdinserver behind an sshd of the test's own, a snap job snapshotting on its interval and
-// pruning, and `signal reset` in the middle of a step. The tests wait on what can be observed
-// (the control socket's status, zfs listings) with generous bounds, never on a fixed sleep.
+// sink in one daemon (local), push over tcp and over mutual TLS, pull from a source over tcp,
+// push over ssh+stdinserver behind an sshd of the test's own, a snap job snapshotting on its
+// interval and pruning, a periodic push and a pull from a periodic source that prune both sides
+// (rounds driven by a faked clock), `signal reset` in the middle of a step, and the push or the
+// sink daemon SIGKILLed in the middle of a step and started again. The tests wait on what can be
+// observed (the control socket's status, zfs listings) with generous bounds, never on a fixed
+// sleep.
 //
 // Each ends with a verdict: every sender snapshot is on the receiver with the sender's GUID; the
 // only holds left are the sender's cursor (zfs-fuse has no bookmarks: a hold plus a property) on
@@ -844,6 +847,136 @@ TEST_F(DaemonsOnZfsFuse, PullFromAPeriodicSourcePrunesBothSidesAndTheNextRoundIs
     expect_replicated(pulled_to());
     expect_clean_stop({"pull", "source"});
     expect_only_cursor_and_last_received(pulled_to(), "src1", "pull1");
+}
+
+// Issue 13's daemon kills on zfs-fuse: a daemon SIGKILLed in the middle of a 24 MiB step and
+// started again. zfs-fuse cannot resume a receive, so the step starts again from its first byte
+// (the bytes sent twice are in the verdict line); the snapshot must arrive intact, and no hold
+// of the killed step may be left behind.
+class DaemonKilledMidStepOnZfsFuse : public DaemonsOnZfsFuse {
+protected:
+    static constexpr std::uint64_t big = 24ull << 20;
+
+    void SetUp() override {
+        DaemonsOnZfsFuse::SetUp();
+        if (HasFatalFailure()) return;
+        write_files(root_, {{"big", incompressible(big, 11)}});
+        write_some(child_, "small");
+        ok({"snapshot", "-r", root_ + "@big"});
+    }
+    // The sink on 127.0.0.1:`port` (0: any; a restarted sink takes the port it had).
+    int start_sink(int port) {
+        start(daemon("sink"), sink_job("      type: tcp\n      listen: \"127.0.0.1:" + std::to_string(port) +
+                                       "\"\n      clients: {\"127.0.0.1\": \"host1\"}\n"));
+        return listening_port(daemon("sink"));
+    }
+    // The push at 4 MiB/s: about 6 s for the big step, so bytes surely move when the kill comes.
+    void start_push(int port) {
+        start(daemon("push"),
+              push_job("      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n",
+                       "    send:\n      bandwidth_limit: {max: \"4 MiB\", bucket_capacity: "
+                       "\"256 KiB\"}\n"));
+    }
+    static std::uint64_t moved(const json::value& step) {
+        return step.is_object() ? step.at("BytesReplicated").to_number<std::uint64_t>() : 0;
+    }
+    // Wakes the push up and waits until its root step moved 1 MiB; the bytes moved then.
+    std::uint64_t wakeup_and_wait_for_bytes() {
+        auto& push = daemon("push");
+        EXPECT_EQ(push.cli("signal wakeup push1").rc, 0);
+        json::value j;
+        EXPECT_TRUE(wait_for(
+            [&] { return moved(root_step(j = job_status(push, "push1", "push"))) >= (1u << 20); }, 60s))
+            << json::serialize(j) << "\n"
+            << logs();
+        const auto at = moved(root_step(j));
+        EXPECT_LT(at, big / 2) << "the kill comes mid-transfer";
+        return at;
+    }
+    // After a kill: the killed daemon's zfs children (now this process's: it is a subreaper) end
+    // once their pipe's other end is gone, and zfs-fuse discards the cut full receive.
+    void wait_for_the_cut_receive_to_go() {
+        EXPECT_TRUE(wait_for(
+            [&] {
+                int st = 0;
+                while (::waitpid(-1, &st, WNOHANG) > 0) {
+                }
+                return children_of(::getpid(), "zfs").empty();
+            },
+            30s))
+            << "the killed daemon's zfs children did not end:\n"
+            << children_of(::getpid(), "zfs");
+        const std::string target = sink_ + "/host1/" + root_ + "@big";
+        EXPECT_TRUE(wait_for(
+            [&] {
+                return !zfs({"list", "-H", "-o", "name", target}).ok();
+            },
+            30s))
+            << target << " exists after the cut";
+    }
+    // A restarted daemon replaces the killed one's control socket: true once it answers.
+    bool answers(DaemonProcess& d, const std::string& job, const std::string& type) {
+        return wait_for([&] { return job_status(d, job, type).is_object(); }, 10s);
+    }
+    // Verdict: the root's step of the successful run sent the whole stream again, not resumed,
+    // and everything ends as after a clean run.
+    void expect_restarted_cleanly(const json::value& j, std::uint64_t at_kill, const std::string& what) {
+        const auto step = root_step(j);
+        ASSERT_TRUE(step.is_object()) << json::serialize(j);
+        EXPECT_EQ(step.at("Resumed"), false) << "zfs-fuse cannot resume: the step restarts";
+        EXPECT_GE(moved(step), big) << "the whole stream is sent again: " << json::serialize(step);
+        std::cout << "verdict: " << what << " after " << at_kill << " of about " << big
+                  << " bytes; the step was sent again from its first byte, " << moved(step)
+                  << " bytes (what moved before the kill, about " << at_kill
+                  << " bytes, was sent twice; zfs-fuse cannot resume)\n";
+        expect_replicated(pushed_to("host1"));
+        const auto files = read_snapshot(sink_ + "/host1/" + root_ + "@big");
+        EXPECT_TRUE(files.count("big") && files.at("big") == incompressible(big, 11))
+            << "the data arrived intact";
+        expect_clean_stop({"push", "sink"});
+        expect_only_cursor_and_last_received(pushed_to("host1"), "push1", "sink1");
+    }
+};
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, ThePushDaemonKilledAndStartedAgainSendsTheStepAgainAfterWakeup) {
+    const int port = start_sink(0);
+    ASSERT_GT(port, 0);
+    start_push(port);
+    const auto at_kill = wakeup_and_wait_for_bytes();
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(daemon("push").stop(SIGKILL), -1) << "killed by the signal";
+    wait_for_the_cut_receive_to_go();
+    EXPECT_TRUE(wait_for([&] { return children_of(daemon("sink").pid(), "zfs").empty(); }, 30s))
+        << "the sink stopped its zfs recv: " << children_of(daemon("sink").pid(), "zfs");
+    start_push(port);
+    ASSERT_TRUE(answers(daemon("push"), "push1", "push")) << daemon("push").log();
+    const auto j = wakeup_and_finish(daemon("push"), "push1", "push", 1);
+    ASSERT_FALSE(HasFailure());
+    expect_restarted_cleanly(j, at_kill, "the push daemon SIGKILLed and started again");
+}
+
+// The push's run stops when the sink goes: the root's step fails, its child fails with "parent
+// failed" (permanent, as zrepl), and a run ends at a permanent error. The next wakeup sends the
+// step again to the restarted sink.
+TEST_F(DaemonKilledMidStepOnZfsFuse, TheSinkDaemonKilledAndStartedAgainTheNextWakeupSendsTheStepAgain) {
+    const int port = start_sink(0);
+    ASSERT_GT(port, 0);
+    start_push(port);
+    const auto at_kill = wakeup_and_wait_for_bytes();
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(daemon("sink").stop(SIGKILL), -1) << "killed by the signal";
+    json::value j;
+    ASSERT_TRUE(wait_for([&] { return finished(j = job_status(daemon("push"), "push1", "push"), 1); }, 60s))
+        << json::serialize(j) << "\n"
+        << logs();
+    EXPECT_FALSE(succeeded(j)) << "the run cannot succeed without its sink: " << json::serialize(j);
+    EXPECT_EQ(children_of(daemon("push").pid(), "zfs"), "") << "the push stopped its zfs send";
+    wait_for_the_cut_receive_to_go();
+    ASSERT_EQ(start_sink(port), port);
+    ASSERT_TRUE(answers(daemon("sink"), "sink1", "sink")) << daemon("sink").log();
+    j = wakeup_and_finish(daemon("push"), "push1", "push", 2);
+    ASSERT_FALSE(HasFailure());
+    expect_restarted_cleanly(j, at_kill, "the sink daemon SIGKILLed and started again");
 }
 
 }  // namespace
