@@ -3,8 +3,9 @@
 // sink in one daemon (local), push over tcp and over mutual TLS, pull from a source over tcp,
 // push over ssh+stdinserver behind an sshd of the test's own, a snap job snapshotting on its
 // interval and pruning, a periodic push and a pull from a periodic source that prune both sides
-// (rounds driven by a faked clock), `signal reset` in the middle of a step, and the push or the
-// sink daemon SIGKILLed in the middle of a step and started again. The tests wait on what can be
+// (rounds driven by a faked clock), `signal reset` in the middle of a step, and each daemon of a
+// push (push, sink) and of a pull (pull, source) SIGKILLed in the middle of a step and started
+// again. The tests wait on what can be
 // observed (the control socket's status, zfs listings) with generous bounds, never on a fixed
 // sleep.
 //
@@ -864,29 +865,57 @@ protected:
         write_some(child_, "small");
         ok({"snapshot", "-r", root_ + "@big"});
     }
-    // The sink on 127.0.0.1:`port` (0: any; a restarted sink takes the port it had).
-    int start_sink(int port) {
-        start(daemon("sink"), sink_job("      type: tcp\n      listen: \"127.0.0.1:" + std::to_string(port) +
-                                       "\"\n      clients: {\"127.0.0.1\": \"host1\"}\n"));
-        return listening_port(daemon("sink"));
+
+    // A push to a sink, or (pull_) a pull from a source: the daemons' and jobs' names.
+    bool pull_ = false;
+    std::string active() const { return pull_ ? "pull" : "push"; }
+    std::string active_job() const { return pull_ ? "pull1" : "push1"; }
+    std::string passive() const { return pull_ ? "source" : "sink"; }
+    std::string passive_job() const { return pull_ ? "src1" : "sink1"; }
+    std::vector<std::pair<std::string, std::string>> landing() const {
+        return pull_ ? pulled_to() : pushed_to("host1");
     }
-    // The push at 4 MiB/s: about 6 s for the big step, so bytes surely move when the kill comes.
-    void start_push(int port) {
-        start(daemon("push"),
-              push_job("      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n",
-                       "    send:\n      bandwidth_limit: {max: \"4 MiB\", bucket_capacity: "
-                       "\"256 KiB\"}\n"));
+    static std::string limit() {
+        return "    send:\n      bandwidth_limit: {max: \"4 MiB\", bucket_capacity: \"256 KiB\"}\n";
     }
+    // The passive daemon on 127.0.0.1:`port` (0: any; a restarted one takes the port it had).
+    // A source sends at 4 MiB/s: about 6 s for the big step, so bytes surely move when the kill
+    // comes.
+    int start_passive(int port) {
+        const std::string listen = "      listen: \"127.0.0.1:" + std::to_string(port) + "\"\n";
+        if (pull_)
+            start(daemon("source"), "  - name: src1\n    type: source\n    serve:\n      type: tcp\n" +
+                                        listen +
+                                        "      clients: {\"127.0.0.1\": \"puller\"}\n    filesystems: {\"" +
+                                        root_ + "<\": true}\n    snapshotting: {type: manual}\n" + limit());
+        else
+            start(daemon("sink"),
+                  sink_job("      type: tcp\n" + listen + "      clients: {\"127.0.0.1\": \"host1\"}\n"));
+        return listening_port(daemon(passive()));
+    }
+    // The active daemon (a push sends at 4 MiB/s).
+    void start_active(int port) {
+        const std::string connect =
+            "      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n";
+        if (pull_)
+            start(daemon("pull"),
+                  "  - name: pull1\n    type: pull\n    connect:\n" + connect + "    root_fs: " + sink_ +
+                      "\n    interval: manual\n    recv: {placeholder: {encryption: inherit}}\n"
+                      "    pruning:\n"
+                      "      keep_sender: [{type: not_replicated}, {type: last_n, count: 10}]\n"
+                      "      keep_receiver: [{type: last_n, count: 10}]\n");
+        else
+            start(daemon("push"), push_job(connect, limit()));
+    }
+    json::value active_status() { return job_status(daemon(active()), active_job(), active()); }
     static std::uint64_t moved(const json::value& step) {
         return step.is_object() ? step.at("BytesReplicated").to_number<std::uint64_t>() : 0;
     }
-    // Wakes the push up and waits until its root step moved 1 MiB; the bytes moved then.
+    // Wakes the active job up and waits until its root step moved 1 MiB; the bytes moved then.
     std::uint64_t wakeup_and_wait_for_bytes() {
-        auto& push = daemon("push");
-        EXPECT_EQ(push.cli("signal wakeup push1").rc, 0);
+        EXPECT_EQ(daemon(active()).cli("signal wakeup " + active_job()).rc, 0);
         json::value j;
-        EXPECT_TRUE(wait_for(
-            [&] { return moved(root_step(j = job_status(push, "push1", "push"))) >= (1u << 20); }, 60s))
+        EXPECT_TRUE(wait_for([&] { return moved(root_step(j = active_status())) >= (1u << 20); }, 60s))
             << json::serialize(j) << "\n"
             << logs();
         const auto at = moved(root_step(j));
@@ -894,8 +923,9 @@ protected:
         return at;
     }
     // After a kill: the killed daemon's zfs children (now this process's: it is a subreaper) end
-    // once their pipe's other end is gone, and zfs-fuse discards the cut full receive.
-    void wait_for_the_cut_receive_to_go() {
+    // once their pipe's other end is gone, the surviving daemon stops its own, and zfs-fuse
+    // discards the cut full receive.
+    void wait_for_the_cut_receive_to_go(const std::string& survivor) {
         EXPECT_TRUE(wait_for(
             [&] {
                 int st = 0;
@@ -906,7 +936,10 @@ protected:
             30s))
             << "the killed daemon's zfs children did not end:\n"
             << children_of(::getpid(), "zfs");
-        const std::string target = sink_ + "/host1/" + root_ + "@big";
+        EXPECT_TRUE(wait_for([&] { return children_of(daemon(survivor).pid(), "zfs").empty(); }, 30s))
+            << "the " << survivor
+            << " daemon stopped its zfs child: " << children_of(daemon(survivor).pid(), "zfs");
+        const std::string target = landing()[0].second + "@big";
         EXPECT_TRUE(wait_for(
             [&] {
                 return !zfs({"list", "-H", "-o", "name", target}).ok();
@@ -915,8 +948,46 @@ protected:
             << target << " exists after the cut";
     }
     // A restarted daemon replaces the killed one's control socket: true once it answers.
-    bool answers(DaemonProcess& d, const std::string& job, const std::string& type) {
-        return wait_for([&] { return job_status(d, job, type).is_object(); }, 10s);
+    bool answers(const std::string& name, const std::string& job, const std::string& type) {
+        return wait_for([&] { return job_status(daemon(name), job, type).is_object(); }, 10s);
+    }
+    // The active daemon killed mid-step, started again and woken up: invocation 1 of the new
+    // process sends the step again.
+    void kill_the_active_daemon() {
+        const int port = start_passive(0);
+        ASSERT_GT(port, 0);
+        start_active(port);
+        const auto at_kill = wakeup_and_wait_for_bytes();
+        ASSERT_FALSE(HasFailure());
+        EXPECT_EQ(daemon(active()).stop(SIGKILL), -1) << "killed by the signal";
+        wait_for_the_cut_receive_to_go(passive());
+        start_active(port);
+        ASSERT_TRUE(answers(active(), active_job(), active())) << daemon(active()).log();
+        const auto j = wakeup_and_finish(daemon(active()), active_job(), active(), 1);
+        ASSERT_FALSE(HasFailure());
+        expect_restarted_cleanly(j, at_kill, "the " + active() + " daemon SIGKILLed and started again");
+    }
+    // The passive daemon killed mid-step: the active job's run stops (the root's step fails,
+    // its child fails with "parent failed", permanent as in zrepl, and a run ends at a
+    // permanent error). Started again on its port, the next wakeup sends the step again.
+    void kill_the_passive_daemon() {
+        const int port = start_passive(0);
+        ASSERT_GT(port, 0);
+        start_active(port);
+        const auto at_kill = wakeup_and_wait_for_bytes();
+        ASSERT_FALSE(HasFailure());
+        EXPECT_EQ(daemon(passive()).stop(SIGKILL), -1) << "killed by the signal";
+        json::value j;
+        ASSERT_TRUE(wait_for([&] { return finished(j = active_status(), 1); }, 60s))
+            << json::serialize(j) << "\n"
+            << logs();
+        EXPECT_FALSE(succeeded(j)) << "the run cannot succeed without its peer: " << json::serialize(j);
+        wait_for_the_cut_receive_to_go(active());
+        ASSERT_EQ(start_passive(port), port);
+        ASSERT_TRUE(answers(passive(), passive_job(), passive())) << daemon(passive()).log();
+        j = wakeup_and_finish(daemon(active()), active_job(), active(), 2);
+        ASSERT_FALSE(HasFailure());
+        expect_restarted_cleanly(j, at_kill, "the " + passive() + " daemon SIGKILLed and started again");
     }
     // Verdict: the root's step of the successful run sent the whole stream again, not resumed,
     // and everything ends as after a clean run.
@@ -929,54 +1000,34 @@ protected:
                   << " bytes; the step was sent again from its first byte, " << moved(step)
                   << " bytes (what moved before the kill, about " << at_kill
                   << " bytes, was sent twice; zfs-fuse cannot resume)\n";
-        expect_replicated(pushed_to("host1"));
-        const auto files = read_snapshot(sink_ + "/host1/" + root_ + "@big");
+        expect_replicated(landing());
+        const auto files = read_snapshot(landing()[0].second + "@big");
         EXPECT_TRUE(files.count("big") && files.at("big") == incompressible(big, 11))
             << "the data arrived intact";
-        expect_clean_stop({"push", "sink"});
-        expect_only_cursor_and_last_received(pushed_to("host1"), "push1", "sink1");
+        expect_clean_stop({active(), passive()});
+        if (pull_)
+            expect_only_cursor_and_last_received(landing(), "src1", "pull1");
+        else
+            expect_only_cursor_and_last_received(landing(), "push1", "sink1");
     }
 };
 
 TEST_F(DaemonKilledMidStepOnZfsFuse, ThePushDaemonKilledAndStartedAgainSendsTheStepAgainAfterWakeup) {
-    const int port = start_sink(0);
-    ASSERT_GT(port, 0);
-    start_push(port);
-    const auto at_kill = wakeup_and_wait_for_bytes();
-    ASSERT_FALSE(HasFailure());
-    EXPECT_EQ(daemon("push").stop(SIGKILL), -1) << "killed by the signal";
-    wait_for_the_cut_receive_to_go();
-    EXPECT_TRUE(wait_for([&] { return children_of(daemon("sink").pid(), "zfs").empty(); }, 30s))
-        << "the sink stopped its zfs recv: " << children_of(daemon("sink").pid(), "zfs");
-    start_push(port);
-    ASSERT_TRUE(answers(daemon("push"), "push1", "push")) << daemon("push").log();
-    const auto j = wakeup_and_finish(daemon("push"), "push1", "push", 1);
-    ASSERT_FALSE(HasFailure());
-    expect_restarted_cleanly(j, at_kill, "the push daemon SIGKILLed and started again");
+    kill_the_active_daemon();
 }
 
-// The push's run stops when the sink goes: the root's step fails, its child fails with "parent
-// failed" (permanent, as zrepl), and a run ends at a permanent error. The next wakeup sends the
-// step again to the restarted sink.
 TEST_F(DaemonKilledMidStepOnZfsFuse, TheSinkDaemonKilledAndStartedAgainTheNextWakeupSendsTheStepAgain) {
-    const int port = start_sink(0);
-    ASSERT_GT(port, 0);
-    start_push(port);
-    const auto at_kill = wakeup_and_wait_for_bytes();
-    ASSERT_FALSE(HasFailure());
-    EXPECT_EQ(daemon("sink").stop(SIGKILL), -1) << "killed by the signal";
-    json::value j;
-    ASSERT_TRUE(wait_for([&] { return finished(j = job_status(daemon("push"), "push1", "push"), 1); }, 60s))
-        << json::serialize(j) << "\n"
-        << logs();
-    EXPECT_FALSE(succeeded(j)) << "the run cannot succeed without its sink: " << json::serialize(j);
-    EXPECT_EQ(children_of(daemon("push").pid(), "zfs"), "") << "the push stopped its zfs send";
-    wait_for_the_cut_receive_to_go();
-    ASSERT_EQ(start_sink(port), port);
-    ASSERT_TRUE(answers(daemon("sink"), "sink1", "sink")) << daemon("sink").log();
-    j = wakeup_and_finish(daemon("push"), "push1", "push", 2);
-    ASSERT_FALSE(HasFailure());
-    expect_restarted_cleanly(j, at_kill, "the sink daemon SIGKILLed and started again");
+    kill_the_passive_daemon();
+}
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, ThePullDaemonKilledAndStartedAgainReceivesTheStepAgainAfterWakeup) {
+    pull_ = true;
+    kill_the_active_daemon();
+}
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, TheSourceDaemonKilledAndStartedAgainTheNextWakeupReceivesTheStepAgain) {
+    pull_ = true;
+    kill_the_passive_daemon();
 }
 
 }  // namespace
