@@ -278,6 +278,28 @@ TEST_F(ReplicationRunTest, AParentThatFailsInitialReplicationFailsItsChildren) {
     EXPECT_EQ(names(*dst_, "q/p/a/b"), "") << "the child was never received";
 }
 
+TEST_F(ReplicationRunTest, ChildrenOfAParentWhoseStepFailedTemporarilyAreRetriedWithIt) {
+    // The parent's initial step fails with a temporary error, so the child fails with "parent
+    // failed" after it. That consequence must not make the attempt permanent: the run retries,
+    // and the second attempt replicates both.
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    FlakySender flaky(*sender_, 1, Error(Errc::timeout, "network"));
+    auto r = make_run(flaky);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    ASSERT_EQ(r.report().attempts.size(), 2u);
+    const auto& first = r.report().attempts[0];
+    EXPECT_EQ(first.state, AttemptState::filesystem_error);
+    bool child_failed_with_parent = false;
+    for (const auto& f : first.filesystems)
+        if (f.name == "p/a/b" && f.step_error && f.step_error->message.find("parent") != std::string::npos)
+            child_failed_with_parent = true;
+    EXPECT_TRUE(child_failed_with_parent) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1");
+    EXPECT_EQ(names(*dst_, "q/p/a/b"), "s1");
+}
+
 TEST_F(ReplicationRunTest, ATemporaryErrorIsRetriedUpToThePreviouslyPlannedTarget) {
     snapshots("p/a", {"s1", "s2"});
     sh("src", "destroy -r p/a/b");
