@@ -292,6 +292,9 @@ constexpr std::size_t kTlsSpliceChunk = std::size_t{256} << 10;
 }  // namespace
 
 asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::tls_read_some(std::span<const iovec> iov) {
+    std::size_t room = 0;
+    for (const iovec& v : iov) room += v.iov_len;
+    if (room == 0) co_return std::pair{error_code{}, std::size_t{0}};  // nothing to read into
     for (;;) {
         if (!fd_ || closed_) co_return std::pair{error_code(asio::error::bad_descriptor), std::size_t{0}};
         if (tls_read_failed_) co_return std::pair{tls_read_failed_, std::size_t{0}};
