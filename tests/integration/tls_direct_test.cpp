@@ -2,8 +2,9 @@
 // Wire's TlsChannel (no socket pair, no relay). Over loopback with certificates from the
 // openssl CLI: tens of MiB both ways in random chunks (1-byte reads too), the splice paths
 // through pipes, whole dataconn streams in both payload modes, a peer that closes mid-stream,
-// cancellation of a pending read and of a pending write, and a socket released to a protocol
-// of its own (gRPC) continuing through a relay, bytes already received included.
+// cancellation of a pending read and of a pending write, a local consumer stalled for several
+// idle timeouts, and a socket released to a protocol of its own (gRPC) continuing through a
+// relay, bytes already received included.
 #include "core/io_engine.hpp"
 #include "core/owned_task.hpp"
 #include "transport/frame_codec.hpp"
@@ -137,7 +138,7 @@ issue client1 client1
     }
 
     // A connected pair: the client's and the server's connection, both over TLS directly.
-    asio::awaitable<void> connect_pair() {
+    asio::awaitable<void> connect_pair(ConnOptions server_options = {}) {
         auto c = co_await connector_->connect(5000ms);
         EXPECT_TRUE(c) << c.error().message();
         auto s = co_await listener_->accept();
@@ -146,7 +147,8 @@ issue client1 client1
         EXPECT_TRUE(c->tls && s->tls);
         EXPECT_EQ(s->identity, "client1");
         client_ = std::make_unique<TcpConn>(*engine_, std::move(c->socket), ConnOptions{}, std::move(c->tls));
-        server_ = std::make_unique<TcpConn>(*engine_, std::move(s->socket), ConnOptions{}, std::move(s->tls));
+        server_ =
+            std::make_unique<TcpConn>(*engine_, std::move(s->socket), server_options, std::move(s->tls));
         EXPECT_TRUE(client_->is_tls() && server_->is_tls());
     }
 
@@ -480,6 +482,49 @@ TEST_F(TlsDirectTest, AReleasedSocketContinuesThroughARelayWithBufferedBytesFirs
     EXPECT_EQ(direct, "hello");
     EXPECT_EQ(server_got, "extraping");
     EXPECT_EQ(client_got, "pong");
+}
+
+// A consumer that stalls for several idle timeouts while decrypted bytes wait for room in its
+// pipe is not a dead peer: the receiving connection's deadline measures the network only.
+TEST_F(TlsDirectTest, AStalledLocalConsumerIsNotATimeout) {
+    const auto data = pattern(6u << 20, 13);
+    std::vector<char> got;
+    error_code splice_ec;
+    EnginePipe sink(*engine_);
+    ConnOptions quick;
+    quick.idle_timeout = 100ms;
+    run([&]() -> asio::awaitable<void> {
+        co_await connect_pair(quick);
+        if (!client_ || !server_) co_return;
+        auto send = [&]() -> asio::awaitable<void> {
+            iovec out{const_cast<char*>(data.data()), data.size()};
+            std::span<const iovec> one(&out, 1);
+            const error_code ec = co_await client_->writev_full(one);
+            EXPECT_FALSE(ec) << ec.message();
+        };
+        auto receive = [&]() -> asio::awaitable<void> {
+            splice_ec = co_await server_->splice_to(*sink.wr, data.size());
+            sink.close_write();
+        };
+        auto consume = [&]() -> asio::awaitable<void> {
+            asio::steady_timer stall(co_await asio::this_coro::executor, 500ms);  // five idle timeouts
+            co_await stall.async_wait(use_ec);
+            std::vector<char> buf(1 << 20);
+            for (;;) {
+                iovec iov{buf.data(), buf.size()};
+                std::span<const iovec> one(&iov, 1);
+                auto [ec, n] = co_await sink.rd->async_readv(one, use_ec);
+                if (ec || n == 0) break;
+                got.insert(got.end(), buf.data(), buf.data() + n);
+            }
+        };
+        co_await (send() && receive() && consume());
+        client_->close();
+        server_->close();
+    });
+    EXPECT_FALSE(splice_ec) << splice_ec.message();
+    EXPECT_EQ(got.size(), data.size());
+    EXPECT_TRUE(got == data);
 }
 
 }  // namespace
