@@ -480,7 +480,7 @@ namespace {
 // the connection (EOF, RST) or is in a state we do not know. Either way it is not reused.
 bool quiet_and_open(StreamConn& c) {
     auto& tcp = c.heartbeat().frames().conn();
-    if (!tcp.is_open() || !c.usable()) return false;
+    if (!tcp.is_open() || !c.usable() || tcp.has_buffered_input()) return false;
     pollfd p{tcp.native_handle(), POLLIN, 0};
     const int n = ::poll(&p, 1, 0);
     return n == 0;

@@ -5,11 +5,11 @@
 // the server's certificate for `server_cn`. The handshake has a deadline; every refusal is logged with the
 // peer's address and OpenSSL's reason.
 //
-// Above the handshake the bytes go through a relay: the layers above get one end of a local
-// stream socket pair (a kernel socket, as every Wire), and a relay task owned by the listener
-// or connector moves bytes between the other end and the TCP socket, in batches of many TLS
-// records per syscall. That costs a copy per direction; splice stays possible on the local
-// socket.
+// Above the handshake the Wire is the TCP socket itself with the session as its TlsChannel:
+// TcpConn encrypts and decrypts in the connection's own reads and writes (many records per
+// syscall), no hop through the kernel in between. Only a protocol that must own a kernel socket
+// (the gRPC control channel, TcpConn::release_socket) gets one end of a local socket pair, and
+// a relay task owned by the listener or connector moves bytes between its other end and TLS.
 #pragma once
 
 #include "core/owned_task.hpp"
@@ -24,6 +24,8 @@
 #include <vector>
 
 namespace zferry::transport {
+
+class TlsRelays;
 
 struct TlsFiles {
     std::string ca;    // PEM: the CA every peer certificate must chain to
@@ -66,7 +68,8 @@ private:
     std::unique_ptr<asio::ssl::context> ssl_;
     asio::ip::tcp::acceptor acceptor_;
     OwnedTask accept_task_;
-    std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes, then relays
+    std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes
+    std::shared_ptr<TlsRelays> relays_;
     std::deque<Wire> ready_;
     asio::experimental::channel<void(error_code)> signal_;
     bool closed_ = false;
@@ -85,14 +88,12 @@ public:
     std::string describe() const override { return describe_endpoint(server_); }
 
 private:
-    void reap();
-
     asio::any_io_executor ex_;
     asio::ip::tcp::endpoint server_;
     TlsClientConfig config_;
     Logger log_;
     std::unique_ptr<asio::ssl::context> ssl_;
-    std::list<std::unique_ptr<OwnedTask>> relays_;
+    std::shared_ptr<TlsRelays> relays_;
 };
 
 }  // namespace zferry::transport
