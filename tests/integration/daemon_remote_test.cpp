@@ -855,10 +855,9 @@ TEST_F(RemoteDaemons, MetricsOfZfsCommandsOperationsShutdownsAndTasksCountWhatRa
     EXPECT_GE(sample(sunk, "zrepl_trace_active_tasks"), 3) << sunk;
 
     // Frame-layer shutdowns. Between zferry peers a data connection carries several requests:
-    // the sink ends the one left idle after its next-request timeout (10 s; its drain ends when
-    // the push closes it or at the shutdown deadline, 10 s more), and the push ends its kept one
-    // when the next replication finds it closed. Each shutdown drained, or closed hard if the
-    // peer had gone first.
+    // the push closes the one it kept once its idle timeout (3 s) passes, and the sink's end
+    // of it shuts down then (or at its own next-request timeout, 10 s, whichever comes first).
+    // Each shutdown drained, or closed hard if the peer had gone first.
     fs::path sink_later, push_later;
     std::string sunk_after;  // the last scrape of the sink
     ASSERT_TRUE(wait_for(
