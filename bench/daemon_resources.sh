@@ -22,52 +22,10 @@ while (($#)); do
     esac
 done
 dir=$(mktemp -d /var/tmp/zferry-daemon-resources.XXXXXX)
-daemon=
-cleanup() {
-    [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-    if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-export ZFS_SIM_STATE=$dir/zfs
-z() { "$zfs_sim" "$@"; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-
-config() { # $1: coalesce (true|false)
-    cat >"$dir/zferry.yml" <<EOF
-global:
-  logging: [{type: stdout, level: warn, format: human}]
-  control: {sockpath: $dir/run/control.sock}
-jobs:
-  - name: push1
-    type: push
-    connect: {type: local, listener_name: backup, client_identity: host1}
-    filesystems: {"p<": true, "p": false}
-    snapshotting: {type: manual}
-    replication: {coalesce: $1}
-    pruning:
-      keep_sender: [{type: last_n, count: 100000}]
-      keep_receiver: [{type: last_n, count: 100000}]
-  - name: sink1
-    type: sink
-    root_fs: q/sink
-    recv: {placeholder: {encryption: inherit}}
-    serve: {type: local, listener_name: backup}
-EOF
-}
-start() {
-    mkdir -p -m 700 "$dir/run"
-    "$zferry" daemon --zfs "$zfs_sim" --config "$dir/zferry.yml" >>"$dir/daemon.log" 2>&1 &
-    daemon=$!
-    until "$zferry" --config "$dir/zferry.yml" status --mode raw >/dev/null 2>&1; do sleep 0.05; done
-}
-stop() {
-    kill -TERM "$daemon"
-    wait "$daemon" || true
-    daemon=
-}
+keep=${BENCH_KEEP:-}
+. "$root/bench/daemon_bench_lib.sh"
 invocations_done() {
-    "$zferry" --config "$dir/zferry.yml" status --mode raw 2>/dev/null | python3 -c '
+    ctl status --mode raw 2>/dev/null | python3 -c '
 import json, sys
 p = json.load(sys.stdin)["Jobs"]["push1"]["push"]
 r = p.get("Replication")
@@ -76,7 +34,7 @@ print(p["Invocations"] if ok else -1)'
 }
 # Wakes push1 and waits for invocation $1 to finish, sampling RSS into $2 every 0.2 s.
 replicate() {
-    "$zferry" --config "$dir/zferry.yml" signal wakeup push1 >/dev/null
+    ctl signal wakeup push1 >/dev/null
     local peak=0 r
     until [ "$(invocations_done)" = "$1" ]; do
         r=$(rss_kib "$daemon")
@@ -95,8 +53,8 @@ echo "== 1. RSS idle and while one step replicates $gib GiB"
 z create p/big >/dev/null
 head -c "$((gib * 1024 * 1024 * 1024))" /dev/urandom | z sim-write p/big /dev/stdin
 z snapshot p/big@s1 >/dev/null
-config true
-start
+write_push_sink_config "{coalesce: true}"
+start_daemon
 sleep 1
 idle=$(rss_kib "$daemon")
 t0=$(date +%s.%N)
@@ -107,34 +65,23 @@ echo "idle $(mib "$idle") MiB; peak while replicating $gib GiB $(mib "$peak") Mi
 src_guid=$(z get -H -p -o value guid p/big@s1)
 dst_guid=$(z get -H -p -o value guid q/sink/host1/p/big@s1 2>/dev/null || echo missing)
 [ "$src_guid" = "$dst_guid" ] || { echo "p/big@s1 did not arrive (guid $dst_guid, want $src_guid)" >&2; exit 1; }
-stop
+stop_daemon
 
 echo "== 2. RSS across $steps steps (one snapshot each)"
 z create p/many >/dev/null
 z snapshot p/many@s0 >/dev/null
-config false
-start
+write_push_sink_config "{coalesce: false}"
+start_daemon
 replicate 1 "$dir/rss2" >/dev/null # the initial step
 for i in $(seq 1 "$steps"); do echo "z snapshot p/many@s$i"; done >"$dir/snaps.sh"
 (z() { "$zfs_sim" "$@" >/dev/null; }; . "$dir/snaps.sh")
 first=$(rss_kib "$daemon")
-"$zferry" --config "$dir/zferry.yml" signal wakeup push1 >/dev/null
+ctl signal wakeup push1 >/dev/null
 samples=()
 next=100
 t0=$(date +%s.%N)
 while :; do
-    done_steps=$("$zferry" --config "$dir/zferry.yml" status --mode raw 2>/dev/null | python3 -c '
-import json, sys
-p = json.load(sys.stdin)["Jobs"]["push1"]["push"]
-r = p.get("Replication") or {}
-if p["Invocations"] < 2:
-    print(0, 0)
-    sys.exit()
-n = 0
-for a in (r.get("Attempts") or [])[-1:]:
-    for f in a.get("Filesystems") or []:
-        n += f.get("CurrentStep", 0)
-print(n, 1 if r.get("FinishAt") and p.get("State") == "waiting" else 0)')
+    done_steps=$(push_progress 2)
     n=${done_steps% *}
     fin=${done_steps#* }
     [ -n "${BENCH_DEBUG:-}" ] && echo "status: $done_steps" >&2
@@ -148,16 +95,16 @@ done
 secs=$(echo "$(date +%s.%N) - $t0" | bc)
 last=$(rss_kib "$daemon")
 echo "before $(mib "$first") MiB; step:MiB ${samples[*]}; after $(mib "$last") MiB ($steps steps in $(printf %.1f "$secs") s)"
-stop
+stop_daemon
 
 echo "== 3. start-up with $nfs filesystems"
 {
     for i in $(seq 1 "$nfs"); do echo "z create p/fs$i"; done
 } >"$dir/fs.sh"
 (z() { "$zfs_sim" "$@" >/dev/null; }; . "$dir/fs.sh")
-config true
+write_push_sink_config "{coalesce: true}"
 t0=$(date +%s.%N)
-start
+start_daemon
 secs=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "$nfs filesystems: control socket answers $(printf %.2f "$secs") s after exec; RSS $(mib "$(rss_kib "$daemon")") MiB"
-stop
+stop_daemon

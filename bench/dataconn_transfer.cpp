@@ -143,7 +143,8 @@ int main(int argc, char** argv) {
                         sink.outcome = wire.error();
                         co_return;
                     }
-                    auto conn = std::make_unique<TcpConn>(*engine, std::move(wire->socket), options.conn);
+                    auto conn = std::make_unique<TcpConn>(*engine, std::move(wire->socket), options.conn,
+                                                          std::move(wire->tls));
                     auto hs = co_await exchange_banners(*conn, options.handshake_timeout);
                     Result<MuxLabel> label = MuxLabel::zrepl_control;
                     if (hs)

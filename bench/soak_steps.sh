@@ -40,20 +40,8 @@ zfs_sim=$build/tools/zfs-sim/zfs-sim
 [ -x "$zferry" ] && [ -x "$zfs_sim" ] || { echo "build first: bash tools/dev/build.sh release zferry zfs-sim" >&2; exit 2; }
 steps=$((nfs * nsnap))
 dir=$(mktemp -d /var/tmp/zferry-soak.XXXXXX)
-daemon=
-cleanup() {
-    [ -n "$daemon" ] && kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
-    if [ -n "$keep" ]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
-}
-trap cleanup EXIT
-export ZFS_SIM_STATE=$dir/zfs
-z() { "$zfs_sim" "$@"; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-fds() { ls "/proc/$1/fd" | wc -l; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
-load() { cut -d' ' -f1-3 /proc/loadavg; }
+. "$root/bench/daemon_bench_lib.sh"
 fsname() { printf 'p/f%03d' "$1"; }
-ctl() { "$zferry" --config "$dir/zferry.yml" "$@"; }
 
 z sim-create-pool p >/dev/null
 z sim-create-pool q >/dev/null
@@ -64,60 +52,12 @@ for i in $(seq 1 "$nfs"); do
 done
 z snapshot $(for i in $(seq 1 "$nfs"); do printf '%s@s0 ' "$(fsname "$i")"; done) >/dev/null
 
-cat >"$dir/zferry.yml" <<EOF
-global:
-  logging: [{type: stdout, level: warn, format: human}]
-  control: {sockpath: $dir/run/control.sock}
-jobs:
-  - name: push1
-    type: push
-    connect: {type: local, listener_name: backup, client_identity: host1}
-    filesystems: {"p<": true, "p": false}
-    snapshotting: {type: manual}
-    replication:
-      coalesce: false
-      concurrency: {steps: $conc}
-    pruning:
-      keep_sender: [{type: last_n, count: 100000}]
-      keep_receiver: [{type: last_n, count: 100000}]
-  - name: sink1
-    type: sink
-    root_fs: q/sink
-    recv: {placeholder: {encryption: inherit}}
-    serve: {type: local, listener_name: backup}
-EOF
-mkdir -p -m 700 "$dir/run"
-"$zferry" daemon --zfs "$zfs_sim" --config "$dir/zferry.yml" >>"$dir/daemon.log" 2>&1 &
-daemon=$!
-until ctl status --mode raw >/dev/null 2>&1; do
-    kill -0 "$daemon" 2>/dev/null || { cat "$dir/daemon.log" >&2; exit 1; }
-    sleep 0.05
-done
-
-# Prints "STEPS FINISHED" for invocation $1 of push1 (0 0 while an earlier one is shown).
-cat >"$dir/progress.py" <<'EOF'
-import json, sys
-p = json.load(sys.stdin)["Jobs"]["push1"]["push"]
-r = p.get("Replication") or {}
-if p["Invocations"] < int(sys.argv[1]):
-    print(0, 0)
-    sys.exit()
-n = 0
-att = r.get("Attempts") or []
-for a in att[-1:]:
-    for f in a.get("Filesystems") or []:
-        n += f.get("CurrentStep", 0)
-fin = bool(r.get("FinishAt")) and p.get("State") == "waiting"
-if fin and att and att[-1]["State"] != "done":
-    print(f"invocation ended with attempt state {att[-1]['State']}", file=sys.stderr)
-    sys.exit(1)
-print(n, 1 if fin else 0)
-EOF
-progress() { ctl status --mode raw 2>/dev/null | python3 "$dir/progress.py" "$1"; }
+write_push_sink_config "{coalesce: false, concurrency: {steps: $conc}}"
+start_daemon
 
 echo "== soak: $nfs filesystems x $nsnap single-snapshot steps = $steps steps (step concurrency $conc); load $(load)"
 ctl signal wakeup push1 >/dev/null
-until [ "$(progress 1)" = "$nfs 1" ]; do sleep 0.2; done
+until [ "$(push_progress 1)" = "$nfs 1" ]; do sleep 0.2; done
 echo "initial: s0 of $nfs filesystems replicated"
 
 for k in $(seq 1 "$nsnap"); do
@@ -133,7 +73,7 @@ next=100
 last_t=$t0 last_n=0
 printf '%8s %9s %9s %5s %8s  %s\n' steps seconds "RSS MiB" fds steps/s "load"
 while :; do
-    read -r n fin <<<"$(progress 2)"
+    read -r n fin <<<"$(push_progress 2)"
     now=$(date +%s.%N)
     if ((n >= next || (fin == 1 && n > last_n))); then
         r=$(rss_kib "$daemon") f=$(fds "$daemon")

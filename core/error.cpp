@@ -1,3 +1,7 @@
+#ifndef BOOST_ASIO_SEPARATE_COMPILATION
+// Without it this file would compare against its own copies of Asio's error categories.
+#error "core/error.cpp must be compiled with zferry_asio's BOOST_ASIO_SEPARATE_COMPILATION"
+#endif
 #include "core/error.hpp"
 
 #include <boost/asio/error.hpp>

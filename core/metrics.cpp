@@ -82,6 +82,34 @@ std::vector<std::uint64_t> Histogram::cumulative() const {
     return out;
 }
 
+Summary::Summary(std::span<const double> quantiles, std::size_t window)
+    : quantiles_(quantiles.begin(), quantiles.end()), capacity_(std::max<std::size_t>(window, 1)) {}
+
+void Summary::observe(double v) {
+    if (window_.size() < capacity_) {
+        window_.push_back(v);
+    } else {
+        window_[next_] = v;
+        next_ = (next_ + 1) % capacity_;
+    }
+    ++count_;
+    sum_ += v;
+}
+
+std::vector<double> Summary::values() const {
+    std::vector<double> out(quantiles_.size(), std::nan(""));
+    if (window_.empty()) return out;
+    std::vector<double> sorted = window_;
+    std::sort(sorted.begin(), sorted.end());
+    const auto n = static_cast<double>(sorted.size());
+    for (std::size_t i = 0; i < quantiles_.size(); ++i) {
+        const double rank = std::ceil(quantiles_[i] * n);  // 1-based
+        const auto at = static_cast<std::size_t>(std::clamp(rank, 1.0, n)) - 1;
+        out[i] = sorted[at];
+    }
+    return out;
+}
+
 std::vector<double> exponential_buckets(double start, double factor, std::size_t count) {
     std::vector<double> out;
     for (double b = start; out.size() < count; b *= factor) out.push_back(b);
@@ -97,8 +125,8 @@ Metric& Family<Metric>::with(const LabelValues& values) {
     auto it = children_.find(values);
     if (it == children_.end()) {
         std::unique_ptr<Metric> m;
-        if constexpr (std::is_same_v<Metric, Histogram>)
-            m = std::make_unique<Histogram>(buckets_);
+        if constexpr (std::is_same_v<Metric, Histogram> || std::is_same_v<Metric, Summary>)
+            m = std::make_unique<Metric>(buckets_);
         else
             m = std::make_unique<Metric>();
         it = children_.emplace(values, std::move(m)).first;
@@ -109,11 +137,12 @@ Metric& Family<Metric>::with(const LabelValues& values) {
 template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
+template class Family<Summary>;
 
 struct Registry::Entry {
     Type type;
     std::variant<std::unique_ptr<Family<Counter>>, std::unique_ptr<Family<Gauge>>,
-                 std::unique_ptr<Family<Histogram>>>
+                 std::unique_ptr<Family<Histogram>>, std::unique_ptr<Family<Summary>>>
         family;
     const std::string& name() const {
         return std::visit([](const auto& f) -> const std::string& { return f->name(); }, family);
@@ -131,7 +160,7 @@ void Registry::check_new(const std::string& name, const std::vector<std::string>
     std::vector<std::string> all = label_names;
     for (const auto& [k, v] : const_labels) all.push_back(k);
     for (const auto& l : all)
-        if (!valid_label_name(l) || l == "le")
+        if (!valid_label_name(l) || l == "le" || l == "quantile")
             throw std::invalid_argument("metric " + name + ": invalid label name '" + l + "'");
     std::sort(all.begin(), all.end());
     if (std::adjacent_find(all.begin(), all.end()) != all.end())
@@ -175,9 +204,24 @@ Family<Histogram>& Registry::histogram(std::string name, std::string help,
     return ref;
 }
 
+Family<Summary>& Registry::summary(std::string name, std::string help, std::vector<std::string> label_names,
+                                   std::vector<double> quantiles, ConstLabels const_labels) {
+    check_new(name, label_names, const_labels);
+    if (!std::is_sorted(quantiles.begin(), quantiles.end()) ||
+        std::adjacent_find(quantiles.begin(), quantiles.end()) != quantiles.end() ||
+        std::any_of(quantiles.begin(), quantiles.end(), [](double q) { return !(q > 0 && q < 1); }))
+        throw std::invalid_argument("summary " + name + ": quantiles must be strictly ascending, in (0, 1)");
+    auto f = std::unique_ptr<Family<Summary>>(
+        new Family<Summary>(std::move(name), std::move(help), std::move(label_names), std::move(const_labels),
+                            std::move(quantiles)));
+    auto& ref = *f;
+    entries_.push_back(std::make_unique<Entry>(Entry{Type::summary, std::move(f)}));
+    return ref;
+}
+
 namespace {
 
-// {a="x",b="y"} with the constant labels first; `extra` (le) last. Empty: no braces.
+// {a="x",b="y"} with the constant labels first; `extra` (le, quantile) last. Empty: no braces.
 std::string label_set(const std::vector<std::string>& names, const LabelValues& values,
                       const ConstLabels& consts, const std::pair<std::string, std::string>* extra = nullptr) {
     std::string s;
@@ -217,6 +261,22 @@ std::string Registry::expose() const {
                 emit(*std::get<0>(e->family), "counter");
             else
                 emit(*std::get<1>(e->family), "gauge");
+            continue;
+        }
+        if (e->type == Type::summary) {
+            const auto& f = *std::get<3>(e->family);
+            header(out, f, "summary");
+            for (const auto& [values, s] : f.children()) {
+                const auto qv = s->values();
+                for (std::size_t i = 0; i < qv.size(); ++i) {
+                    const std::pair<std::string, std::string> q{"quantile", format_value(s->quantiles()[i])};
+                    out += f.name() + label_set(f.label_names(), values, f.const_labels(), &q) + " " +
+                           format_value(qv[i]) + "\n";
+                }
+                const auto plain = label_set(f.label_names(), values, f.const_labels());
+                out += f.name() + "_sum" + plain + " " + format_value(s->sum()) + "\n";
+                out += f.name() + "_count" + plain + " " + std::to_string(s->count()) + "\n";
+            }
             continue;
         }
         const auto& f = *std::get<2>(e->family);

@@ -1,10 +1,12 @@
-// Prometheus metrics without I/O: counters, gauges and histograms in labelled families, and
+// Prometheus metrics without I/O: counters, gauges, histograms and summaries in labelled families, and
 // their text exposition format (version 0.0.4), which a /metrics endpoint serves as is.
 // Single-threaded like the daemon (one io_context): no atomics. Names and label names are
 // fixed by the code and checked at registration (std::invalid_argument: a programming
 // error); label values come from the world (filesystem names) and are escaped on output.
 #pragma once
 
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <span>
@@ -52,10 +54,38 @@ private:
     double sum_ = 0;
 };
 
+// Quantiles (e.g. 0.5, 0.9, 0.99) of the most recent observations, plus the count and sum of
+// all of them. The window is a number of observations, not a time (zrepl's Go client ages out
+// after ten minutes): a count needs no clock and bounds the memory all the same. A quantile q
+// is the observation of rank ceil(q * n) among the n in the window (exact, not estimated); NaN
+// while there are none, as the Go client exposes it.
+class Summary {
+public:
+    static constexpr std::size_t kDefaultWindow = 1024;
+    explicit Summary(std::span<const double> quantiles, std::size_t window = kDefaultWindow);
+    void observe(double v);
+    const std::vector<double>& quantiles() const noexcept { return quantiles_; }
+    // One value per quantile, in the order of quantiles().
+    std::vector<double> values() const;
+    std::uint64_t count() const noexcept { return count_; }
+    double sum() const noexcept { return sum_; }
+
+private:
+    std::vector<double> quantiles_;
+    std::vector<double> window_;  // a ring once full
+    std::size_t capacity_;
+    std::size_t next_ = 0;
+    std::uint64_t count_ = 0;
+    double sum_ = 0;
+};
+
+// The quantiles of zrepl's summaries (client_golang's former default objectives).
+inline constexpr double kDefaultQuantiles[] = {0.5, 0.9, 0.99};
+
 // Exponential bucket bounds: start, start*factor, ... (count of them).
 std::vector<double> exponential_buckets(double start, double factor, std::size_t count);
 
-enum class Type { counter, gauge, histogram };
+enum class Type { counter, gauge, histogram, summary };
 
 using LabelValues = std::vector<std::string>;
 using ConstLabels = std::vector<std::pair<std::string, std::string>>;
@@ -88,7 +118,7 @@ private:
     std::string name_, help_;
     std::vector<std::string> label_names_;
     ConstLabels const_labels_;
-    std::vector<double> buckets_;  // histograms only
+    std::vector<double> buckets_;  // histograms: bucket bounds; summaries: quantiles
     std::map<LabelValues, std::unique_ptr<Metric>> children_;
 };
 
@@ -105,6 +135,11 @@ public:
                          ConstLabels const_labels = {});
     Family<Histogram>& histogram(std::string name, std::string help, std::vector<std::string> label_names,
                                  std::vector<double> buckets, ConstLabels const_labels = {});
+    // Quantiles strictly between 0 and 1, ascending.
+    Family<Summary>& summary(std::string name, std::string help, std::vector<std::string> label_names = {},
+                             std::vector<double> quantiles = {std::begin(kDefaultQuantiles),
+                                                              std::end(kDefaultQuantiles)},
+                             ConstLabels const_labels = {});
 
     // Every family in registration order, children sorted by label values.
     std::string expose() const;
@@ -126,5 +161,6 @@ std::string format_value(double v);
 extern template class Family<Counter>;
 extern template class Family<Gauge>;
 extern template class Family<Histogram>;
+extern template class Family<Summary>;
 
 }  // namespace zferry::metrics

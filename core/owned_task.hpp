@@ -10,10 +10,20 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/channel.hpp>
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <memory>
 
 namespace zferry {
+
+// Owned tasks of this process that have started and not yet finished (the daemon's
+// zrepl_trace_active_tasks: zrepl counts its traced tasks, the goroutines it names; zferry's
+// concurrent activities are these). Atomic: tests run several io_contexts on threads.
+inline std::atomic<std::int64_t>& owned_tasks_running() noexcept {
+    static std::atomic<std::int64_t> n{0};
+    return n;
+}
 
 class OwnedTask {
 public:
@@ -23,9 +33,11 @@ public:
 
     void start(boost::asio::awaitable<void> task) {
         state_->running = true;
+        owned_tasks_running().fetch_add(1, std::memory_order_relaxed);
         boost::asio::co_spawn(
             ex_, std::move(task),
             boost::asio::bind_cancellation_slot(state_->cancel.slot(), [s = state_](std::exception_ptr e) {
+                owned_tasks_running().fetch_sub(1, std::memory_order_relaxed);
                 s->running = false;
                 s->error = e;
                 s->done.try_send(boost::system::error_code{});

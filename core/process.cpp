@@ -4,6 +4,7 @@
 // Boost 1.81's headers then miss a few includes Boost.Filesystem used to bring in.
 #define BOOST_PROCESS_USE_STD_FS 1
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -25,6 +26,9 @@
 #include <optional>
 #include <string_view>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,7 +149,12 @@ struct ChildProcess::Impl {
     std::optional<asio::readable_pipe> out;
     std::optional<asio::readable_pipe> err;
     std::chrono::steady_clock::time_point started;
+    // A pidfd of the child: readable once it exited (reap()).
+    std::optional<asio::posix::stream_descriptor> exit_watch;
+    bool no_pidfd = false;  // pidfd_open failed (old kernel): Boost.Process waits instead
     int pid = -1;
+    int status = 0;  // wait status, once reaped
+    struct rusage usage {};
     bool reaped = false;
     bool waited = false;
 
@@ -245,11 +254,45 @@ asio::awaitable<void> drain_outputs(ChildProcess::Impl& impl, ProcessResult& r, 
     }
 }
 
+// Waits for the exit through the pidfd and reaps the child with wait4, which also says how
+// much CPU it used (zrepl_zfscmd_usertime / _systemtime). Without a pidfd (old kernels):
+// Boost.Process's waitpid, and no CPU times. Cancellable while waiting.
+asio::awaitable<boost::system::error_code> reap(ChildProcess::Impl& impl) {
+    if (!impl.exit_watch && !impl.no_pidfd) {
+        // Our own pidfd, close-on-exec (Boost 1.81's process does not expose its own).
+        const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, impl.pid, 0));
+        if (pidfd < 0) {
+            impl.no_pidfd = true;
+        } else {
+            impl.exit_watch.emplace(co_await asio::this_coro::executor, pidfd);
+        }
+    }
+    if (impl.no_pidfd) {
+        auto [ec, code] = co_await impl.proc->async_wait(use_ec);
+        if (!ec) impl.status = code;
+        co_return ec;
+    }
+    for (;;) {
+        struct rusage ru;
+        std::memset(&ru, 0, sizeof ru);
+        int status = 0;
+        const pid_t r = ::wait4(impl.pid, &status, WNOHANG, &ru);
+        if (r == impl.pid) {
+            impl.status = status;
+            impl.usage = ru;
+            co_return boost::system::error_code();
+        }
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) co_return boost::system::error_code(errno, boost::system::system_category());
+        auto [ec] = co_await impl.exit_watch->async_wait(asio::posix::descriptor_base::wait_read, use_ec);
+        if (ec) co_return ec;
+    }
+}
+
 // Waits for the exit, then gives the pipes drain_grace to reach EOF (a grandchild may hold
 // them open), then completes so that the || in wait() stops the drains.
 asio::awaitable<void> exit_then_grace(ChildProcess::Impl& impl, boost::system::error_code& wait_ec) {
-    auto [ec, code] = co_await impl.proc->async_wait(use_ec);
-    (void)code;
+    auto ec = co_await reap(impl);
     if (ec) {
         // Aborted: the drains finished first (or the caller cancelled); wait() decides.
         if (ec != asio::error::operation_aborted) wait_ec = ec;
@@ -265,21 +308,25 @@ asio::awaitable<void> kill_and_reap(ChildProcess::Impl& impl) {
     if (impl.reaped) co_return;
     ::kill(-impl.pid, SIGTERM);
     ::kill(impl.pid, SIGTERM);
-    auto exited = co_await with_timeout(impl.proc->async_wait(use_ec), impl.spec.kill_grace);
-    if (exited && !std::get<0>(*exited)) {
+    auto exited = co_await with_timeout(reap(impl), impl.spec.kill_grace);
+    if (exited && !*exited) {
         impl.reaped = true;
         ::kill(-impl.pid, SIGKILL);  // stragglers of the group
         co_return;
     }
     ::kill(-impl.pid, SIGKILL);
     ::kill(impl.pid, SIGKILL);
-    auto [ec, code] = co_await impl.proc->async_wait(use_ec);
-    (void)code;
-    if (!ec) impl.reaped = true;
+    if (!co_await reap(impl)) impl.reaped = true;
+}
+
+std::chrono::microseconds to_duration(const timeval& tv) {
+    return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
 void fill_status(ChildProcess::Impl& impl, ProcessResult& r) {
-    int status = impl.proc->native_exit_code();
+    r.user_time = to_duration(impl.usage.ru_utime);
+    r.system_time = to_duration(impl.usage.ru_stime);
+    const int status = impl.status;
     if (WIFSIGNALED(status)) {
         r.signal = WTERMSIG(status);
         r.exit_code = -1;
@@ -308,8 +355,7 @@ asio::awaitable<Result<ProcessResult>> ChildProcess::wait() {
 
     if (!impl.reaped && !cancelled && !overflow && !wait_ec) {
         // The pipes reached EOF before the exit: wait for it.
-        auto [ec, code] = co_await impl.proc->async_wait(use_ec);
-        (void)code;
+        auto ec = co_await reap(impl);
         if (!ec) {
             impl.reaped = true;
         } else {

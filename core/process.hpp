@@ -54,6 +54,10 @@ struct ProcessResult {
     std::size_t err_dropped = 0;
     std::size_t out_dropped = 0;  // with kill_on_stdout_overflow = false
     std::chrono::nanoseconds duration{};
+    // The child's own CPU time (wait4's rusage; its waited-for descendants included, as the
+    // kernel counts them), zero when the exit was not observed through a pidfd.
+    std::chrono::microseconds user_time{};
+    std::chrono::microseconds system_time{};
 
     bool ok() const noexcept { return signal == 0 && exit_code == 0; }
     // "exit status 1" / "killed by signal 9 (Killed)"

@@ -101,6 +101,9 @@ asio::awaitable<Result<void>> Daemon::start() {
         transport_->on_stream_bytes =
             [m = zrepl_metrics_.get()](const std::string& job, std::string_view endpoint, bool sent,
                                        std::uint64_t bytes) { m->stream_bytes(job, endpoint, sent, bytes); };
+        transport_->on_frame_shutdown = [m = zrepl_metrics_.get()](const transport::FrameShutdownReport& r) {
+            m->frame_shutdown(r);
+        };
         options_.jobs.transport = &*transport_;
     }
     for (const auto& j : config_.jobs) {
@@ -114,8 +117,18 @@ asio::awaitable<Result<void>> Daemon::start() {
         ro.binary = options_.zfs_binary;
         ro.log = log_.with("job", j.name).with("subsystem", "zfs.cmd");
         ro.on_finished = [m = zrepl_metrics_.get(), job = j.name, binary = options_.zfs_binary](
-                             std::string_view verb, std::chrono::nanoseconds took) {
-            m->zfs_command(job, binary, verb, std::chrono::duration<double>(took).count());
+                             std::string_view verb, const zfs::ZfsCommandTimes& t) {
+            using Seconds = std::chrono::duration<double>;
+            m->zfs_command(job, binary, verb, Seconds(t.runtime).count(), Seconds(t.user).count(),
+                           Seconds(t.system).count());
+        };
+        ro.on_operation = [m = zrepl_metrics_.get()](zfs::ZfsOperation op, std::string_view dataset_type,
+                                                     std::string_view filesystem,
+                                                     std::chrono::nanoseconds took) {
+            m->zfs_operation(op, dataset_type, filesystem, std::chrono::duration<double>(took).count());
+        };
+        ro.on_unmatched_datasets = [m = zrepl_metrics_.get(), job = j.name](std::size_t unmatched) {
+            m->unmatched_datasets(job, unmatched);
         };
         runners_.push_back(std::make_unique<zfs::ZfsRunner>(ex_, std::move(ro)));
         auto job = Job::make(j, listeners_, *runners_.back(), options_.jobs, log_);

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/owned_task.hpp"
 #include "daemon/config/config.hpp"
 #include "daemon/control/control_server.hpp"
 #include "daemon/jobs/job.hpp"
@@ -47,7 +48,10 @@ public:
     Result<void> signal(const std::string& job, const std::string& op);
     // zrepl's metric names in Prometheus's text format (what /metrics serves).
     std::string metrics() const {
-        if (zrepl_metrics_) zrepl_metrics_->log_entries(log_entry_counts());
+        if (zrepl_metrics_) {
+            zrepl_metrics_->log_entries(log_entry_counts());
+            zrepl_metrics_->active_tasks(owned_tasks_running().load(std::memory_order_relaxed));
+        }
         return registry_.expose();
     }
 

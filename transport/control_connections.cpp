@@ -2,21 +2,6 @@
 
 namespace zferry::transport {
 
-ControlConnections::Slot& ControlConnections::Slot::operator=(Slot&& o) noexcept {
-    if (this != &o) {
-        release();
-        list_ = o.list_;
-        it_ = o.it_;
-        o.list_ = nullptr;
-    }
-    return *this;
-}
-
-void ControlConnections::Slot::release() noexcept {
-    if (list_) list_->erase(it_);
-    list_ = nullptr;
-}
-
 std::size_t ControlConnections::count(const std::string* identity) const noexcept {
     std::size_t n = 0;
     for (const auto& e : list_) n += !e.closing && (!identity || e.identity == *identity);

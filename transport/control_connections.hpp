@@ -8,6 +8,8 @@
 // idle does the oldest busy one go (its calls still get the shutdown grace).
 #pragma once
 
+#include "transport/list_slot.hpp"
+
 #include <cstddef>
 #include <functional>
 #include <list>
@@ -33,23 +35,11 @@ class ControlConnections {
 
 public:
     // A connection's place, given up when the slot goes (its connection ended). Movable.
-    class Slot {
+    class Slot : public ListSlot<Entry> {
     public:
-        Slot() = default;
-        Slot(Slot&& o) noexcept : list_(o.list_), it_(o.it_) { o.list_ = nullptr; }
-        Slot& operator=(Slot&& o) noexcept;
-        Slot(const Slot&) = delete;
-        Slot& operator=(const Slot&) = delete;
-        ~Slot() { release(); }
-        void release() noexcept;
+        using ListSlot<Entry>::ListSlot;
         // This connection was told to go to make room (and that was logged by its close function).
-        bool closing() const noexcept { return list_ && it_->closing; }
-
-    private:
-        friend class ControlConnections;
-        Slot(List& list, List::iterator it) : list_(&list), it_(it) {}
-        List* list_ = nullptr;
-        List::iterator it_{};
+        bool closing() const noexcept { return entry() && entry()->closing; }
     };
 
     explicit ControlConnections(ControlLimits limits) : limits_(limits) {}

@@ -455,7 +455,9 @@ DataconnClient::DataconnClient(asio::io_context& ctx, IoEngine& engine,
       connector_(std::move(connector)),
       options_(options),
       log_(std::move(log)),
-      idle_(options.reuse.client_max_idle, options.reuse.client_idle_timeout) {}
+      idle_(options.reuse.client_max_idle, options.reuse.client_idle_timeout),
+      reap_timer_(ctx),
+      reaper_(ctx.get_executor()) {}
 
 asio::awaitable<Result<DataconnClient::Leased>> DataconnClient::connect() {
     HandshakeOutcome outcome;
@@ -480,7 +482,7 @@ namespace {
 // the connection (EOF, RST) or is in a state we do not know. Either way it is not reused.
 bool quiet_and_open(StreamConn& c) {
     auto& tcp = c.heartbeat().frames().conn();
-    if (!tcp.is_open() || !c.usable()) return false;
+    if (!tcp.is_open() || !c.usable() || tcp.has_buffered_input()) return false;
     pollfd p{tcp.native_handle(), POLLIN, 0};
     const int n = ::poll(&p, 1, 0);
     return n == 0;
@@ -508,15 +510,29 @@ asio::awaitable<void> DataconnClient::finish(Leased c, bool clean) {
     if (!closed_ && dataconn::client_keeps(c.zferry, options_.reuse.client_max_idle > 0, clean) &&
         c.conn->usable()) {
         for (auto& evicted : idle_.put(std::move(c), Clock::now())) co_await evicted.conn->close();
+        if (!reaper_.running() && idle_.size() > 0) reaper_.start(reap_idle());
         co_return;
     }
     co_await c.conn->close();
+}
+
+asio::awaitable<void> DataconnClient::reap_idle() {
+    while (!closed_) {
+        const auto next = idle_.next_expiry();
+        if (!next) co_return;
+        reap_timer_.expires_at(*next);
+        co_await reap_timer_.async_wait(use_ec);  // close() cancels the wait
+        if (closed_) co_return;
+        for (auto& c : idle_.expire(Clock::now())) co_await c.conn->close();
+    }
 }
 
 asio::awaitable<void> DataconnClient::close() {
     const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
     closed_ = true;
+    reap_timer_.cancel();
+    co_await reaper_.join();
     for (auto& c : idle_.drain()) co_await c.conn->close();
     co_await asio::this_coro::throw_if_cancelled(throw_before);
 }

@@ -17,6 +17,8 @@
 #include "transport/pending_connections.hpp"
 #include "transport/stream_conn.hpp"
 
+#include <boost/asio/steady_timer.hpp>
+
 #include <functional>
 #include <list>
 
@@ -264,6 +266,8 @@ private:
     // After the request: back to the pool when it ended cleanly on a zferry/1 connection,
     // closed otherwise.
     asio::awaitable<void> finish(Leased c, bool clean);
+    // Closes each kept connection when its idle timeout passes; runs while any is kept.
+    asio::awaitable<void> reap_idle();
 
     asio::io_context& ctx_;
     IoEngine& engine_;
@@ -272,6 +276,8 @@ private:
     Logger log_;
     BufferPool pool_{15, 22, BufferPool::NoFit::allocate};
     dataconn::IdlePool<Leased> idle_;
+    asio::steady_timer reap_timer_;
+    OwnedTask reaper_;
     bool closed_ = false;
     std::uint64_t connections_opened_ = 0;
     std::uint64_t reused_requests_ = 0;

@@ -75,6 +75,23 @@ public:
         return t;
     }
 
+    // When the oldest idle connection expires (nullopt: none idle): the owner closes what
+    // expire() returns then, so no kept connection outlives its timeout (a server waits for
+    // it with its own next-request deadline, and a daemon stopping would wait for it).
+    std::optional<TimePoint> next_expiry() const {
+        if (idle_.empty()) return std::nullopt;
+        return idle_.front().since + idle_timeout_;
+    }
+    // Every connection idle for idle_timeout or longer, for closing.
+    std::vector<T> expire(TimePoint now) {
+        std::vector<T> out;
+        while (!idle_.empty() && now - idle_.front().since >= idle_timeout_) {
+            out.push_back(std::move(idle_.front().conn));
+            idle_.pop_front();
+        }
+        return out;
+    }
+
     // Everything, for closing (the client closes).
     std::vector<T> drain() {
         std::vector<T> out;

@@ -144,7 +144,9 @@ asio::awaitable<Result<void>> FrameConn::write_frame_spliced(std::uint32_t type,
 asio::awaitable<void> FrameConn::shutdown() {
     if (shutting_down_) co_return;
     shutting_down_ = true;
-    conn_->set_absolute_deadline(Clock::now() + options_.shutdown_timeout);
+    const auto started = Clock::now();
+    FrameShutdownReport report;
+    conn_->set_absolute_deadline(started + options_.shutdown_timeout);
     auto hdr = encode_frame_header({frame_type::rst, 0});
     iovec iov{hdr.data(), hdr.size()};
     // Errors here are expected (the peer may be gone); the drain below bounds the wait.
@@ -154,16 +156,26 @@ asio::awaitable<void> FrameConn::shutdown() {
         ec = lock_ec;
         if (!ec) ec = co_await conn_->writev_full({&iov, 1});
     }
-    if (!ec) ec = conn_->close_write();
-    if (!ec) {
+    if (ec) {
+        report.hard_close_step = "write_frame";
+    } else if ((ec = conn_->close_write())) {
+        report.hard_close_step = "close_write";
+    } else {
+        report.drained = true;
+        const auto drain_started = Clock::now();
         std::array<std::byte, 64 * 1024> sink;
         iovec d{sink.data(), sink.size()};
         for (;;) {
             auto [rec, n] = co_await conn_->read_some({&d, 1});
+            report.drain_bytes += n;
             if (rec) break;  // EOF (the peer closed too), reset, or the deadline
         }
+        conn_->close();
+        report.drain_took = Clock::now() - drain_started;
     }
     conn_->close();
+    report.took = Clock::now() - started;
+    if (options_.on_shutdown) options_.on_shutdown(report);
 }
 
 }  // namespace zferry::transport

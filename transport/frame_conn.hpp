@@ -9,13 +9,18 @@
 #include "core/buffer_pool.hpp"
 #include "transport/frame_codec.hpp"
 #include "transport/frame_reader.hpp"
+#include "transport/frame_shutdown_report.hpp"
 #include "transport/tcp_conn.hpp"
+
+#include <functional>
 
 namespace zferry::transport {
 
 struct FrameConnOptions {
     std::uint32_t max_payload = kDefaultMaxFramePayload;
     std::chrono::milliseconds shutdown_timeout{10000};
+    // Told of every finished shutdown (metrics); null: not reported.
+    std::function<void(const FrameShutdownReport&)> on_shutdown;
 };
 
 class FrameConn {

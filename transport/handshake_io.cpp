@@ -90,7 +90,7 @@ asio::awaitable<Result<std::unique_ptr<TcpConn>>> connect_labelled(IoEngine& eng
                                                                    Banner ours, HandshakeOutcome* outcome) {
     auto wire = co_await connector.connect(timeout);
     if (!wire) co_return wire.error();
-    auto conn = std::make_unique<TcpConn>(engine, std::move(wire->socket), options);
+    auto conn = std::make_unique<TcpConn>(engine, std::move(wire->socket), options, std::move(wire->tls));
     auto hs = co_await exchange_banners(*conn, timeout, std::move(ours));
     if (!hs) co_return hs.error();
     if (outcome) *outcome = *hs;

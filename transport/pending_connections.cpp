@@ -4,21 +4,6 @@
 
 namespace zferry::transport {
 
-PendingConnections::Slot& PendingConnections::Slot::operator=(Slot&& o) noexcept {
-    if (this != &o) {
-        release();
-        list_ = o.list_;
-        it_ = o.it_;
-        o.list_ = nullptr;
-    }
-    return *this;
-}
-
-void PendingConnections::Slot::release() noexcept {
-    if (list_) list_->erase(it_);
-    list_ = nullptr;
-}
-
 std::size_t PendingConnections::count(const std::string* address) const noexcept {
     std::size_t n = 0;
     for (const auto& e : list_) n += !e.shed && (!address || e.address == *address);

@@ -8,6 +8,8 @@
 // tls listener's handshakes (each with its own set; `stage` names which in the reasons).
 #pragma once
 
+#include "transport/list_slot.hpp"
+
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
@@ -44,23 +46,11 @@ class PendingConnections {
 public:
     // A connection's place among the pending ones, given up when its preamble ends (release())
     // or when the slot goes, however its owner leaves. Movable; an empty slot counts nothing.
-    class Slot {
+    class Slot : public ListSlot<Entry> {
     public:
-        Slot() = default;
-        Slot(Slot&& o) noexcept : list_(o.list_), it_(o.it_) { o.list_ = nullptr; }
-        Slot& operator=(Slot&& o) noexcept;
-        Slot(const Slot&) = delete;
-        Slot& operator=(const Slot&) = delete;
-        ~Slot() { release(); }
-        void release() noexcept;
+        using ListSlot<Entry>::ListSlot;
         // This connection was closed to make room (and that was logged by its close function).
-        bool shed() const noexcept { return list_ && it_->shed; }
-
-    private:
-        friend class PendingConnections;
-        Slot(List& list, List::iterator it) : list_(&list), it_(it) {}
-        List* list_ = nullptr;
-        List::iterator it_{};
+        bool shed() const noexcept { return entry() && entry()->shed; }
     };
 
     // `stage` says where the counted connections are, for the reasons given to close functions:

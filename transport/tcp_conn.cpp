@@ -42,12 +42,14 @@ void consume(std::vector<iovec>& v, std::size_t& first, std::size_t n) {
 
 }  // namespace
 
-TcpConn::TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions options)
+TcpConn::TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions options,
+                 std::shared_ptr<TlsChannel> tls)
     : engine_(engine),
       executor_(socket.get_executor()),
       options_(options),
       peer_(describe_peer(socket)),
-      watchdog_(socket.get_executor()) {
+      watchdog_(socket.get_executor()),
+      tls_(std::move(tls)) {
     error_code ignored;
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     raw_fd_ = socket.release(ignored);
@@ -130,6 +132,7 @@ void TcpConn::on_watchdog(error_code ec) {
 }
 
 bool TcpConn::unread_bytes_queued() const noexcept {
+    if (tls_sink_backlog_) return true;
     int queued = 0;
     return raw_fd_ >= 0 && ::ioctl(raw_fd_, FIONREAD, &queued) == 0 && queued > 0;
 }
@@ -150,6 +153,7 @@ void TcpConn::set_absolute_deadline(Clock::time_point at) noexcept {
 }
 
 asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::read_some(std::span<const iovec> iov) {
+    if (tls_) co_return co_await tls_read_some(iov);
     if (!fd_ || closed_) co_return std::pair{error_code(asio::error::bad_descriptor), std::size_t{0}};
     auto [ec, n] =
         co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(iov, std::move(token)); });
@@ -164,8 +168,13 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::readv_full(std::spa
     while (first < v.size()) {
         if (!fd_ || closed_) co_return std::pair{error_code(asio::error::bad_descriptor), total};
         std::span<const iovec> rest(v.data() + first, v.size() - first);
-        auto [ec, n] =
-            co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(rest, std::move(token)); });
+        std::pair<error_code, std::size_t> got;
+        if (tls_)
+            got = co_await tls_read_some(rest);
+        else
+            got = co_await timed(Dir::read,
+                                 [&](auto token) { return fd_->async_readv(rest, std::move(token)); });
+        auto [ec, n] = got;
         total += n;
         consume(v, first, n);
         if (ec) co_return std::pair{ec, total};
@@ -175,6 +184,7 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::readv_full(std::spa
 }
 
 asio::awaitable<error_code> TcpConn::writev_full(std::span<const iovec> in) {
+    if (tls_) co_return co_await tls_write(in);
     std::vector<iovec> v(in.begin(), in.end());
     std::size_t first = 0;
     consume(v, first, 0);
@@ -190,6 +200,7 @@ asio::awaitable<error_code> TcpConn::writev_full(std::span<const iovec> in) {
 }
 
 asio::awaitable<error_code> TcpConn::splice_to(AsyncFd& pipe, std::size_t len) {
+    if (tls_) co_return co_await tls_splice_to(pipe, len);
     while (len > 0) {
         if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
         auto [ec, n] = co_await timed(
@@ -202,6 +213,7 @@ asio::awaitable<error_code> TcpConn::splice_to(AsyncFd& pipe, std::size_t len) {
 }
 
 asio::awaitable<error_code> TcpConn::splice_from(AsyncFd& pipe, std::size_t len) {
+    if (tls_) co_return co_await tls_splice_from(pipe, len);
     while (len > 0) {
         if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
         auto [ec, n] = co_await timed(
@@ -239,6 +251,13 @@ Result<asio::ip::tcp::socket> TcpConn::release_socket() {
         ::close(fd);
         return Error(ec, "releasing the socket of " + peer_);
     }
+    if (tls_) {
+        // The protocol reads and writes the socket itself: TLS goes back to a relay.
+        auto channel = std::move(tls_);
+        auto relayed = channel->into_relay(std::move(socket));
+        if (!relayed) return Error(relayed.error()).wrap("releasing the socket of " + peer_);
+        return std::move(*relayed);
+    }
     return socket;
 }
 
@@ -259,6 +278,137 @@ void TcpConn::close() noexcept {
         return;
     }
     release_fd();
+}
+
+// ---------------------------------------------------------------------------- TLS
+
+namespace {
+// Ciphertext asked for per read of the socket (many records: one syscall, then decryption
+// record by record straight into the caller's buffers).
+constexpr std::size_t kTlsReadBatch = std::size_t{256} << 10;
+// The splices' plaintext buffer: what one read of a pipe encrypts, or what decryption hands to
+// a pipe with one write.
+constexpr std::size_t kTlsSpliceChunk = std::size_t{256} << 10;
+}  // namespace
+
+asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::tls_read_some(std::span<const iovec> iov) {
+    std::size_t room = 0;
+    for (const iovec& v : iov) room += v.iov_len;
+    if (room == 0) co_return std::pair{error_code{}, std::size_t{0}};  // nothing to read into
+    for (;;) {
+        if (!fd_ || closed_) co_return std::pair{error_code(asio::error::bad_descriptor), std::size_t{0}};
+        if (tls_read_failed_) co_return std::pair{tls_read_failed_, std::size_t{0}};
+        // What was received already is decrypted first, record by record into the caller's buffers.
+        std::size_t total = 0;
+        for (const iovec& v : iov) {
+            if (v.iov_len == 0) continue;
+            auto d = tls_->decrypt(std::span<char>(static_cast<char*>(v.iov_base), v.iov_len));
+            if (!d) {  // a record that does not authenticate: the connection ends (after what came before it)
+                tls_read_failed_ = d.error().code();
+                break;
+            }
+            total += d->bytes;
+            if (d->closed) tls_peer_eof_ = true;  // close_notify
+            if (d->closed || d->bytes < v.iov_len) break;
+        }
+        if (total > 0) co_return std::pair{error_code{}, total};
+        if (tls_read_failed_) co_return std::pair{tls_read_failed_, std::size_t{0}};
+        // close_notify, or the TCP end: both zferry, the TCP half-close ends the data as the relay did.
+        if (tls_peer_eof_) co_return std::pair{error_code(asio::error::eof), std::size_t{0}};
+        auto space = tls_->input_space(kTlsReadBatch);
+        iovec in{space.data(), space.size()};
+        std::span<const iovec> one(&in, 1);
+        auto [ec, n] =
+            co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(one, std::move(token)); });
+        tls_->commit_input(n);
+        if (ec) co_return std::pair{ec, std::size_t{0}};
+        if (n == 0) tls_peer_eof_ = true;  // what is left decrypts first
+    }
+}
+
+asio::awaitable<error_code> TcpConn::tls_write(std::span<const iovec> iov) {
+    if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
+    if (tls_write_failed_) co_return tls_write_failed_;
+    for (const iovec& v : iov) {
+        auto r = tls_->encrypt(std::span<const char>(static_cast<const char*>(v.iov_base), v.iov_len));
+        if (!r) {
+            tls_write_failed_ = r.error().code();
+            co_return tls_write_failed_;
+        }
+    }
+    co_return co_await tls_flush();
+}
+
+asio::awaitable<error_code> TcpConn::tls_flush() {
+    // Also sends what decrypting produced (a TLS 1.3 key update's answer), as the next write.
+    while (tls_->has_output()) {
+        tls_->take_output(tls_out_);
+        for (std::size_t off = 0; off < tls_out_.size();) {
+            if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
+            iovec out{tls_out_.data() + off, tls_out_.size() - off};
+            std::span<const iovec> one(&out, 1);
+            auto [ec, n] = co_await timed(
+                Dir::write, [&](auto token) { return fd_->async_writev(one, std::move(token)); });
+            off += n;
+            if (ec) {
+                // A record cut short: nothing written after it could be decrypted.
+                tls_write_failed_ = ec;
+                co_return ec;
+            }
+        }
+    }
+    co_return error_code{};
+}
+
+asio::awaitable<error_code> TcpConn::tls_splice_to(AsyncFd& pipe, std::size_t len) {
+    if (tls_recv_buf_.empty()) tls_recv_buf_.resize(kTlsSpliceChunk);
+    while (len > 0) {
+        iovec in{tls_recv_buf_.data(), std::min(len, tls_recv_buf_.size())};
+        std::span<const iovec> into(&in, 1);
+        auto [ec, n] = co_await tls_read_some(into);
+        if (ec) co_return ec;
+        len -= n;
+        // The pipe may be full (a busy consumer): the watchdog counts these bytes as queued.
+        tls_sink_backlog_ = true;
+        for (std::size_t off = 0; off < n;) {
+            if (!fd_ || closed_) {
+                tls_sink_backlog_ = false;
+                co_return error_code(asio::error::bad_descriptor);
+            }
+            iovec out{tls_recv_buf_.data() + off, n - off};
+            std::span<const iovec> one(&out, 1);
+            auto [wec, m] = co_await timed(
+                Dir::read, [&](auto token) { return pipe.async_writev(one, std::move(token)); });
+            off += m;
+            if (wec) {
+                tls_sink_backlog_ = false;
+                co_return wec;  // EPIPE: the pipe's reader exited
+            }
+        }
+        tls_sink_backlog_ = false;
+    }
+    co_return error_code{};
+}
+
+asio::awaitable<error_code> TcpConn::tls_splice_from(AsyncFd& pipe, std::size_t len) {
+    if (tls_send_buf_.empty()) tls_send_buf_.resize(kTlsSpliceChunk);
+    while (len > 0) {
+        if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
+        if (tls_write_failed_) co_return tls_write_failed_;
+        iovec in{tls_send_buf_.data(), std::min(len, tls_send_buf_.size())};
+        std::span<const iovec> one(&in, 1);
+        auto [ec, n] =
+            co_await timed(Dir::write, [&](auto token) { return pipe.async_readv(one, std::move(token)); });
+        if (n > 0) {
+            len -= n;
+            iovec plain{tls_send_buf_.data(), n};
+            std::span<const iovec> records(&plain, 1);
+            if (auto wec = co_await tls_write(records)) co_return wec;
+        }
+        if (ec) co_return ec;
+        if (n == 0) co_return make_error_code(TransportErrc::connection_closed);  // the pipe ended early
+    }
+    co_return error_code{};
 }
 
 void TcpConn::release_fd() noexcept {

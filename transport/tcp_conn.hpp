@@ -3,10 +3,16 @@
 // from pipes, half-close, and a deadline watchdog shared by both directions (one timer per
 // connection instead of one per operation). A coroutine that was cancelled starts no new
 // operation here (it gets operation_aborted), even when it turned exceptions off.
+//
+// Over TLS (a Wire with a TlsChannel) the same operations move plaintext: reads decrypt the
+// records received into the caller's buffers, writes encrypt into records that leave with one
+// write, and the splices become a copy through a buffer of this connection (the payload must
+// pass through OpenSSL anyway). Deadlines, cancellation and half-close behave alike.
 #pragma once
 
 #include "core/error.hpp"
 #include "core/io_engine.hpp"
+#include "transport/tls_channel.hpp"
 #include "transport/transport_error.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -32,7 +38,9 @@ struct ConnOptions {
 
 class TcpConn {
 public:
-    TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions options = {});
+    // With `tls`, `socket` carries that channel's records (transport/tls_channel.hpp).
+    TcpConn(IoEngine& engine, asio::ip::tcp::socket socket, ConnOptions options = {},
+            std::shared_ptr<TlsChannel> tls = nullptr);
     ~TcpConn();
     TcpConn(const TcpConn&) = delete;
     TcpConn& operator=(const TcpConn&) = delete;
@@ -57,7 +65,11 @@ public:
     // control channel after the preamble). No operation may be pending; the connection is
     // closed afterwards. Whatever this connection read was consumed exactly (the preamble
     // readers never read ahead), so the returned socket starts at the next protocol byte.
+    // Over TLS the socket is the local end of a relay the transport owns.
     Result<asio::ip::tcp::socket> release_socket();
+    // Bytes received that no read returned yet are buffered here (TLS), not only in the kernel.
+    bool has_buffered_input() const noexcept { return tls_ && tls_->has_input(); }
+    bool is_tls() const noexcept { return tls_ != nullptr; }
 
     // Progress made elsewhere (a heartbeat from the peer) proves the peer alive: grant the
     // pending write another idle timeout.
@@ -68,8 +80,8 @@ public:
     void clear_absolute_deadline() noexcept { absolute_ = false; }
 
     const std::string& peer() const noexcept { return peer_; }
-    // The peer as the transport knows it, where the socket's own address says less (a TLS
-    // connection relayed through a socketpair reports [::]:0).
+    // The peer as the transport knows it, where the socket's own address says less (an
+    // ssh+stdinserver connection relayed through a socketpair reports [::]:0).
     void set_peer(std::string peer) { peer_ = std::move(peer); }
     int native_handle() noexcept { return raw_fd_; }
     const asio::any_io_executor& get_executor() const noexcept { return executor_; }
@@ -88,8 +100,16 @@ private:
     asio::awaitable<std::pair<error_code, std::size_t>> timed(Dir d, Op op);
     void arm_watchdog();
     void on_watchdog(error_code ec);
-    // Bytes the peer sent that we have not read yet (the kernel's receive queue).
+    // Bytes the peer sent that we have not read yet (the kernel's receive queue, or over TLS
+    // plaintext of theirs we are handing to a local pipe).
     bool unread_bytes_queued() const noexcept;
+
+    // The TLS paths (tls_ set).
+    asio::awaitable<std::pair<error_code, std::size_t>> tls_read_some(std::span<const iovec> iov);
+    asio::awaitable<error_code> tls_write(std::span<const iovec> iov);
+    asio::awaitable<error_code> tls_flush();
+    asio::awaitable<error_code> tls_splice_to(AsyncFd& pipe, std::size_t len);
+    asio::awaitable<error_code> tls_splice_from(AsyncFd& pipe, std::size_t len);
     Direction& dir(Dir d) noexcept { return d == Dir::read ? read_ : write_; }
 
     IoEngine& engine_;
@@ -110,6 +130,14 @@ private:
     asio::steady_timer watchdog_;
     bool watchdog_armed_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+    std::shared_ptr<TlsChannel> tls_;
+    error_code tls_read_failed_;                     // a record that did not decrypt: sticky
+    error_code tls_write_failed_;                    // a record cut short or not encrypted: sticky
+    bool tls_peer_eof_ = false;                      // TCP EOF read: what is left in the channel is the last
+    bool tls_sink_backlog_ = false;                  // the peer's plaintext waits for our pipe
+    std::vector<char> tls_out_;                      // ciphertext being written
+    std::vector<char> tls_recv_buf_, tls_send_buf_;  // the splices' plaintext
 };
 
 }  // namespace zferry::transport

@@ -35,6 +35,8 @@ public:
     // first m of them. Unread input stays (what follows the handshake belongs to the data).
     std::span<char> input_space(std::size_t n);
     void commit_input(std::size_t m);
+    // Input not decrypted yet, or plaintext OpenSSL holds from a record partly read.
+    bool has_input() const { return in_pos_ != in_end_ || SSL_pending(ssl_) > 0; }
 
     // Advances the handshake with the input so far. On failure `ec` says why (OpenSSL's reason;
     // SSL_get_verify_result on native() says why a certificate was refused); take_output() may

@@ -2,6 +2,7 @@
 
 #include "core/async.hpp"
 #include "transport/relay_copy.hpp"
+#include "transport/tls_channel.hpp"
 #include "transport/tls_session.hpp"
 #include "transport/transport_error.hpp"
 
@@ -159,7 +160,71 @@ asio::awaitable<void> relay(asio::ip::tcp::socket tcp, std::unique_ptr<TlsSessio
     tcp.close(ignored);
 }
 
-// A local socket pair: one end for the relay, the other as the Wire's socket.
+}  // namespace
+
+// The relays of one listener or connector (for connections whose socket a protocol took over:
+// TcpConn::release_socket), shared with the channels that may still start one.
+class TlsRelays {
+public:
+    explicit TlsRelays(asio::any_io_executor ex) : ex_(ex) {}
+    ~TlsRelays() {
+        for (auto& t : tasks_) t->cancel();
+    }
+
+    // A local socket pair: one end for a relay over `tcp` and `s`, the other returned.
+    Result<asio::ip::tcp::socket> start(asio::ip::tcp::socket tcp, std::unique_ptr<TlsSession> s) {
+        if (closed_) return Error(asio::error::operation_aborted, "TLS: the transport is shut down");
+        tasks_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
+        auto pair = make_relay_pair(ex_, "TLS");
+        if (!pair) return pair.error();
+        auto task = std::make_unique<OwnedTask>(ex_);
+        task->start(relay(std::move(tcp), std::move(s), std::move(pair->relay)));
+        tasks_.push_back(std::move(task));
+        return std::move(pair->wire);
+    }
+    // No relay starts any more (the listener is gone).
+    void close() noexcept { closed_ = true; }
+    asio::awaitable<void> shutdown() {
+        for (auto& t : tasks_) t->cancel();
+        for (auto& t : tasks_) co_await t->join();
+        tasks_.clear();
+    }
+
+private:
+    asio::any_io_executor ex_;
+    std::list<std::unique_ptr<OwnedTask>> tasks_;
+    bool closed_ = false;
+};
+
+namespace {
+
+// A Wire's TLS: the session past its handshake, driven by TcpConn.
+class SessionChannel final : public TlsChannel {
+public:
+    SessionChannel(std::unique_ptr<TlsSession> s, std::shared_ptr<TlsRelays> relays)
+        : s_(std::move(s)), relays_(std::move(relays)) {}
+
+    std::span<char> input_space(std::size_t n) override { return s_->input_space(n); }
+    void commit_input(std::size_t m) override { s_->commit_input(m); }
+    bool has_input() const override { return s_ && s_->has_input(); }
+    Result<Decrypted> decrypt(std::span<char> into) override {
+        auto d = s_->decrypt(into);
+        if (!d) return d.error();
+        return Decrypted{d->bytes, d->closed};
+    }
+    Result<void> encrypt(std::span<const char> plain) override { return s_->encrypt(plain); }
+    void take_output(std::vector<char>& into) override { s_->take_output(into); }
+    bool has_output() const override { return s_ && s_->has_output(); }
+    Result<asio::ip::tcp::socket> into_relay(asio::ip::tcp::socket tcp) override {
+        if (!s_) return Error(Errc::internal, "TLS: the session was handed to a relay already");
+        return relays_->start(std::move(tcp), std::move(s_));
+    }
+
+private:
+    std::unique_ptr<TlsSession> s_;
+    std::shared_ptr<TlsRelays> relays_;
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------- listener
@@ -172,6 +237,7 @@ TlsWireListener::TlsWireListener(asio::any_io_executor ex, TlsServerConfig confi
       accept_task_(ex),
       handshakes_(config_.handshake_limits, "in their TLS handshake"),
       room_(ex),
+      relays_(std::make_shared<TlsRelays>(ex)),
       signal_(ex, 1) {}
 
 TlsWireListener::~TlsWireListener() { close(); }
@@ -284,16 +350,11 @@ asio::awaitable<void> TlsWireListener::serve(std::unique_ptr<asio::ip::tcp::sock
         log.warn("refusing TLS connection: client certificate CN '{}' is not in client_cns", cn);
         co_return;
     }
-    auto pair = make_relay_pair(ex_, "TLS");
-    if (!pair) {
-        log.warn("refusing TLS connection: {}", pair.error().message());
-        co_return;
-    }
     if (closed_) co_return;
-    ready_.push_back(Wire{std::move(pair->wire), cn, peer, at});
+    auto channel = std::make_shared<SessionChannel>(std::move(tls), relays_);
+    ready_.push_back(Wire{std::move(socket), cn, peer, std::move(channel), at});
     error_code ok;
     (void)signal_.try_send(ok);
-    co_await relay(std::move(socket), std::move(tls), std::move(pair->relay));
 }
 
 asio::awaitable<Result<Wire>> TlsWireListener::accept() {
@@ -326,6 +387,8 @@ asio::awaitable<void> TlsWireListener::shutdown() {
     for (auto& t : tasks_) co_await t->join();
     tasks_.clear();
     ready_.clear();
+    relays_->close();
+    co_await relays_->shutdown();
     co_await asio::this_coro::throw_if_cancelled(throw_before);
 }
 
@@ -333,11 +396,13 @@ asio::awaitable<void> TlsWireListener::shutdown() {
 
 TlsWireConnector::TlsWireConnector(asio::any_io_executor ex, asio::ip::tcp::endpoint server,
                                    TlsClientConfig config, Logger log)
-    : ex_(ex), server_(server), config_(std::move(config)), log_(std::move(log)) {}
+    : ex_(ex),
+      server_(server),
+      config_(std::move(config)),
+      log_(std::move(log)),
+      relays_(std::make_shared<TlsRelays>(ex)) {}
 
-TlsWireConnector::~TlsWireConnector() {
-    for (auto& r : relays_) r->cancel();
-}
+TlsWireConnector::~TlsWireConnector() = default;
 
 Result<void> TlsWireConnector::load() {
     auto ctx = make_context(ssl::context::tls_client, config_.files);
@@ -349,15 +414,10 @@ Result<void> TlsWireConnector::load() {
     return {};
 }
 
-void TlsWireConnector::reap() {
-    relays_.remove_if([](const std::unique_ptr<OwnedTask>& t) { return !t->running(); });
-}
-
 asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::milliseconds timeout) {
     const std::string where = describe_endpoint(server_);
     if (!ssl_)
         co_return Error(Errc::invalid_argument, "TLS connector for " + where + ": certificates not loaded");
-    reap();
     asio::ip::tcp::socket socket(ex_);
     auto result = co_await with_timeout(socket.async_connect(server_, use_ec), timeout);
     if (!result) co_return Error(TransportErrc::timeout, "connecting to " + where);
@@ -392,20 +452,14 @@ asio::awaitable<Result<Wire>> TlsWireConnector::connect(std::chrono::millisecond
         co_return Error(TransportErrc::refused, "TLS handshake with " + where + ": " + why);
     }
     if (tls->resumed()) ++resumed_;
-    auto pair = make_relay_pair(ex_, "TLS");
-    if (!pair) co_return pair.error();
-    auto task = std::make_unique<OwnedTask>(ex_);
-    task->start(relay(std::move(socket), std::move(tls), std::move(pair->relay)));
-    relays_.push_back(std::move(task));
-    co_return Wire{std::move(pair->wire), std::string(), where};
+    auto channel = std::make_shared<SessionChannel>(std::move(tls), relays_);
+    co_return Wire{std::move(socket), std::string(), where, std::move(channel)};
 }
 
 asio::awaitable<void> TlsWireConnector::shutdown() {
     const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
-    for (auto& r : relays_) r->cancel();
-    for (auto& r : relays_) co_await r->join();
-    relays_.clear();
+    co_await relays_->shutdown();
     co_await asio::this_coro::throw_if_cancelled(throw_before);
 }
 

@@ -14,11 +14,11 @@
 // tickets; the connector keeps its server's newest session): a reconnecting client skips the
 // certificate work, and its identity is still the CN of the certificate its session carries.
 //
-// Above the handshake the bytes go through a relay: the layers above get one end of a local
-// stream socket pair (a kernel socket, as every Wire), and a relay task owned by the listener
-// or connector moves bytes between the other end and the TCP socket, in batches of many TLS
-// records per syscall. That costs a copy per direction; splice stays possible on the local
-// socket.
+// Above the handshake the Wire is the TCP socket itself with the session as its TlsChannel:
+// TcpConn encrypts and decrypts in the connection's own reads and writes (many records per
+// syscall), no hop through the kernel in between. Only a protocol that must own a kernel socket
+// (the gRPC control channel, TcpConn::release_socket) gets one end of a local socket pair, and
+// a relay task owned by the listener or connector moves bytes between its other end and TLS.
 #pragma once
 
 #include "core/owned_task.hpp"
@@ -37,6 +37,7 @@
 namespace zferry::transport {
 
 class TlsClientSessionCache;
+class TlsRelays;
 
 struct TlsFiles {
     std::string ca;    // PEM: the CA every peer certificate must chain to
@@ -94,7 +95,8 @@ private:
     PendingConnections handshakes_;  // before tasks_: their slots point into it
     asio::steady_timer room_;        // the accept loop waits on it while handshakes_ is full()
     std::uint64_t resumed_ = 0;
-    std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes, then relays
+    std::list<std::unique_ptr<OwnedTask>> tasks_;  // handshakes
+    std::shared_ptr<TlsRelays> relays_;
     std::deque<Wire> ready_;
     asio::experimental::channel<void(error_code)> signal_;
     bool closed_ = false;
@@ -115,8 +117,6 @@ public:
     std::uint64_t resumed_sessions() const noexcept { return resumed_; }
 
 private:
-    void reap();
-
     asio::any_io_executor ex_;
     asio::ip::tcp::endpoint server_;
     TlsClientConfig config_;
@@ -124,7 +124,7 @@ private:
     std::unique_ptr<asio::ssl::context> ssl_;
     std::unique_ptr<TlsClientSessionCache> sessions_;  // after ssl_: goes before its context
     std::uint64_t resumed_ = 0;
-    std::list<std::unique_ptr<OwnedTask>> relays_;
+    std::shared_ptr<TlsRelays> relays_;
 };
 
 }  // namespace zferry::transport

@@ -5,8 +5,9 @@
 // the wire.
 //
 // A wire is a kernel stream socket, so the data path keeps splice and the io engines. A
-// transport that must transform bytes (TLS) plugs in by leaving a kernel socket behind its
-// handshake (kernel TLS) or by widening this type; the callers only see Wire.
+// transport that transforms bytes (TLS) also hands over its channel (transport/tls_channel):
+// TcpConn then reads and writes the socket through it (no relay in between); the callers
+// only see Wire.
 #pragma once
 
 #include "core/error.hpp"
@@ -17,16 +18,21 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace zferry::transport {
 
 namespace asio = boost::asio;
 
+class TlsChannel;
+
 struct Wire {
     asio::ip::tcp::socket socket;
     std::string identity;  // server side: the client's identity; empty on the client side
     std::string peer;      // the peer's address, for log lines
+    // tls: the session past its handshake; `socket` is then the TCP socket carrying its records.
+    std::shared_ptr<TlsChannel> tls;
     // Server side, when the transport did work of its own before delivering the wire (the TLS
     // handshake): when the connection was accepted, so that everything before authentication
     // and the preamble share one deadline. Unset (epoch): counted from the delivery.

@@ -18,6 +18,7 @@ boost::asio::awaitable<Result<FilesystemVersion>> create_bookmark(ZfsRunner& run
         !r)
         co_return r.error();
     if (auto r = detail::check_name(what, target, EntityType::bookmark); !r) co_return r.error();
+    detail::OperationTimer timer(runner, ZfsOperation::bookmark, "", source.filesystem);
     if (source.guid == 0)
         co_return Error(Errc::invalid_argument, what + ": the source's guid is unknown (0)");
     auto caps = co_await detail::capabilities(runner, what);
@@ -71,6 +72,8 @@ boost::asio::awaitable<Result<FilesystemVersion>> create_bookmark(ZfsRunner& run
 boost::asio::awaitable<Result<void>> destroy_bookmark(ZfsRunner& runner, std::string bookmark) {
     const std::string what = "destroying bookmark " + bookmark;
     if (auto r = detail::check_name(what, bookmark, EntityType::bookmark); !r) co_return r.error();
+    detail::OperationTimer timer(runner, ZfsOperation::destroy, "bookmark",
+                                 bookmark.substr(0, bookmark.find('#')));
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
     if (!caps->bookmarks) co_return Result<void>{};

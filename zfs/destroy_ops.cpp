@@ -31,6 +31,7 @@ boost::asio::awaitable<Result<DestroyReport>> destroy_snapshots(ZfsRunner& runne
     std::sort(snapshots.begin(), snapshots.end());
     snapshots.erase(std::unique(snapshots.begin(), snapshots.end()), snapshots.end());
     if (snapshots.empty()) co_return report;
+    detail::OperationTimer timer(runner, ZfsOperation::destroy, "snapshot", filesystem);
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
 

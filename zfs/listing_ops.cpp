@@ -123,6 +123,7 @@ boost::asio::awaitable<Result<std::vector<FilesystemVersion>>> list_versions(Zfs
                                                                              VersionsQuery q) {
     const std::string what = "listing versions of " + filesystem;
     if (auto r = detail::check_name(what, filesystem, EntityType::filesystem); !r) co_return r.error();
+    detail::OperationTimer timer(runner, ZfsOperation::list_filesystem_versions, "", filesystem);
     auto caps = co_await detail::capabilities(runner, what);
     if (!caps) co_return caps.error();
 

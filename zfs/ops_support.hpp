@@ -12,6 +12,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,5 +45,30 @@ std::optional<std::string> missing_dataset(std::string_view output);
 // True for an exec failure or a zfs message meaning the argument list was too long (E2BIG).
 bool is_argument_list_too_long(const Error& e);
 bool is_argument_list_too_long(const ZfsOutput& out);
+
+// Times one operation on a filesystem and reports it to the runner when it goes out of scope
+// (every co_return of the operation, failures included).
+class OperationTimer {
+public:
+    OperationTimer(const ZfsRunner& runner, ZfsOperation op, std::string dataset_type, std::string filesystem)
+        : runner_(runner),
+          op_(op),
+          dataset_type_(std::move(dataset_type)),
+          filesystem_(std::move(filesystem)),
+          started_(std::chrono::steady_clock::now()) {}
+    ~OperationTimer() {
+        runner_.operation_finished(op_, dataset_type_, filesystem_,
+                                   std::chrono::steady_clock::now() - started_);
+    }
+    OperationTimer(const OperationTimer&) = delete;
+    OperationTimer& operator=(const OperationTimer&) = delete;
+
+private:
+    const ZfsRunner& runner_;
+    ZfsOperation op_;
+    std::string dataset_type_;
+    std::string filesystem_;
+    std::chrono::steady_clock::time_point started_;
+};
 
 }  // namespace zferry::zfs::detail

@@ -14,6 +14,7 @@ boost::asio::awaitable<Result<void>> create_snapshot(ZfsRunner& runner, std::str
     const std::string what = "taking snapshot " + full;
     if (auto r = detail::check_name(what, filesystem, EntityType::filesystem); !r) co_return r.error();
     if (auto r = detail::check_name(what, full, EntityType::snapshot); !r) co_return r.error();
+    detail::OperationTimer timer(runner, ZfsOperation::snapshot, "", filesystem);
     auto out = co_await runner.run(snapshot_argv(full));
     if (!out) co_return Error(out.error()).wrap(what);
     if (out->ok()) co_return Result<void>{};

@@ -105,6 +105,15 @@ const ZfsRunnerOptions& ZfsRunner::options() const noexcept { return state_->opt
 const Logger& ZfsRunner::log() const noexcept { return state_->opts.log; }
 std::size_t ZfsRunner::invocations() const noexcept { return state_->invocations; }
 
+void ZfsRunner::operation_finished(ZfsOperation op, std::string_view dataset_type,
+                                   std::string_view filesystem, std::chrono::nanoseconds took) const {
+    if (state_->opts.on_operation) state_->opts.on_operation(op, dataset_type, filesystem, took);
+}
+
+void ZfsRunner::unmatched_datasets(std::size_t unmatched) const {
+    if (state_->opts.on_unmatched_datasets) state_->opts.on_unmatched_datasets(unmatched);
+}
+
 asio::awaitable<Result<ZfsOutput>> ZfsRunner::run(std::vector<std::string> args) {
     auto s = state_;
     auto permit = co_await s->limiter.acquire();
@@ -116,7 +125,8 @@ asio::awaitable<Result<ZfsOutput>> ZfsRunner::run(std::vector<std::string> args)
         co_return std::move(r).error();
     }
     log_finished(s->opts.log, s->opts.binary, args, *r);
-    if (s->opts.on_finished && !args.empty()) s->opts.on_finished(args.front(), r->duration);
+    if (s->opts.on_finished && !args.empty())
+        s->opts.on_finished(args.front(), ZfsCommandTimes{r->duration, r->user_time, r->system_time});
     co_return ZfsOutput{std::move(args), std::move(*r)};
 }
 
@@ -175,7 +185,7 @@ asio::awaitable<Result<Capabilities>> ZfsRunner::capabilities() {
 
 ZfsProcess::ZfsProcess(std::vector<std::string> args, ChildProcess child, ProcessLimiter::Permit permit,
                        Logger log, std::chrono::steady_clock::time_point started,
-                       std::function<void(std::string_view, std::chrono::nanoseconds)> on_finished)
+                       std::function<void(std::string_view, const ZfsCommandTimes&)> on_finished)
     : args_(std::move(args)),
       on_finished_(std::move(on_finished)),
       child_(std::move(child)),
@@ -199,7 +209,8 @@ asio::awaitable<Result<ZfsOutput>> ZfsProcess::wait() {
         co_return std::move(r).error();
     }
     log_finished(log_, "zfs", args_, *r);
-    if (on_finished_ && !args_.empty()) on_finished_(args_.front(), r->duration);
+    if (on_finished_ && !args_.empty())
+        on_finished_(args_.front(), ZfsCommandTimes{r->duration, r->user_time, r->system_time});
     co_return ZfsOutput{args_, std::move(*r)};
 }
 

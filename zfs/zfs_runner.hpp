@@ -24,6 +24,17 @@
 
 namespace zferry::zfs {
 
+// What a finished zfs process cost: wall clock from start until it was reaped, and its CPU
+// time as wait4 reported it (zero where the exit was not observed through a pidfd).
+struct ZfsCommandTimes {
+    std::chrono::nanoseconds runtime{};
+    std::chrono::microseconds user{};
+    std::chrono::microseconds system{};
+};
+
+// The operations zrepl times per filesystem (zrepl_zfs_<operation>_duration{filesystem}).
+enum class ZfsOperation { list_filesystem_versions, snapshot, bookmark, destroy };
+
 struct ZfsRunnerOptions {
     std::string binary = "zfs";                            // tests point this at zfs-sim
     std::vector<std::pair<std::string, std::string>> env;  // extra environment (ZFS_SIM_STATE)
@@ -41,8 +52,19 @@ struct ZfsRunnerOptions {
     std::chrono::milliseconds kill_grace{2000};       // cancellation: TERM, then KILL
     Logger log;
     // Told of every zfs process that exited (short commands and streams alike): its verb
-    // (args[0]) and wall-clock runtime. The daemon feeds zrepl_zfscmd_runtime from it.
-    std::function<void(std::string_view verb, std::chrono::nanoseconds runtime)> on_finished;
+    // (args[0]), wall-clock runtime and CPU times. The daemon feeds zrepl_zfscmd_runtime,
+    // _usertime and _systemtime from it.
+    std::function<void(std::string_view verb, const ZfsCommandTimes& times)> on_finished;
+    // Told by the zfs operations (listing_ops, snapshot_ops, bookmark_ops, destroy_ops) how
+    // long one operation on `filesystem` took, failed ones included, as zrepl's timers do;
+    // dataset_type is "snapshot", "bookmark" or "filesystem" for destroy, else empty.
+    std::function<void(ZfsOperation op, std::string_view dataset_type, std::string_view filesystem,
+                       std::chrono::nanoseconds took)>
+        on_operation;
+    // Told, after a job's filesystems filter was applied to a listing of every dataset, how
+    // many of the filter's entries named no listed dataset
+    // (zrepl_zfs_list_unmatched_user_specified_dataset_count).
+    std::function<void(std::size_t unmatched)> on_unmatched_datasets;
 };
 
 // Output of a finished zfs invocation (any exit status).
@@ -72,9 +94,9 @@ private:
     friend class ZfsRunner;
     ZfsProcess(std::vector<std::string> args, ChildProcess child, ProcessLimiter::Permit permit, Logger log,
                std::chrono::steady_clock::time_point started,
-               std::function<void(std::string_view, std::chrono::nanoseconds)> on_finished);
+               std::function<void(std::string_view, const ZfsCommandTimes&)> on_finished);
     std::vector<std::string> args_;
-    std::function<void(std::string_view, std::chrono::nanoseconds)> on_finished_;
+    std::function<void(std::string_view, const ZfsCommandTimes&)> on_finished_;
     std::optional<ChildProcess> child_;
     ProcessLimiter::Permit permit_;
     Logger log_;
@@ -107,6 +129,10 @@ public:
     std::size_t invocations() const noexcept;
 
     const ZfsRunnerOptions& options() const noexcept;
+    // Reports to on_operation / on_unmatched_datasets (if set).
+    void operation_finished(ZfsOperation op, std::string_view dataset_type, std::string_view filesystem,
+                            std::chrono::nanoseconds took) const;
+    void unmatched_datasets(std::size_t unmatched) const;
     const Logger& log() const noexcept;
 
     struct State;

@@ -78,13 +78,28 @@ struct Global {
 
 // ---- transports ------------------------------------------------------------------------
 
+// zferry's own `connect.zferry` keys (tcp, tls, ssh+stdinserver): data connections kept for
+// more requests between zferry peers (a zrepl server gets one request per connection).
+struct ZferryConnectLimits {
+    std::size_t dataconn_idle_max = 4;  // idle connections kept; 0: one request per connection
+    seconds dataconn_idle_timeout{3};   // how long one idles before it is closed
+};
+// zferry's own `serve.zferry` keys (tcp, tls, stdinserver): what the endpoint server allows.
+struct ZferryServeLimits {
+    seconds dataconn_next_request_timeout{10};          // for the next request on a kept data connection
+    std::size_t control_connections_per_identity = 16;  // 0: no limit
+    std::size_t control_connections_max = 256;          // 0: no limit
+};
+
 struct TcpConnect {
     std::string address;
     seconds dial_timeout{10};
+    ZferryConnectLimits zferry;
 };
 struct TlsConnect {
     std::string address, ca, cert, key, server_cn;
     seconds dial_timeout{10};
+    ZferryConnectLimits zferry;
 };
 struct SshConnect {
     std::string host, user;
@@ -94,6 +109,7 @@ struct SshConnect {
     std::string ssh_command = "ssh";
     std::vector<std::string> options;
     seconds dial_timeout{10};
+    ZferryConnectLimits zferry;
 };
 struct LocalConnect {
     std::string listener_name, client_identity;
@@ -101,11 +117,14 @@ struct LocalConnect {
 };
 using Connect = std::variant<TcpConnect, TlsConnect, SshConnect, LocalConnect>;
 std::string_view connect_type(const Connect& c) noexcept;  // tcp | tls | ssh+stdinserver | local
+// The connect section's zferry limits; defaults for local.
+ZferryConnectLimits zferry_limits(const Connect& c) noexcept;
 
 struct TcpServe {
     std::string listen;
     bool listen_freebind = false;
     std::vector<std::pair<std::string, std::string>> clients;  // IP or CIDR -> identity (checked)
+    ZferryServeLimits zferry;
 };
 struct TlsServe {
     std::string listen;
@@ -113,15 +132,19 @@ struct TlsServe {
     std::string ca, cert, key;
     std::vector<std::string> client_cns;
     seconds handshake_timeout{10};
+    ZferryServeLimits zferry;
 };
 struct StdinserverServe {
     std::vector<std::string> client_identities;
+    ZferryServeLimits zferry;
 };
 struct LocalServe {
     std::string listener_name;
 };
 using Serve = std::variant<TcpServe, TlsServe, StdinserverServe, LocalServe>;
 std::string_view serve_type(const Serve& s) noexcept;  // tcp | tls | stdinserver | local
+// The serve section's zferry limits; defaults for local.
+ZferryServeLimits zferry_limits(const Serve& s) noexcept;
 
 // ---- job sections ----------------------------------------------------------------------
 

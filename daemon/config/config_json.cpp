@@ -36,12 +36,28 @@ json::value bandwidth(const BandwidthLimit& b) {
     return o;
 }
 
+json::value limits(const ZferryConnectLimits& l) {
+    json::object o;
+    o["dataconn_idle_max"] = l.dataconn_idle_max;
+    o["dataconn_idle_timeout"] = secs(l.dataconn_idle_timeout);
+    return o;
+}
+
+json::value limits(const ZferryServeLimits& l) {
+    json::object o;
+    o["dataconn_next_request_timeout"] = secs(l.dataconn_next_request_timeout);
+    o["control_connections_per_identity"] = l.control_connections_per_identity;
+    o["control_connections_max"] = l.control_connections_max;
+    return o;
+}
+
 json::value connect(const Connect& c) {
     json::object o;
     o["type"] = connect_type(c);
     std::visit(Overloaded{[&](const TcpConnect& t) {
                               o["address"] = t.address;
                               o["dial_timeout"] = secs(t.dial_timeout);
+                              o["zferry"] = limits(t.zferry);
                           },
                           [&](const TlsConnect& t) {
                               o["address"] = t.address;
@@ -50,6 +66,7 @@ json::value connect(const Connect& c) {
                               o["key"] = t.key;
                               o["server_cn"] = t.server_cn;
                               o["dial_timeout"] = secs(t.dial_timeout);
+                              o["zferry"] = limits(t.zferry);
                           },
                           [&](const SshConnect& t) {
                               o["host"] = t.host;
@@ -60,6 +77,7 @@ json::value connect(const Connect& c) {
                               o["ssh_command"] = t.ssh_command;
                               o["options"] = strings(t.options);
                               o["dial_timeout"] = secs(t.dial_timeout);
+                              o["zferry"] = limits(t.zferry);
                           },
                           [&](const LocalConnect& t) {
                               o["listener_name"] = t.listener_name;
@@ -73,26 +91,30 @@ json::value connect(const Connect& c) {
 json::value serve(const Serve& s) {
     json::object o;
     o["type"] = serve_type(s);
-    std::visit(
-        Overloaded{[&](const TcpServe& t) {
-                       o["listen"] = t.listen;
-                       o["listen_freebind"] = t.listen_freebind;
-                       json::object clients;
-                       for (const auto& [k, v] : t.clients) clients[k] = v;
-                       o["clients"] = std::move(clients);
-                   },
-                   [&](const TlsServe& t) {
-                       o["listen"] = t.listen;
-                       o["listen_freebind"] = t.listen_freebind;
-                       o["ca"] = t.ca;
-                       o["cert"] = t.cert;
-                       o["key"] = t.key;
-                       o["client_cns"] = strings(t.client_cns);
-                       o["handshake_timeout"] = secs(t.handshake_timeout);
-                   },
-                   [&](const StdinserverServe& t) { o["client_identities"] = strings(t.client_identities); },
-                   [&](const LocalServe& t) { o["listener_name"] = t.listener_name; }},
-        s);
+    std::visit(Overloaded{[&](const TcpServe& t) {
+                              o["listen"] = t.listen;
+                              o["listen_freebind"] = t.listen_freebind;
+                              json::object clients;
+                              for (const auto& [k, v] : t.clients) clients[k] = v;
+                              o["clients"] = std::move(clients);
+                              o["zferry"] = limits(t.zferry);
+                          },
+                          [&](const TlsServe& t) {
+                              o["listen"] = t.listen;
+                              o["listen_freebind"] = t.listen_freebind;
+                              o["ca"] = t.ca;
+                              o["cert"] = t.cert;
+                              o["key"] = t.key;
+                              o["client_cns"] = strings(t.client_cns);
+                              o["handshake_timeout"] = secs(t.handshake_timeout);
+                              o["zferry"] = limits(t.zferry);
+                          },
+                          [&](const StdinserverServe& t) {
+                              o["client_identities"] = strings(t.client_identities);
+                              o["zferry"] = limits(t.zferry);
+                          },
+                          [&](const LocalServe& t) { o["listener_name"] = t.listener_name; }},
+               s);
     return o;
 }
 

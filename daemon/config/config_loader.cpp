@@ -1,5 +1,6 @@
 #include "daemon/config/config_loader.hpp"
 
+#include "core/overloaded.hpp"
 #include "core/units.hpp"
 #include "daemon/config/tcp_client_map.hpp"
 #include "daemon/snapshotting/zone_loader.hpp"
@@ -105,6 +106,16 @@ std::string_view connect_type(const Connect& c) noexcept {
 std::string_view serve_type(const Serve& s) noexcept {
     static constexpr std::string_view names[] = {"tcp", "tls", "stdinserver", "local"};
     return names[s.index()];
+}
+ZferryConnectLimits zferry_limits(const Connect& c) noexcept {
+    return std::visit(Overloaded{[](const LocalConnect&) { return ZferryConnectLimits{}; },
+                                 [](const auto& x) { return x.zferry; }},
+                      c);
+}
+ZferryServeLimits zferry_limits(const Serve& s) noexcept {
+    return std::visit(Overloaded{[](const LocalServe&) { return ZferryServeLimits{}; },
+                                 [](const auto& x) { return x.zferry; }},
+                      s);
 }
 std::string_view snapshotting_type(const Snapshotting& s) noexcept {
     static constexpr std::string_view names[] = {"periodic", "cron", "manual"};
@@ -673,6 +684,43 @@ std::string identity(const Value& v) {
     return s;
 }
 
+// An integer from `lo` to `hi` (a count or limit of zferry's own keys).
+std::size_t count_in(const Value& x, long long lo, long long hi, std::string_view meaning) {
+    const auto n = x.integer();
+    if (n < lo || n > hi)
+        x.fail(ConfigErrc::invalid_value, "expected an integer from " + std::to_string(lo) + " to " +
+                                              std::to_string(hi) + " (" + std::string(meaning) + ")");
+    return static_cast<std::size_t>(n);
+}
+
+// `connect.zferry` (tcp, tls, ssh+stdinserver): zferry's own keys, see docs/configuration.md.
+void connect_limits(Map& m, ZferryConnectLimits& out) {
+    auto z = m.opt("zferry");
+    if (!z) return;
+    Map zm(*z);
+    zm.set_known({"dataconn_idle_max", "dataconn_idle_timeout"});
+    if (auto x = zm.opt("dataconn_idle_max"))
+        out.dataconn_idle_max = count_in(*x, 0, 1024, "idle data connections kept; 0 keeps none");
+    if (auto x = zm.opt("dataconn_idle_timeout")) out.dataconn_idle_timeout = x->duration(true);
+    zm.done();
+}
+
+// `serve.zferry` (tcp, tls, stdinserver).
+void serve_limits(Map& m, ZferryServeLimits& out) {
+    auto z = m.opt("zferry");
+    if (!z) return;
+    Map zm(*z);
+    zm.set_known(
+        {"dataconn_next_request_timeout", "control_connections_per_identity", "control_connections_max"});
+    if (auto x = zm.opt("dataconn_next_request_timeout"))
+        out.dataconn_next_request_timeout = x->duration(true);
+    if (auto x = zm.opt("control_connections_per_identity"))
+        out.control_connections_per_identity = count_in(*x, 0, 65536, "0 means no limit");
+    if (auto x = zm.opt("control_connections_max"))
+        out.control_connections_max = count_in(*x, 0, 65536, "0 means no limit");
+    zm.done();
+}
+
 seconds dial_timeout(Map& m) {
     if (auto x = m.opt("dial_timeout")) return x->duration(false);
     return seconds{10};
@@ -683,13 +731,14 @@ Connect connect_section(const Value& v) {
     const auto type = type_of(m, "tcp, tls, ssh+stdinserver or local");
     Connect out;
     if (type == "tcp") {
-        m.set_known({"type", "address", "dial_timeout"});
+        m.set_known({"type", "address", "dial_timeout", "zferry"});
         TcpConnect c;
         c.address = m.need("address", "host:port").nonempty("host:port");
         c.dial_timeout = dial_timeout(m);
+        connect_limits(m, c.zferry);
         out = c;
     } else if (type == "tls") {
-        m.set_known({"type", "address", "ca", "cert", "key", "server_cn", "dial_timeout"});
+        m.set_known({"type", "address", "ca", "cert", "key", "server_cn", "dial_timeout", "zferry"});
         TlsConnect c;
         c.address = m.need("address", "host:port").nonempty("host:port");
         c.ca = m.need("ca", "the path of the CA certificate (PEM)").nonempty("a file path");
@@ -697,10 +746,11 @@ Connect connect_section(const Value& v) {
         c.key = m.need("key", "the path of this client's private key (PEM)").nonempty("a file path");
         c.server_cn = m.need("server_cn", "the server certificate's common name").nonempty("a common name");
         c.dial_timeout = dial_timeout(m);
+        connect_limits(m, c.zferry);
         out = c;
     } else if (type == "ssh+stdinserver") {
         m.set_known({"type", "host", "user", "port", "identity_file", "transport_open_command", "ssh_command",
-                     "options", "dial_timeout"});
+                     "options", "dial_timeout", "zferry"});
         SshConnect c;
         c.host = m.need("host", "the ssh server's host name").nonempty("a host name");
         c.user = m.need("user", "the ssh user").nonempty("a user name");
@@ -713,6 +763,7 @@ Connect connect_section(const Value& v) {
         if (auto x = m.opt("ssh_command")) c.ssh_command = x->nonempty("the ssh binary");
         if (auto x = m.opt("options")) c.options = x->strings();
         c.dial_timeout = dial_timeout(m);
+        connect_limits(m, c.zferry);
         out = c;
     } else if (type == "local") {
         m.set_known({"type", "listener_name", "client_identity", "dial_timeout"});
@@ -739,7 +790,7 @@ Serve serve_section(const Value& v) {
         return false;
     };
     if (type == "tcp") {
-        m.set_known({"type", "listen", "listen_freebind", "clients"});
+        m.set_known({"type", "listen", "listen_freebind", "clients", "zferry"});
         TcpServe s;
         s.listen = m.need("listen", "[host]:port").nonempty("[host]:port");
         s.listen_freebind = freebind();
@@ -751,10 +802,11 @@ Serve serve_section(const Value& v) {
             if (auto r = TcpClientMap::make(one); !r)
                 val.fail(ConfigErrc::invalid_value, r.error().context());
         }
+        serve_limits(m, s.zferry);
         out = s;
     } else if (type == "tls") {
-        m.set_known(
-            {"type", "listen", "listen_freebind", "ca", "cert", "key", "client_cns", "handshake_timeout"});
+        m.set_known({"type", "listen", "listen_freebind", "ca", "cert", "key", "client_cns",
+                     "handshake_timeout", "zferry"});
         TlsServe s;
         s.listen = m.need("listen", "[host]:port").nonempty("[host]:port");
         s.listen_freebind = freebind();
@@ -765,13 +817,15 @@ Serve serve_section(const Value& v) {
         const auto n = cns.list();
         for (std::size_t i = 0; i < n; ++i) s.client_cns.push_back(identity(cns.item(i)));
         if (auto x = m.opt("handshake_timeout")) s.handshake_timeout = x->duration(false);
+        serve_limits(m, s.zferry);
         out = s;
     } else if (type == "stdinserver") {
-        m.set_known({"type", "client_identities"});
+        m.set_known({"type", "client_identities", "zferry"});
         StdinserverServe s;
         auto ids = m.need("client_identities", "a list of client identities");
         const auto n = ids.list();
         for (std::size_t i = 0; i < n; ++i) s.client_identities.push_back(identity(ids.item(i)));
+        serve_limits(m, s.zferry);
         out = s;
     } else if (type == "local") {
         m.set_known({"type", "listener_name"});

@@ -38,11 +38,14 @@ transport::StreamBytesObserver stream_bytes_of(const TransportContext& t, const 
 template <class Remote>
 std::unique_ptr<Remote> make_remote(const TransportContext& t, const std::string& job,
                                     std::shared_ptr<transport::WireConnector> connector,
-                                    std::chrono::seconds dial_timeout, const Logger& log,
+                                    std::chrono::seconds dial_timeout,
+                                    const config::ZferryConnectLimits& limits, const Logger& log,
                                     std::function<asio::awaitable<void>()>& close) {
     replication::remote::RemoteOptions o;
+    apply_connect_limits(limits, o);
     o.connector = connector;
     o.data.on_stream_bytes = stream_bytes_of(t, job);
+    o.data.frames.on_shutdown = t.on_frame_shutdown;
     o.connect_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(dial_timeout);
     auto r = std::make_unique<Remote>(t.ctx, t.engine, std::move(o), log);
     Remote* raw = r.get();
@@ -171,14 +174,16 @@ Result<JobEndpoints> connect_endpoints(const config::Job& job, const LocalListen
             out.sender = std::make_unique<replication::LocalSender>(runner, std::move(*sc),
                                                                     log.with("side", "sender"));
             out.receiver = make_remote<replication::remote::RemoteReceiver>(
-                *transport, job.name, *connector, dial_timeout, log.with("side", "receiver"), out.close);
+                *transport, job.name, *connector, dial_timeout, config::zferry_limits(*connect),
+                log.with("side", "receiver"), out.close);
             return out;
         }
         if (const auto* pull = std::get_if<config::PullJob>(&job.spec)) {
             auto rc = receiver_config(job.name, pull->root_fs, std::nullopt, pull->recv);
             if (!rc) return rc.error();
             out.sender = make_remote<replication::remote::RemoteSender>(
-                *transport, job.name, *connector, dial_timeout, log.with("side", "sender"), out.close);
+                *transport, job.name, *connector, dial_timeout, config::zferry_limits(*connect),
+                log.with("side", "sender"), out.close);
             out.receiver = std::make_unique<replication::LocalReceiver>(runner, std::move(*rc),
                                                                         log.with("side", "receiver"));
             return out;
@@ -302,7 +307,9 @@ Result<std::unique_ptr<PassiveServer>> PassiveServer::make(const config::Job& jo
         return not_available(job, "serve", config::serve_type(*serve));
     }
     replication::remote::EndpointServerOptions options;
+    apply_serve_limits(config::zferry_limits(*serve), options);
     options.data.on_stream_bytes = stream_bytes_of(t, job.name);
+    options.data.frames.on_shutdown = t.on_frame_shutdown;
     // Behind tls the preamble holds authenticated clients: a burst of them (many clients
     // starting their round at once) waits for a slot instead of being cut off oldest first.
     if (std::get_if<config::TlsServe>(serve)) options.pending.min_age_to_shed = std::chrono::seconds(2);

@@ -30,6 +30,9 @@
 namespace zferry::replication::remote {
 class EndpointServer;
 }
+namespace zferry::transport {
+struct FrameShutdownReport;
+}
 
 namespace zferry::daemon {
 
@@ -43,6 +46,9 @@ struct TransportContext {
     // (the daemon's metrics); null: not counted.
     std::function<void(const std::string& job, std::string_view endpoint, bool sent, std::uint64_t bytes)>
         on_stream_bytes;
+    // Told how every dataconn connection's frame-layer shutdown went (the daemon's metrics);
+    // null: not reported.
+    std::function<void(const transport::FrameShutdownReport&)> on_frame_shutdown;
 };
 
 // Passive jobs that serve the `local` transport, by listener name.

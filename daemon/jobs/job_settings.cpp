@@ -150,4 +150,18 @@ Result<replication::ReceiverConfig> receiver_config(const std::string& job, cons
     return c;
 }
 
+void apply_connect_limits(const config::ZferryConnectLimits& limits, replication::remote::RemoteOptions& o) {
+    o.data.reuse.client_max_idle = limits.dataconn_idle_max;
+    o.data.reuse.client_idle_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(limits.dataconn_idle_timeout);
+}
+
+void apply_serve_limits(const config::ZferryServeLimits& limits,
+                        replication::remote::EndpointServerOptions& o) {
+    o.data.limits.next_request_timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(limits.dataconn_next_request_timeout);
+    o.control_limits.max_per_identity = limits.control_connections_per_identity;
+    o.control_limits.max_connections = limits.control_connections_max;
+}
+
 }  // namespace zferry::daemon

@@ -11,6 +11,8 @@
 #include "replication/driver/replication.hpp"
 #include "replication/endpoint/local_receiver.hpp"
 #include "replication/endpoint/local_sender.hpp"
+#include "replication/remote/endpoint_server.hpp"
+#include "replication/remote/remote_endpoint.hpp"
 
 #include <vector>
 
@@ -34,5 +36,11 @@ Result<replication::SenderConfig> sender_config(const std::string& job,
 Result<replication::ReceiverConfig> receiver_config(const std::string& job, const std::string& root_fs,
                                                     std::optional<std::string> client_identity,
                                                     const config::RecvOptions& recv);
+
+// zferry's own connection limits (`connect.zferry`, `serve.zferry`) put on the remote client's
+// and on the endpoint server's options; everything else in them stays as it is.
+void apply_connect_limits(const config::ZferryConnectLimits& limits, replication::remote::RemoteOptions& o);
+void apply_serve_limits(const config::ZferryServeLimits& limits,
+                        replication::remote::EndpointServerOptions& o);
 
 }  // namespace zferry::daemon

@@ -4,11 +4,57 @@ namespace zferry::daemon {
 
 using metrics::exponential_buckets;
 
+namespace {
+// zrepl's zfscmd buckets (internal/zfs/zfscmd/zfscmd_prometheus.go).
+const std::vector<double> kZfsCmdBuckets{0.01, 0.1, 0.2, 0.5, 0.75, 1, 2, 5, 10, 60};
+// Prometheus' default buckets, which zrepl's histograms without their own have.
+const std::vector<double> kDefaultBuckets{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+const std::vector<std::string> kZfsCmdLabels{"jobid", "zfsbinary", "zfsverb"};
+}  // namespace
+
 ZreplMetrics::ZreplMetrics(metrics::Registry& r, double start_unix_seconds, std::string_view version)
     : start_time_(
           r.gauge("zrepl_start_time", "zferry daemon start time (unix seconds)", {"raw", "version_info"})),
-      zfscmd_runtime_(r.histogram("zrepl_zfscmd_runtime", "wall-clock runtime of zfs commands in seconds",
-                                  {"jobid", "zfsbinary", "zfsverb"}, exponential_buckets(0.001, 4, 10))),
+      zfscmd_runtime_(r.histogram("zrepl_zfscmd_runtime",
+                                  "number of seconds that the command took from start until wait returned",
+                                  kZfsCmdLabels, kZfsCmdBuckets)),
+      zfscmd_usertime_(r.histogram("zrepl_zfscmd_usertime",
+                                   "user CPU seconds of the zfs command (its rusage when it was reaped)",
+                                   kZfsCmdLabels, kZfsCmdBuckets)),
+      zfscmd_systemtime_(r.histogram("zrepl_zfscmd_systemtime",
+                                     "system CPU seconds of the zfs command (its rusage when it was reaped)",
+                                     kZfsCmdLabels, kZfsCmdBuckets)),
+      list_versions_duration_(r.histogram("zrepl_zfs_list_filesystem_versions_duration",
+                                          "Seconds it took for listing the versions of a given filesystem",
+                                          {"filesystem"}, kDefaultBuckets)),
+      snapshot_duration_(r.histogram("zrepl_zfs_snapshot_duration",
+                                     "Seconds it took to create a snapshot a given filesystem",
+                                     {"filesystem"}, kDefaultBuckets)),
+      bookmark_duration_(r.histogram("zrepl_zfs_bookmark_duration",
+                                     "Duration it took to bookmark a given snapshot", {"filesystem"},
+                                     kDefaultBuckets)),
+      destroy_duration_(r.histogram("zrepl_zfs_destroy_duration", "Duration it took to destroy a dataset",
+                                    {"dataset_type", "filesystem"}, kDefaultBuckets)),
+      unmatched_datasets_(r.gauge(
+          "zrepl_zfs_list_unmatched_user_specified_dataset_count",
+          "When evaluating a DatsetFilter against zfs list output, this counter is incremented for every "
+          "DatasetFilter rule that did not match any filesystem name in the zfs list output. Monitor for "
+          "increases to detect filesystem filter rules that have no effect because they don't match any "
+          "local "
+          "filesystem.",
+          {"jobid"})),
+      shutdown_drain_bytes_(r.summary("zrepl_frameconn_shutdown_drain_bytes_read",
+                                      "Number of bytes read during the drain phase of connection shutdown")),
+      shutdown_seconds_(r.summary("zrepl_frameconn_shutdown_seconds",
+                                  "Seconds it took for connection shutdown to complete")),
+      shutdown_drain_seconds_(r.summary("zrepl_frameconn_shutdown_drain_seconds",
+                                        "Seconds it took from read-side-drain until shutdown completion")),
+      shutdown_hard_closes_(r.counter("zrepl_frameconn_shutdown_hard_closes",
+                                      "Number of hard connection closes during shutdown (abortive close)",
+                                      {"step"})),
+      trace_active_tasks_(
+          r.gauge("zrepl_trace_active_tasks",
+                  "number of active (tracing-level) tasks in the daemon (zferry: its owned coroutines)")),
       bytes_replicated_(r.counter("zrepl_replication_bytes_replicated",
                                   "number of bytes replicated from sender to receiver per filesystem",
                                   {"zrepl_job", "filesystem"})),
@@ -39,11 +85,51 @@ ZreplMetrics::ZreplMetrics(metrics::Registry& r, double start_unix_seconds, std:
           "zrepl_control_request_finished", "time it took a request to finish", {"endpoint"},
           {1e-6, 10e-6, 100e-6, 500e-6, 1e-3, 10e-3, 100e-3, 200e-3, 400e-3, 800e-3, 1, 10, 20})) {
     start_time_.with({std::string(version), std::string(version)}).set(start_unix_seconds);
+    // Present from the start, as zrepl's unlabelled summaries are (NaN quantiles, count 0).
+    shutdown_drain_bytes_.with();
+    shutdown_seconds_.with();
+    shutdown_drain_seconds_.with();
 }
 
 void ZreplMetrics::zfs_command(std::string_view job, std::string_view binary, std::string_view verb,
-                               double seconds) {
-    zfscmd_runtime_.with({std::string(job), std::string(binary), std::string(verb)}).observe(seconds);
+                               double seconds, double user_seconds, double system_seconds) {
+    const metrics::LabelValues labels{std::string(job), std::string(binary), std::string(verb)};
+    zfscmd_runtime_.with(labels).observe(seconds);
+    zfscmd_usertime_.with(labels).observe(user_seconds);
+    zfscmd_systemtime_.with(labels).observe(system_seconds);
+}
+
+void ZreplMetrics::zfs_operation(zfs::ZfsOperation op, std::string_view dataset_type,
+                                 std::string_view filesystem, double seconds) {
+    const std::string fs(filesystem);
+    switch (op) {
+        case zfs::ZfsOperation::list_filesystem_versions:
+            list_versions_duration_.with({fs}).observe(seconds);
+            break;
+        case zfs::ZfsOperation::snapshot: snapshot_duration_.with({fs}).observe(seconds); break;
+        case zfs::ZfsOperation::bookmark: bookmark_duration_.with({fs}).observe(seconds); break;
+        case zfs::ZfsOperation::destroy:
+            destroy_duration_.with({std::string(dataset_type), fs}).observe(seconds);
+            break;
+    }
+}
+
+void ZreplMetrics::unmatched_datasets(std::string_view job, std::size_t unmatched) {
+    unmatched_datasets_.with({std::string(job)}).inc(static_cast<double>(unmatched));
+}
+
+void ZreplMetrics::frame_shutdown(const transport::FrameShutdownReport& report) {
+    shutdown_seconds_.with().observe(std::chrono::duration<double>(report.took).count());
+    if (report.drained) {
+        shutdown_drain_seconds_.with().observe(std::chrono::duration<double>(report.drain_took).count());
+        shutdown_drain_bytes_.with().observe(static_cast<double>(report.drain_bytes));
+    }
+    if (!report.hard_close_step.empty())
+        shutdown_hard_closes_.with({std::string(report.hard_close_step)}).inc();
+}
+
+void ZreplMetrics::active_tasks(std::int64_t running) {
+    trace_active_tasks_.with().set(static_cast<double>(running));
 }
 
 void ZreplMetrics::bytes_replicated(std::string_view job, std::string_view filesystem, double bytes) {

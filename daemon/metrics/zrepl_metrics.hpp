@@ -5,7 +5,10 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "transport/frame_shutdown_report.hpp"
+#include "zfs/zfs_runner.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -16,8 +19,22 @@ public:
     // Registers the families; zrepl_start_time is set to `start_unix_seconds`.
     ZreplMetrics(metrics::Registry& registry, double start_unix_seconds, std::string_view version);
 
-    // zrepl_zfscmd_runtime{jobid,zfsbinary,zfsverb} (seconds, wall clock).
-    void zfs_command(std::string_view job, std::string_view binary, std::string_view verb, double seconds);
+    // zrepl_zfscmd_runtime, _usertime and _systemtime{jobid,zfsbinary,zfsverb}: a reaped zfs
+    // process's wall-clock seconds and its CPU seconds.
+    void zfs_command(std::string_view job, std::string_view binary, std::string_view verb, double seconds,
+                     double user_seconds, double system_seconds);
+    // zrepl_zfs_list_filesystem_versions_duration, _snapshot_duration, _bookmark_duration
+    // {filesystem} and zrepl_zfs_destroy_duration{dataset_type,filesystem}.
+    void zfs_operation(zfs::ZfsOperation op, std::string_view dataset_type, std::string_view filesystem,
+                       double seconds);
+    // zrepl_zfs_list_unmatched_user_specified_dataset_count{jobid}: grows by `unmatched` after
+    // every listing the job's filter was applied to (zrepl adds, too).
+    void unmatched_datasets(std::string_view job, std::size_t unmatched);
+    // zrepl_frameconn_shutdown_seconds, _drain_seconds, _drain_bytes_read (summaries) and
+    // _hard_closes{step} (a counter).
+    void frame_shutdown(const transport::FrameShutdownReport& report);
+    // zrepl_trace_active_tasks: the owned tasks running now (taken before each scrape).
+    void active_tasks(std::int64_t running);
     // zrepl_replication_bytes_replicated{zrepl_job,filesystem} (a counter: add what moved).
     void bytes_replicated(std::string_view job, std::string_view filesystem, double bytes);
     // At the end of a replication: zrepl_replication_filesystem_errors{zrepl_job} and, when
@@ -44,6 +61,18 @@ public:
 private:
     metrics::Family<metrics::Gauge>& start_time_;
     metrics::Family<metrics::Histogram>& zfscmd_runtime_;
+    metrics::Family<metrics::Histogram>& zfscmd_usertime_;
+    metrics::Family<metrics::Histogram>& zfscmd_systemtime_;
+    metrics::Family<metrics::Histogram>& list_versions_duration_;
+    metrics::Family<metrics::Histogram>& snapshot_duration_;
+    metrics::Family<metrics::Histogram>& bookmark_duration_;
+    metrics::Family<metrics::Histogram>& destroy_duration_;
+    metrics::Family<metrics::Gauge>& unmatched_datasets_;
+    metrics::Family<metrics::Summary>& shutdown_drain_bytes_;
+    metrics::Family<metrics::Summary>& shutdown_seconds_;
+    metrics::Family<metrics::Summary>& shutdown_drain_seconds_;
+    metrics::Family<metrics::Counter>& shutdown_hard_closes_;
+    metrics::Family<metrics::Gauge>& trace_active_tasks_;
     metrics::Family<metrics::Counter>& bytes_replicated_;
     metrics::Family<metrics::Gauge>& filesystem_errors_;
     metrics::Family<metrics::Gauge>& last_successful_;

@@ -1,5 +1,6 @@
 #include "daemon/pruning/local_prune_target.hpp"
 
+#include "replication/endpoint/unmatched_datasets.hpp"
 #include "zfs/destroy_ops.hpp"
 #include "zfs/listing_ops.hpp"
 #include "zfs/properties.hpp"
@@ -16,6 +17,7 @@ std::vector<std::string> placeholder_prop() { return {std::string(zfs::kPlacehol
 asio::awaitable<Result<std::vector<std::string>>> LocalPruneTarget::list_filesystems() {
     auto all = co_await zfs::list_filesystems(runner_, "", placeholder_prop());
     if (!all) co_return all.error();
+    replication::report_unmatched(runner_, filesystems_, *all);
     std::vector<std::string> out;
     for (const auto& e : *all) {
         auto passes = filesystems_.passes(e.name);

@@ -1,6 +1,7 @@
 #include "daemon/snapshotting/snapshotter.hpp"
 
 #include "daemon/snapshotting/periodic_sync.hpp"
+#include "replication/endpoint/unmatched_datasets.hpp"
 #include "zfs/busy_retry.hpp"
 #include "zfs/listing_ops.hpp"
 #include "zfs/snapshot_ops.hpp"
@@ -100,6 +101,7 @@ Snapshotter::Snapshotter(zfs::ZfsRunner& runner, SnapshotterConfig config, WallC
 asio::awaitable<Result<std::vector<std::string>>> Snapshotter::matched_filesystems() {
     auto all = co_await zfs::list_filesystems(runner_, "");
     if (!all) co_return all.error();
+    replication::report_unmatched(runner_, config_.filesystems, *all);
     std::vector<std::string> out;
     for (const auto& e : *all) {
         auto passes = config_.filesystems.passes(e.name);

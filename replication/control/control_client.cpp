@@ -25,9 +25,9 @@ ControlClient::ControlClient(transport::grpc::GrpcClientConnection& conn, Contro
 asio::awaitable<Result<std::string>> ControlClient::call(std::string method, std::string request) {
     auto r = co_await conn_.call(method, std::move(request), options_.call_timeout);
     if (r.unsent)
-        co_return Error(
-            Errc::connection_closed,
-            method + ": not sent, the control connection takes no new calls (" + r.status.message + ")");
+        co_return Error(Errc::connection_closed,
+                        method + (r.refused ? ": refused unprocessed by the server" : ": not sent") +
+                            ", the control connection takes no new calls (" + r.status.message + ")");
     if (!r.status.ok()) {
         auto e = error_of(r.status, method);
         log_.debug("{}", e.message());

@@ -56,9 +56,10 @@ public:
     // zrepl's WaitForConnectivity for the control channel: one Ping.
     boost::asio::awaitable<Result<void>> wait_for_connectivity();
 
-    // The call was never sent: its connection took no new calls any more (the server said
-    // GOAWAY, e.g. closing an idle connection, or the connection ended). Errc::connection_closed
-    // (temporary); the owner may make the same call again on a new connection.
+    // The call was never sent, or the server refused it unprocessed, and its connection takes no
+    // new calls any more (the server said GOAWAY, e.g. closing an idle connection, or the
+    // connection ended). Errc::connection_closed (temporary); the owner may make the same call
+    // again on a new connection.
     static bool unsent(const Error& e) noexcept;
 
 private:

@@ -77,7 +77,14 @@ ReplicationRun::ReplicationRun(Sender& sender, Receiver& receiver, ReplicationOp
           return std::chrono::system_clock::now();
       }) {}
 
-void ReplicationRun::record_error(const Error& e) { last_error_ = e; }
+void ReplicationRun::record_error(const Error& e) {
+    // zrepl classifies an attempt by its most recent error. A child that could not run because
+    // its parent's initial replication failed is a consequence, not a cause: when it came last,
+    // zrepl's permanent "parent(s) failed" would end the run although the parent's error was
+    // temporary and the next attempt would replicate both. The cause keeps the attempt's class.
+    if (e.code() == make_error_code(ReplicationErrc::parent_failed) && last_error_) return;
+    last_error_ = e;
+}
 
 asio::awaitable<void> ReplicationRun::run() {
     // Cancellation arrives as errors from the operations below; this loop records it and

@@ -4,6 +4,7 @@
 #include "core/overloaded.hpp"
 #include "replication/endpoint/abstractions.hpp"
 #include "replication/endpoint/destroy.hpp"
+#include "replication/endpoint/unmatched_datasets.hpp"
 #include "zfs/bookmark_ops.hpp"
 #include "zfs/hold_ops.hpp"
 #include "zfs/listing_ops.hpp"
@@ -49,6 +50,7 @@ Result<void> LocalSender::check_access(const std::string& fs) const {
 asio::awaitable<Result<std::vector<FilesystemInfo>>> LocalSender::list_filesystems() {
     auto all = co_await zfs::list_filesystems(runner_, "", placeholder_prop());
     if (!all) co_return all.error();
+    report_unmatched(runner_, config_.filesystems, *all);
     std::vector<FilesystemInfo> out;
     for (const auto& e : *all) {
         auto passes = config_.filesystems.passes(e.name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 namespace zferry::replication {
 namespace {
@@ -102,6 +103,14 @@ bool FilesystemFilter::passes(const zfs::DatasetPath& dataset) const noexcept {
     if (exact) return exact->accept;
     if (longest_subtree) return longest_subtree->accept;
     return false;
+}
+
+std::size_t FilesystemFilter::unmatched_entries(std::span<const std::string> listed) const {
+    std::set<std::string> names(listed.begin(), listed.end());
+    std::size_t n = 0;
+    for (const auto& e : entries_)
+        if (!e.path.empty() && !names.contains(e.path.to_string())) ++n;
+    return n;
 }
 
 Result<bool> FilesystemFilter::passes(std::string_view dataset) const {

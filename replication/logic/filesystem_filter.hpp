@@ -49,6 +49,11 @@ public:
 
     const std::vector<Entry>& entries() const noexcept { return entries_; }
 
+    // How many entries name a dataset that is not in `listed` (every dataset of a listing):
+    // rules that have no effect, zrepl_zfs_list_unmatched_user_specified_dataset_count. The
+    // entry "<" names no dataset (it stands for all of them) and is never counted.
+    std::size_t unmatched_entries(std::span<const std::string> listed) const;
+
     friend bool operator==(const FilesystemFilter&, const FilesystemFilter&) = default;
 
 private:

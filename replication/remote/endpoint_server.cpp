@@ -268,8 +268,9 @@ asio::awaitable<void> EndpointServer::accept_loop() {
                       wire->identity, valid.error().message());
             continue;  // closed before a byte is read or written
         }
-        auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire->socket), options_.conn);
-        // The transport's name for the peer: a TLS connection reaches us through a socketpair.
+        auto conn = std::make_unique<transport::TcpConn>(engine_, std::move(wire->socket), options_.conn,
+                                                         std::move(wire->tls));
+        // The transport's name for the peer (the address it accepted).
         if (!wire->peer.empty()) conn->set_peer(wire->peer);
         // One deadline for everything before the label: counted from the transport's accept
         // when it did work of its own first (the TLS handshake).

@@ -77,10 +77,12 @@ public:
     std::string log() const { return read_file(dir_ / "daemon.log"); }
     pid_t pid() const { return pid_; }  // -1 when not running
 
-    // Starts it; true once its control socket exists (within 10 s).
-    bool start(const std::vector<std::string>& env_extra) {
+    // Starts it with extra environment and `zferry daemon` options; true once its control
+    // socket exists (within 10 s).
+    bool start(const std::vector<std::string>& env_extra, const std::vector<std::string>& args_extra = {}) {
         std::vector<std::string> args = {binary_, "daemon", "--config",       config().string(),
                                          "--zfs", zfs_,     "--stop-timeout", "20"};
+        args.insert(args.end(), args_extra.begin(), args_extra.end());
         std::vector<char*> argv;
         for (auto& a : args) argv.push_back(a.data());
         argv.push_back(nullptr);

@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using zferry::test::DaemonProcess;
+using zferry::test::free_loopback_port;
 using zferry::test::Sshd;
 using zferry::test::wait_for;
-using zferry::test::free_loopback_port;
 
 class RemoteDaemons : public ::testing::Test {
 protected:
@@ -595,6 +595,42 @@ TEST_F(SshDaemons, TheSinkRefusesASocketDirectoryOthersCanReach) {
 
 // ---- Prometheus metrics of both sides ------------------------------------------------------
 
+// promtool's lint findings that zrepl's own names cause (kept so that its Grafana dashboard
+// keeps working): counters without _total, a gauge whose name ends in _count.
+bool zrepl_lint_finding(const std::string& line) {
+    for (const char* counter : {"zrepl_replication_bytes_replicated", "zrepl_daemon_log_entries",
+                                "zrepl_control_request_begin", "zrepl_frameconn_shutdown_hard_closes"})
+        if (line == std::string(counter) + " counter metrics should have \"_total\" suffix") return true;
+    return line ==
+           "zrepl_zfs_list_unmatched_user_specified_dataset_count non-histogram and non-summary "
+           "metrics should not have \"_count\" suffix";
+}
+
+// Every line of promtool's `check metrics` on `file` is one of zrepl's own lint findings.
+void expect_promtool_accepts(const fs::path& file, const fs::path& dir) {
+    auto check = zferry::test::shell("promtool check metrics < " + file.string() + " 2>&1", dir / "p.err");
+    ASSERT_NE(check.rc, 127)
+        << "promtool is missing (Debian package prometheus; tools/dev/deps.sh installs it)";
+    ASSERT_NE(check.rc, 1) << "promtool could not parse the exposition: " << check.out;
+    std::istringstream lines(check.out);
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) EXPECT_TRUE(zrepl_lint_finding(line)) << line;
+}
+
+// The sum of the samples of every series whose name and labels start with `prefix`.
+double sum_of(const std::string& scrape, const std::string& prefix, std::size_t* series = nullptr) {
+    double sum = 0;
+    std::size_t n = 0;
+    std::istringstream lines(scrape);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.starts_with(prefix)) continue;
+        sum += std::stod(line.substr(line.rfind(' ') + 1));
+        ++n;
+    }
+    if (series) *series = n;
+    return sum;
+}
+
 std::string monitoring(int port) {
     return "  monitoring:\n    - type: prometheus\n      listen: \"127.0.0.1:" + std::to_string(port) +
            "\"\n";
@@ -690,24 +726,167 @@ TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
     EXPECT_EQ(sample(pushed, "zrepl_control_request_finished_count{endpoint=\"/signal\"}"), 1) << pushed;
     EXPECT_GE(sample(pushed, "zrepl_control_request_begin{endpoint=\"/status\"}"), 1) << pushed;
 
-    // promtool: both parse; the only lint findings are zrepl's counters without _total (the
-    // names stay zrepl's so that its Grafana dashboard keeps working).
-    for (const auto& file : {push_file, sink_file}) {
-        auto check =
-            zferry::test::shell("promtool check metrics < " + file.string() + " 2>&1", dir_ / "p.err");
-        ASSERT_NE(check.rc, 127)
-            << "promtool is missing (Debian package prometheus; tools/dev/deps.sh installs it)";
-        ASSERT_NE(check.rc, 1) << "promtool could not parse the exposition: " << check.out;
-        std::istringstream lines(check.out);
-        for (std::string line; std::getline(lines, line);) {
-            if (line.empty()) continue;
-            EXPECT_TRUE(
-                line == "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
-                line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
-                line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix")
-                << line;
-        }
+    // promtool: both parse; the only lint findings are those of zrepl's own names.
+    for (const auto& file : {push_file, sink_file}) expect_promtool_accepts(file, dir_);
+    stop_both();
+}
+
+// The families zrepl's dashboard reads beyond the replication's: zfs commands' CPU times,
+// per-filesystem zfs operation durations, frame-layer shutdowns, active tasks, filter entries
+// that match nothing. After a push over tcp (p/a@s1 and @s2, p/a/b@s1; the sender keeps one
+// snapshot) and a snap job's first snapshot of p/c, each has the values of what ran.
+TEST_F(RemoteDaemons, MetricsOfZfsCommandsOperationsShutdownsAndTasksCountWhatRan) {
+    zfs("src", "create p/c");
+    snapshot("p/a", "s1");
+    snapshot("p/a", "s2");
+    snapshot("p/a/b", "s1");
+    const int sink_metrics = free_loopback_port(), push_metrics = free_loopback_port();
+    ASSERT_GT(sink_metrics, 0);
+    ASSERT_GT(push_metrics, 0);
+    write_sink_config(
+        "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
+        "      clients: {\"127.0.0.1\": \"host1\"}\n",
+        monitoring(sink_metrics));
+    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
+    std::smatch m;
+    std::string log;
+    static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
+    ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
+    // Two entries of push1's filter name no dataset (p/gone, p/a/none); snap1's one does.
+    std::ofstream(push_->config())
+        << global(push_->sockpath(), monitoring(push_metrics))
+        << "  - name: push1\n"
+           "    type: push\n"
+           "    connect:\n"
+           "      type: tcp\n"
+           "      address: \"127.0.0.1:"
+        << m[1].str()
+        << "\"\n"
+           "    filesystems: {\"p/a<\": true, \"p/gone\": true, \"p/a/none<\": false}\n"
+           "    snapshotting: {type: manual}\n"
+           "    pruning:\n"
+           "      keep_sender: [{type: not_replicated}, {type: last_n, count: 1}]\n"
+           "      keep_receiver: [{type: last_n, count: 10}]\n"
+           "  - name: snap1\n"
+           "    type: snap\n"
+           "    filesystems: {\"p/c\": true}\n"
+           "    snapshotting: {type: periodic, prefix: zf_, interval: 1h}\n"
+           "    pruning:\n"
+           "      keep: [{type: last_n, count: 10}]\n";
+    ASSERT_TRUE(push_->start(env("src"))) << push_->log();
+    // snap1 has no zf_ snapshot yet: it takes one at once, then prunes.
+    json::value snap;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            auto s = push_->status();
+            if (!s.is_object()) return false;
+            snap = s.at("Jobs").at("snap1").at("snap");
+            return snap.is_object() && !snap.at("Pruning").is_null() &&
+                   snap.at("Pruning").at("State") == "Done" && snap.at("State") == "waiting";
+        },
+        20s))
+        << json::serialize(snap) << "\n"
+        << push_->log();
+    auto push = replicate(1);
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    expect_replicated("host1", {"p/a@s2", "p/a/b@s1"});
+    const std::string left = zfs_out("src", "list -H -o name -t snapshot -r p/a");
+    ASSERT_EQ(left.find("p/a@s1\n"), std::string::npos) << "the sender pruned p/a@s1: " << left;
+    ASSERT_NE(left.find("p/a@s2\n"), std::string::npos) << left;
+
+    auto scrape = [&](int port, const std::string& name) {
+        const fs::path out = dir_ / (name + ".metrics");
+        auto r = zferry::test::shell(
+            "curl -sS -f -o " + out.string() + " http://127.0.0.1:" + std::to_string(port) + "/metrics",
+            dir_ / "curl.err");
+        EXPECT_EQ(r.rc, 0) << r.err;
+        return out;
+    };
+    const fs::path push_file = scrape(push_metrics, "push"), sink_file = scrape(sink_metrics, "sink");
+    const std::string pushed = zferry::test::read_file(push_file), sunk = zferry::test::read_file(sink_file);
+
+    // zfscmd: every reaped zfs process has its CPU times beside its runtime, and the zfs-sim
+    // processes of both sides used some CPU (wait4's rusage).
+    for (const auto* scraped : {&pushed, &sunk}) {
+        std::size_t runtime_series = 0, user_series = 0, system_series = 0;
+        const double commands = sum_of(*scraped, "zrepl_zfscmd_runtime_count{", &runtime_series);
+        EXPECT_GT(commands, 0) << *scraped;
+        EXPECT_EQ(sum_of(*scraped, "zrepl_zfscmd_usertime_count{", &user_series), commands) << *scraped;
+        EXPECT_EQ(sum_of(*scraped, "zrepl_zfscmd_systemtime_count{", &system_series), commands) << *scraped;
+        EXPECT_EQ(user_series, runtime_series);
+        EXPECT_EQ(system_series, runtime_series);
+        const double cpu =
+            sum_of(*scraped, "zrepl_zfscmd_usertime_sum{") + sum_of(*scraped, "zrepl_zfscmd_systemtime_sum{");
+        EXPECT_GT(cpu, 0) << *scraped;
+        EXPECT_LE(cpu, sum_of(*scraped, "zrepl_zfscmd_runtime_sum{")) << *scraped;
     }
+    EXPECT_GT(sum_of(pushed, "zrepl_zfscmd_usertime_count{jobid=\"push1\",zfsbinary=\"" ZFS_SIM_BIN
+                             "\",zfsverb=\"send\"}"),
+              0)
+        << pushed;
+
+    // Per-filesystem operations: snap1's one snapshot of p/c; the sender's listings of p/a
+    // and its cursor bookmark; the pruner's one destroy of p/a@s1.
+    EXPECT_EQ(sample(pushed, "zrepl_zfs_snapshot_duration_count{filesystem=\"p/c\"}"), 1) << pushed;
+    EXPECT_EQ(sum_of(pushed, "zrepl_zfs_snapshot_duration_count{"), 1) << pushed;
+    EXPECT_GE(sample(pushed, "zrepl_zfs_list_filesystem_versions_duration_count{filesystem=\"p/a\"}"), 1)
+        << pushed;
+    EXPECT_GT(sample(pushed, "zrepl_zfs_list_filesystem_versions_duration_sum{filesystem=\"p/a\"}"), 0)
+        << pushed;
+    EXPECT_GE(sample(pushed, "zrepl_zfs_bookmark_duration_count{filesystem=\"p/a\"}"), 1) << pushed;
+    EXPECT_EQ(
+        sample(pushed, "zrepl_zfs_destroy_duration_count{dataset_type=\"snapshot\",filesystem=\"p/a\"}"), 1)
+        << pushed;
+    EXPECT_GE(
+        sample(sunk, "zrepl_zfs_list_filesystem_versions_duration_count{filesystem=\"q/sink/host1/p/a\"}"), 1)
+        << sunk;
+
+    // Filter entries without a dataset: push1's two per listing it filtered, snap1's none.
+    const double unmatched =
+        sample(pushed, "zrepl_zfs_list_unmatched_user_specified_dataset_count{jobid=\"push1\"}");
+    EXPECT_GE(unmatched, 2) << pushed;
+    EXPECT_EQ(std::fmod(unmatched, 2), 0) << pushed;
+    EXPECT_EQ(sample(pushed, "zrepl_zfs_list_unmatched_user_specified_dataset_count{jobid=\"snap1\"}"), 0)
+        << pushed;
+
+    // Active tasks: at least each job's own (two here, one on the sink), the control and
+    // metrics servers'.
+    EXPECT_GE(sample(pushed, "zrepl_trace_active_tasks"), 4) << pushed;
+    EXPECT_GE(sample(sunk, "zrepl_trace_active_tasks"), 3) << sunk;
+
+    // Frame-layer shutdowns. Between zferry peers a data connection carries several requests:
+    // the push closes the one it kept once its idle timeout (3 s) passes, and the sink's end
+    // of it shuts down then (or at its own next-request timeout, 10 s, whichever comes first).
+    // Each shutdown drained, or closed hard if the peer had gone first.
+    fs::path sink_later, push_later;
+    std::string sunk_after;  // the last scrape of the sink
+    ASSERT_TRUE(wait_for(
+        [&] {
+            std::this_thread::sleep_for(450ms);  // a scrape a second or so, not 20 per second
+            sunk_after = zferry::test::read_file(sink_later = scrape(sink_metrics, "sink-later"));
+            return sample(sunk_after, "zrepl_frameconn_shutdown_seconds_count") >= 1;
+        },
+        60s))
+        << sunk_after;
+    snapshot("p/a", "s3");
+    push = replicate(2);
+    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    std::string pushed_after = zferry::test::read_file(push_later = scrape(push_metrics, "push-later"));
+    for (const auto* scraped : {&pushed_after, &sunk_after}) {
+        const double shutdowns = sample(*scraped, "zrepl_frameconn_shutdown_seconds_count");
+        const double drained = sample(*scraped, "zrepl_frameconn_shutdown_drain_seconds_count");
+        EXPECT_GE(shutdowns, 1) << *scraped;
+        EXPECT_EQ(drained + sum_of(*scraped, "zrepl_frameconn_shutdown_hard_closes{"), shutdowns) << *scraped;
+        EXPECT_EQ(sample(*scraped, "zrepl_frameconn_shutdown_drain_bytes_read_count"), drained) << *scraped;
+        EXPECT_GE(sample(*scraped, "zrepl_frameconn_shutdown_seconds{quantile=\"0.5\"}"), 0) << *scraped;
+        EXPECT_GT(sample(*scraped, "zrepl_frameconn_shutdown_seconds_sum"), 0) << *scraped;
+        EXPECT_LE(sample(*scraped, "zrepl_frameconn_shutdown_drain_seconds_sum"),
+                  sample(*scraped, "zrepl_frameconn_shutdown_seconds_sum"))
+            << *scraped;
+    }
+
+    for (const auto& file : {push_file, sink_file, push_later, sink_later})
+        expect_promtool_accepts(file, dir_);
     stop_both();
 }
 

@@ -605,10 +605,14 @@ TEST_F(DaemonTest, PrometheusMetricsWithZreplsNamesPassPromtool) {
     std::istringstream lines(check.out);
     for (std::string line; std::getline(lines, line);) {
         if (line.empty()) continue;
-        EXPECT_TRUE(line ==
-                        "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
-                    line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
-                    line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix")
+        EXPECT_TRUE(
+            line == "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
+            line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
+            line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix" ||
+            line == "zrepl_frameconn_shutdown_hard_closes counter metrics should have \"_total\" suffix" ||
+            line ==
+                "zrepl_zfs_list_unmatched_user_specified_dataset_count non-histogram and "
+                "non-summary metrics should not have \"_count\" suffix")
             << line;
     }
     auto other =

@@ -326,6 +326,27 @@ TEST_P(Dataconn, AKeptConnectionCarriesPingSendAndRecvAndAnErrorTrailerClosesIt)
     EXPECT_EQ(server->connections_served(), 2u);
 }
 
+TEST_P(Dataconn, AKeptConnectionIsClosedWhenItsIdleTimeoutPassesWithoutAnotherRequest) {
+    // Not only at the next request: a client that makes none closes what it keeps once the
+    // timeout passes, and the server's connection ends with it (no wait for the server's own
+    // next-request deadline of 20 minutes here).
+    keep_connections(options);
+    options.reuse.client_idle_timeout = 300ms;
+    start();
+    auto r = test::run(ctx, client->ping("one"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(client->idle_connections(), 1u);
+    test::run(ctx, wait_until(
+                       [&] { return client->idle_connections() == 0 && server->active_connections() == 0; }));
+    EXPECT_EQ(server->connections_served(), 1u);
+    // The next request opens a new connection, and is kept again.
+    r = test::run(ctx, client->ping("two"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(client->connections_opened(), 2u);
+    EXPECT_EQ(client->idle_connections(), 1u);
+    test::run(ctx, wait_until([&] { return client->idle_connections() == 0; }));
+}
+
 TEST_P(Dataconn, AKeptConnectionTheServerClosedIsReplacedBeforeAByteOfTheRequest) {
     keep_connections(options);
     // The server gives a kept connection no time at all for the next request.

@@ -36,10 +36,12 @@ namespace json = boost::json;
 // acceptor and cancels the connections; every task is joined before the thread ends.
 class TestServer {
 public:
-    explicit TestServer(std::chrono::milliseconds shutdown_grace = 10s)
+    explicit TestServer(std::chrono::milliseconds shutdown_grace = 10s,
+                        std::uint32_t max_concurrent_streams = 100)
         : acceptor_(ctx_, {asio::ip::make_address("127.0.0.1"), 0}),
           drain_(ctx_.get_executor()),
-          grace_(shutdown_grace) {
+          grace_(shutdown_grace),
+          max_streams_(max_concurrent_streams) {
         replication::control::add_ping(dispatch_);
         dispatch_.add("/Test/Fail", [](CallContext, std::string) -> asio::awaitable<UnaryReply> {
             co_return UnaryReply::error(StatusCode::failed_precondition, "100% refused: \xc3\xbc");
@@ -49,6 +51,17 @@ public:
             auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
             if (ec) ++slow_cancelled_;
             co_return UnaryReply::ok(std::string());
+        });
+        // Holds its stream open until release_hold().
+        dispatch_.add("/Test/Hold", [this](CallContext, std::string) -> asio::awaitable<UnaryReply> {
+            ++holds_;
+            asio::steady_timer t(co_await asio::this_coro::executor);
+            while (!released_) {
+                t.expires_after(1ms);
+                auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+                if (ec) co_return UnaryReply::error(StatusCode::cancelled, "cancelled");
+            }
+            co_return UnaryReply::ok(std::string("held"));
         });
         // Drain the server from inside a call, then finish it after 1 s (or never: cancelled).
         dispatch_.add("/Test/Drain", [this](CallContext, std::string) -> asio::awaitable<UnaryReply> {
@@ -85,6 +98,8 @@ public:
         return results_;
     }
     int slow_cancelled() const { return slow_cancelled_; }
+    int holds() const { return holds_; }
+    void release_hold() { released_ = true; }
 
 private:
     // Owns every connection it starts and joins them all before it ends.
@@ -104,6 +119,7 @@ private:
         opt.client_identity = "interop";
         opt.drain = &drain_;
         opt.shutdown_grace = grace_;
+        opt.session.max_concurrent_streams = max_streams_;
         auto r = co_await serve_grpc_connection(std::move(sock), dispatch_, opt, Logger());
         std::lock_guard lock(mu_);
         results_.push_back(r ? std::string("ok") : r.error().message());
@@ -117,7 +133,10 @@ private:
     std::list<OwnedTask> tasks_;
     std::mutex mu_;
     std::vector<std::string> results_;
+    std::uint32_t max_streams_;
     std::atomic<int> slow_cancelled_{0};
+    std::atomic<int> holds_{0};
+    std::atomic<bool> released_{false};
     std::thread thread_;
 };
 
@@ -283,6 +302,16 @@ asio::ip::tcp::endpoint loopback(unsigned short port) {
     return asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port);
 }
 
+// A client connection to `to` on this coroutine's executor; nullptr when the connect fails.
+asio::awaitable<std::unique_ptr<GrpcClientConnection>> connect_client(asio::ip::tcp::endpoint to) {
+    auto ex = co_await asio::this_coro::executor;
+    asio::ip::tcp::socket sock(ex);
+    auto [ec] = co_await sock.async_connect(to, asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return nullptr;
+    ClientSessionOptions options;
+    co_return std::make_unique<GrpcClientConnection>(std::move(sock), std::move(options), Logger());
+}
+
 asio::awaitable<void> drive(GrpcClientConnection* conn, Result<void>* out) { *out = co_await conn->run(); }
 
 asio::awaitable<void> one_call(GrpcClientConnection* conn, std::string path, std::string request,
@@ -312,28 +341,26 @@ TEST(GrpcInterop, ZferryClientCallsGrpcioServer) {
         ctx,
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
-            asio::ip::tcp::socket sock(ex);
-            auto [ec] =
-                co_await sock.async_connect(loopback(peer.port()), asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            auto conn = co_await connect_client(loopback(peer.port()));
+            if (!conn) co_return;
             OwnedTask runner(ex);
-            runner.start(drive(&conn, &run_result));
-            co_await one_call(&conn, "/Replication/Ping", ping_request("hello grpcio \xc3\xbc"), 10s, &ping);
+            runner.start(drive(conn.get(), &run_result));
+            co_await one_call(conn.get(), "/Replication/Ping", ping_request("hello grpcio \xc3\xbc"), 10s,
+                              &ping);
             std::list<OwnedTask> calls;
             for (std::size_t i = 0; i < many.size(); ++i) {
                 calls.emplace_back(ex);
-                calls.back().start(one_call(&conn, "/Replication/Ping", ping_request("m" + std::to_string(i)),
-                                            10s, &many[i]));
+                calls.back().start(one_call(conn.get(), "/Replication/Ping",
+                                            ping_request("m" + std::to_string(i)), 10s, &many[i]));
             }
             for (auto& c : calls) co_await c.join();
-            co_await one_call(&conn, "/Test/Fail", "", 10s, &fail);
-            co_await one_call(&conn, "/Replication/NoSuchMethod", "", 10s, &unknown);
+            co_await one_call(conn.get(), "/Test/Fail", "", 10s, &fail);
+            co_await one_call(conn.get(), "/Replication/NoSuchMethod", "", 10s, &unknown);
             const auto started = std::chrono::steady_clock::now();
-            co_await one_call(&conn, "/Test/Slow", "", 1s, &slow);
+            co_await one_call(conn.get(), "/Test/Slow", "", 1s, &slow);
             slow_took = std::chrono::steady_clock::now() - started;
-            co_await one_call(&conn, "/Replication/Ping", ping_request("still there"), 10s, &after);
-            conn.close();
+            co_await one_call(conn.get(), "/Replication/Ping", ping_request("still there"), 10s, &after);
+            conn->close();
             co_await runner.join();
         },
         asio::detached);
@@ -370,17 +397,15 @@ TEST(GrpcInterop, ZferryClientCallsZferryServer) {
         ctx,
         [&]() -> asio::awaitable<void> {
             auto ex = co_await asio::this_coro::executor;
-            asio::ip::tcp::socket sock(ex);
-            auto [ec] =
-                co_await sock.async_connect(loopback(server.port()), asio::as_tuple(asio::use_awaitable));
-            if (ec) co_return;
-            GrpcClientConnection conn(std::move(sock), ClientSessionOptions{}, Logger());
+            auto conn = co_await connect_client(loopback(server.port()));
+            if (!conn) co_return;
             OwnedTask runner(ex);
-            runner.start(drive(&conn, &run_result));
+            runner.start(drive(conn.get(), &run_result));
             const auto started = std::chrono::steady_clock::now();
             for (int i = 0; i < kSequential; ++i) {
                 CallResult r;
-                co_await one_call(&conn, "/Replication/Ping", ping_request("n" + std::to_string(i)), 10s, &r);
+                co_await one_call(conn.get(), "/Replication/Ping", ping_request("n" + std::to_string(i)), 10s,
+                                  &r);
                 PingRes res;
                 if (r.status.ok() && res.ParseFromString(r.message) && res.echo() == "n" + std::to_string(i))
                     ++sequential_ok;
@@ -390,11 +415,11 @@ TEST(GrpcInterop, ZferryClientCallsZferryServer) {
             std::list<OwnedTask> calls;
             for (std::size_t i = 0; i < many.size(); ++i) {
                 calls.emplace_back(ex);
-                calls.back().start(one_call(&conn, "/Replication/Ping",
+                calls.back().start(one_call(conn.get(), "/Replication/Ping",
                                             ping_request(std::string(i * 1000, 'z')), 10s, &many[i]));
             }
             for (auto& c : calls) co_await c.join();
-            conn.close();
+            conn->close();
             co_await runner.join();
         },
         asio::detached);
@@ -413,6 +438,119 @@ TEST(GrpcInterop, ZferryClientCallsZferryServer) {
     const auto results = server.results();
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0], "ok") << "the client closed; the server saw a clean end";
+}
+
+// zferry's server with a limit of one call, and three calls on a new connection before the
+// server's SETTINGS reached the client: nghttp2 refuses the two beyond the limit with
+// RST_STREAM(REFUSED_STREAM) (its limit is pending until acknowledged). The client makes them
+// again on the same connection, where they wait for room, and every call succeeds.
+TEST(GrpcInterop, ZferryClientRetriesCallsTheZferryServerRefused) {
+    TestServer server(10s, 1);
+    asio::io_context ctx;
+    Result<void> run_result = Error(Errc::internal, "not run");
+    CallResult held;
+    std::vector<CallResult> pings(2);
+    std::uint64_t retries_seen = 0, retries_after = 0;
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            auto conn = co_await connect_client(loopback(server.port()));
+            if (!conn) co_return;
+            // The calls start before the connection runs, so all three go out in its first write.
+            std::list<OwnedTask> calls;
+            calls.emplace_back(ex);
+            calls.back().start(one_call(conn.get(), "/Test/Hold", "", 20s, &held));
+            for (std::size_t i = 0; i < pings.size(); ++i) {
+                calls.emplace_back(ex);
+                calls.back().start(one_call(conn.get(), "/Replication/Ping",
+                                            ping_request("p" + std::to_string(i)), 20s, &pings[i]));
+            }
+            OwnedTask runner(ex);
+            runner.start(drive(conn.get(), &run_result));
+            asio::steady_timer t(ex);
+            for (int i = 0; i < 20000 && conn->refused_retries() < 2; ++i) {
+                t.expires_after(1ms);
+                co_await t.async_wait(asio::use_awaitable);
+            }
+            retries_seen = conn->refused_retries();
+            server.release_hold();
+            for (auto& c : calls) co_await c.join();
+            retries_after = conn->refused_retries();
+            conn->close();
+            co_await runner.join();
+        },
+        asio::detached);
+    ctx.run();
+    EXPECT_EQ(retries_seen, 2u) << "both calls beyond the limit were refused and made again";
+    EXPECT_EQ(retries_after, 2u) << "made again, they waited for room instead of being refused";
+    ASSERT_TRUE(held.status.ok()) << describe(held);
+    EXPECT_EQ(held.message, "held");
+    for (std::size_t i = 0; i < pings.size(); ++i) {
+        ASSERT_TRUE(pings[i].status.ok()) << "ping " << i << ": " << describe(pings[i]);
+        EXPECT_FALSE(pings[i].refused);
+        PingRes res;
+        ASSERT_TRUE(res.ParseFromString(pings[i].message));
+        EXPECT_EQ(res.echo(), "p" + std::to_string(i));
+    }
+    EXPECT_EQ(server.holds(), 1);
+    EXPECT_TRUE(run_result) << run_result.error().message();
+}
+
+// A server that answers the first request with GOAWAY(last stream id 0): the call was refused
+// unprocessed on a connection that takes no more calls, so it comes back `unsent` for its owner
+// to make on a new connection.
+TEST(GrpcInterop, CallAGoawayLeftUnprocessedComesBackUnsent) {
+    asio::io_context ctx;
+    asio::ip::tcp::acceptor acceptor(ctx, {asio::ip::make_address("127.0.0.1"), 0});
+    Result<void> run_result = Error(Errc::internal, "not run");
+    CallResult r;
+    bool accepting_after = true;
+    std::uint64_t retries = 1;
+    auto raw_server = [&]() -> asio::awaitable<void> {
+        auto [ec, peer] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        std::array<char, 4096> buf;
+        auto [rec, n] = co_await peer.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+        if (rec) co_return;
+        // SETTINGS (empty) and GOAWAY(last stream id 0, NO_ERROR).
+        const std::string frames(
+            "\0\0\0\x04\0\0\0\0\0"
+            "\0\0\x08\x07\0\0\0\0\0"
+            "\0\0\0\0\0\0\0\0",
+            26);
+        co_await asio::async_write(peer, asio::buffer(frames), asio::as_tuple(asio::use_awaitable));
+        // Until the client closes.
+        for (;;) {
+            auto [e, m] =
+                co_await peer.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+            if (e) break;
+        }
+    };
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            OwnedTask server(ex);
+            server.start(raw_server());
+            auto conn = co_await connect_client(acceptor.local_endpoint());
+            if (!conn) co_return;
+            OwnedTask runner(ex);
+            runner.start(drive(conn.get(), &run_result));
+            co_await one_call(conn.get(), "/Replication/Ping", ping_request("x"), 10s, &r);
+            accepting_after = conn->accepting_calls();
+            retries = conn->refused_retries();
+            conn->close();
+            co_await runner.join();
+            co_await server.join();
+        },
+        asio::detached);
+    ctx.run();
+    EXPECT_EQ(r.status.code, StatusCode::unavailable) << describe(r);
+    EXPECT_TRUE(r.refused);
+    EXPECT_TRUE(r.unsent) << "its owner makes it again on a new connection";
+    EXPECT_FALSE(accepting_after);
+    EXPECT_EQ(retries, 0u) << "never again on the connection that said GOAWAY";
 }
 
 }  // namespace

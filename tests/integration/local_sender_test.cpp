@@ -6,6 +6,7 @@
 
 #include "replication/endpoint/abstractions.hpp"
 #include "tests/integration/test_support.hpp"
+#include "tests/integration/zfs_sim_fixture.hpp"
 #include "zfs/listing_ops.hpp"
 
 #include <gtest/gtest.h>
@@ -20,16 +21,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class LocalSenderTest : public ::testing::Test {
+class LocalSenderTest : public test::ZfsSimFixture {
 protected:
+    LocalSenderTest() : ZfsSimFixture("zferry-sender") {}
     void SetUp() override {
-        char tmpl[] = "/tmp/zferry-sender-XXXXXX";
-        dir_ = ::mkdtemp(tmpl);
-        zfs::ZfsRunnerOptions o;
-        o.binary = ZFS_SIM_BIN;
-        // zfs-sim refuses a name not preceded by "--": zferry never lets zfs read one as an option.
-        o.env = {{"ZFS_SIM_STATE", (dir_ / "state").string()}, {"ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1"}};
-        runner_ = std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
+        ZfsSimFixture::SetUp();
+        runner_ = runner("state");
         sh("sim-create-pool p && $Z create p/a && $Z create p/other && "
            "for s in s1 s2 s3; do printf $s | $Z sim-write p/a && $Z snapshot p/a@$s || exit 1; done && "
            "$Z snapshot p/other@x");
@@ -40,13 +37,10 @@ protected:
     void TearDown() override {
         sender_.reset();
         runner_.reset();
-        fs::remove_all(dir_);
+        ZfsSimFixture::TearDown();
     }
-    void sh(const std::string& cmds) {
-        const std::string cmd = "Z=" ZFS_SIM_BIN " ZFS_SIM_STATE=" + (dir_ / "state").string() +
-                                " bash -c '$Z " + cmds + "' >/dev/null";
-        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
-    }
+    // zfs-sim commands on the one host.
+    void sh(const std::string& cmds) { ZfsSimFixture::sh("state", cmds); }
     template <class T>
     T run(boost::asio::awaitable<T> a) {
         return test::run(ctx_, std::move(a));
@@ -99,8 +93,6 @@ protected:
         return std::string("p/a#zrepl_CURSOR_G_") + hex + "_J_job";
     }
 
-    boost::asio::io_context ctx_;
-    fs::path dir_;
     std::unique_ptr<zfs::ZfsRunner> runner_;
     std::unique_ptr<LocalSender> sender_;
 };

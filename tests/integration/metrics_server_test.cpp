@@ -95,8 +95,19 @@ protected:
 
 TEST_F(MetricsServerTest, CurlScrapesWhatTheRegistryHoldsAndPromtoolAcceptsIt) {
     ZreplMetrics m(registry_, 1764500000, "0.1.0");
-    m.zfs_command("push", "zfs", "list", 0.004);
-    m.zfs_command("push", "zfs", "send", 2.5);
+    m.zfs_command("push", "zfs", "list", 0.004, 0.001, 0.002);
+    m.zfs_command("push", "zfs", "send", 2.5, 0.25, 1.5);
+    m.zfs_operation(zfs::ZfsOperation::list_filesystem_versions, "", "pool/data", 0.003);
+    m.zfs_operation(zfs::ZfsOperation::destroy, "snapshot", "pool/data", 0.02);
+    m.unmatched_datasets("push", 2);
+    m.unmatched_datasets("push", 2);
+    transport::FrameShutdownReport clean;
+    clean.took = std::chrono::milliseconds(3);
+    clean.drained = true;
+    clean.drain_took = std::chrono::milliseconds(1);
+    clean.drain_bytes = 8;
+    m.frame_shutdown(clean);
+    m.active_tasks(7);
     m.bytes_replicated("push", "pool/data", 1 << 20);
     m.bytes_replicated("push", "pool/odd \"name\\", 10);
     m.replication_finished("push", 0, true, 1764500100);
@@ -118,14 +129,23 @@ TEST_F(MetricsServerTest, CurlScrapesWhatTheRegistryHoldsAndPromtoolAcceptsIt) {
     body << std::ifstream(dir / "scrape").rdbuf();
     headers << std::ifstream(dir / "headers").rdbuf();
     EXPECT_EQ(body.str(), expected);
-    for (const char* sample : {"zrepl_replication_state_time_count{zrepl_job=\"push\",state=\"done\"} 1\n",
-                               "zrepl_daemon_log_entries{zrepl_job=\"push\",level=\"info\"} 5\n",
-                               "zrepl_daemon_log_entries{zrepl_job=\"\",level=\"warn\"} 1\n",
-                               "zrepl_control_request_begin{endpoint=\"/status\"} 1\n",
-                               "zrepl_control_request_finished_bucket{endpoint=\"/status\",le=\"5e-04\"} 1\n",
-                               "zferry_dataconn_stream_bytes_total{zrepl_job=\"sink\",endpoint=\"/v1/"
-                               "recv\",direction=\"received\"} "
-                               "4096\n"})
+    for (const char* sample :
+         {"zrepl_replication_state_time_count{zrepl_job=\"push\",state=\"done\"} 1\n",
+          "zrepl_daemon_log_entries{zrepl_job=\"push\",level=\"info\"} 5\n",
+          "zrepl_daemon_log_entries{zrepl_job=\"\",level=\"warn\"} 1\n",
+          "zrepl_control_request_begin{endpoint=\"/status\"} 1\n",
+          "zrepl_zfscmd_usertime_sum{jobid=\"push\",zfsbinary=\"zfs\",zfsverb=\"send\"} 0.25\n",
+          "zrepl_zfscmd_systemtime_bucket{jobid=\"push\",zfsbinary=\"zfs\",zfsverb=\"send\","
+          "le=\"1\"} 0\n",
+          "zrepl_zfs_list_filesystem_versions_duration_count{filesystem=\"pool/data\"} 1\n",
+          "zrepl_zfs_destroy_duration_count{dataset_type=\"snapshot\",filesystem=\"pool/data\"} 1\n",
+          "zrepl_zfs_list_unmatched_user_specified_dataset_count{jobid=\"push\"} 4\n",
+          "zrepl_frameconn_shutdown_drain_bytes_read{quantile=\"0.99\"} 8\n",
+          "zrepl_frameconn_shutdown_seconds_count 1\n", "zrepl_trace_active_tasks 7\n",
+          "zrepl_control_request_finished_bucket{endpoint=\"/status\",le=\"5e-04\"} 1\n",
+          "zferry_dataconn_stream_bytes_total{zrepl_job=\"sink\",endpoint=\"/v1/"
+          "recv\",direction=\"received\"} "
+          "4096\n"})
         EXPECT_NE(body.str().find(sample), std::string::npos) << sample << " in\n" << body.str();
     EXPECT_NE(headers.str().find("Content-Type: text/plain; version=0.0.4"), std::string::npos)
         << headers.str();
@@ -143,13 +163,17 @@ TEST_F(MetricsServerTest, CurlScrapesWhatTheRegistryHoldsAndPromtoolAcceptsIt) {
     while (std::getline(lines, line)) {
         if (line.empty()) continue;
         ++findings;
-        EXPECT_TRUE(line ==
-                        "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
-                    line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
-                    line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix")
+        EXPECT_TRUE(
+            line == "zrepl_replication_bytes_replicated counter metrics should have \"_total\" suffix" ||
+            line == "zrepl_daemon_log_entries counter metrics should have \"_total\" suffix" ||
+            line == "zrepl_control_request_begin counter metrics should have \"_total\" suffix" ||
+            line == "zrepl_frameconn_shutdown_hard_closes counter metrics should have \"_total\" suffix" ||
+            line ==
+                "zrepl_zfs_list_unmatched_user_specified_dataset_count non-histogram and "
+                "non-summary metrics should not have \"_count\" suffix")
             << line;
     }
-    EXPECT_EQ(findings, 3) << check.out;
+    EXPECT_EQ(findings, 4) << check.out << "(unmatched_..._count: a gauge named _count)";
 }
 
 TEST_F(MetricsServerTest, OnlyGetAndHeadOfMetricsAreServed) {

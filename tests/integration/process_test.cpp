@@ -63,6 +63,18 @@ TEST(Process, CapturesStdoutStderrAndExitStatus) {
     EXPECT_GT(r->duration.count(), 0);
 }
 
+// The child is reaped with wait4, whose rusage says what CPU it used: a shell counting in a
+// loop has used some (zrepl_zfscmd_usertime / _systemtime come from these).
+TEST(Process, ReapedChildReportsItsCpuTimes) {
+    asio::io_context ctx;
+    auto r = zferry::test::run(ctx, run_process(sh("i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")));
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_TRUE(r->ok()) << r->status();
+    EXPECT_GT((r->user_time + r->system_time).count(), 0);
+    // Single-threaded: CPU time cannot exceed the time from spawn to reaping.
+    EXPECT_LE(r->user_time + r->system_time, r->duration);
+}
+
 TEST(Process, ArgumentsArePassedVerbatimWithoutAShell) {
     asio::io_context ctx;
     ProcessSpec s;

@@ -11,6 +11,7 @@
 #include "replication/endpoint/local_sender.hpp"
 #include "replication/logic/replication_error.hpp"
 #include "tests/integration/test_support.hpp"
+#include "tests/integration/zfs_sim_fixture.hpp"
 #include "zfs/listing_ops.hpp"
 #include "zfs/send_recv.hpp"
 
@@ -94,12 +95,12 @@ private:
     Error error_;
 };
 
-class ReplicationRunTest : public ::testing::Test {
+class ReplicationRunTest : public test::ZfsSimFixture {
 protected:
+    ReplicationRunTest() : ZfsSimFixture("zferry-run") {}
     void SetUp() override {
         ::signal(SIGPIPE, SIG_IGN);
-        char tmpl[] = "/tmp/zferry-run-XXXXXX";
-        dir_ = ::mkdtemp(tmpl);
+        ZfsSimFixture::SetUp();
         src_ = runner("src");
         dst_ = runner("dst");
         sh("src", "sim-create-pool p && $Z create p/a && $Z create p/a/b");
@@ -113,54 +114,15 @@ protected:
     void TearDown() override {
         sender_.reset();
         receiver_.reset();
-        fs::remove_all(dir_);
+        ZfsSimFixture::TearDown();
     }
     std::unique_ptr<LocalSender> make_sender(zfs::ZfsRunner& r) {
         SenderConfig sc{*JobId::make("push"), {}, {}};
         EXPECT_TRUE(sc.filesystems.add("p/a<", true).has_value());
         return std::make_unique<LocalSender>(r, std::move(sc), Logger());
     }
-    std::unique_ptr<zfs::ZfsRunner> runner(const std::string& host,
-                                           std::vector<std::pair<std::string, std::string>> env = {}) {
-        zfs::ZfsRunnerOptions o;
-        o.binary = ZFS_SIM_BIN;
-        // zfs-sim refuses a name not preceded by "--": zferry never lets zfs read one as an option.
-        o.env = {{"ZFS_SIM_STATE", (dir_ / host).string()}, {"ZFS_SIM_REQUIRE_END_OF_OPTIONS", "1"}};
-        for (auto& e : env) o.env.push_back(std::move(e));
-        return std::make_unique<zfs::ZfsRunner>(ctx_.get_executor(), std::move(o));
-    }
-    void sh(const std::string& host, const std::string& cmds) {
-        const std::string cmd = "Z=" ZFS_SIM_BIN " ZFS_SIM_STATE=" + (dir_ / host).string() +
-                                " bash -c '$Z " + cmds + "' >/dev/null";
-        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmds;
-    }
-    // Snapshots with some data each, on the sender.
-    void snapshots(const std::string& fs, std::initializer_list<const char*> names,
-                   std::size_t bytes = 2000) {
-        for (const char* n : names)
-            sh("src", "sim-write " + fs + " /dev/stdin < <(head -c " + std::to_string(bytes) +
-                          " /dev/urandom) && $Z snapshot " + fs + "@" + n);
-    }
-    std::vector<zfs::FilesystemVersion> versions(zfs::ZfsRunner& r, const std::string& fs) {
-        auto vs = test::run(ctx_, zfs::list_versions(r, fs));
-        if (!vs) return {};
-        std::erase_if(*vs, [](const auto& v) { return v.type != zfs::VersionType::snapshot; });
-        return *vs;
-    }
-    std::string names(zfs::ZfsRunner& r, const std::string& fs) {
-        std::string out;
-        for (const auto& v : versions(r, fs)) out += (out.empty() ? "" : " ") + v.name;
-        return out;
-    }
-    // Every snapshot the receiver has carries the sender's GUID.
-    void expect_same_guids(const std::string& fs) {
-        auto src = versions(*src_, fs);
-        for (const auto& v : versions(*dst_, "q/" + fs)) {
-            auto it = std::find_if(src.begin(), src.end(), [&](const auto& s) { return s.name == v.name; });
-            ASSERT_NE(it, src.end()) << v.name;
-            EXPECT_EQ(it->guid, v.guid) << v.name;
-        }
-    }
+    // Every snapshot the receiver has below q carries the sender's GUID.
+    void expect_same_guids(const std::string& fs) { ZfsSimFixture::expect_same_guids(fs, "q"); }
     ReplicationRun make_run(Sender& s, ReplicationOptions o = {}) {
         o.protection = {GuaranteeKind::resumability, GuaranteeKind::resumability};
         o.reconnect_backoff_min = std::chrono::milliseconds(5);
@@ -173,9 +135,6 @@ protected:
         return nullptr;
     }
 
-    asio::io_context ctx_;
-    fs::path dir_;
-    std::unique_ptr<zfs::ZfsRunner> src_, dst_;
     std::unique_ptr<LocalSender> sender_;
     std::unique_ptr<LocalReceiver> receiver_;
 };
@@ -317,6 +276,28 @@ TEST_F(ReplicationRunTest, AParentThatFailsInitialReplicationFailsItsChildren) {
               std::string::npos)
         << b->step_error->message;
     EXPECT_EQ(names(*dst_, "q/p/a/b"), "") << "the child was never received";
+}
+
+TEST_F(ReplicationRunTest, ChildrenOfAParentWhoseStepFailedTemporarilyAreRetriedWithIt) {
+    // The parent's initial step fails with a temporary error, so the child fails with "parent
+    // failed" after it. That consequence must not make the attempt permanent: the run retries,
+    // and the second attempt replicates both.
+    snapshots("p/a", {"s1"});
+    snapshots("p/a/b", {"s1"});
+    FlakySender flaky(*sender_, 1, Error(Errc::timeout, "network"));
+    auto r = make_run(flaky);
+    run(r);
+    ASSERT_TRUE(r.succeeded()) << to_json(r.report());
+    ASSERT_EQ(r.report().attempts.size(), 2u);
+    const auto& first = r.report().attempts[0];
+    EXPECT_EQ(first.state, AttemptState::filesystem_error);
+    bool child_failed_with_parent = false;
+    for (const auto& f : first.filesystems)
+        if (f.name == "p/a/b" && f.step_error && f.step_error->message.find("parent") != std::string::npos)
+            child_failed_with_parent = true;
+    EXPECT_TRUE(child_failed_with_parent) << to_json(r.report());
+    EXPECT_EQ(names(*dst_, "q/p/a"), "s1");
+    EXPECT_EQ(names(*dst_, "q/p/a/b"), "s1");
 }
 
 TEST_F(ReplicationRunTest, ATemporaryErrorIsRetriedUpToThePreviouslyPlannedTarget) {

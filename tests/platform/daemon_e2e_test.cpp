@@ -1,9 +1,13 @@
 // `zferry daemon` end to end on real ZFS (zfs-fuse): real daemon processes, configured in zrepl's
 // format, replicate between the fixture's two pools for every job kind and transport: push to a
-// sink in one daemon (local), push over tcp, pull from a source over tcp, push over
-// ssh+stdinserver behind an sshd of the test's own, a snap job snapshotting on its interval and
-// pruning, and `signal reset` in the middle of a step. The tests wait on what can be observed
-// (the control socket's status, zfs listings) with generous bounds, never on a fixed sleep.
+// sink in one daemon (local), push over tcp and over mutual TLS, pull from a source over tcp,
+// push over ssh+stdinserver behind an sshd of the test's own, a snap job snapshotting on its
+// interval and pruning, a periodic push and a pull from a periodic source that prune both sides
+// (rounds driven by a faked clock), `signal reset` in the middle of a step, and each daemon of a
+// push (push, sink) and of a pull (pull, source) SIGKILLed in the middle of a step and started
+// again. The tests wait on what can be
+// observed (the control socket's status, zfs listings) with generous bounds, never on a fixed
+// sleep.
 //
 // Each ends with a verdict: every sender snapshot is on the receiver with the sender's GUID; the
 // only holds left are the sender's cursor (zfs-fuse has no bookmarks: a hold plus a property) on
@@ -149,18 +153,20 @@ protected:
         }
         return *d;
     }
-    // Writes `jobs` (YAML list items) as the daemon's configuration and starts it.
-    void start(DaemonProcess& d, const std::string& jobs, const std::string& extra_global = {}) {
+    // Writes `jobs` (YAML list items) as the daemon's configuration and starts it, with extra
+    // environment and `zferry daemon` options.
+    void start(DaemonProcess& d, const std::string& jobs, const std::string& extra_global = {},
+               const std::vector<std::string>& env = {}, const std::vector<std::string>& args = {}) {
         std::ofstream(d.config()) << "global:\n  logging:\n    - {type: stdout, level: info, format: human}\n"
                                      "  control:\n    sockpath: "
                                   << d.sockpath() << "\n"
                                   << extra_global << "jobs:\n"
                                   << jobs;
-        ASSERT_TRUE(d.start({})) << "the daemon did not start:\n" << d.log();
+        ASSERT_TRUE(d.start(env, args)) << "the daemon did not start:\n" << d.log();
     }
-    // The port a daemon serving tcp on 127.0.0.1:0 says it listens on (from its log).
+    // The port a daemon serving tcp or tls on 127.0.0.1:0 says it listens on (from its log).
     int listening_port(DaemonProcess& d) {
-        static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
+        static const std::regex serving("serving on (?:tcp|tls) 127\\.0\\.0\\.1:([0-9]+)");
         std::smatch m;
         std::string log;
         if (!wait_for([&] { return std::regex_search(log = d.log(), m, serving); }, 10s)) {
@@ -202,6 +208,11 @@ protected:
                                   std::int64_t n) {
         auto sig = d.cli("signal wakeup " + job);
         EXPECT_EQ(sig.rc, 0) << sig.err;
+        return wait_finished(d, job, type, n);
+    }
+    // Waits until invocation `n` of the job finished, which must succeed.
+    json::value wait_finished(DaemonProcess& d, const std::string& job, const std::string& type,
+                              std::int64_t n) {
         json::value j;
         EXPECT_TRUE(wait_for([&] { return finished(j = job_status(d, job, type), n); }, 120s))
             << "invocation " << n << " of " << job << " did not finish within 120 s: " << json::serialize(j)
@@ -326,6 +337,120 @@ protected:
         return {{root_, sink_ + "/" + root_}, {child_, sink_ + "/" + child_}};
     }
     // The receiver's filesystems exist only once received: the teardown destroys them with sink_.
+
+    // A CA and two certificates from the openssl CLI in dir_/certs: the sink's (CN sink.test)
+    // and its client's (CN host1).
+    void make_certs() {
+        fs::create_directory(dir_ / "certs");
+        std::ofstream(dir_ / "certs.sh") << R"(set -e
+cd "$1"
+key="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+openssl req -x509 $key -keyout ca.key -out ca.crt -subj /CN=test-ca -days 2
+issue() {
+  openssl req $key -keyout $1.key -out $1.csr -subj /CN=$1
+  printf 'subjectAltName=DNS:%s\n' "$1" > $1.ext
+  openssl x509 -req -in $1.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out $1.crt -days 2 -extfile $1.ext
+}
+issue sink.test
+issue host1
+)";
+        const std::string cmd =
+            "bash " + (dir_ / "certs.sh").string() + " " + (dir_ / "certs").string() + " >/dev/null 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << "the openssl CLI could not make the certificates";
+    }
+    std::string cert(const std::string& file) const { return (dir_ / "certs" / file).string(); }
+
+    // The wall clock of the daemons started with clock_env(): the system clock plus `offset`
+    // seconds. The file is replaced whole, so a daemon never reads it half-written.
+    void set_clock(std::int64_t offset) {
+        std::ofstream(dir_ / "clock.new") << offset << "\n";
+        fs::rename(dir_ / "clock.new", dir_ / "clock");
+    }
+    std::vector<std::string> clock_env() const {
+        return {"ZFERRY_TEST_CLOCK_FILE=" + (dir_ / "clock").string()};
+    }
+    // The snapshotter looks at the (faked) clock every 200 ms instead of every minute.
+    static std::vector<std::string> fast_snapshotter() { return {"--snapshot-max-sleep-ms", "200"}; }
+    // Periodic snapshots every 10 minutes of the faked clock: a round exactly when the test moves
+    // the clock by an interval (and one at start: nothing to sync up with). Pruning deletes on
+    // both sides: the sender keeps what is not replicated and its last 2, the receiver its last 3.
+    static std::string periodic_and_pruning() {
+        return "    snapshotting: {type: periodic, interval: 10m, prefix: zf_}\n"
+               "    pruning:\n"
+               "      keep_sender: [{type: not_replicated}, {type: last_n, count: 2, regex: \"^zf_\"}]\n"
+               "      keep_receiver: [{type: last_n, count: 3, regex: \"^zf_\"}]\n";
+    }
+    // Round `round` (from 2 on) of a periodic job: new data in both filesystems, then the faked
+    // clock one interval further than the round before.
+    void next_round(int round) {
+        write_some(root_, "round" + std::to_string(round));
+        write_some(child_, "round" + std::to_string(round));
+        set_clock(std::int64_t{600} * (round - 1));
+    }
+    // The snapshot names of fs, oldest first.
+    std::vector<std::string> names_by_txg(const std::string& fs) {
+        auto vs = versions(fs);
+        std::sort(vs.begin(), vs.end(),
+                  [](const auto& a, const auto& b) { return a.createtxg < b.createtxg; });
+        return names(vs);
+    }
+    // What a periodic round left on the sender: its snapshot (the same name on both filesystems,
+    // the newest of each) appended to `taken`, each one's GUID in `guids` (by full name).
+    void record_round(std::vector<std::string>& taken, std::map<std::string, std::uint64_t>& guids) {
+        const auto rv = versions(root_), cv = versions(child_);
+        ASSERT_FALSE(rv.empty() || cv.empty());
+        const auto r = newest(rv), c = newest(cv);
+        EXPECT_EQ(r.name, c.name) << "one round, one name on both filesystems";
+        ASSERT_TRUE(taken.empty() || taken.back() != r.name)
+            << "round " << taken.size() + 1 << " took no snapshot";
+        taken.push_back(r.name);
+        guids[r.full_name()] = r.guid;
+        guids[c.full_name()] = c.guid;
+    }
+    // After the rounds in `taken`: exactly the last 2 on the sender, the last 3 on the receiver,
+    // each with the GUID the sender's had.
+    void expect_pruned(const std::vector<std::pair<std::string, std::string>>& pairs,
+                       const std::vector<std::string>& taken,
+                       const std::map<std::string, std::uint64_t>& guids) {
+        const std::vector<std::string> sender_keeps(taken.end() - 2, taken.end());
+        const std::vector<std::string> receiver_keeps(taken.end() - 3, taken.end());
+        auto joined = [](const std::vector<std::string>& v) {
+            std::string out;
+            for (const auto& n : v) out += (out.empty() ? "" : " ") + n;
+            return out;
+        };
+        for (const auto& [src, dst] : pairs) {
+            EXPECT_EQ(joined(names_by_txg(src)), joined(sender_keeps))
+                << "after " << taken.size() << " rounds the sender " << src << " keeps its last 2";
+            EXPECT_EQ(joined(names_by_txg(dst)), joined(receiver_keeps))
+                << "after " << taken.size() << " rounds the receiver " << dst << " keeps its last 3";
+            for (const auto& v : versions(dst)) {
+                const auto it = guids.find(src + "@" + v.name);
+                ASSERT_NE(it, guids.end()) << dst << "@" << v.name << " was never a snapshot of " << src;
+                EXPECT_EQ(v.guid, it->second) << dst << "@" << v.name << " has the sender's GUID";
+            }
+            if (!HasFailure())
+                std::cout << "verdict: after " << taken.size() << " rounds, " << src << " keeps "
+                          << joined(names_by_txg(src)) << " and " << dst << " keeps "
+                          << joined(names_by_txg(dst)) << " (GUIDs as the sender's); " << taken.size() - 2
+                          << " and " << taken.size() - 3 << " pruned\n";
+        }
+    }
+    // The root's step in the last attempt of a push or pull job's status (null before it is
+    // planned).
+    json::value root_step(const json::value& j) const {
+        if (!j.is_object() || j.at("Replication").is_null()) return nullptr;
+        const auto& attempts = j.at("Replication").at("Attempts").as_array();
+        if (attempts.empty()) return nullptr;
+        for (const auto& f : attempts.back().at("Filesystems").as_array())
+            if (f.at("Info").at("Name") == json::value(root_) && !f.at("Steps").as_array().empty())
+                return f.at("Steps").as_array()[0].at("Info");
+        return nullptr;
+    }
+    static void expect_pruning_done(const json::value& j) {
+        EXPECT_EQ(j.at("PruningSender").at("State"), "Done") << json::serialize(j);
+        EXPECT_EQ(j.at("PruningReceiver").at("State"), "Done") << json::serialize(j);
+    }
 
     fs::path dir_;
     std::string root_, child_, sink_;
@@ -530,16 +655,6 @@ TEST_F(DaemonsOnZfsFuse, ResetInTheMiddleOfALargeStepThenWakeupReplicatesCleanly
     start(d, push_job("      type: local\n      listener_name: backup\n      client_identity: host1\n",
                       "    send:\n      bandwidth_limit: {max: \"4 MiB\", bucket_capacity: \"256 KiB\"}\n") +
                  sink_job("      type: local\n      listener_name: backup\n"));
-    // The root's step in the job's last attempt (null before it is planned).
-    auto root_step = [&](const json::value& j) -> json::value {
-        if (!j.is_object() || j.at("Replication").is_null()) return nullptr;
-        const auto& attempts = j.at("Replication").at("Attempts").as_array();
-        if (attempts.empty()) return nullptr;
-        for (const auto& f : attempts.back().at("Filesystems").as_array())
-            if (f.at("Info").at("Name") == json::value(root_) && !f.at("Steps").as_array().empty())
-                return f.at("Steps").as_array()[0].at("Info");
-        return nullptr;
-    };
     auto moved = [&](const json::value& step) {
         return step.is_object() ? step.at("BytesReplicated").to_number<std::uint64_t>() : 0;
     };
@@ -587,6 +702,340 @@ TEST_F(DaemonsOnZfsFuse, ResetInTheMiddleOfALargeStepThenWakeupReplicatesCleanly
     EXPECT_TRUE(files.count("big") && files.at("big") == incompressible(big, 7)) << "the data arrived intact";
     expect_clean_stop({"local"});
     expect_only_cursor_and_last_received(pushed_to("host1"), "push1", "sink1");
+}
+
+TEST_F(DaemonsOnZfsFuse, PushOverMutualTlsToASinkDaemonLandsBelowTheCertificatesCnThenIncrementally) {
+    make_certs();
+    if (HasFatalFailure()) return;
+    snapshot_both("s1");
+    auto& sink = daemon("sink");
+    start(sink, sink_job("      type: tls\n      listen: \"127.0.0.1:0\"\n      ca: " + cert("ca.crt") +
+                         "\n      cert: " + cert("sink.test.crt") + "\n      key: " + cert("sink.test.key") +
+                         "\n      client_cns: [host1]\n"));
+    const int port = listening_port(sink);
+    ASSERT_GT(port, 0);
+    auto& push = daemon("push");
+    start(push, push_job("      type: tls\n      address: \"127.0.0.1:" + std::to_string(port) +
+                         "\"\n      ca: " + cert("ca.crt") + "\n      cert: " + cert("host1.crt") +
+                         "\n      key: " + cert("host1.key") + "\n      server_cn: sink.test\n"));
+    wakeup_and_finish(push, "push1", "push", 1);
+    expect_replicated(pushed_to("host1"));
+
+    snapshot_both("s2");
+    snapshot_both("s3");
+    const auto j = wakeup_and_finish(push, "push1", "push", 2);
+    const auto step = root_step(j);
+    ASSERT_TRUE(step.is_object()) << json::serialize(j);
+    EXPECT_EQ(step.at("From"), "@s1")
+        << "incremental from the last replicated snapshot: " << json::serialize(step);
+    EXPECT_EQ(step.at("To"), "@s3") << json::serialize(step);
+    expect_replicated(pushed_to("host1"));
+    EXPECT_NE(sink.log().find("client=host1"), std::string::npos)
+        << "the identity is the client certificate's CN:\n"
+        << sink.log();
+    expect_clean_stop({"push", "sink"});
+    expect_only_cursor_and_last_received(pushed_to("host1"), "push1", "sink1");
+}
+
+// Pruning that deletes on both sides of a push over tcp. The push job snapshots periodically on a
+// faked clock the test moves by one interval per round, so every round (snapshot, replication,
+// pruning of the sender, then of the sink) happens when the test says. After 5 rounds the sender
+// keeps its last 2, the sink its last 3; a sixth round still replicates incrementally from what
+// pruning left (the cursor's snapshot was not pruned).
+TEST_F(DaemonsOnZfsFuse, PushWithPeriodicSnapshotsPrunesBothSidesAndTheNextRoundIsStillIncremental) {
+    set_clock(0);
+    auto& sink = daemon("sink");
+    start(sink, sink_job("      type: tcp\n      listen: \"127.0.0.1:0\"\n"
+                         "      clients: {\"127.0.0.1\": \"host1\"}\n"));
+    const int port = listening_port(sink);
+    ASSERT_GT(port, 0);
+    auto& push = daemon("push");
+    start(push,
+          "  - name: push1\n    type: push\n    connect:\n      type: tcp\n      address: \"127.0.0.1:" +
+              std::to_string(port) + "\"\n    filesystems: {\"" + root_ + "<\": true}\n" +
+              periodic_and_pruning(),
+          {}, clock_env(), fast_snapshotter());
+    std::vector<std::string> taken;
+    std::map<std::string, std::uint64_t> guids;
+    json::value j;
+    for (int round = 1; round <= 6; ++round) {
+        if (round > 1) next_round(round);
+        j = wait_finished(push, "push1", "push", round);
+        ASSERT_FALSE(HasFailure()) << "round " << round;
+        EXPECT_EQ(j.at("Invocations"), round) << "one invocation per snapshot round";
+        expect_pruning_done(j);
+        record_round(taken, guids);
+        ASSERT_FALSE(HasFailure()) << "round " << round;
+        if (round == 5) expect_pruned(pushed_to("host1"), taken, guids);
+    }
+    // Round 6 went from round 5's snapshot, which both sides kept.
+    const auto step = root_step(j);
+    ASSERT_TRUE(step.is_object()) << json::serialize(j);
+    EXPECT_EQ(step.at("From"), json::value("@" + taken[4]))
+        << "incremental after pruning: " << json::serialize(step);
+    EXPECT_EQ(step.at("To"), json::value("@" + taken[5])) << json::serialize(step);
+    expect_pruned(pushed_to("host1"), taken, guids);
+    expect_replicated(pushed_to("host1"));
+    expect_clean_stop({"push", "sink"});
+    expect_only_cursor_and_last_received(pushed_to("host1"), "push1", "sink1");
+}
+
+// The same for a pull from a source daemon over tcp: the source snapshots periodically on the
+// faked clock, the pull job (interval: manual) replicates on `signal wakeup` and prunes the source
+// and its own side.
+TEST_F(DaemonsOnZfsFuse, PullFromAPeriodicSourcePrunesBothSidesAndTheNextRoundIsStillIncremental) {
+    set_clock(0);
+    auto& source = daemon("source");
+    start(source,
+          "  - name: src1\n    type: source\n    serve:\n      type: tcp\n"
+          "      listen: \"127.0.0.1:0\"\n      clients: {\"127.0.0.1\": \"puller\"}\n"
+          "    filesystems: {\"" +
+              root_ + "<\": true}\n    snapshotting: {type: periodic, interval: 10m, prefix: zf_}\n",
+          {}, clock_env(), fast_snapshotter());
+    const int port = listening_port(source);
+    ASSERT_GT(port, 0);
+    auto& pull = daemon("pull");
+    std::string pruning = periodic_and_pruning();
+    pruning = pruning.substr(pruning.find("    pruning:"));
+    start(pull,
+          "  - name: pull1\n    type: pull\n    connect:\n      type: tcp\n      address: \"127.0.0.1:" +
+              std::to_string(port) + "\"\n    root_fs: " + sink_ +
+              "\n    interval: manual\n    recv: {placeholder: {encryption: inherit}}\n" + pruning);
+    // The source's snapshotter finished a round other than the one named `previous`.
+    auto source_round = [&](const std::string& previous) {
+        std::string name;
+        json::value snapper;
+        const bool done = wait_for(
+            [&] {
+                snapper = job_status(source, "src1", "source");
+                if (!snapper.is_object() || snapper.at("Snapper").is_null()) return false;
+                const auto& s = snapper.at("Snapper");
+                if (s.at("state") != "waiting") return false;
+                const auto& round = s.at("filesystems").as_array();
+                if (round.size() != 2) return false;
+                for (const auto& f : round)
+                    if (f.at("state") != "done" || f.at("snapshot") == json::value(previous)) return false;
+                name = json::value_to<std::string>(round[0].at("snapshot"));
+                return true;
+            },
+            60s);
+        EXPECT_TRUE(done) << "the source took no new snapshot: " << json::serialize(snapper) << "\n"
+                          << logs();
+        return name;
+    };
+    std::vector<std::string> taken;
+    std::map<std::string, std::uint64_t> guids;
+    json::value j;
+    std::string last;
+    for (int round = 1; round <= 6; ++round) {
+        if (round > 1) next_round(round);
+        last = source_round(last);
+        ASSERT_FALSE(HasFailure()) << "round " << round;
+        j = wakeup_and_finish(pull, "pull1", "pull", round);
+        ASSERT_FALSE(HasFailure()) << "round " << round;
+        expect_pruning_done(j);
+        record_round(taken, guids);
+        ASSERT_FALSE(HasFailure()) << "round " << round;
+        EXPECT_EQ(taken.back(), last) << "the pull replicated the source's newest round";
+        if (round == 5) expect_pruned(pulled_to(), taken, guids);
+    }
+    const auto step = root_step(j);
+    ASSERT_TRUE(step.is_object()) << json::serialize(j);
+    EXPECT_EQ(step.at("From"), json::value("@" + taken[4]))
+        << "incremental after pruning: " << json::serialize(step);
+    EXPECT_EQ(step.at("To"), json::value("@" + taken[5])) << json::serialize(step);
+    expect_pruned(pulled_to(), taken, guids);
+    expect_replicated(pulled_to());
+    expect_clean_stop({"pull", "source"});
+    expect_only_cursor_and_last_received(pulled_to(), "src1", "pull1");
+}
+
+// Issue 13's daemon kills on zfs-fuse: a daemon SIGKILLed in the middle of a 24 MiB step and
+// started again. zfs-fuse cannot resume a receive, so the step starts again from its first byte
+// (the bytes sent twice are in the verdict line); the snapshot must arrive intact, and no hold
+// of the killed step may be left behind.
+class DaemonKilledMidStepOnZfsFuse : public DaemonsOnZfsFuse {
+protected:
+    static constexpr std::uint64_t big = 24ull << 20;
+
+    void SetUp() override {
+        DaemonsOnZfsFuse::SetUp();
+        if (HasFatalFailure()) return;
+        write_files(root_, {{"big", incompressible(big, 11)}});
+        write_some(child_, "small");
+        ok({"snapshot", "-r", root_ + "@big"});
+    }
+
+    // A push to a sink, or (pull_) a pull from a source: the daemons' and jobs' names.
+    bool pull_ = false;
+    std::string active() const { return pull_ ? "pull" : "push"; }
+    std::string active_job() const { return pull_ ? "pull1" : "push1"; }
+    std::string passive() const { return pull_ ? "source" : "sink"; }
+    std::string passive_job() const { return pull_ ? "src1" : "sink1"; }
+    std::vector<std::pair<std::string, std::string>> landing() const {
+        return pull_ ? pulled_to() : pushed_to("host1");
+    }
+    static std::string limit() {
+        return "    send:\n      bandwidth_limit: {max: \"4 MiB\", bucket_capacity: \"256 KiB\"}\n";
+    }
+    // The passive daemon on 127.0.0.1:`port` (0: any; a restarted one takes the port it had).
+    // A source sends at 4 MiB/s: about 6 s for the big step, so bytes surely move when the kill
+    // comes.
+    int start_passive(int port) {
+        const std::string listen = "      listen: \"127.0.0.1:" + std::to_string(port) + "\"\n";
+        if (pull_)
+            start(daemon("source"), "  - name: src1\n    type: source\n    serve:\n      type: tcp\n" +
+                                        listen +
+                                        "      clients: {\"127.0.0.1\": \"puller\"}\n    filesystems: {\"" +
+                                        root_ + "<\": true}\n    snapshotting: {type: manual}\n" + limit());
+        else
+            start(daemon("sink"),
+                  sink_job("      type: tcp\n" + listen + "      clients: {\"127.0.0.1\": \"host1\"}\n"));
+        return listening_port(daemon(passive()));
+    }
+    // The active daemon (a push sends at 4 MiB/s).
+    void start_active(int port) {
+        const std::string connect =
+            "      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n";
+        if (pull_)
+            start(daemon("pull"),
+                  "  - name: pull1\n    type: pull\n    connect:\n" + connect + "    root_fs: " + sink_ +
+                      "\n    interval: manual\n    recv: {placeholder: {encryption: inherit}}\n"
+                      "    pruning:\n"
+                      "      keep_sender: [{type: not_replicated}, {type: last_n, count: 10}]\n"
+                      "      keep_receiver: [{type: last_n, count: 10}]\n");
+        else
+            start(daemon("push"), push_job(connect, limit()));
+    }
+    json::value active_status() { return job_status(daemon(active()), active_job(), active()); }
+    static std::uint64_t moved(const json::value& step) {
+        return step.is_object() ? step.at("BytesReplicated").to_number<std::uint64_t>() : 0;
+    }
+    // Wakes the active job up and waits until its root step moved 1 MiB; the bytes moved then.
+    std::uint64_t wakeup_and_wait_for_bytes() {
+        EXPECT_EQ(daemon(active()).cli("signal wakeup " + active_job()).rc, 0);
+        json::value j;
+        EXPECT_TRUE(wait_for([&] { return moved(root_step(j = active_status())) >= (1u << 20); }, 60s))
+            << json::serialize(j) << "\n"
+            << logs();
+        const auto at = moved(root_step(j));
+        EXPECT_LT(at, big / 2) << "the kill comes mid-transfer";
+        return at;
+    }
+    // After a kill: the killed daemon's zfs children (now this process's: it is a subreaper) end
+    // once their pipe's other end is gone, the surviving daemon stops its own, and zfs-fuse
+    // discards the cut full receive.
+    void wait_for_the_cut_receive_to_go(const std::string& survivor) {
+        EXPECT_TRUE(wait_for(
+            [&] {
+                int st = 0;
+                while (::waitpid(-1, &st, WNOHANG) > 0) {
+                }
+                return children_of(::getpid(), "zfs").empty();
+            },
+            30s))
+            << "the killed daemon's zfs children did not end:\n"
+            << children_of(::getpid(), "zfs");
+        EXPECT_TRUE(wait_for([&] { return children_of(daemon(survivor).pid(), "zfs").empty(); }, 30s))
+            << "the " << survivor
+            << " daemon stopped its zfs child: " << children_of(daemon(survivor).pid(), "zfs");
+        const std::string target = landing()[0].second + "@big";
+        EXPECT_TRUE(wait_for(
+            [&] {
+                return !zfs({"list", "-H", "-o", "name", target}).ok();
+            },
+            30s))
+            << target << " exists after the cut";
+    }
+    // A restarted daemon replaces the killed one's control socket: true once it answers.
+    bool answers(const std::string& name, const std::string& job, const std::string& type) {
+        return wait_for([&] { return job_status(daemon(name), job, type).is_object(); }, 10s);
+    }
+    // The active daemon killed mid-step, started again and woken up: invocation 1 of the new
+    // process sends the step again.
+    void kill_the_active_daemon() {
+        const int port = start_passive(0);
+        ASSERT_GT(port, 0);
+        start_active(port);
+        const auto at_kill = wakeup_and_wait_for_bytes();
+        ASSERT_FALSE(HasFailure());
+        EXPECT_EQ(daemon(active()).stop(SIGKILL), -1) << "killed by the signal";
+        wait_for_the_cut_receive_to_go(passive());
+        start_active(port);
+        ASSERT_TRUE(answers(active(), active_job(), active())) << daemon(active()).log();
+        const auto j = wakeup_and_finish(daemon(active()), active_job(), active(), 1);
+        ASSERT_FALSE(HasFailure());
+        expect_restarted_cleanly(j, at_kill, "the " + active() + " daemon SIGKILLed and started again");
+    }
+    // The passive daemon killed mid-step: the active job's attempt fails with a temporary error
+    // (the connection reset; the child filesystem's "parent failed" does not make it permanent),
+    // the run waits for its peer, and once the daemon is started again on its port the same
+    // invocation's next attempt sends the step again.
+    void kill_the_passive_daemon() {
+        const int port = start_passive(0);
+        ASSERT_GT(port, 0);
+        start_active(port);
+        const auto at_kill = wakeup_and_wait_for_bytes();
+        ASSERT_FALSE(HasFailure());
+        EXPECT_EQ(daemon(passive()).stop(SIGKILL), -1) << "killed by the signal";
+        json::value j;
+        ASSERT_TRUE(wait_for(
+            [&] {
+                j = active_status();
+                return j.is_object() && !j.at("Replication").is_null() &&
+                       !j.at("Replication").at("WaitReconnectSince").is_null();
+            },
+            60s))
+            << "the run waits for its peer to come back: " << json::serialize(j) << "\n"
+            << logs();
+        wait_for_the_cut_receive_to_go(active());
+        ASSERT_EQ(start_passive(port), port);
+        ASSERT_TRUE(answers(passive(), passive_job(), passive())) << daemon(passive()).log();
+        j = wait_finished(daemon(active()), active_job(), active(), 1);
+        ASSERT_FALSE(HasFailure());
+        EXPECT_GE(j.at("Replication").at("Attempts").as_array().size(), 2u)
+            << "the same run retried: " << json::serialize(j);
+        expect_restarted_cleanly(j, at_kill, "the " + passive() + " daemon SIGKILLed and started again");
+    }
+    // Verdict: the root's step of the successful run sent the whole stream again, not resumed,
+    // and everything ends as after a clean run.
+    void expect_restarted_cleanly(const json::value& j, std::uint64_t at_kill, const std::string& what) {
+        const auto step = root_step(j);
+        ASSERT_TRUE(step.is_object()) << json::serialize(j);
+        EXPECT_EQ(step.at("Resumed"), false) << "zfs-fuse cannot resume: the step restarts";
+        EXPECT_GE(moved(step), big) << "the whole stream is sent again: " << json::serialize(step);
+        std::cout << "verdict: " << what << " after " << at_kill << " of about " << big
+                  << " bytes; the step was sent again from its first byte, " << moved(step)
+                  << " bytes (what moved before the kill, about " << at_kill
+                  << " bytes, was sent twice; zfs-fuse cannot resume)\n";
+        expect_replicated(landing());
+        const auto files = read_snapshot(landing()[0].second + "@big");
+        EXPECT_TRUE(files.count("big") && files.at("big") == incompressible(big, 11))
+            << "the data arrived intact";
+        expect_clean_stop({active(), passive()});
+        if (pull_)
+            expect_only_cursor_and_last_received(landing(), "src1", "pull1");
+        else
+            expect_only_cursor_and_last_received(landing(), "push1", "sink1");
+    }
+};
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, ThePushDaemonKilledAndStartedAgainSendsTheStepAgainAfterWakeup) {
+    kill_the_active_daemon();
+}
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, TheSinkDaemonKilledAndStartedAgainTheWaitingRunSendsTheStepAgain) {
+    kill_the_passive_daemon();
+}
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, ThePullDaemonKilledAndStartedAgainReceivesTheStepAgainAfterWakeup) {
+    pull_ = true;
+    kill_the_active_daemon();
+}
+
+TEST_F(DaemonKilledMidStepOnZfsFuse, TheSourceDaemonKilledAndStartedAgainTheWaitingRunReceivesTheStepAgain) {
+    pull_ = true;
+    kill_the_passive_daemon();
 }
 
 }  // namespace

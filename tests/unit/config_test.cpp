@@ -1,10 +1,12 @@
 // The configuration loader: zrepl's sample configs (vectors/config_samples), the tcp client
 // map (vectors/tcp_ipmap.json), and the errors a user sees for a wrong configuration.
+#include "daemon/config/config_json.hpp"
 #include "daemon/config/config_loader.hpp"
 #include "daemon/config/tcp_client_map.hpp"
 #include "tests/unit/replication_vectors.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 // The structs and the loader's interface must not drag yaml-cpp into their users.
 #ifdef YAML_H_62B23520_7C8E_11DE_8A39_0800200C9A66
@@ -331,6 +333,40 @@ const ErrorCase kErrorCases[] = {
      "  connect: {type: tcp, address: 'h:1', dial_timeout: -5s}\n  pruning: {keep_sender: [], keep_receiver: "
      "[]}\n",
      ConfigErrc::invalid_value, 6, 54, "p", "connect.dial_timeout", "negative"},
+    // zferry's own connect.zferry and serve.zferry keys.
+    {"zferry_idle_max_too_big",
+     "jobs:\n- name: p\n  type: push\n"
+     "  connect: {type: tcp, address: 'h:1', zferry: {dataconn_idle_max: 5000}}\n"
+     "  filesystems: {\"<\": true}\n  snapshotting: {type: manual}\n  pruning: {keep_sender: [], "
+     "keep_receiver: []}\n",
+     ConfigErrc::invalid_value, 4, 68, "p", "connect.zferry.dataconn_idle_max", "from 0 to 1024"},
+    {"zferry_idle_timeout_not_a_duration",
+     "jobs:\n- name: p\n  type: push\n"
+     "  connect: {type: tcp, address: 'h:1', zferry: {dataconn_idle_timeout: soon}}\n"
+     "  filesystems: {\"<\": true}\n  snapshotting: {type: manual}\n  pruning: {keep_sender: [], "
+     "keep_receiver: []}\n",
+     ConfigErrc::invalid_value, 4, 72, "p", "connect.zferry.dataconn_idle_timeout", "soon"},
+    {"zferry_on_local_connect",
+     "jobs:\n- name: p\n  type: push\n"
+     "  connect: {type: local, listener_name: l, client_identity: a, zferry: {dataconn_idle_max: 1}}\n"
+     "  filesystems: {\"<\": true}\n  snapshotting: {type: manual}\n  pruning: {keep_sender: [], "
+     "keep_receiver: []}\n",
+     ConfigErrc::unknown_key, 4, 64, "p", "connect.zferry", "unknown key"},
+    {"zferry_serve_unknown_key",
+     "jobs:\n- name: s\n  type: sink\n  root_fs: pool/b\n"
+     "  serve: {type: tcp, listen: ':1', clients: {'127.0.0.1': a}, zferry: {max_clients: 3}}\n",
+     ConfigErrc::unknown_key, 5, 72, "s", "serve.zferry.max_clients", "control_connections_max"},
+    {"zferry_next_request_timeout_zero",
+     "jobs:\n- name: s\n  type: sink\n  root_fs: pool/b\n"
+     "  serve: {type: stdinserver, client_identities: [a], zferry: {dataconn_next_request_timeout: 0s}}\n",
+     ConfigErrc::invalid_value, 5, 94, "s", "serve.zferry.dataconn_next_request_timeout", "must be positive"},
+    {"zferry_per_identity_negative",
+     "jobs:\n- name: s\n  type: sink\n  root_fs: pool/b\n"
+     "  serve: {type: tcp, listen: ':1', clients: {'127.0.0.1': a}, zferry: "
+     "{control_connections_per_identity: "
+     "-1}}\n",
+     ConfigErrc::invalid_value, 5, 106, "s", "serve.zferry.control_connections_per_identity",
+     "from 0 to 65536"},
     {"include_with_global", "include: [other.yml]\n", ConfigErrc::invalid_include, 1, 1, "", "global",
      "may only contain jobs"},
     {"include_missing_file", "include: [missing.yml]\n", ConfigErrc::invalid_include, 1, 11, "", "include",
@@ -380,6 +416,52 @@ TEST(ConfigLoader, CoalesceIsOnByDefaultAndCanBeTurnedOff) {
     auto off = parse(job + "  replication: {coalesce: false}\n");
     ASSERT_TRUE(off) << off.error().message();
     EXPECT_FALSE(std::get<PushJob>(off->jobs[0].spec).replication.coalesce);
+}
+
+TEST(ConfigLoader, ZferryConnectionLimitsDefaultAndParse) {
+    const std::string push =
+        "jobs:\n- name: p\n  type: push\n  connect: {type: tcp, address: 'h:1'}\n"
+        "  filesystems: {\"<\": true}\n  snapshotting: {type: manual}\n"
+        "  pruning: {keep_sender: [], keep_receiver: []}\n";
+    auto d = parse(push);
+    ASSERT_TRUE(d) << d.error().message();
+    const auto dl = zferry_limits(std::get<PushJob>(d->jobs[0].spec).connect);
+    EXPECT_EQ(dl.dataconn_idle_max, 4u);
+    EXPECT_EQ(dl.dataconn_idle_timeout, std::chrono::seconds(3));
+    auto set = parse(replace(push, "address: 'h:1'}",
+                             "address: 'h:1', zferry: {dataconn_idle_max: 0, dataconn_idle_timeout: 2s}}"));
+    ASSERT_TRUE(set) << set.error().message();
+    const auto sl = zferry_limits(std::get<PushJob>(set->jobs[0].spec).connect);
+    EXPECT_EQ(sl.dataconn_idle_max, 0u);
+    EXPECT_EQ(sl.dataconn_idle_timeout, std::chrono::seconds(2));
+
+    const std::string sink =
+        "jobs:\n- name: s\n  type: sink\n  root_fs: pool/b\n"
+        "  serve:\n    type: tls\n    listen: ':1'\n    ca: /c\n    cert: /c\n    key: /k\n"
+        "    client_cns: [a]\n";
+    auto sd = parse(sink);
+    ASSERT_TRUE(sd) << sd.error().message();
+    const auto sdl = zferry_limits(std::get<SinkJob>(sd->jobs[0].spec).serve);
+    EXPECT_EQ(sdl.dataconn_next_request_timeout, std::chrono::seconds(10));
+    EXPECT_EQ(sdl.control_connections_per_identity, 16u);
+    EXPECT_EQ(sdl.control_connections_max, 256u);
+    auto ss = parse(sink +
+                    "    zferry:\n      dataconn_next_request_timeout: 1m\n"
+                    "      control_connections_per_identity: 2\n      control_connections_max: 0\n");
+    ASSERT_TRUE(ss) << ss.error().message();
+    const auto ssl = zferry_limits(std::get<SinkJob>(ss->jobs[0].spec).serve);
+    EXPECT_EQ(ssl.dataconn_next_request_timeout, std::chrono::seconds(60));
+    EXPECT_EQ(ssl.control_connections_per_identity, 2u);
+    EXPECT_EQ(ssl.control_connections_max, 0u);
+
+    // configcheck --format json shows them as loaded.
+    const auto pj = to_json(set->jobs[0]).as_object().at("connect").as_object().at("zferry").as_object();
+    EXPECT_EQ(pj.at("dataconn_idle_max").to_number<std::int64_t>(), 0);
+    EXPECT_EQ(pj.at("dataconn_idle_timeout").to_number<std::int64_t>(), 2);
+    const auto sj = to_json(ss->jobs[0]).as_object().at("serve").as_object().at("zferry").as_object();
+    EXPECT_EQ(sj.at("dataconn_next_request_timeout").to_number<std::int64_t>(), 60);
+    EXPECT_EQ(sj.at("control_connections_per_identity").to_number<std::int64_t>(), 2);
+    EXPECT_EQ(sj.at("control_connections_max").to_number<std::int64_t>(), 0);
 }
 
 TEST(ConfigLoader, TheReferenceExampleLoads) {

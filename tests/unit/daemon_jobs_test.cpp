@@ -1,6 +1,9 @@
-// The daemon's pure parts: when an active job wakes up (WakeupSchedule) and what the control
-// socket answers (handle_control_request), as tables of events and requests.
+// The daemon's pure parts: when an active job wakes up (WakeupSchedule), what the control
+// socket answers (handle_control_request), as tables of events and requests, and zferry's own
+// connection limits from the configuration on the remote client's and the server's options.
+#include "daemon/config/config_loader.hpp"
 #include "daemon/control/control_api.hpp"
+#include "daemon/jobs/job_settings.hpp"
 #include "daemon/jobs/test_clock.hpp"
 #include "daemon/jobs/wakeup_schedule.hpp"
 
@@ -19,6 +22,53 @@ namespace {
 using namespace std::chrono_literals;
 using Kind = WakeupSchedule::Decision::Kind;
 const auto t0 = WakeupSchedule::Clock::time_point{} + 1000h;
+
+// ---- connect.zferry and serve.zferry ------------------------------------------------------------
+
+config::Config parsed(const std::string& yaml) {
+    auto r = config::parse_config(yaml, "zferry.yml", config::LoadEnvironment::file_system());
+    if (!r) throw std::runtime_error(r.error().message());
+    return std::move(*r);
+}
+
+TEST(ZferryLimits, ConnectKeysReachTheRemoteClientsDataconnOptions) {
+    const auto cfg = parsed(
+        "jobs:\n- name: p\n  type: push\n"
+        "  connect: {type: tcp, address: 'h:1', zferry: {dataconn_idle_max: 9, dataconn_idle_timeout: 2s}}\n"
+        "  filesystems: {\"<\": true}\n  snapshotting: {type: manual}\n"
+        "  pruning: {keep_sender: [], keep_receiver: []}\n");
+    replication::remote::RemoteOptions o;
+    apply_connect_limits(config::zferry_limits(*cfg.jobs[0].connect()), o);
+    EXPECT_EQ(o.data.reuse.client_max_idle, 9u);
+    EXPECT_EQ(o.data.reuse.client_idle_timeout, std::chrono::milliseconds(2000));
+
+    replication::remote::RemoteOptions defaults;
+    apply_connect_limits(config::ZferryConnectLimits{}, defaults);
+    replication::remote::RemoteOptions untouched;
+    EXPECT_EQ(defaults.data.reuse.client_max_idle, untouched.data.reuse.client_max_idle)
+        << "the configuration's default is the client's";
+    EXPECT_EQ(defaults.data.reuse.client_idle_timeout, untouched.data.reuse.client_idle_timeout);
+}
+
+TEST(ZferryLimits, ServeKeysReachTheEndpointServersOptions) {
+    const auto cfg = parsed(
+        "jobs:\n- name: s\n  type: sink\n  root_fs: pool/b\n"
+        "  serve:\n    type: tcp\n    listen: ':1'\n    clients: {'127.0.0.1': a}\n"
+        "    zferry: {dataconn_next_request_timeout: 30s, control_connections_per_identity: 3,\n"
+        "             control_connections_max: 7}\n");
+    replication::remote::EndpointServerOptions o;
+    apply_serve_limits(config::zferry_limits(*cfg.jobs[0].serve()), o);
+    EXPECT_EQ(o.data.limits.next_request_timeout, std::chrono::milliseconds(30000));
+    EXPECT_EQ(o.control_limits.max_per_identity, 3u);
+    EXPECT_EQ(o.control_limits.max_connections, 7u);
+
+    replication::remote::EndpointServerOptions defaults;
+    apply_serve_limits(config::ZferryServeLimits{}, defaults);
+    replication::remote::EndpointServerOptions untouched;
+    EXPECT_EQ(defaults.data.limits.next_request_timeout, untouched.data.limits.next_request_timeout);
+    EXPECT_EQ(defaults.control_limits.max_per_identity, untouched.control_limits.max_per_identity);
+    EXPECT_EQ(defaults.control_limits.max_connections, untouched.control_limits.max_connections);
+}
 
 // ---- the test clock (ZFERRY_TEST_CLOCK_FILE) -----------------------------------------------------
 

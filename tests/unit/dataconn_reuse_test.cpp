@@ -56,6 +56,23 @@ TEST(DataconnIdlePool, GivesTheFreshestConnectionAndClosesExpiredOnes) {
     EXPECT_EQ(pool.size(), 0u);
 }
 
+TEST(DataconnIdlePool, SaysWhenTheOldestExpiresAndGivesEveryExpiredOne) {
+    const TimePoint t0{};
+    IdlePool<int> pool(3, 1000ms);
+    EXPECT_FALSE(pool.next_expiry());
+    EXPECT_TRUE(pool.put(1, t0).empty());
+    EXPECT_TRUE(pool.put(2, t0 + 300ms).empty());
+    EXPECT_TRUE(pool.put(3, t0 + 800ms).empty());
+    ASSERT_TRUE(pool.next_expiry());
+    EXPECT_EQ(*pool.next_expiry(), t0 + 1000ms);
+    EXPECT_TRUE(pool.expire(t0 + 999ms).empty()) << "nothing is early";
+    EXPECT_EQ(pool.expire(t0 + 1300ms), (std::vector<int>{1, 2}));
+    EXPECT_EQ(*pool.next_expiry(), t0 + 1800ms);
+    EXPECT_EQ(pool.size(), 1u);
+    EXPECT_EQ(pool.expire(t0 + 1800ms), (std::vector<int>{3}));
+    EXPECT_FALSE(pool.next_expiry());
+}
+
 TEST(DataconnIdlePool, IsBoundedAndZeroKeepsNothing) {
     const TimePoint t0{};
     IdlePool<int> pool(2, 1000ms);

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/connect_pair.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/json.hpp>
 
 #include <cerrno>
@@ -23,6 +26,21 @@ TEST(Error, Classification) {
     EXPECT_FALSE(is_temporary(make_error_code(Errc::message_too_large)));
     EXPECT_FALSE(is_temporary(make_error_code(Errc::stream_source_error)));
     EXPECT_FALSE(is_temporary(error_code{}));
+}
+
+TEST(Error, AnEofMadeByAsiosCompiledCodeIsTemporary) {
+    // The peer closed: the code comes from Asio's compiled-once socket code, not from this
+    // file, and must still compare equal to boost::asio::error::eof in the classification.
+    boost::asio::io_context ctx;
+    boost::asio::local::stream_protocol::socket a(ctx), b(ctx);
+    boost::asio::local::connect_pair(a, b);
+    b.close();
+    char byte = 0;
+    error_code ec;
+    EXPECT_EQ(a.read_some(boost::asio::buffer(&byte, 1), ec), 0u);
+    ASSERT_EQ(ec, boost::asio::error::eof) << ec.message();
+    EXPECT_TRUE(is_temporary(ec));
+    EXPECT_NE(Error(ec, "peer closed the connection").message().find("(temporary"), std::string::npos);
 }
 
 TEST(Error, ResourcePressureIsTemporary) {

@@ -215,6 +215,101 @@ TEST(GrpcSession, CallsBeyondTheServersStreamLimitWaitTheirTurn) {
     for (auto id : ids) EXPECT_TRUE(res[id].status.ok()) << "call " << id << ": " << describe(res[id].status);
 }
 
+// nghttp2 holds the server's new stream limit as pending until the client acknowledges the
+// SETTINGS: streams beyond it that arrive before are refused with RST_STREAM(REFUSED_STREAM),
+// which the client reports as `refused` (not processed, safe to make again).
+TEST(GrpcSession, StreamsBeyondTheLimitBeforeTheSettingsAckAreRefusedUnprocessed) {
+    ServerSessionOptions so;
+    so.max_concurrent_streams = 1;
+    Link link(so);
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < 3; ++i)
+        ids.push_back(*link.client.start_call("/Replication/Ping", "c", std::nullopt, link.now));
+    link.pump();
+    auto calls = link.server.take_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].stream_id, ids[0]);
+    auto refused = link.results();
+    ASSERT_EQ(refused.size(), 2u);
+    for (std::size_t i = 1; i < ids.size(); ++i) {
+        const auto& r = refused[ids[i]];
+        EXPECT_EQ(r.status.code, StatusCode::unavailable) << describe(r.status);
+        EXPECT_TRUE(r.refused) << "call " << ids[i];
+        EXPECT_FALSE(r.unsent) << "call " << ids[i] << " was sent";
+    }
+    EXPECT_TRUE(link.client.accepting_calls());
+    // Made again, the call waits for room (the client now knows the limit) and succeeds.
+    const auto again = *link.client.start_call("/Replication/Ping", "c", std::nullopt, link.now);
+    link.server.respond(calls[0].stream_id, "r");
+    link.pump();
+    calls = link.server.take_calls();
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0].stream_id, again);
+    link.server.respond(again, "r");
+    link.pump();
+    auto done = link.results();
+    ASSERT_EQ(done.size(), 2u);
+    for (auto& [id, r] : done) {
+        EXPECT_TRUE(r.status.ok()) << "call " << id << ": " << describe(r.status);
+        EXPECT_FALSE(r.refused);
+    }
+}
+
+// Raw server frames for the GOAWAY cases: an empty SETTINGS (the server preface) and
+// GOAWAY(last stream id, NO_ERROR).
+std::string settings_then_goaway(std::uint32_t last_stream_id) {
+    std::string b("\0\0\0\x04\0\0\0\0\0", 9);
+    b += std::string("\0\0\x08\x07\0\0\0\0\0", 9);
+    for (int shift = 24; shift >= 0; shift -= 8) b += static_cast<char>((last_stream_id >> shift) & 0xff);
+    b += std::string(4, '\0');
+    return b;
+}
+
+void receive_all(ClientSession& c, const std::string& bytes) {
+    c.receive({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()}, t0);
+}
+
+TEST(GrpcSession, GoawayBelowASentCallRefusesIt) {
+    ClientSession client({}, t0);
+    const auto id = *client.start_call("/Replication/Ping", "c", std::nullopt, t0);
+    std::string out;
+    client.produce_output(out);  // the call's HEADERS and DATA are on the wire
+    receive_all(client, settings_then_goaway(0));
+    auto results = client.take_results();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].stream_id, id);
+    EXPECT_EQ(results[0].status.code, StatusCode::unavailable) << describe(results[0].status);
+    EXPECT_TRUE(results[0].refused);
+    EXPECT_FALSE(client.accepting_calls());
+    EXPECT_FALSE(client.start_call("/Replication/Ping", "c", std::nullopt, t0));
+}
+
+TEST(GrpcSession, GoawayAtOrAboveASentCallLetsItFinish) {
+    ClientSession client({}, t0);
+    const auto id = *client.start_call("/Replication/Ping", "c", std::nullopt, t0);
+    std::string out;
+    client.produce_output(out);
+    receive_all(client, settings_then_goaway(static_cast<std::uint32_t>(id)));
+    EXPECT_TRUE(client.take_results().empty()) << "the server processes the call";
+    EXPECT_FALSE(client.accepting_calls());
+}
+
+TEST(GrpcSession, CallQueuedWhenGoawayArrivesIsUnsent) {
+    ClientSession client({}, t0);
+    std::string out;
+    client.produce_output(out);  // preface and SETTINGS only
+    const auto id = *client.start_call("/Replication/Ping", "c", std::nullopt, t0);
+    receive_all(client, settings_then_goaway(0));
+    out.clear();
+    client.produce_output(out);
+    auto results = client.take_results();
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].stream_id, id);
+    EXPECT_EQ(results[0].status.code, StatusCode::unavailable) << describe(results[0].status);
+    EXPECT_TRUE(results[0].unsent) << "its HEADERS never went out";
+    EXPECT_FALSE(results[0].refused);
+}
+
 TEST(GrpcSession, FailureIsTrailersOnlyWithThePercentEncodedMessage) {
     Link link;
     auto id = link.client.start_call("/Replication/Nope", "x", std::nullopt, link.now);

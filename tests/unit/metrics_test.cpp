@@ -54,6 +54,36 @@ TEST(Metrics, HistogramBucketsAreCumulativeAndInclusive) {
               "zrepl_zfscmd_runtime_count{zfsverb=\"list\"} 5\n");
 }
 
+TEST(Metrics, SummaryQuantilesAreRanksOfTheWindowAndCountAndSumCoverEverything) {
+    Registry r;
+    auto& s = r.summary("zrepl_frameconn_shutdown_seconds", "shutdown", {}, {0.5, 0.9, 0.99});
+    r.summary("zrepl_frameconn_shutdown_drain_seconds", "drain").with();  // no observation yet
+    for (int i = 1; i <= 10; ++i) s.with().observe(i);
+    EXPECT_EQ(r.expose(),
+              "# HELP zrepl_frameconn_shutdown_seconds shutdown\n"
+              "# TYPE zrepl_frameconn_shutdown_seconds summary\n"
+              "zrepl_frameconn_shutdown_seconds{quantile=\"0.5\"} 5\n"
+              "zrepl_frameconn_shutdown_seconds{quantile=\"0.9\"} 9\n"
+              "zrepl_frameconn_shutdown_seconds{quantile=\"0.99\"} 10\n"
+              "zrepl_frameconn_shutdown_seconds_sum 55\n"
+              "zrepl_frameconn_shutdown_seconds_count 10\n"
+              "# HELP zrepl_frameconn_shutdown_drain_seconds drain\n"
+              "# TYPE zrepl_frameconn_shutdown_drain_seconds summary\n"
+              "zrepl_frameconn_shutdown_drain_seconds{quantile=\"0.5\"} NaN\n"
+              "zrepl_frameconn_shutdown_drain_seconds{quantile=\"0.9\"} NaN\n"
+              "zrepl_frameconn_shutdown_drain_seconds{quantile=\"0.99\"} NaN\n"
+              "zrepl_frameconn_shutdown_drain_seconds_sum 0\n"
+              "zrepl_frameconn_shutdown_drain_seconds_count 0\n");
+}
+
+TEST(Metrics, SummaryQuantilesForgetWhatLeftTheWindow) {
+    Summary s(std::vector<double>{0.5}, 4);
+    for (double v : {100.0, 100.0, 100.0, 100.0, 1.0, 2.0, 3.0, 4.0}) s.observe(v);
+    EXPECT_EQ(s.values(), std::vector<double>{2.0});
+    EXPECT_EQ(s.count(), 8u);
+    EXPECT_EQ(s.sum(), 410.0);
+}
+
 TEST(Metrics, ValuesUseTheShortestExactFormAndTheFormatsInfinities) {
     EXPECT_EQ(format_value(0.1), "0.1");
     EXPECT_EQ(format_value(1e21), "1e+21");
@@ -74,6 +104,9 @@ TEST(Metrics, RegistrationMistakesAreRefused) {
     EXPECT_THROW(r.gauge("g3", "h", {"a"}, {{"a", "x"}}), std::invalid_argument);
     EXPECT_THROW(r.histogram("h1", "h", {"le"}, {1}), std::invalid_argument) << "le belongs to the buckets";
     EXPECT_THROW(r.histogram("h2", "h", {}, {2, 1}), std::invalid_argument);
+    EXPECT_THROW(r.summary("s1", "h", {"quantile"}), std::invalid_argument) << "quantile is the summary's";
+    EXPECT_THROW(r.summary("s2", "h", {}, {0.5, 1.0}), std::invalid_argument);
+    EXPECT_THROW(r.summary("s3", "h", {}, {0.9, 0.5}), std::invalid_argument);
     auto& f = r.counter("c", "h", {"a", "b"});
     EXPECT_THROW(f.with({"only one"}), std::invalid_argument);
 }

@@ -114,5 +114,15 @@ TEST(FilesystemFilter, InvalidDatasetNameIsAnErrorNotARejection) {
     EXPECT_FALSE(r);
 }
 
+// zrepl_zfs_list_unmatched_user_specified_dataset_count: the entries that name a dataset the
+// listing does not have, rejecting ones included; "<" names none and is never counted.
+TEST(FilesystemFilter, UnmatchedEntriesAreThoseNamingNoListedDataset) {
+    const auto f = spec("<:ok,pool/a<:ok,pool/gone:ok,pool/tmp<:!,other<:ok");
+    const std::vector<std::string> listed{"pool", "pool/a", "pool/a/b", "pool/tmp"};
+    EXPECT_EQ(f.unmatched_entries(listed), 2u) << "pool/gone and other";
+    EXPECT_EQ(f.unmatched_entries({}), 4u);
+    EXPECT_EQ(spec("<:ok").unmatched_entries(listed), 0u);
+}
+
 }  // namespace
 }  // namespace zferry::replication

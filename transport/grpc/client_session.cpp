@@ -134,6 +134,9 @@ struct ClientSession::Impl {
                 rst_code != NGHTTP2_NO_ERROR
                     ? status_from_rst(rst_code)
                     : Status{StatusCode::internal, "server closed the stream without sending trailers"};
+            // No response began: the server did not process it (nghttp2 also closes the streams
+            // a GOAWAY leaves out with this code).
+            r.refused = rst_code == NGHTTP2_REFUSED_STREAM && st.http_status == 0;
         } else {
             r.status = {StatusCode::internal, "server closed the stream without sending trailers"};
         }
@@ -204,6 +207,7 @@ struct ClientSession::Impl {
         if (it == me.streams.end()) return 0;
         me.finish(it->first,
                   {StatusCode::unavailable, "the stream is rejected because the connection is closing"});
+        me.results.back().unsent = true;  // its HEADERS never went out
         me.streams.erase(it);
         return 0;
     }

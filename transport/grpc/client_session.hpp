@@ -4,7 +4,7 @@
 // CallResult (status and, for OK, the response message).
 //
 // Errors map as grpc-go maps them: a reset stream by its HTTP/2 code (CANCEL -> CANCELLED,
-// REFUSED_STREAM -> UNAVAILABLE, ...), a local deadline -> DEADLINE_EXCEEDED (also when the
+// REFUSED_STREAM -> UNAVAILABLE and `refused`, ...), a local deadline -> DEADLINE_EXCEEDED (also when the
 // server's RST_STREAM(CANCEL) arrives after it), a response without grpc-status by its HTTP
 // status. A GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") is remembered
 // (told_too_many_pings()) so the owner can connect again with
@@ -39,6 +39,10 @@ struct CallResult {
     // The call never left this side: the connection took no new calls (GOAWAY received, or it
     // ended). The server cannot have seen it, so it is safe to make again on a new connection.
     bool unsent = false;
+    // The server refused the stream: RST_STREAM(REFUSED_STREAM) before any response (over its
+    // concurrent-stream limit), or a GOAWAY whose last stream id is below the call's. By RFC
+    // 9113 §8.7 it did not process the call, so it is safe to make again.
+    bool refused = false;
 };
 
 class ClientSession {

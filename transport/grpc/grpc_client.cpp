@@ -21,6 +21,8 @@ using Signal = asio::experimental::channel<void(error_code)>;
 // Built outside the coroutine bodies: GCC 12 mishandles braced initializers holding string
 // literals inside coroutines.
 Status status(StatusCode code, const char* text) { return Status{code, text}; }
+// Attempts on one connection for a call the server keeps refusing.
+constexpr int kRefusedAttempts = 4;
 }  // namespace
 
 struct GrpcClientConnection::Impl {
@@ -47,6 +49,7 @@ struct GrpcClientConnection::Impl {
     std::map<std::int32_t, std::shared_ptr<Pending>> pending;
     bool closing = false;
     bool ended = false;
+    std::uint64_t refused_retries = 0;
     Error error;
 
     void kick() { wake.try_send(error_code{}); }
@@ -102,6 +105,35 @@ struct GrpcClientConnection::Impl {
         }
     }
 
+    asio::awaitable<CallResult> call_once(std::string path, std::string request,
+                                          std::optional<Duration> timeout) {
+        CallResult r;
+        if (ended || closing) {
+            r.status = status(StatusCode::unavailable, "the connection is closed");
+            r.unsent = true;
+            co_return r;
+        }
+        auto id = session.start_call(path, request, timeout, Clock::now());
+        if (!id) {
+            r.status = status(StatusCode::unavailable, "the connection accepts no new calls");
+            r.unsent = true;
+            co_return r;
+        }
+        auto p = std::make_shared<Pending>(socket.get_executor());
+        pending[*id] = p;
+        timer.cancel();  // the new deadline may be the earliest
+        kick();
+        (void)co_await p->done.async_receive(tuple_awaitable);
+        if (p->result) co_return std::move(*p->result);
+        // The caller was cancelled: reset the stream; its result is dropped.
+        session.cancel(*id);
+        pending.erase(*id);
+        kick();
+        r.stream_id = *id;
+        r.status = status(StatusCode::cancelled, "context canceled");
+        co_return r;
+    }
+
     asio::awaitable<void> ticker() {
         for (;;) {
             const auto next = session.next_timer();
@@ -155,31 +187,31 @@ asio::awaitable<Result<void>> GrpcClientConnection::run() {
 asio::awaitable<CallResult> GrpcClientConnection::call(std::string path, std::string request,
                                                        std::optional<Duration> timeout) {
     auto& me = *impl_;
-    CallResult r;
-    if (me.ended || me.closing) {
-        r.status = status(StatusCode::unavailable, "the connection is closed");
-        r.unsent = true;
-        co_return r;
+    const auto deadline = timeout ? std::optional<TimePoint>(Clock::now() + *timeout) : std::nullopt;
+    for (int attempt = 1;; ++attempt) {
+        std::optional<Duration> left;
+        if (deadline) {
+            left = *deadline - Clock::now();
+            if (*left <= Duration::zero()) {
+                CallResult r;
+                r.status = status(StatusCode::deadline_exceeded, "context deadline exceeded");
+                co_return r;
+            }
+        }
+        CallResult r = co_await me.call_once(path, request, left);
+        if (!r.refused) co_return r;
+        // Refused unprocessed (RFC 9113 §8.7): again here while this connection takes calls
+        // (nghttp2 now holds it back until the server's limit has room), else the owner makes it
+        // on a new connection as it does for a call a GOAWAY left unsent.
+        if (!accepting_calls()) {
+            r.unsent = true;
+            co_return r;
+        }
+        if (attempt >= kRefusedAttempts) co_return r;
+        ++me.refused_retries;
+        me.log.debug("{} refused by the server ({}), attempt {} of {} on the same connection", path,
+                     r.status.message, attempt + 1, kRefusedAttempts);
     }
-    auto id = me.session.start_call(path, request, timeout, Clock::now());
-    if (!id) {
-        r.status = status(StatusCode::unavailable, "the connection accepts no new calls");
-        r.unsent = true;
-        co_return r;
-    }
-    auto p = std::make_shared<Impl::Pending>(me.socket.get_executor());
-    me.pending[*id] = p;
-    me.timer.cancel();  // the new deadline may be the earliest
-    me.kick();
-    (void)co_await p->done.async_receive(tuple_awaitable);
-    if (p->result) co_return std::move(*p->result);
-    // The caller was cancelled: reset the stream; its result is dropped.
-    me.session.cancel(*id);
-    me.pending.erase(*id);
-    me.kick();
-    r.stream_id = *id;
-    r.status = status(StatusCode::cancelled, "context canceled");
-    co_return r;
 }
 
 void GrpcClientConnection::close() {
@@ -190,6 +222,8 @@ void GrpcClientConnection::close() {
 bool GrpcClientConnection::accepting_calls() const {
     return !impl_->ended && !impl_->closing && impl_->session.accepting_calls();
 }
+
+std::uint64_t GrpcClientConnection::refused_retries() const { return impl_->refused_retries; }
 
 bool GrpcClientConnection::told_too_many_pings() const { return impl_->session.told_too_many_pings(); }
 

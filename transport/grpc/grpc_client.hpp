@@ -14,6 +14,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -33,7 +34,12 @@ public:
     asio::awaitable<Result<void>> run();
     // One unary call. A cancelled caller resets the stream and gets CANCELLED. A call the
     // connection no longer takes (GOAWAY received, ended, closed) is UNAVAILABLE and `unsent`.
+    // A call the server refused unprocessed (RST_STREAM(REFUSED_STREAM)) is made again on this
+    // connection, up to 4 attempts within the one timeout; refused once the connection takes no
+    // more calls (a GOAWAY below its stream id), it is UNAVAILABLE and `unsent` too.
     asio::awaitable<CallResult> call(std::string path, std::string request, std::optional<Duration> timeout);
+    // Refused calls made again on this connection.
+    std::uint64_t refused_retries() const;
     void close();
     // New calls can still go out on this connection (no GOAWAY received, not ended or closed):
     // an owner that reuses the connection asks first, and connects again otherwise.
