@@ -284,11 +284,15 @@ void TcpConn::close() noexcept {
 
 namespace {
 // Ciphertext asked for per read of the socket (many records: one syscall, then decryption
-// record by record straight into the caller's buffers).
+// record by record straight into the caller's buffers), at most.
 constexpr std::size_t kTlsReadBatch = std::size_t{256} << 10;
 // The splices' plaintext buffer: what one read of a pipe encrypts, or what decryption hands to
-// a pipe with one write.
+// a pipe with one write, at most.
 constexpr std::size_t kTlsSpliceChunk = std::size_t{256} << 10;
+// Both start here and double while reads fill them: a connection that carries small messages
+// (control, pings, a sink's thousand idle clients) keeps small buffers, a stream reaches the
+// full batch after a few reads.
+constexpr std::size_t kTlsFirstBatch = std::size_t{16} << 10;
 }  // namespace
 
 asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::tls_read_some(std::span<const iovec> iov) {
@@ -315,12 +319,14 @@ asio::awaitable<std::pair<error_code, std::size_t>> TcpConn::tls_read_some(std::
         if (tls_read_failed_) co_return std::pair{tls_read_failed_, std::size_t{0}};
         // close_notify, or the TCP end: both zferry, the TCP half-close ends the data as the relay did.
         if (tls_peer_eof_) co_return std::pair{error_code(asio::error::eof), std::size_t{0}};
-        auto space = tls_->input_space(kTlsReadBatch);
+        if (tls_read_batch_ == 0) tls_read_batch_ = kTlsFirstBatch;
+        auto space = tls_->input_space(tls_read_batch_);
         iovec in{space.data(), space.size()};
         std::span<const iovec> one(&in, 1);
         auto [ec, n] =
             co_await timed(Dir::read, [&](auto token) { return fd_->async_readv(one, std::move(token)); });
         tls_->commit_input(n);
+        if (n >= tls_read_batch_ && tls_read_batch_ < kTlsReadBatch) tls_read_batch_ *= 2;
         if (ec) co_return std::pair{ec, std::size_t{0}};
         if (n == 0) tls_peer_eof_ = true;  // what is left decrypts first
     }
@@ -361,7 +367,7 @@ asio::awaitable<error_code> TcpConn::tls_flush() {
 }
 
 asio::awaitable<error_code> TcpConn::tls_splice_to(AsyncFd& pipe, std::size_t len) {
-    if (tls_recv_buf_.empty()) tls_recv_buf_.resize(kTlsSpliceChunk);
+    if (tls_recv_buf_.empty()) tls_recv_buf_.resize(kTlsFirstBatch);
     while (len > 0) {
         iovec in{tls_recv_buf_.data(), std::min(len, tls_recv_buf_.size())};
         std::span<const iovec> into(&in, 1);
@@ -386,12 +392,13 @@ asio::awaitable<error_code> TcpConn::tls_splice_to(AsyncFd& pipe, std::size_t le
             }
         }
         tls_sink_backlog_ = false;
+        if (n == tls_recv_buf_.size() && n < kTlsSpliceChunk) tls_recv_buf_.resize(n * 2);
     }
     co_return error_code{};
 }
 
 asio::awaitable<error_code> TcpConn::tls_splice_from(AsyncFd& pipe, std::size_t len) {
-    if (tls_send_buf_.empty()) tls_send_buf_.resize(kTlsSpliceChunk);
+    if (tls_send_buf_.empty()) tls_send_buf_.resize(kTlsFirstBatch);
     while (len > 0) {
         if (!fd_ || closed_) co_return error_code(asio::error::bad_descriptor);
         if (tls_write_failed_) co_return tls_write_failed_;
@@ -404,6 +411,7 @@ asio::awaitable<error_code> TcpConn::tls_splice_from(AsyncFd& pipe, std::size_t 
             iovec plain{tls_send_buf_.data(), n};
             std::span<const iovec> records(&plain, 1);
             if (auto wec = co_await tls_write(records)) co_return wec;
+            if (n == tls_send_buf_.size() && n < kTlsSpliceChunk) tls_send_buf_.resize(n * 2);
         }
         if (ec) co_return ec;
         if (n == 0) co_return make_error_code(TransportErrc::connection_closed);  // the pipe ended early

@@ -137,7 +137,8 @@ private:
     bool tls_peer_eof_ = false;                      // TCP EOF read: what is left in the channel is the last
     bool tls_sink_backlog_ = false;                  // the peer's plaintext waits for our pipe
     std::vector<char> tls_out_;                      // ciphertext being written
-    std::vector<char> tls_recv_buf_, tls_send_buf_;  // the splices' plaintext
+    std::vector<char> tls_recv_buf_, tls_send_buf_;  // the splices' plaintext (growing)
+    std::size_t tls_read_batch_ = 0;                 // ciphertext per socket read (growing)
 };
 
 }  // namespace zferry::transport
