@@ -10,6 +10,8 @@
 #   fault_cut / fault_restore   link down on both ends / link up and every rule removed
 #   fault_rate RATE          tbf on A's side (e.g. 100mbit)
 #   verdict TEXT             the scenario's one-sentence result
+#   CHAOS_DOWN_HOOK          a command the EXIT trap runs once the namespaces' processes are
+#                            killed (daemon_lib.sh removes its zfs-fuse datasets with it)
 #
 # A namespace pair whose creating process is gone (a killed run) is removed by the next
 # chaos_up. Nothing here listens on or touches any address outside these namespaces.
@@ -66,6 +68,7 @@ chaos_down() {
         chaos_kill_in "$ns"
         ip netns del "$ns" 2>/dev/null || true
     done
+    if [ -n "${CHAOS_DOWN_HOOK:-}" ]; then $CHAOS_DOWN_HOOK || true; fi
     [ -n "${CHAOS_TMP:-}" ] && rm -rf "$CHAOS_TMP"
     return 0
 }
