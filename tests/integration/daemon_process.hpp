@@ -4,6 +4,8 @@
 // stops (the destructor kills what is still running).
 #pragma once
 
+#include "tests/integration/shell.hpp"
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -27,30 +29,6 @@
 extern char** environ;
 
 namespace zferry::test {
-
-struct CmdResult {
-    int rc = -1;
-    std::string out, err;
-};
-
-inline std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Paths are the test's own temporary directory: no spaces or quotes.
-inline CmdResult shell(const std::string& cmd, const std::filesystem::path& err_file) {
-    CmdResult r;
-    FILE* p = ::popen((cmd + " 2>" + err_file.string()).c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = read_file(err_file);
-    return r;
-}
 
 inline bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds bound) {
     const auto until = std::chrono::steady_clock::now() + bound;

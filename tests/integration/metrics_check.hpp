@@ -3,45 +3,24 @@
 // that zrepl's own metric names cause.
 #pragma once
 
+#include "tests/integration/shell.hpp"
+
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 
 namespace zferry::test {
 
-struct MetricsCmd {
-    int rc = -1;      // exit status (-1: did not run or killed by a signal)
-    std::string out;  // standard output and standard error together
-};
-
-inline MetricsCmd run_for_metrics(const std::string& cmd) {
-    MetricsCmd r;
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
 // GET http://127.0.0.1:PORT/metrics into `out` (curl -f: an HTTP error status fails); the test
 // fails with curl's message when the scrape does. The scraped text ("" on failure).
 inline std::string scrape_metrics(int port, const std::filesystem::path& out) {
-    auto r = run_for_metrics("curl -sS -f -o " + out.string() + " http://127.0.0.1:" + std::to_string(port) +
-                             "/metrics");
-    EXPECT_EQ(r.rc, 0) << "scraping 127.0.0.1:" << port << "/metrics failed: " << r.out;
-    if (r.rc != 0) return {};
-    std::ifstream in(out);
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    auto r =
+        shell("curl -sS -f -o " + out.string() + " http://127.0.0.1:" + std::to_string(port) + "/metrics",
+              out.string() + ".err");
+    EXPECT_EQ(r.rc, 0) << "scraping 127.0.0.1:" << port << "/metrics failed: " << r.err;
+    return r.rc == 0 ? read_file(out) : std::string();
 }
 
 // promtool's lint findings that zrepl's own names cause (kept so that its Grafana dashboard
@@ -59,7 +38,8 @@ inline bool zrepl_lint_finding(const std::string& line) {
 // and every line it prints is one of zrepl's own lint findings. The number of findings (-1 when
 // promtool is missing or could not parse the exposition).
 inline int expect_promtool_accepts(const std::filesystem::path& file) {
-    auto check = run_for_metrics("promtool check metrics < " + file.string());
+    auto check = shell("promtool check metrics < " + file.string(), file.string() + ".err");
+    check.out += check.err;  // promtool writes its findings to standard error
     if (check.rc == 127) {
         ADD_FAILURE() << "promtool is missing (Debian package prometheus; tools/dev/deps.sh installs it)";
         return -1;
