@@ -710,6 +710,8 @@ TEST(DistFiles, TheExampleConfigurationIsValidAndTheUnitStartsTheDaemon) {
     EXPECT_NE(unit.find("\nKillMode=mixed\n"), std::string::npos)
         << "SIGTERM to zferry only, it stops its children";
     EXPECT_NE(unit.find("\nRestart=on-failure\n"), std::string::npos);
+    EXPECT_NE(unit.find("\nLimitNOFILE=65536\n"), std::string::npos)
+        << "3 descriptors per TLS client: systemd's default 1 024 ends at about 300 clients";
 }
 
 TEST_F(DaemonTest, AnInvalidConfigurationIsRefusedNamingFileLineAndKey) {
