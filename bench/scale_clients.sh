@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scale_clients.sh [--clients N] [--per-daemon M] [--addresses K] [--data-kib N] [--build DIR]
-#                  [--timeout S] [--keep]
+#                  [--sink-zferry MAP] [--timeout S] [--keep]
 #
 # N push clients (default 1000) against ONE sink daemon over mutual TLS, on zfs-sim: how long
 # until every client's first snapshot is on the sink, and what the sink spends on it.
@@ -24,11 +24,15 @@
 # sink's limits of connections in their TLS handshake and in their preamble (each 256 in
 # total, 32 per address) apply to all of them as one address.
 #
+# --sink-zferry MAP sets the sink's serve.zferry map (YAML flow, e.g. '{control_connections_max:
+# 256}' for the default before 2048).
+#
 # Reported: time from starting the client daemons until the last replication ended (taken
 # from the clients' status; a job whose attempts all failed has ended too: counted, its error
 # shown), per-job replication latency p50/p99/max, sink RSS (idle, peak =
 # VmHWM, after), sink descriptors (idle, peak sampled every 0.2 s, after, and once every client
-# has stopped), sink CPU (its own, and its zfs children's), attempts beyond the first, the
+# has stopped), sink CPU (its own, and its zfs children's), attempts beyond the first (and
+# the clients' failed attempts by cause), the
 # sink's refusals and shed connections (from its log), the load average, and the verdict:
 # every client's snapshot on the sink with its GUID. Exit status 0 only if all N arrived.
 #
@@ -37,7 +41,7 @@ set -euo pipefail
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build/release
-clients=1000 per=100 addresses=1 data_kib=16 timeout=1800 keep=
+clients=1000 per=100 addresses=1 data_kib=16 timeout=1800 keep= sink_zferry=
 args=("$@")
 while (($#)); do
     case "$1" in
@@ -46,6 +50,7 @@ while (($#)); do
     --addresses) addresses=$2; shift 2 ;;
     --data-kib) data_kib=$2; shift 2 ;;
     --build) build=$(cd "$2" && pwd); shift 2 ;;
+    --sink-zferry) sink_zferry=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -139,8 +144,9 @@ jobs:
       ca: $certs/ca.crt
       cert: $certs/sink.crt
       key: $certs/sink.key
-      client_cns:
 EOF
+    if [ -n "$sink_zferry" ]; then echo "      zferry: $sink_zferry"; fi
+    echo "      client_cns:"
     for i in $(seq 1 "$clients"); do echo "        - $(ident "$i")"; done
 } >"$dir/sink/zferry.yml"
 ZFS_SIM_STATE=$dir/sink/zfs "$zferry" daemon --zfs "$zfs_sim" --config "$dir/sink/zferry.yml" \
@@ -324,7 +330,7 @@ kill -TERM "$sink"
 wait "$sink" || true
 pids=()
 
-echo "== figures ($clients clients, $ndaemons client daemons, $addresses source address(es))"
+echo "== figures ($clients clients, $ndaemons client daemons, $addresses source address(es)${sink_zferry:+, sink serve.zferry $sink_zferry})"
 echo "$result"
 echo "sink RSS: idle $(mib "$idle_rss") MiB, peak $(mib "$peak_rss") MiB (VmHWM), after $(mib "$after_rss") MiB, clients stopped $(mib "$stopped_rss") MiB"
 echo "sink fds: idle $idle_fds, peak $peak_fds (sampled every 0.2 s), after $after_fds, clients stopped $stopped_fds"
@@ -337,6 +343,12 @@ echo "connections: $tshed shed by the sink's TLS handshake limits, $shed by its 
 grep -h -o 'closing a \(TLS \)\{0,1\}connection in its handshake: [^;]*' "$dir/sink/daemon.log" |
     sed 's/.*: //; s/[0-9.]*$/ADDRESS/' | sort | uniq -c || true
 grep -h -o 'refusing TLS connection: [^ ]* [^:]*: [a-z ]*' "$dir/sink/daemon.log" | sort | uniq -c | sort -rn | head -3 || true
+# The clients' failed attempts by cause (names, snapshots and addresses folded), most first.
+grep -h -o 'attempt [0-9]* failed with a temporary error, waiting for connectivity: .*' "$dir"/h*/daemon.log |
+    sed -E 's/ {2,}job=.*//; s/c[0-9]{4}/cN/g; s/[0-9]{8}_[0-9]{6}_[0-9]{3}/T/g' |
+    sed -E 's/127\.0\.0\.[0-9]+:[0-9]+/ADDR/g; s/waiting for connectivity: p\/cN: step [^:]*: /waiting for connectivity: /' |
+    sed -E 's/ with a temporary error, waiting for connectivity//' | cut -c1-200 | sort | uniq -c | sort -rn |
+    head -5 || true
 echo "load average at the end: $load_end"
 
 # Verdict: every client's snapshot on the sink, with the same GUID.

@@ -76,6 +76,19 @@ struct ChildSetup {
     }
 };
 
+// The execution context Boost.Process is told each fork about: never run, holding no descriptor
+// of ours. The launcher notifies the context of the executor it is given, and in the child
+// (fork_child) Asio's epoll reactor makes a new epoll set and registers every descriptor that
+// context holds again; the child then closes them all before exec. With the daemon's own context
+// a sink serving a thousand connections paid two thousand epoll_ctl calls and as many removals
+// per zfs command, while its only thread waited in the launcher for the child's exec (the
+// launcher reads a pipe until then), so every accept, TLS handshake and call waited too. The
+// child execs at once and uses no Asio, so it needs no working reactor.
+asio::io_context& fork_notification_context() {
+    static asio::io_context ctx;
+    return ctx;
+}
+
 // PATH lookup done in the parent, so a missing program is a clear error before any fork.
 std::optional<std::string> find_program(const std::string& program) {
     if (program.find('/') != std::string::npos) {
@@ -209,10 +222,12 @@ Result<ChildProcess> ChildProcess::spawn(asio::any_io_executor ex, ProcessSpec s
         bp::process_stdio io{input_binding(spec.stdin_fd), output_binding(spec.stdout_fd, impl->out),
                              bp::detail::process_error_binding(*impl->err)};
         bp::posix::default_launcher launcher;
-        auto proc = launcher(ex, ec, std::filesystem::path(*exe), spec.args, io, setup);
+        auto launched = launcher(fork_notification_context().get_executor(), ec, std::filesystem::path(*exe),
+                                 spec.args, io, setup);
         if (ec) return Error(ec, fmt::format("cannot start '{}'", describe_command(spec)));
-        impl->pid = proc.id();
-        impl->proc.emplace(std::move(proc));
+        impl->pid = launched.id();
+        launched.detach();  // its pidfd belongs to the fork context; the child is ours on `ex`
+        impl->proc.emplace(ex, impl->pid);
     }
     impl->spec = std::move(spec);
     return ChildProcess(std::move(impl));

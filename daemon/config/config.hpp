@@ -88,7 +88,7 @@ struct ZferryConnectLimits {
 struct ZferryServeLimits {
     seconds dataconn_next_request_timeout{10};          // for the next request on a kept data connection
     std::size_t control_connections_per_identity = 16;  // 0: no limit
-    std::size_t control_connections_max = 256;          // 0: no limit
+    std::size_t control_connections_max = 2048;         // 0: no limit
 };
 
 struct TcpConnect {

@@ -4,6 +4,8 @@
 // stops (the destructor kills what is still running).
 #pragma once
 
+#include "tests/integration/shell.hpp"
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,30 +30,6 @@ extern char** environ;
 
 namespace zferry::test {
 
-struct CmdResult {
-    int rc = -1;
-    std::string out, err;
-};
-
-inline std::string read_file(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// Paths are the test's own temporary directory: no spaces or quotes.
-inline CmdResult shell(const std::string& cmd, const std::filesystem::path& err_file) {
-    CmdResult r;
-    FILE* p = ::popen((cmd + " 2>" + err_file.string()).c_str(), "r");
-    if (!p) return r;
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    const int status = ::pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.err = read_file(err_file);
-    return r;
-}
-
 inline bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds bound) {
     const auto until = std::chrono::steady_clock::now() + bound;
     while (std::chrono::steady_clock::now() < until) {
@@ -58,6 +37,33 @@ inline bool wait_for(const std::function<bool()>& cond, std::chrono::millisecond
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return cond();
+}
+
+// Reading zrepl's /status of a push or pull job (`zferry status --json`, which `--mode raw` is too).
+
+// The part of job `job` of kind `type` in a daemon's whole status (null when absent).
+inline boost::json::value job_part(const boost::json::value& status, const std::string& job,
+                                   const std::string& type) {
+    if (!status.is_object()) return nullptr;
+    const auto* jobs = status.as_object().if_contains("Jobs");
+    const auto* j = jobs && jobs->is_object() ? jobs->as_object().if_contains(job) : nullptr;
+    const auto* part = j && j->is_object() ? j->as_object().if_contains(type) : nullptr;
+    return part ? *part : boost::json::value(nullptr);
+}
+// The job's latest replication has ended, done or failed (its report is final).
+inline bool replication_ended(const boost::json::value& j) {
+    return j.is_object() && !j.at("Replication").is_null() && !j.at("Replication").at("FinishAt").is_null();
+}
+// Its latest replication's last attempt is done (succeeded).
+inline bool last_attempt_done(const boost::json::value& j) {
+    const auto& attempts = j.at("Replication").at("Attempts").as_array();
+    return !attempts.empty() && attempts.back().at("State") == "done";
+}
+// Invocation `n` of the job has finished: its replication ended (done or failed) and the pruning
+// after it too (the job waits for its next wakeup).
+inline bool invocation_finished(const boost::json::value& j, std::int64_t n) {
+    return replication_ended(j) && j.at("Invocations").to_number<std::int64_t>() >= n &&
+           j.at("State") == "waiting";
 }
 
 class DaemonProcess {
@@ -123,6 +129,12 @@ public:
         boost::system::error_code ec;
         auto v = boost::json::parse(r.out, ec);
         return ec ? boost::json::value(nullptr) : v;
+    }
+
+    // The part of job `job` of kind `type` ("push", "pull", "snap", ...) in its status (null when
+    // the daemon does not answer or has no such job).
+    boost::json::value job_status(const std::string& job, const std::string& type) const {
+        return job_part(status(), job, type);
     }
 
 private:

@@ -6,6 +6,7 @@
 // authorized_keys line forces) and decides where its datasets land; a client the sink does not
 // know is refused.
 #include "tests/integration/daemon_process.hpp"
+#include "tests/integration/metrics_check.hpp"
 #include "tests/integration/sshd_process.hpp"
 
 #include <gtest/gtest.h>
@@ -22,7 +23,11 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using zferry::test::DaemonProcess;
+using zferry::test::expect_promtool_accepts;
 using zferry::test::free_loopback_port;
+using zferry::test::invocation_finished;
+using zferry::test::last_attempt_done;
+using zferry::test::scrape_metrics;
 using zferry::test::Sshd;
 using zferry::test::wait_for;
 
@@ -89,8 +94,8 @@ protected:
     }
     // Starts the sink daemon with `serve` (YAML lines at the serve: level) and returns the
     // port it listens on (from its log: it binds port 0).
-    int start_sink(const std::string& serve) {
-        write_sink_config(serve, {});
+    int start_sink(const std::string& serve, const std::string& extra_global = {}) {
+        write_sink_config(serve, extra_global);
         if (!sink_->start(env("dst"))) {
             ADD_FAILURE() << "the sink daemon did not start:\n" << sink_->log();
             return -1;
@@ -104,40 +109,35 @@ protected:
         }
         return std::stoi(m[2]);
     }
-    void start_push(const std::string& connect) {
-        std::ofstream(push_->config())
-            << global(push_->sockpath())
-            << "  - name: push1\n"
-               "    type: push\n"
-               "    connect:\n"
-            << connect
-            << "    filesystems: {\"p/a<\": true}\n"
-               "    snapshotting: {type: manual}\n"
-               "    pruning:\n"
-               "      keep_sender: [{type: not_replicated}, {type: last_n, count: 10}]\n"
-               "      keep_receiver: [{type: last_n, count: 10}]\n";
+    // The push job push1 (`connect`: YAML lines at the connect: level) replicating `filesystems`
+    // and keeping the last `keep_sender` snapshots beside those not replicated, then `more_jobs`.
+    void start_push(const std::string& connect, const std::string& extra_global = {},
+                    const std::string& filesystems = "{\"p/a<\": true}", int keep_sender = 10,
+                    const std::string& more_jobs = {}) {
+        std::ofstream(push_->config()) << global(push_->sockpath(), extra_global)
+                                       << "  - name: push1\n"
+                                          "    type: push\n"
+                                          "    connect:\n"
+                                       << connect << "    filesystems: " << filesystems
+                                       << "\n"
+                                          "    snapshotting: {type: manual}\n"
+                                          "    pruning:\n"
+                                          "      keep_sender: [{type: not_replicated}, {type: last_n, count: "
+                                       << keep_sender
+                                       << "}]\n"
+                                          "      keep_receiver: [{type: last_n, count: 10}]\n"
+                                       << more_jobs;
         ASSERT_TRUE(push_->start(env("src"))) << push_->log();
     }
-    json::value push_status() {
-        auto s = push_->status();
-        if (!s.is_object()) return nullptr;
-        return s.at("Jobs").at("push1").at("push");
+    static std::string tcp_connect(int port) {
+        return "      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n";
     }
-    // The invocation number `n` has finished its replication: done or failed.
-    bool replication_finished(const json::value& push, std::int64_t n) {
-        if (!push.is_object() || push.at("Replication").is_null()) return false;
-        if (push.at("Invocations").to_number<std::int64_t>() < n) return false;
-        return !push.at("Replication").at("FinishAt").is_null() && push.at("State") == "waiting";
-    }
-    static bool succeeded(const json::value& push) {
-        const auto& attempts = push.at("Replication").at("Attempts").as_array();
-        return !attempts.empty() && attempts.back().at("State") == "done";
-    }
+    json::value push_status() { return push_->job_status("push1", "push"); }
     // Wakes the push job and waits until its invocation `n` finished.
     json::value replicate(std::int64_t n) {
         EXPECT_EQ(push_->cli("signal wakeup push1").rc, 0);
         json::value push;
-        EXPECT_TRUE(wait_for([&] { return replication_finished(push = push_status(), n); }, 60s))
+        EXPECT_TRUE(wait_for([&] { return invocation_finished(push = push_status(), n); }, 60s))
             << json::serialize(push) << "\npush:\n"
             << push_->log() << "\nsink:\n"
             << sink_->log();
@@ -166,15 +166,17 @@ TEST_F(RemoteDaemons, PushOverTcpLandsBelowTheClientsIdentityThenIncrementally) 
         "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
         "      clients: {\"127.0.0.1\": \"host1\"}\n");
     ASSERT_GT(port, 0);
-    start_push("      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n");
+    start_push(tcp_connect(port));
     auto push = replicate(1);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     expect_replicated("host1", {"p/a@s1", "p/a/b@s1"});
 
     snapshot("p/a", "s2");
     snapshot("p/a", "s3");
     push = replicate(2);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push);
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push);
     expect_replicated("host1", {"p/a@s2", "p/a@s3"});
     EXPECT_NE(sink_->log().find("client=host1"), std::string::npos)
         << "the sink's log lines name the client:\n"
@@ -188,7 +190,7 @@ TEST_F(RemoteDaemons, AClientTheSinksMapDoesNotKnowIsRefusedAndNothingLands) {
         "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
         "      clients: {\"10.1.2.3\": \"elsewhere\"}\n");
     ASSERT_GT(port, 0);
-    start_push("      type: tcp\n      address: \"127.0.0.1:" + std::to_string(port) + "\"\n");
+    start_push(tcp_connect(port));
     // The tcp transport closes an unmapped peer before a byte is exchanged (as zrepl's): to
     // the client that is a lost connection, so it waits for connectivity with growing pauses
     // (no retry storm) while the sink logs each refusal with the peer's address.
@@ -242,7 +244,9 @@ issue host1
                "\"\n      ca: " + c("ca.crt") + "\n      cert: " + c("host1.crt") +
                "\n      key: " + c("host1.key") + "\n      server_cn: sink.test\n");
     auto push = replicate(1);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     expect_replicated("host1", {"p/a@s1", "p/a/b@s1"});
     // The sink's request lines name the TLS client's address, not the relay's socketpair.
     const std::string sink_log = sink_->log();
@@ -298,13 +302,11 @@ TEST_F(RemoteDaemons, ASourcesSendBandwidthLimitHoldsForAPullOverTcp) {
     ASSERT_TRUE(push_->start(env("dst"))) << push_->log();
     ASSERT_EQ(push_->cli("signal wakeup pull1").rc, 0);
     json::value pull;
-    const double took = timed_replication(*push_, [&] {
-        auto st = push_->status();
-        if (!st.is_object()) return false;
-        pull = st.at("Jobs").at("pull1").at("pull");
-        return replication_finished(pull, 1);
-    });
-    ASSERT_TRUE(succeeded(pull)) << json::serialize(pull) << "\n" << push_->log() << "\n" << sink_->log();
+    const double took = timed_replication(
+        *push_, [&] { return invocation_finished(pull = push_->job_status("pull1", "pull"), 1); });
+    ASSERT_TRUE(last_attempt_done(pull)) << json::serialize(pull) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     EXPECT_EQ(guid("dst", "q/pull/p/a@big"), guid("src", "p/a@big"));
     EXPECT_GE(took, 3.0) << "16 MiB at 4 MiB/s went faster than the limit allows";
     stop_both();
@@ -323,12 +325,14 @@ TEST_F(RemoteDaemons, ASinksRecvBandwidthLimitHoldsForAPushOverTcp) {
     std::string log;
     static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
     ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
-    start_push("      type: tcp\n      address: \"127.0.0.1:" + m[1].str() + "\"\n");
+    start_push(tcp_connect(std::stoi(m[1].str())));
     ASSERT_EQ(push_->cli("signal wakeup push1").rc, 0);
     json::value push;
     const double took =
-        timed_replication(*push_, [&] { return replication_finished(push = push_status(), 1); });
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+        timed_replication(*push_, [&] { return invocation_finished(push = push_status(), 1); });
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     expect_replicated("host1", {"p/a@big", "p/a/b@s1"});
     EXPECT_GE(took, 3.0) << "16 MiB at 4 MiB/s went faster than the limit allows";
     stop_both();
@@ -433,16 +437,18 @@ TEST_F(SshDaemons, PushOverSshStdinserverLandsBelowTheForcedIdentityThenIncremen
     ASSERT_TRUE(start_sshd());
     start_push(ssh_connect(sshd_->client_key()));
     auto push = replicate(1);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n"
-                                 << push_->log() << "\n"
-                                 << sink_->log() << "\n"
-                                 << sshd_->log();
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log() << "\n"
+                                         << sshd_->log();
     expect_replicated("client1", {"p/a@s1", "p/a/b@s1"});
 
     snapshot("p/a", "s2");
     snapshot("p/a", "s3");
     push = replicate(2);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     expect_replicated("client1", {"p/a@s2", "p/a@s3"});
     EXPECT_NE(sink_->log().find("client=client1"), std::string::npos)
         << "the sink's log lines name the client:\n"
@@ -487,14 +493,8 @@ TEST_F(SshDaemons, PullFromASourceOverSshStdinserver) {
     ASSERT_TRUE(push_->start(env("dst"))) << push_->log();
     auto pull_done = [&](std::int64_t n) {
         json::value pull;
-        const bool done = wait_for(
-            [&] {
-                auto st = push_->status();
-                if (!st.is_object()) return false;
-                pull = st.at("Jobs").at("pull1").at("pull");
-                return replication_finished(pull, n);
-            },
-            60s);
+        const bool done =
+            wait_for([&] { return invocation_finished(pull = push_->job_status("pull1", "pull"), n); }, 60s);
         EXPECT_TRUE(done) << json::serialize(pull) << "\npuller:\n"
                           << push_->log() << "\nsource:\n"
                           << sink_->log() << "\nsshd:\n"
@@ -503,14 +503,16 @@ TEST_F(SshDaemons, PullFromASourceOverSshStdinserver) {
     };
     ASSERT_EQ(push_->cli("signal wakeup pull1").rc, 0);
     auto pull = pull_done(1);
-    ASSERT_TRUE(succeeded(pull)) << json::serialize(pull) << "\n" << push_->log() << "\n" << sink_->log();
+    ASSERT_TRUE(last_attempt_done(pull)) << json::serialize(pull) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     for (const std::string snap : {"p/a@s1", "p/a/b@s1"})
         EXPECT_EQ(guid("dst", "q/pull/" + snap), guid("src", snap)) << snap;
 
     snapshot("p/a", "s2");
     ASSERT_EQ(push_->cli("signal wakeup pull1").rc, 0);
     pull = pull_done(2);
-    ASSERT_TRUE(succeeded(pull)) << json::serialize(pull) << "\n" << push_->log();
+    ASSERT_TRUE(last_attempt_done(pull)) << json::serialize(pull) << "\n" << push_->log();
     EXPECT_EQ(guid("dst", "q/pull/p/a@s2"), guid("src", "p/a@s2")) << "incremental over ssh";
     stop_both();
     sshd_->stop();
@@ -524,7 +526,7 @@ TEST_F(SshDaemons, AKeyTheServerDoesNotKnowIsAPermanentErrorWithSshsMessage) {
     // Permanent: the run ends at once (no waiting for connectivity) and says what ssh said.
     auto push = replicate(1);
     ASSERT_FALSE(push.is_null());
-    EXPECT_FALSE(succeeded(push));
+    EXPECT_FALSE(last_attempt_done(push));
     const std::string text = json::serialize(push);
     EXPECT_NE(text.find("Permission denied (publickey"), std::string::npos) << text << "\n" << push_->log();
     EXPECT_NE(text.find("(permanent)"), std::string::npos) << text;
@@ -550,11 +552,11 @@ TEST_F(SshDaemons, APusherWhoseSinkDaemonIsDownWaitsWithTheProxyErrorAndFinishes
     EXPECT_NE(text.find("(temporary, retrying can help)"), std::string::npos) << text;
 
     ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
-    ASSERT_TRUE(wait_for([&] { return replication_finished(push = push_status(), 1); }, 60s))
+    ASSERT_TRUE(wait_for([&] { return invocation_finished(push = push_status(), 1); }, 60s))
         << json::serialize(push) << "\n"
         << push_->log() << "\n"
         << sink_->log();
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push);
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push);
     expect_replicated("client1", {"p/a@s1", "p/a/b@s1"});
     stop_both();
     sshd_->stop();
@@ -595,28 +597,6 @@ TEST_F(SshDaemons, TheSinkRefusesASocketDirectoryOthersCanReach) {
 
 // ---- Prometheus metrics of both sides ------------------------------------------------------
 
-// promtool's lint findings that zrepl's own names cause (kept so that its Grafana dashboard
-// keeps working): counters without _total, a gauge whose name ends in _count.
-bool zrepl_lint_finding(const std::string& line) {
-    for (const char* counter : {"zrepl_replication_bytes_replicated", "zrepl_daemon_log_entries",
-                                "zrepl_control_request_begin", "zrepl_frameconn_shutdown_hard_closes"})
-        if (line == std::string(counter) + " counter metrics should have \"_total\" suffix") return true;
-    return line ==
-           "zrepl_zfs_list_unmatched_user_specified_dataset_count non-histogram and non-summary "
-           "metrics should not have \"_count\" suffix";
-}
-
-// Every line of promtool's `check metrics` on `file` is one of zrepl's own lint findings.
-void expect_promtool_accepts(const fs::path& file, const fs::path& dir) {
-    auto check = zferry::test::shell("promtool check metrics < " + file.string() + " 2>&1", dir / "p.err");
-    ASSERT_NE(check.rc, 127)
-        << "promtool is missing (Debian package prometheus; tools/dev/deps.sh installs it)";
-    ASSERT_NE(check.rc, 1) << "promtool could not parse the exposition: " << check.out;
-    std::istringstream lines(check.out);
-    for (std::string line; std::getline(lines, line);)
-        if (!line.empty()) EXPECT_TRUE(zrepl_lint_finding(line)) << line;
-}
-
 // The sum of the samples of every series whose name and labels start with `prefix`.
 double sum_of(const std::string& scrape, const std::string& prefix, std::size_t* series = nullptr) {
     double sum = 0;
@@ -652,44 +632,20 @@ TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
     const int sink_metrics = free_loopback_port(), push_metrics = free_loopback_port();
     ASSERT_GT(sink_metrics, 0);
     ASSERT_GT(push_metrics, 0);
-    write_sink_config(
-        "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
-        "      clients: {\"127.0.0.1\": \"host1\"}\n",
+    const int port = start_sink(
+        "      type: tcp\n      listen: \"127.0.0.1:0\"\n      clients: {\"127.0.0.1\": \"host1\"}\n",
         monitoring(sink_metrics));
-    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
-    std::smatch m;
-    std::string log;
-    static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
-    ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
-    std::ofstream(push_->config())
-        << global(push_->sockpath(), monitoring(push_metrics))
-        << "  - name: push1\n"
-           "    type: push\n"
-           "    connect:\n"
-           "      type: tcp\n"
-           "      address: \"127.0.0.1:"
-        << m[1].str()
-        << "\"\n"
-           "    filesystems: {\"p/a<\": true}\n"
-           "    snapshotting: {type: manual}\n"
-           "    pruning:\n"
-           "      keep_sender: [{type: not_replicated}, {type: last_n, count: 10}]\n"
-           "      keep_receiver: [{type: last_n, count: 10}]\n";
-    ASSERT_TRUE(push_->start(env("src"))) << push_->log();
+    ASSERT_GT(port, 0);
+    start_push(tcp_connect(port), monitoring(push_metrics));
     auto push = replicate(1);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     expect_replicated("host1", {"p/a@s1", "p/a/b@s1"});
 
-    auto scrape = [&](int port, const std::string& name) {
-        const fs::path out = dir_ / (name + ".metrics");
-        auto r = zferry::test::shell(
-            "curl -sS -f -o " + out.string() + " http://127.0.0.1:" + std::to_string(port) + "/metrics",
-            dir_ / "curl.err");
-        EXPECT_EQ(r.rc, 0) << r.err;
-        return out;
-    };
-    const fs::path push_file = scrape(push_metrics, "push"), sink_file = scrape(sink_metrics, "sink");
-    const std::string pushed = zferry::test::read_file(push_file), sunk = zferry::test::read_file(sink_file);
+    const fs::path push_file = dir_ / "push.metrics", sink_file = dir_ / "sink.metrics";
+    const std::string pushed = scrape_metrics(push_metrics, push_file),
+                      sunk = scrape_metrics(sink_metrics, sink_file);
 
     // What `zfs send` makes of the two snapshots, byte for byte.
     auto stream_size = [&](const std::string& snap) {
@@ -727,7 +683,7 @@ TEST_F(RemoteDaemons, MetricsOfBothSidesCountTheBytesMovedAndPassPromtool) {
     EXPECT_GE(sample(pushed, "zrepl_control_request_begin{endpoint=\"/status\"}"), 1) << pushed;
 
     // promtool: both parse; the only lint findings are those of zrepl's own names.
-    for (const auto& file : {push_file, sink_file}) expect_promtool_accepts(file, dir_);
+    for (const auto& file : {push_file, sink_file}) expect_promtool_accepts(file);
     stop_both();
 }
 
@@ -743,44 +699,24 @@ TEST_F(RemoteDaemons, MetricsOfZfsCommandsOperationsShutdownsAndTasksCountWhatRa
     const int sink_metrics = free_loopback_port(), push_metrics = free_loopback_port();
     ASSERT_GT(sink_metrics, 0);
     ASSERT_GT(push_metrics, 0);
-    write_sink_config(
-        "      type: tcp\n      listen: \"127.0.0.1:0\"\n"
-        "      clients: {\"127.0.0.1\": \"host1\"}\n",
+    const int port = start_sink(
+        "      type: tcp\n      listen: \"127.0.0.1:0\"\n      clients: {\"127.0.0.1\": \"host1\"}\n",
         monitoring(sink_metrics));
-    ASSERT_TRUE(sink_->start(env("dst"))) << sink_->log();
-    std::smatch m;
-    std::string log;
-    static const std::regex serving("serving on tcp 127\\.0\\.0\\.1:([0-9]+)");
-    ASSERT_TRUE(wait_for([&] { return std::regex_search(log = sink_->log(), m, serving); }, 5s)) << log;
+    ASSERT_GT(port, 0);
     // Two entries of push1's filter name no dataset (p/gone, p/a/none); snap1's one does.
-    std::ofstream(push_->config())
-        << global(push_->sockpath(), monitoring(push_metrics))
-        << "  - name: push1\n"
-           "    type: push\n"
-           "    connect:\n"
-           "      type: tcp\n"
-           "      address: \"127.0.0.1:"
-        << m[1].str()
-        << "\"\n"
-           "    filesystems: {\"p/a<\": true, \"p/gone\": true, \"p/a/none<\": false}\n"
-           "    snapshotting: {type: manual}\n"
-           "    pruning:\n"
-           "      keep_sender: [{type: not_replicated}, {type: last_n, count: 1}]\n"
-           "      keep_receiver: [{type: last_n, count: 10}]\n"
-           "  - name: snap1\n"
-           "    type: snap\n"
-           "    filesystems: {\"p/c\": true}\n"
-           "    snapshotting: {type: periodic, prefix: zf_, interval: 1h}\n"
-           "    pruning:\n"
-           "      keep: [{type: last_n, count: 10}]\n";
-    ASSERT_TRUE(push_->start(env("src"))) << push_->log();
+    start_push(tcp_connect(port), monitoring(push_metrics),
+               "{\"p/a<\": true, \"p/gone\": true, \"p/a/none<\": false}", 1,
+               "  - name: snap1\n"
+               "    type: snap\n"
+               "    filesystems: {\"p/c\": true}\n"
+               "    snapshotting: {type: periodic, prefix: zf_, interval: 1h}\n"
+               "    pruning:\n"
+               "      keep: [{type: last_n, count: 10}]\n");
     // snap1 has no zf_ snapshot yet: it takes one at once, then prunes.
     json::value snap;
     ASSERT_TRUE(wait_for(
         [&] {
-            auto s = push_->status();
-            if (!s.is_object()) return false;
-            snap = s.at("Jobs").at("snap1").at("snap");
+            snap = push_->job_status("snap1", "snap");
             return snap.is_object() && !snap.at("Pruning").is_null() &&
                    snap.at("Pruning").at("State") == "Done" && snap.at("State") == "waiting";
         },
@@ -788,22 +724,17 @@ TEST_F(RemoteDaemons, MetricsOfZfsCommandsOperationsShutdownsAndTasksCountWhatRa
         << json::serialize(snap) << "\n"
         << push_->log();
     auto push = replicate(1);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
     expect_replicated("host1", {"p/a@s2", "p/a/b@s1"});
     const std::string left = zfs_out("src", "list -H -o name -t snapshot -r p/a");
     ASSERT_EQ(left.find("p/a@s1\n"), std::string::npos) << "the sender pruned p/a@s1: " << left;
     ASSERT_NE(left.find("p/a@s2\n"), std::string::npos) << left;
 
-    auto scrape = [&](int port, const std::string& name) {
-        const fs::path out = dir_ / (name + ".metrics");
-        auto r = zferry::test::shell(
-            "curl -sS -f -o " + out.string() + " http://127.0.0.1:" + std::to_string(port) + "/metrics",
-            dir_ / "curl.err");
-        EXPECT_EQ(r.rc, 0) << r.err;
-        return out;
-    };
-    const fs::path push_file = scrape(push_metrics, "push"), sink_file = scrape(sink_metrics, "sink");
-    const std::string pushed = zferry::test::read_file(push_file), sunk = zferry::test::read_file(sink_file);
+    const fs::path push_file = dir_ / "push.metrics", sink_file = dir_ / "sink.metrics";
+    const std::string pushed = scrape_metrics(push_metrics, push_file),
+                      sunk = scrape_metrics(sink_metrics, sink_file);
 
     // zfscmd: every reaped zfs process has its CPU times beside its runtime, and the zfs-sim
     // processes of both sides used some CPU (wait4's rusage).
@@ -858,20 +789,22 @@ TEST_F(RemoteDaemons, MetricsOfZfsCommandsOperationsShutdownsAndTasksCountWhatRa
     // the push closes the one it kept once its idle timeout (3 s) passes, and the sink's end
     // of it shuts down then (or at its own next-request timeout, 10 s, whichever comes first).
     // Each shutdown drained, or closed hard if the peer had gone first.
-    fs::path sink_later, push_later;
+    const fs::path sink_later = dir_ / "sink-later.metrics", push_later = dir_ / "push-later.metrics";
     std::string sunk_after;  // the last scrape of the sink
     ASSERT_TRUE(wait_for(
         [&] {
             std::this_thread::sleep_for(450ms);  // a scrape a second or so, not 20 per second
-            sunk_after = zferry::test::read_file(sink_later = scrape(sink_metrics, "sink-later"));
+            sunk_after = scrape_metrics(sink_metrics, sink_later);
             return sample(sunk_after, "zrepl_frameconn_shutdown_seconds_count") >= 1;
         },
         60s))
         << sunk_after;
     snapshot("p/a", "s3");
     push = replicate(2);
-    ASSERT_TRUE(succeeded(push)) << json::serialize(push) << "\n" << push_->log() << "\n" << sink_->log();
-    std::string pushed_after = zferry::test::read_file(push_later = scrape(push_metrics, "push-later"));
+    ASSERT_TRUE(last_attempt_done(push)) << json::serialize(push) << "\n"
+                                         << push_->log() << "\n"
+                                         << sink_->log();
+    std::string pushed_after = scrape_metrics(push_metrics, push_later);
     for (const auto* scraped : {&pushed_after, &sunk_after}) {
         const double shutdowns = sample(*scraped, "zrepl_frameconn_shutdown_seconds_count");
         const double drained = sample(*scraped, "zrepl_frameconn_shutdown_drain_seconds_count");
@@ -885,8 +818,7 @@ TEST_F(RemoteDaemons, MetricsOfZfsCommandsOperationsShutdownsAndTasksCountWhatRa
             << *scraped;
     }
 
-    for (const auto& file : {push_file, sink_file, push_later, sink_later})
-        expect_promtool_accepts(file, dir_);
+    for (const auto& file : {push_file, sink_file, push_later, sink_later}) expect_promtool_accepts(file);
     stop_both();
 }
 

@@ -16,6 +16,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -296,6 +297,46 @@ TEST(Process, FileDescriptorsDoNotLeakIntoChildren) {
     ASSERT_TRUE(r);
     // 0, 1, 2 and the directory fd of ls itself.
     EXPECT_LE(std::stoi(r->out), 4) << r->out;
+}
+
+namespace {
+
+// Counts the fork notifications its io_context receives.
+class ForkNotifications : public asio::execution_context::service {
+public:
+    using key_type = ForkNotifications;
+    static inline asio::execution_context::id id;
+    explicit ForkNotifications(asio::execution_context& c) : asio::execution_context::service(c) {}
+    void notify_fork(asio::execution_context::fork_event) override { ++count; }
+    void shutdown() override {}
+    int count = 0;
+};
+
+}  // namespace
+
+// The io_context a child is spawned on is not told of the fork: Asio's epoll reactor would make
+// the child register every descriptor of that context again (two epoll_ctl calls per descriptor
+// between fork and exec, while the parent waits in the launcher for the exec), so a daemon
+// serving a thousand connections paid thousands of system calls per zfs command. The child still
+// runs, is waited for on that context and reports its exit.
+TEST(Process, SpawningDoesNotNotifyTheCallersIoContextOfTheFork) {
+    asio::io_context ctx;
+    auto& notifications = asio::make_service<ForkNotifications>(ctx);
+    // Descriptors registered with the context's reactor (when opened), as a serving daemon's
+    // connections are.
+    std::vector<asio::local::stream_protocol::socket> held;
+    for (int i = 0; i < 64; ++i) {
+        held.emplace_back(ctx);
+        held.emplace_back(ctx);
+        asio::local::connect_pair(held[held.size() - 2], held.back());
+    }
+    for (int i = 0; i < 3; ++i) {
+        auto r = zferry::test::run(ctx, run_process(sh("echo child " + std::to_string(i))));
+        ASSERT_TRUE(r) << r.error().message();
+        EXPECT_EQ(r->out, "child " + std::to_string(i) + "\n");
+        EXPECT_EQ(r->exit_code, 0);
+    }
+    EXPECT_EQ(notifications.count, 0) << "fork_prepare and fork_parent reached the caller's context";
 }
 
 namespace {

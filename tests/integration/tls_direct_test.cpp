@@ -197,6 +197,18 @@ asio::awaitable<void> read_in_chunks(TcpConn& conn, std::vector<char>& into, uns
     }
 }
 
+// The local consumer of a sink pipe: reads `rd` until EOF (or an error) into `into`.
+asio::awaitable<void> read_all(AsyncFd& rd, std::vector<char>& into) {
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+        iovec iov{buf.data(), buf.size()};
+        std::span<const iovec> one(&iov, 1);
+        auto [ec, n] = co_await rd.async_readv(one, use_ec);
+        if (ec || n == 0) break;
+        into.insert(into.end(), buf.data(), buf.data() + n);
+    }
+}
+
 TEST_F(TlsDirectTest, TensOfMiBBothWaysInRandomChunksArriveIntact) {
     const auto up = pattern(32u << 20, 1);
     const auto down = pattern(8u << 20, 2);
@@ -248,16 +260,7 @@ TEST_F(TlsDirectTest, SplicePathsMoveTensOfMiBBetweenPipesIntact) {
             EXPECT_FALSE(ec) << ec.message();
             sink.close_write();
         };
-        auto consume = [&]() -> asio::awaitable<void> {
-            std::vector<char> buf(1 << 20);
-            for (;;) {
-                iovec iov{buf.data(), buf.size()};
-                std::span<const iovec> one(&iov, 1);
-                auto [ec, n] = co_await sink.rd->async_readv(one, use_ec);
-                if (ec || n == 0) break;
-                got.insert(got.end(), buf.data(), buf.data() + n);
-            }
-        };
+        auto consume = [&]() { return read_all(*sink.rd, got); };
         co_await (send() && receive() && consume());
         client_->close();
         server_->close();
@@ -314,16 +317,7 @@ TEST_F(TlsDirectTest, DataconnStreamsInBothPayloadModesArriveIntact) {
                 if (n) received = *n;
                 sink.close_write();
             };
-            auto consume = [&]() -> asio::awaitable<void> {
-                std::vector<char> buf(1 << 20);
-                for (;;) {
-                    iovec iov{buf.data(), buf.size()};
-                    std::span<const iovec> one(&iov, 1);
-                    auto [ec, n] = co_await sink.rd->async_readv(one, use_ec);
-                    if (ec || n == 0) break;
-                    got.insert(got.end(), buf.data(), buf.data() + n);
-                }
-            };
+            auto consume = [&]() { return read_all(*sink.rd, got); };
             co_await (produce() && send() && receive() && consume());
             // Together: each side's shutdown drains until the other closed.
             co_await (sender.close() && receiver.close());
@@ -519,14 +513,7 @@ TEST_F(TlsDirectTest, AStalledLocalConsumerIsNotATimeout) {
         auto consume = [&]() -> asio::awaitable<void> {
             asio::steady_timer stall(co_await asio::this_coro::executor, 500ms);  // five idle timeouts
             co_await stall.async_wait(use_ec);
-            std::vector<char> buf(1 << 20);
-            for (;;) {
-                iovec iov{buf.data(), buf.size()};
-                std::span<const iovec> one(&iov, 1);
-                auto [ec, n] = co_await sink.rd->async_readv(one, use_ec);
-                if (ec || n == 0) break;
-                got.insert(got.end(), buf.data(), buf.data() + n);
-            }
+            co_await read_all(*sink.rd, got);
         };
         co_await (send() && receive() && consume());
         client_->close();

@@ -1,6 +1,7 @@
 // `zferry test filesystems`, `zferry test placeholder` and the bash and zsh completions, as a
 // user runs them: the binary on a zfs-sim host and a configuration file, the completion sourced
 // in bash, found by zsh's compinit.
+#include "tests/integration/shell.hpp"
 #include "zfs/properties.hpp"
 
 #include <gtest/gtest.h>
@@ -23,10 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-    int rc = -1;
-    std::string out, err;
-};
+using Outcome = zferry::test::CmdResult;
 
 std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> out;
@@ -75,22 +73,9 @@ protected:
     Outcome sh(const std::string& script) { return exec("Z=" ZFS_SIM_BIN "; " + script); }
     Outcome zferry(const std::string& args) { return exec(std::string(ZFERRY_BINARY) + " " + args); }
     Outcome exec(const std::string& script) {
-        Outcome r;
-        const auto err = dir_ / "stderr";
         const auto file = dir_ / "script.sh";
         std::ofstream(file) << script << "\n";
-        const std::string cmd = "bash " + file.string() + " 2>" + err.string();
-        FILE* p = ::popen(cmd.c_str(), "r");
-        if (!p) return r;
-        std::array<char, 4096> buf;
-        std::size_t n;
-        while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-        const int status = ::pclose(p);
-        r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        FILE* e = std::fopen(err.c_str(), "r");
-        while (e && (n = std::fread(buf.data(), 1, buf.size(), e)) > 0) r.err.append(buf.data(), n);
-        if (e) std::fclose(e);
-        return r;
+        return zferry::test::shell("bash " + file.string(), dir_ / "stderr");
     }
 
     // COMPREPLY after <TAB> at the end of `line` (the words after "zferry"), one reply a line.

@@ -1,6 +1,8 @@
 // `zferry zfs-abstraction` as a user runs it, on a zfs-sim pool holding what zrepl leaves
 // behind: step holds, a last-received hold, cursors v2 (an older and a newer one), a tentative
 // cursor, the legacy v1 cursor, a user's own hold, and a cursor whose name lies about its GUID.
+#include "tests/integration/shell.hpp"
+
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
 
@@ -16,10 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-    int rc = -1;
-    std::string out, err;
-};
+using Outcome = zferry::test::CmdResult;
 
 class ZfsAbstractionCli : public ::testing::Test {
 protected:
@@ -49,20 +48,7 @@ protected:
         return exec(std::string(ZFERRY_BINARY) + " " + args + " --zfs " ZFS_SIM_BIN);
     }
     Outcome exec(const std::string& script) {
-        Outcome r;
-        const auto err = dir_ / "stderr";
-        const std::string cmd = "bash -c '" + script + "' 2>" + err.string();
-        FILE* p = ::popen(cmd.c_str(), "r");
-        if (!p) return r;
-        std::array<char, 4096> buf;
-        std::size_t n;
-        while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-        const int status = ::pclose(p);
-        r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        FILE* e = std::fopen(err.c_str(), "r");
-        while (e && (n = std::fread(buf.data(), 1, buf.size(), e)) > 0) r.err.append(buf.data(), n);
-        if (e) std::fclose(e);
-        return r;
+        return zferry::test::shell("bash -c '" + script + "'", dir_ / "stderr");
     }
     std::vector<std::string> full_paths(const std::string& json_lines) {
         std::vector<std::string> out;

@@ -41,6 +41,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using test::DaemonProcess;
+using test::invocation_finished;
+using test::last_attempt_done;
 using test::Sshd;
 using test::wait_for;
 
@@ -176,27 +178,6 @@ protected:
         return std::stoi(m[1]);
     }
 
-    // zrepl's /status through `zferry status --mode raw`: the job's part (null when the daemon
-    // does not answer).
-    static json::value job_status(const DaemonProcess& d, const std::string& job, const std::string& type) {
-        auto r = d.cli("status --mode raw");
-        if (r.rc != 0) return nullptr;
-        boost::system::error_code ec;
-        auto v = json::parse(r.out, ec);
-        if (ec || !v.is_object()) return nullptr;
-        const auto* j = v.at("Jobs").as_object().if_contains(job);
-        return j ? j->at(type) : json::value(nullptr);
-    }
-    // Invocation `n` of a push or pull job has finished (replication and pruning after it).
-    static bool finished(const json::value& j, std::int64_t n) {
-        if (!j.is_object() || j.at("Replication").is_null()) return false;
-        return j.at("Invocations").to_number<std::int64_t>() >= n &&
-               !j.at("Replication").at("FinishAt").is_null() && j.at("State") == "waiting";
-    }
-    static bool succeeded(const json::value& j) {
-        const auto& attempts = j.at("Replication").at("Attempts").as_array();
-        return !attempts.empty() && attempts.back().at("State") == "done";
-    }
     std::string logs() const {
         std::string out;
         for (const auto& [name, d] : daemons_) out += "--- " + name + " daemon:\n" + d->log();
@@ -214,11 +195,11 @@ protected:
     json::value wait_finished(DaemonProcess& d, const std::string& job, const std::string& type,
                               std::int64_t n) {
         json::value j;
-        EXPECT_TRUE(wait_for([&] { return finished(j = job_status(d, job, type), n); }, 120s))
+        EXPECT_TRUE(wait_for([&] { return invocation_finished(j = d.job_status(job, type), n); }, 120s))
             << "invocation " << n << " of " << job << " did not finish within 120 s: " << json::serialize(j)
             << "\n"
             << logs();
-        EXPECT_TRUE(j.is_object() && finished(j, n) && succeeded(j))
+        EXPECT_TRUE(j.is_object() && invocation_finished(j, n) && last_attempt_done(j))
             << "invocation " << n << " of " << job << " failed: " << json::serialize(j) << "\n"
             << logs();
         return j;
@@ -517,7 +498,7 @@ TEST_F(DaemonsOnZfsFuse, PullFromASourceDaemonOverTcpInitialThenIncrementalAfter
               "    pruning:\n"
               "      keep_sender: [{type: not_replicated}, {type: last_n, count: 10}]\n"
               "      keep_receiver: [{type: last_n, count: 10}]\n");
-    auto j = job_status(pull, "pull1", "pull");
+    auto j = pull.job_status("pull1", "pull");
     ASSERT_TRUE(j.is_object()) << pull.log();
     EXPECT_EQ(j.at("Invocations"), 0) << "interval: manual waits for the signal";
     wakeup_and_finish(pull, "pull1", "pull", 1);
@@ -580,7 +561,7 @@ TEST_F(DaemonsOnZfsFuse, ASnapJobSnapshotsOnItsIntervalWithItsPrefixAndPrunesByI
     std::vector<zfs::FilesystemVersion> rv, cv;
     ASSERT_TRUE(wait_for(
         [&] {
-            auto before = job_status(d, "snap1", "snap");
+            auto before = d.job_status("snap1", "snap");
             if (!before.is_object() || before.at("Invocations").to_number<std::int64_t>() < 3 ||
                 before.at("State") != "waiting" || before.at("Pruning").is_null() ||
                 before.at("Pruning").at("State") != "Done" || before.at("Snapshotting").is_null() ||
@@ -588,7 +569,7 @@ TEST_F(DaemonsOnZfsFuse, ASnapJobSnapshotsOnItsIntervalWithItsPrefixAndPrunesByI
                 return false;
             rv = versions(root_);
             cv = versions(child_);
-            j = job_status(d, "snap1", "snap");
+            j = d.job_status("snap1", "snap");
             return json::serialize(before) == json::serialize(j);
         },
         120s))
@@ -661,7 +642,7 @@ TEST_F(DaemonsOnZfsFuse, ResetInTheMiddleOfALargeStepThenWakeupReplicatesCleanly
     ASSERT_EQ(d.cli("signal wakeup push1").rc, 0);
     json::value j;
     ASSERT_TRUE(
-        wait_for([&] { return moved(root_step(j = job_status(d, "push1", "push"))) >= (1u << 20); }, 60s))
+        wait_for([&] { return moved(root_step(j = d.job_status("push1", "push"))) >= (1u << 20); }, 60s))
         << json::serialize(j) << "\n"
         << d.log();
     const auto at_reset = moved(root_step(j));
@@ -671,7 +652,7 @@ TEST_F(DaemonsOnZfsFuse, ResetInTheMiddleOfALargeStepThenWakeupReplicatesCleanly
     ASSERT_EQ(reset.rc, 0) << reset.err;
     ASSERT_TRUE(wait_for(
         [&] {
-            j = job_status(d, "push1", "push");
+            j = d.job_status("push1", "push");
             return j.is_object() && j.at("State") == "waiting";
         },
         60s))
@@ -807,7 +788,7 @@ TEST_F(DaemonsOnZfsFuse, PullFromAPeriodicSourcePrunesBothSidesAndTheNextRoundIs
         json::value snapper;
         const bool done = wait_for(
             [&] {
-                snapper = job_status(source, "src1", "source");
+                snapper = source.job_status("src1", "source");
                 if (!snapper.is_object() || snapper.at("Snapper").is_null()) return false;
                 const auto& s = snapper.at("Snapper");
                 if (s.at("state") != "waiting") return false;
@@ -907,7 +888,7 @@ protected:
         else
             start(daemon("push"), push_job(connect, limit()));
     }
-    json::value active_status() { return job_status(daemon(active()), active_job(), active()); }
+    json::value active_status() { return daemon(active()).job_status(active_job(), active()); }
     static std::uint64_t moved(const json::value& step) {
         return step.is_object() ? step.at("BytesReplicated").to_number<std::uint64_t>() : 0;
     }
@@ -949,7 +930,7 @@ protected:
     }
     // A restarted daemon replaces the killed one's control socket: true once it answers.
     bool answers(const std::string& name, const std::string& job, const std::string& type) {
-        return wait_for([&] { return job_status(daemon(name), job, type).is_object(); }, 10s);
+        return wait_for([&] { return daemon(name).job_status(job, type).is_object(); }, 10s);
     }
     // The active daemon killed mid-step, started again and woken up: invocation 1 of the new
     // process sends the step again.

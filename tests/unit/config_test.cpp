@@ -444,7 +444,7 @@ TEST(ConfigLoader, ZferryConnectionLimitsDefaultAndParse) {
     const auto sdl = zferry_limits(std::get<SinkJob>(sd->jobs[0].spec).serve);
     EXPECT_EQ(sdl.dataconn_next_request_timeout, std::chrono::seconds(10));
     EXPECT_EQ(sdl.control_connections_per_identity, 16u);
-    EXPECT_EQ(sdl.control_connections_max, 256u);
+    EXPECT_EQ(sdl.control_connections_max, 2048u);
     auto ss = parse(sink +
                     "    zferry:\n      dataconn_next_request_timeout: 1m\n"
                     "      control_connections_per_identity: 2\n      control_connections_max: 0\n");

@@ -36,6 +36,17 @@ struct Harness {
 
 using Names = std::vector<std::string>;
 
+// The defaults let a sink serve 1 000 clients with one control connection each, and each of
+// them a second one while it reconnects, without sending any away.
+TEST(ControlConnections, TheDefaultsServeAThousandClientsReconnectingWithoutClosingAny) {
+    Harness h(ControlLimits{});
+    std::vector<ControlConnections::Slot> slots;
+    for (int round = 0; round < 2; ++round)
+        for (int i = 0; i < 1000; ++i) slots.push_back(h.admit("c" + std::to_string(i)));
+    EXPECT_EQ(h.closed, Names{});
+    EXPECT_EQ(h.conns.count(), 2000u);
+}
+
 TEST(ControlConnections, AnIdentityBeyondItsLimitLosesItsOwnOldestIdleConnection) {
     Harness h({.max_connections = 0, .max_per_identity = 2});
     std::vector<ControlConnections::Slot> slots;
