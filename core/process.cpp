@@ -40,6 +40,11 @@ using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
+// The soft RLIMIT_NOFILE the process started with, once raise_open_file_limit() raised it:
+// what every child gets back before exec. Written once before any fork, read in children.
+bool g_restore_open_file_limit = false;
+rlimit g_original_open_file_limit{};
+
 // Runs in the child between fork and exec: only async-signal-safe calls. The child gets its
 // own process group (so cancellation reaches grandchildren, e.g. a shell wrapper's children),
 // default signal dispositions (zferry ignores SIGPIPE; a zfs send must die of it), no blocked
@@ -72,6 +77,7 @@ struct ChildSetup {
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (g_restore_open_file_limit) ::setrlimit(RLIMIT_NOFILE, &g_original_open_file_limit);
         return {};
     }
 };
@@ -197,6 +203,27 @@ void ChildProcess::signal(int sig) noexcept {
         ::kill(-impl_->pid, sig);
         ::kill(impl_->pid, sig);
     }
+}
+
+Result<OpenFileLimit> raise_open_file_limit() {
+    rlimit rl{};
+    if (::getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return Error(boost::system::error_code(errno, boost::system::system_category()),
+                     "cannot read the open-file limit");
+    OpenFileLimit out{.before = rl.rlim_cur, .after = rl.rlim_cur, .hard = rl.rlim_max};
+    if (rl.rlim_cur >= rl.rlim_max) return out;
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) != 0)
+        return Error(boost::system::error_code(errno, boost::system::system_category()),
+                     fmt::format("cannot raise the open-file limit from {} to the hard limit {}", rl.rlim_cur,
+                                 rl.rlim_max));
+    if (!g_restore_open_file_limit) {
+        g_original_open_file_limit = rl;
+        g_restore_open_file_limit = true;
+    }
+    out.after = raised.rlim_cur;
+    return out;
 }
 
 Result<ChildProcess> ChildProcess::spawn(asio::any_io_executor ex, ProcessSpec spec) {

@@ -12,12 +12,26 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace zferry {
+
+// The open-file limit, as Go's runtime (and so zrepl) sets it at start: the soft RLIMIT_NOFILE
+// raised to the hard limit. A sink holds about 3 descriptors per TLS client (its control
+// connection and the relay pair), so the usual soft limit of 1 024 would refuse connections
+// near 300 clients. Children spawned afterwards get the soft limit the process started with
+// back before exec, as Go's os/exec does (a program using select() expects at most 1 024).
+// Call once, at start, before any child is spawned and while the process has one thread.
+struct OpenFileLimit {
+    std::uint64_t before = 0;  // the soft limit found
+    std::uint64_t after = 0;   // the soft limit now (== before when it already was the hard limit)
+    std::uint64_t hard = 0;
+};
+Result<OpenFileLimit> raise_open_file_limit();
 
 struct ProcessSpec {
     std::string program;            // absolute path, or a name looked up in PATH

@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -370,6 +371,39 @@ TEST_F(DaemonTest, AManualJobDoesNothingUntilSignalledRefusesUnknownJobsAndRepor
     EXPECT_TRUE(push.at("Snapshotting").is_null()) << "manual snapshotting: no snapshotter runs";
     EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
     EXPECT_TRUE(no_children());
+}
+
+// As Go's runtime does for zrepl, the daemon raises its soft open-file limit to the hard limit
+// (a TLS client costs a sink about 3 descriptors) and says so; its zfs children get the original
+// back (Process.RaisingTheOpenFileLimitLeavesChildrenTheOriginal).
+TEST_F(DaemonTest, TheDaemonRaisesItsOpenFileLimitToTheHardLimit) {
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    ASSERT_GT(saved.rlim_max, 1000u) << "this test needs a hard open-file limit above 1000";
+    struct Restore {
+        rlimit limit;
+        ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{saved};
+    rlimit low = saved;
+    low.rlim_cur = 1000;  // the daemon inherits it
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+    write_config("      type: manual\n");
+    start_daemon();
+
+    std::ifstream limits("/proc/" + std::to_string(pid_) + "/limits");
+    std::string line, soft, hard;
+    while (std::getline(limits, line))
+        if (line.rfind("Max open files", 0) == 0) {
+            std::istringstream(line.substr(std::string("Max open files").size())) >> soft >> hard;
+            break;
+        }
+    const std::string max = std::to_string(saved.rlim_max);
+    EXPECT_EQ(soft, max) << line;
+    EXPECT_EQ(hard, max) << line;
+    EXPECT_NE(daemon_log().find("open-file limit raised from 1000 to " + max + " (the hard limit)"),
+              std::string::npos)
+        << daemon_log();
+    EXPECT_EQ(stop_daemon(SIGTERM), 0) << daemon_log();
 }
 
 TEST_F(DaemonTest, SigtermDuringATransferStopsWithinBoundsAndLeavesAResumableReceive) {

@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -385,4 +386,35 @@ TEST(ProcessLimiter, CancelledAcquireGivesUpItsPlace) {
     asio::io_context ctx;
     ProcessLimiter lim(ctx.get_executor(), 1);
     EXPECT_TRUE(zferry::test::run(ctx, acquire_is_cancellable(lim)));
+}
+
+// The daemon raises its soft open-file limit to the hard one, as Go's runtime does for zrepl;
+// the zfs children it starts afterwards get the original soft limit back before exec.
+TEST(Process, RaisingTheOpenFileLimitLeavesChildrenTheOriginal) {
+    rlimit saved{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+    ASSERT_GT(saved.rlim_max, 1000u) << "this test needs a hard open-file limit above 1000";
+    rlimit low = saved;
+    low.rlim_cur = 1000;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+
+    auto raised = zferry::raise_open_file_limit();
+    ASSERT_TRUE(raised) << raised.error().message();
+    EXPECT_EQ(raised->before, 1000u);
+    EXPECT_EQ(raised->after, saved.rlim_max);
+    EXPECT_EQ(raised->hard, saved.rlim_max);
+    rlimit now{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &now), 0);
+    EXPECT_EQ(now.rlim_cur, saved.rlim_max);
+
+    asio::io_context ctx;
+    auto r = zferry::test::run(ctx, run_process(sh("ulimit -Sn; ulimit -Hn")));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->out, "1000\n" + std::to_string(saved.rlim_max) + "\n");
+
+    // Already at the hard limit: nothing to do, and said so.
+    auto again = zferry::raise_open_file_limit();
+    ASSERT_TRUE(again) << again.error().message();
+    EXPECT_EQ(again->before, again->after);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
 }

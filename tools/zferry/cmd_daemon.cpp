@@ -2,6 +2,7 @@
 // and the control socket on one io_context until SIGTERM or SIGINT, then stops everything in
 // order. SIGHUP does not reload: it logs that a restart is needed and changes nothing.
 #include "core/io_engine.hpp"
+#include "core/process.hpp"
 #include "tools/zferry/commands.hpp"
 
 #include "daemon/config/config_loader.hpp"
@@ -120,6 +121,15 @@ int run_daemon(const DaemonCliOptions& o, const GlobalOptions& global) {
     } outlets_closed;
     ::signal(SIGPIPE, SIG_IGN);
     const Logger log = Logger().with("job", "_daemon");
+    // As Go's runtime does for zrepl: the soft open-file limit up to the hard one (a TLS client
+    // costs a sink about 3 descriptors); zfs children get the original back (core/process.hpp).
+    if (auto lim = raise_open_file_limit(); !lim)
+        log.warn("{}; connections stay bounded by the soft limit", lim.error().message());
+    else if (lim->after != lim->before)
+        log.info("open-file limit raised from {} to {} (the hard limit); zfs children keep {}", lim->before,
+                 lim->after, lim->before);
+    else
+        log.info("open-file limit {} (the hard limit)", lim->after);
 
     asio::io_context ctx;
     daemon::DaemonOptions dopts;
