@@ -1,6 +1,7 @@
 #include "replication/driver/replication.hpp"
 
 #include "core/async.hpp"
+#include "core/backoff.hpp"
 #include "core/owned_task.hpp"
 #include "replication/driver/step_runner.hpp"
 #include "replication/logic/replication_error.hpp"
@@ -22,6 +23,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <random>
 #include <sstream>
 #include <tuple>
 #include <unordered_map>
@@ -136,7 +138,8 @@ asio::awaitable<Result<void>> ReplicationRun::wait_for_connectivity() {
     report_.wait_reconnect_until =
         since + std::chrono::duration_cast<WallTime::duration>(options_.reconnect_hard_fail_timeout);
     const auto deadline = std::chrono::steady_clock::now() + options_.reconnect_hard_fail_timeout;
-    auto backoff = options_.reconnect_backoff_min;
+    // Jittered, so that the pushers of a sink that went away do not all come back at once.
+    Backoff backoff(options_.reconnect_backoff_min, options_.reconnect_backoff_max, std::random_device{}());
     asio::steady_timer timer(co_await asio::this_coro::executor);
     for (;;) {
         auto s = co_await sender_.wait_for_connectivity();
@@ -145,14 +148,14 @@ asio::awaitable<Result<void>> ReplicationRun::wait_for_connectivity() {
         if (r) co_return r;
         Error e = r.error();
         if (!e.temporary()) co_return e.wrap("waiting for connectivity");
-        if (std::chrono::steady_clock::now() + backoff > deadline)
+        const auto pause = backoff.next();
+        if (std::chrono::steady_clock::now() + pause > deadline)
             co_return e.wrap("endpoints unreachable until the reconnect hard-fail timeout");
         log_.info("endpoints not reachable yet, next check in {} ms: {}",
-                  std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count(), e.message());
-        timer.expires_after(backoff);
+                  std::chrono::duration_cast<std::chrono::milliseconds>(pause).count(), e.message());
+        timer.expires_after(pause);
         auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return Error(ReplicationErrc::cancelled, "waiting for connectivity");
-        backoff = std::min(backoff * 2, options_.reconnect_backoff_max);
     }
 }
 

@@ -35,7 +35,8 @@ struct ReplicationOptions {
     std::optional<std::regex> snapshot_filter;  // only snapshots matching it are replicated
     int max_attempts = 3;                       // ZREPL_REPLICATION_MAX_ATTEMPTS
     std::chrono::steady_clock::duration reconnect_hard_fail_timeout = std::chrono::minutes(10);
-    // Pause between connectivity checks while waiting to reconnect (doubling up to the max).
+    // Pause between connectivity checks while waiting to reconnect: doubling up to the max, each
+    // a random point in the upper half of its nominal pause (core/backoff.hpp).
     std::chrono::steady_clock::duration reconnect_backoff_min = std::chrono::seconds(1);
     std::chrono::steady_clock::duration reconnect_backoff_max = std::chrono::seconds(30);
     std::size_t step_concurrency = 1;           // replication.concurrency.steps
