@@ -57,6 +57,7 @@ VARIANTS = [
     "zferry-readv",
     "zferry-tls",
     "zferry-tls-chacha20",
+    "zferry-tls-openssl-records",
 ]
 # dataconn_transfer's (--mode, --engine); None leaves zferry's default. The default payload
 # modes are readv for sending and splice for receiving; -splice/-readv force one mode on
@@ -86,13 +87,18 @@ CPU_NOTES = {
     "zferry-readv": "as zferry, readv/writev for sending and receiving",
     "zferry-tls": "as zferry, over zferry's tls transport (mutual TLS 1.3, TLS_AES_128_GCM_SHA256)",
     "zferry-tls-chacha20": "as zferry-tls with TLS_CHACHA20_POLY1305_SHA256",
+    "zferry-tls-openssl-records": "as zferry-tls with OpenSSL's record layer after the handshake "
+    "(zferry's own TLS 1.3 record layer is the default)",
 }
 # zferry over its tls transport: the TLS 1.3 cipher suite each variant pins, through an
 # OPENSSL_CONF of the bench's own for both processes (zferry itself takes OpenSSL's defaults).
 TLS_VARIANTS = {
     "zferry-tls": "TLS_AES_128_GCM_SHA256",
     "zferry-tls-chacha20": "TLS_CHACHA20_POLY1305_SHA256",
+    "zferry-tls-openssl-records": "TLS_AES_128_GCM_SHA256",
 }
+# dataconn_transfer's --tls-records for a variant (default: zferry's own record layer).
+TLS_RECORDS = {"zferry-tls-openssl-records": "openssl"}
 
 
 class VariantMissing(Exception):
@@ -462,8 +468,10 @@ class Bench:
         env = dict(os.environ, OPENSSL_CONF=self.openssl_conf(TLS_VARIANTS[name]))
 
         def side(role, cn, peer):
+            records = ["--tls-records", TLS_RECORDS[name]] if name in TLS_RECORDS else []
             return [self.dataconn, role, "--port", str(self.port), "--tls-ca", certs["ca"],
-                    "--tls-cert", certs[cn + ".crt"], "--tls-key", certs[cn + ".key"], "--tls-peer", peer]  # fmt: skip
+                    "--tls-cert", certs[cn + ".crt"], "--tls-key", certs[cn + ".key"], "--tls-peer", peer,
+                    *records]  # fmt: skip
 
         return self.run_stream(
             name, side("client", "client", "bench-server"), side("server", "server", "bench-client"), env=env

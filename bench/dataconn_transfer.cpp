@@ -10,6 +10,8 @@
 //       (mutual TLS, the peer's certificate must carry CN: the server's client_cns, the
 //       client's server_cn), as a sink or push job configured for tls runs it. The cipher is
 //       OpenSSL's choice; bench/compare.py picks it with an OPENSSL_CONF of its own.
+//   --tls-records own|openssl: who protects the records after a TLS 1.3 handshake (default
+//       own: transport/tls13_records; openssl: OpenSSL's record layer, for comparison).
 // The full protocol runs: version handshake, mux label, frames, heartbeats, streams.
 // Without --mode: zferry's defaults (send readv, receive splice); --mode forces one mode on
 // both directions. Without --engine: kDefaultEngine.
@@ -17,6 +19,7 @@
 #include "core/log.hpp"
 #include "transport/dataconn.hpp"
 #include "transport/handshake_io.hpp"
+#include "transport/tls_session.hpp"
 #include "transport/tls_wire.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -64,7 +67,7 @@ int usage() {
     std::fprintf(
         stderr,
         "usage: dataconn_transfer server|client --port P [--address A] [--mode splice|readv] [--engine "
-        "reactor|uring] [--tls-ca F --tls-cert F --tls-key F --tls-peer CN]\n");
+        "reactor|uring] [--tls-ca F --tls-cert F --tls-key F --tls-peer CN [--tls-records own|openssl]]\n");
     return 2;
 }
 
@@ -95,6 +98,9 @@ int main(int argc, char** argv) {
             tls.key = v;
         else if (k == "--tls-peer")
             tls_peer = v;
+        else if (k == "--tls-records" && (v == "own" || v == "openssl"))
+            TlsSession::set_default_record_layer(v == "own" ? TlsSession::RecordLayer::own
+                                                            : TlsSession::RecordLayer::openssl);
         else if (k == "--engine" && parse_engine_kind(v, engine_kind)) {
         } else
             return usage();

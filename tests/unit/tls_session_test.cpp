@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
 
@@ -58,8 +59,9 @@ protected:
         return ctx;
     }
 
-    std::unique_ptr<TlsSession> session(TlsSession::Role role, const char* server_name = "server.test") {
-        auto s = TlsSession::make(role == TlsSession::Role::client ? client_ctx_ : server_ctx_, role);
+    std::unique_ptr<TlsSession> session(TlsSession::Role role, const char* server_name = "server.test",
+                                        TlsSession::RecordLayer layer = TlsSession::RecordLayer::own) {
+        auto s = TlsSession::make(role == TlsSession::Role::client ? client_ctx_ : server_ctx_, role, layer);
         EXPECT_TRUE(s);
         if (!s) return nullptr;
         if (role == TlsSession::Role::client) {
@@ -224,8 +226,10 @@ TEST_F(TlsSessionTest, DataThatFollowsTheHandshakeInTheSameInputIsKept) {
 }
 
 TEST_F(TlsSessionTest, CloseNotifyEndsTheStream) {
+    // OpenSSL's record layer sends the close_notify (zferry itself ends with a TCP half-close),
+    // our own receives it.
     auto client = session(TlsSession::Role::client);
-    auto server = session(TlsSession::Role::server);
+    auto server = session(TlsSession::Role::server, "", TlsSession::RecordLayer::openssl);
     auto big = [] { return std::size_t{1} << 20; };
     ASSERT_TRUE(handshake(*client, *server, big));
     std::vector<char> wire;
@@ -363,6 +367,230 @@ TEST_F(TlsSessionTest, ASessionFromAnotherServerIsNotResumedAndTheOtherServersCa
         EXPECT_EQ(SSL_get_verify_result(refused.server->native()), X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
     }
     SSL_CTX_free(strict);
+}
+
+// ---------------------------------------------------------------- own TLS 1.3 record layer
+// After a TLS 1.3 handshake, TlsSession seals and opens the application records itself
+// (transport/tls13_records). OpenSSL's record layer is the reference peer: every combination of
+// our layer and OpenSSL's, for each TLS 1.3 cipher suite, with the server's session tickets sent
+// under the application key before the data (so both sequence numbers are taken over
+// mid-stream), key updates, padding, and malformed records.
+
+using Layer = TlsSession::RecordLayer;
+
+struct LayerCase {
+    const char* suite;
+    Layer client;
+    Layer server;
+    int tickets;  // the server's tickets per connection
+};
+
+class TlsOwnRecordsTest : public TlsSessionTest, public ::testing::WithParamInterface<LayerCase> {};
+
+void only_tls13(SSL_CTX* ctx, const char* suite) {
+    SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    ASSERT_EQ(SSL_CTX_set_ciphersuites(ctx, suite), 1) << suite;
+}
+
+TEST_P(TlsOwnRecordsTest, DataBothWaysMatchesOpenSslsRecordLayerAcrossTicketsAndRandomChunks) {
+    const LayerCase c = GetParam();
+    only_tls13(client_ctx_, c.suite);
+    only_tls13(server_ctx_, c.suite);
+    ASSERT_TRUE(enable_server_resumption(server_ctx_));
+    ASSERT_EQ(SSL_CTX_set_num_tickets(server_ctx_, static_cast<std::size_t>(c.tickets)), 1);
+    TlsClientSessionCache cache(client_ctx_);
+    for (int connection = 0; connection < 2; ++connection) {  // the second one resumed
+        auto client = session(TlsSession::Role::client, "server.test", c.client);
+        auto server = session(TlsSession::Role::server, "", c.server);
+        cache.offer(client->native());
+        std::mt19937 rng(11 + connection);
+        auto random_chunk = [&rng] { return std::size_t{1} + rng() % 40000; };
+        ASSERT_TRUE(handshake(*client, *server, random_chunk));
+        EXPECT_EQ(client->resumed(), connection == 1 && c.tickets > 0);
+        EXPECT_EQ(SSL_CIPHER_get_name(SSL_get_current_cipher(client->native())), std::string(c.suite));
+        EXPECT_EQ(client->own_records_sending(), c.client == Layer::own);
+        EXPECT_EQ(server->own_records_sending(), c.server == Layer::own);
+        const auto down = random_bytes(300000, rng);  // after the tickets, on the same stream
+        EXPECT_EQ(transfer(*server, *client, down, 70000, random_chunk), down);
+        const auto up = random_bytes(1 << 20, rng);
+        EXPECT_EQ(transfer(*client, *server, up, 256 << 10, random_chunk), up);
+        EXPECT_EQ(transfer(*server, *client, down, 3000, random_chunk), down);
+        EXPECT_EQ(client->own_records_receiving(), c.client == Layer::own);
+        EXPECT_EQ(server->own_records_receiving(), c.server == Layer::own);
+        EXPECT_EQ(cache.has_session(), c.tickets > 0) << "the client keeps the server's ticket";
+        EXPECT_FALSE(client->has_input());
+        EXPECT_FALSE(server->has_input());
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    SuitesAndPeers, TlsOwnRecordsTest,
+    ::testing::Values(LayerCase{"TLS_AES_128_GCM_SHA256", Layer::own, Layer::openssl, 1},
+                      LayerCase{"TLS_AES_128_GCM_SHA256", Layer::openssl, Layer::own, 1},
+                      LayerCase{"TLS_AES_128_GCM_SHA256", Layer::own, Layer::own, 1},
+                      LayerCase{"TLS_AES_128_GCM_SHA256", Layer::openssl, Layer::own, 3},
+                      LayerCase{"TLS_AES_128_GCM_SHA256", Layer::own, Layer::openssl, 0},
+                      LayerCase{"TLS_AES_256_GCM_SHA384", Layer::own, Layer::openssl, 2},
+                      LayerCase{"TLS_AES_256_GCM_SHA384", Layer::openssl, Layer::own, 2},
+                      LayerCase{"TLS_CHACHA20_POLY1305_SHA256", Layer::own, Layer::openssl, 1},
+                      LayerCase{"TLS_CHACHA20_POLY1305_SHA256", Layer::openssl, Layer::own, 1}),
+    [](const ::testing::TestParamInfo<LayerCase>& i) {
+        auto name = [](Layer l) { return l == Layer::own ? std::string("Own") : std::string("OpenSsl"); };
+        std::string suite = i.param.suite;
+        suite = suite.substr(4, suite.find('_', 8) - 4);
+        std::erase(suite, '_');
+        return suite + "_" + name(i.param.client) + "Client_" + name(i.param.server) + "Server_" +
+               std::to_string(i.param.tickets) + "Tickets";
+    });
+
+TEST_F(TlsSessionTest, TLS12StaysWithOpenSslsRecordLayer) {
+    SSL_CTX_set_max_proto_version(client_ctx_, TLS1_2_VERSION);
+    auto client = session(TlsSession::Role::client);
+    auto server = session(TlsSession::Role::server);
+    auto big = [] { return std::size_t{1} << 20; };
+    ASSERT_TRUE(handshake(*client, *server, big));
+    EXPECT_EQ(SSL_version(client->native()), TLS1_2_VERSION);
+    EXPECT_FALSE(client->own_records_sending());
+    EXPECT_FALSE(server->own_records_sending());
+    std::mt19937 rng(5);
+    const auto up = random_bytes(100000, rng);
+    EXPECT_EQ(transfer(*client, *server, up, 30000, big), up);
+    EXPECT_FALSE(server->own_records_receiving());
+}
+
+// OpenSSL's peer updates its keys and asks for ours (RFC 8446 §4.6.3): we open its records under
+// the new key, answer with a key update of our own before our next record, and OpenSSL opens what
+// we send under our new key. Twice, so that the second generation of secrets is right too.
+TEST_F(TlsSessionTest, AKeyUpdateFromThePeerMovesBothOfOurKeys) {
+    only_tls13(client_ctx_, "TLS_AES_128_GCM_SHA256");
+    auto client = session(TlsSession::Role::client);
+    auto server = session(TlsSession::Role::server, "", Layer::openssl);
+    std::mt19937 rng(9);
+    auto random_chunk = [&rng] { return std::size_t{1} + rng() % 20000; };
+    ASSERT_TRUE(handshake(*client, *server, random_chunk));
+    const auto first = random_bytes(50000, rng);
+    ASSERT_EQ(transfer(*server, *client, first, 50000, random_chunk), first);
+    ASSERT_TRUE(client->own_records_receiving());
+    for (int round = 0; round < 2; ++round) {
+        ASSERT_EQ(SSL_key_update(server->native(), SSL_KEY_UPDATE_REQUESTED), 1);
+        const auto down = random_bytes(40000, rng);
+        EXPECT_EQ(transfer(*server, *client, down, 40000, random_chunk), down) << round;
+        EXPECT_TRUE(client->has_output()) << "our key update, queued for the peer";
+        const auto up = random_bytes(60000, rng);
+        EXPECT_EQ(transfer(*client, *server, up, 60000, random_chunk), up) << round;
+    }
+    // A key update without a request moves only the peer's key.
+    ASSERT_EQ(SSL_key_update(server->native(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+    const auto down = random_bytes(1000, rng);
+    EXPECT_EQ(transfer(*server, *client, down, 1000, random_chunk), down);
+    EXPECT_FALSE(client->has_output());
+    const auto up = random_bytes(1000, rng);
+    EXPECT_EQ(transfer(*client, *server, up, 1000, random_chunk), up);
+}
+
+// The peer's key update right after its session ticket, before any data (found by the
+// tls_records fuzzer): OpenSSL reads the ticket, we read the key update and answer it.
+TEST_F(TlsSessionTest, AKeyUpdateBeforeAnyDataIsAnsweredByUsNotByOpenSsl) {
+    only_tls13(client_ctx_, "TLS_AES_128_GCM_SHA256");
+    ASSERT_TRUE(enable_server_resumption(server_ctx_));
+    TlsClientSessionCache cache(client_ctx_);
+    auto client = session(TlsSession::Role::client);
+    auto server = session(TlsSession::Role::server, "", Layer::openssl);
+    auto big = [] { return std::size_t{1} << 20; };
+    ASSERT_TRUE(handshake(*client, *server, big));
+    ASSERT_EQ(SSL_key_update(server->native(), SSL_KEY_UPDATE_REQUESTED), 1);
+    std::mt19937 rng(21);
+    const auto down = random_bytes(30000, rng);
+    EXPECT_EQ(transfer(*server, *client, down, 30000, big), down);  // ticket, key update, data at once
+    EXPECT_TRUE(client->own_records_receiving());
+    EXPECT_TRUE(cache.has_session()) << "OpenSSL read the ticket";
+    const auto up = random_bytes(30000, rng);
+    EXPECT_EQ(transfer(*client, *server, up, 30000, big), up);  // our key update, then data
+}
+
+TEST_F(TlsSessionTest, PaddedRecordsFromThePeerLoseTheirPadding) {
+    only_tls13(client_ctx_, "TLS_AES_128_GCM_SHA256");
+    auto client = session(TlsSession::Role::client);
+    auto server = session(TlsSession::Role::server, "", Layer::openssl);
+    ASSERT_EQ(SSL_set_block_padding(server->native(), 4096), 1);
+    std::mt19937 rng(13);
+    auto one_k = [] { return std::size_t{1000}; };
+    ASSERT_TRUE(handshake(*client, *server, one_k));
+    for (std::size_t n : {1u, 100u, 4095u, 4096u, 4097u, 16383u, 16384u, 70000u}) {
+        const auto down = random_bytes(n, rng);
+        EXPECT_EQ(transfer(*server, *client, down, n, one_k), down) << n;
+    }
+}
+
+// A record as our receiver opens it (after a first one that made it take over from OpenSSL),
+// with `edit` applied to its bytes.
+template <class Edit>
+Result<TlsSession::Decrypted> receive_edited(TlsSession& from, TlsSession& to, Edit&& edit) {
+    const std::string text = "0123456789abcdef0123456789abcdef";
+    std::vector<char> wire, buf(100);
+    EXPECT_TRUE(from.encrypt(std::span<const char>(text.data(), text.size())));
+    from.take_output(wire);
+    deliver(wire, to, [] { return std::size_t{1} << 20; });
+    auto first = to.decrypt(std::span<char>(buf));
+    EXPECT_TRUE(first && first->bytes == text.size());
+    EXPECT_TRUE(to.own_records_receiving());
+    EXPECT_TRUE(from.encrypt(std::span<const char>(text.data(), text.size())));
+    from.take_output(wire);
+    edit(wire);
+    deliver(wire, to, [] { return std::size_t{1} << 20; });
+    return to.decrypt(std::span<char>(buf));
+}
+
+TEST_F(TlsSessionTest, MalformedRecordsAreErrorsNamingWhatIsWrong) {
+    struct Case {
+        const char* what;
+        std::function<void(std::vector<char>&)> edit;
+        const char* expected;
+    };
+    const std::vector<Case> cases = {
+        {"a flipped ciphertext bit", [](auto& w) { w[7] ^= 4; }, "bad record mac"},
+        {"a flipped tag bit", [](auto& w) { w.back() ^= 1; }, "bad record mac"},
+        {"a changed header (authenticated data)", [](auto& w) { w[2] = 1; }, "bad record mac"},
+        {"a handshake record after the handshake", [](auto& w) { w[0] = 22; }, "unexpected record"},
+        {"a record longer than 2^14 + 256", [](auto& w) { w[3] = 0x41, w[4] = 1; },
+         "encrypted length too long"},
+        {"a record shorter than its tag", [](auto& w) { w[3] = 0, w[4] = 16; }, "record too small"},
+    };
+    for (const auto& c : cases) {
+        auto client = session(TlsSession::Role::client);
+        auto server = session(TlsSession::Role::server);
+        ASSERT_TRUE(handshake(*client, *server, [] { return std::size_t{1} << 20; }));
+        auto r = receive_edited(*client, *server, c.edit);
+        ASSERT_FALSE(r) << c.what;
+        EXPECT_NE(r.error().message().find(c.expected), std::string::npos)
+            << c.what << ": " << r.error().message();
+        EXPECT_NE(r.error().message().find("decrypting data from the peer"), std::string::npos) << c.what;
+        EXPECT_FALSE(r.error().temporary()) << c.what;
+    }
+}
+
+// A record cut short is not an error: the rest is waited for, whatever the chunking.
+TEST_F(TlsSessionTest, AnIncompleteRecordWaitsForTheRest) {
+    auto client = session(TlsSession::Role::client);
+    auto server = session(TlsSession::Role::server);
+    ASSERT_TRUE(handshake(*client, *server, [] { return std::size_t{1} << 20; }));
+    std::mt19937 rng(17);
+    const auto up = random_bytes(20000, rng);
+    ASSERT_TRUE(client->encrypt(up));
+    std::vector<char> wire;
+    client->take_output(wire);
+    std::vector<char> received, buf(50000);
+    for (std::size_t w = 0; w < wire.size(); ++w) {
+        auto space = server->input_space(1);
+        space[0] = wire[w];
+        server->commit_input(1);
+        auto d = server->decrypt(std::span<char>(buf));
+        ASSERT_TRUE(d) << w;
+        received.insert(received.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(d->bytes));
+    }
+    EXPECT_EQ(received, up);
+    EXPECT_TRUE(server->own_records_receiving());
+    EXPECT_FALSE(server->has_input());
 }
 
 }  // namespace
