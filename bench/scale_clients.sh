@@ -30,8 +30,8 @@
 # Reported: time from starting the client daemons until the last replication ended (taken
 # from the clients' status; a job whose attempts all failed has ended too: counted, its error
 # shown), per-job replication latency p50/p99/max, sink RSS (idle, peak =
-# VmHWM, after), sink descriptors (idle, peak sampled every 0.2 s, after, and once every client
-# has stopped), sink CPU (its own, and its zfs children's), attempts beyond the first (and
+# VmHWM, after), sink descriptors (idle, peak sampled every 0.2 s, after, 1 s after every client
+# has stopped, and how long until the sink is back near its idle count), sink CPU (its own, and its zfs children's), attempts beyond the first (and
 # the clients' failed attempts by cause), the
 # sink's refusals and shed connections (from its log), the load average, and the verdict:
 # every client's snapshot on the sink with its GUID. Exit status 0 only if all N arrived.
@@ -322,6 +322,15 @@ pids=("$sink")
 sleep 1
 stopped_fds=$(fds "$sink")
 stopped_rss=$(status_kib "$sink" VmRSS)
+# How long the sink takes to close what the clients left (up to 60 s more).
+drain_start=$(date +%s.%N)
+drained_fds=$stopped_fds
+while ((drained_fds > idle_fds + 2)); do
+    (($(printf %.0f "$(echo "$(date +%s.%N) - $drain_start" | bc)") >= 60)) && break
+    sleep 0.2
+    drained_fds=$(fds "$sink")
+done
+drain_s=$(echo "1 + $(date +%s.%N) - $drain_start" | bc)
 kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
 sampler=
@@ -333,7 +342,8 @@ pids=()
 echo "== figures ($clients clients, $ndaemons client daemons, $addresses source address(es)${sink_zferry:+, sink serve.zferry $sink_zferry})"
 echo "$result"
 echo "sink RSS: idle $(mib "$idle_rss") MiB, peak $(mib "$peak_rss") MiB (VmHWM), after $(mib "$after_rss") MiB, clients stopped $(mib "$stopped_rss") MiB"
-echo "sink fds: idle $idle_fds, peak $peak_fds (sampled every 0.2 s), after $after_fds, clients stopped $stopped_fds"
+printf 'sink fds: idle %s, peak %s (sampled every 0.2 s), after %s, 1 s after the clients stopped %s, %s after %.1f s\n' \
+    "$idle_fds" "$peak_fds" "$after_fds" "$stopped_fds" "$drained_fds" "$drain_s"
 echo "sink CPU: $(echo "$cpu1 - $cpu0" | bc) s in the daemon, $(echo "$ccpu1 - $ccpu0" | bc) s in its zfs-sim children; client daemons with their zfs-sim children: $client_cpu s"
 shed=$(grep -c 'closing a connection in its handshake' "$dir/sink/daemon.log" || true)
 tshed=$(grep -c 'closing a TLS connection in its handshake' "$dir/sink/daemon.log" || true)
